@@ -1,0 +1,201 @@
+/**
+ * @file The run configuration: typed plain data, defaults in one place, validated at the
+ * edge. Every leaf has a dotted path (`optimizer.lr`) that `--set` can override; unknown
+ * keys and wrong types are errors that list the valid keys.
+ */
+
+export type TaskName = 'copy' | 'repeat-copy';
+export type ModelType = 'ntm' | 'dnc';
+export type ControllerKind = 'lstm' | 'feedforward';
+export type OptimizerName = 'rmsprop' | 'rmsprop-tf' | 'adam';
+
+export interface TaskConfig {
+  name: TaskName;
+  /** bits per word */
+  bits: number;
+  minWords: number;
+  maxWords: number;
+  /** repeat-copy only */
+  minRepeats: number;
+  maxRepeats: number;
+  repeatNorm: number;
+}
+
+export interface ModelConfig {
+  type: ModelType;
+  controller: ControllerKind;
+  /** H */
+  hiddenSize: number;
+  /** N */
+  memorySlots: number;
+  /** W */
+  wordSize: number;
+  /** R */
+  readHeads: number;
+  /** Wh */
+  writeHeads: number;
+  /** NTM only: offsets −shiftRange..+shiftRange */
+  shiftRange: number;
+  /** clamp for the controller output and the logits */
+  clip: number;
+}
+
+export interface OptimizerConfig {
+  name: OptimizerName;
+  lr: number;
+  /** RMSprop smoothing constant */
+  alpha: number;
+  eps: number;
+  momentum: number;
+  /** Adam */
+  beta1: number;
+  beta2: number;
+  /** global-norm gradient clipping; 0 disables it */
+  clipNorm: number;
+}
+
+export interface TrainConfig {
+  batchSize: number;
+  steps: number;
+  evalEvery: number;
+  evalBatches: number;
+  /** stop early once eval bitErrorsPerSeq falls below this (0 disables) */
+  untilBitErrors: number;
+  /** give up after this many non-finite steps in a row */
+  maxBadSteps: number;
+}
+
+export interface Config {
+  seed: number;
+  task: TaskConfig;
+  model: ModelConfig;
+  optimizer: OptimizerConfig;
+  train: TrainConfig;
+}
+
+/** Every default, in one place. */
+export const DEFAULTS: Config = {
+  seed: 1,
+  task: { name: 'copy', bits: 8, minWords: 5, maxWords: 10, minRepeats: 1, maxRepeats: 2, repeatNorm: 10 },
+  model: {
+    type: 'ntm', controller: 'lstm', hiddenSize: 100, memorySlots: 128, wordSize: 20,
+    readHeads: 1, writeHeads: 1, shiftRange: 1, clip: 20,
+  },
+  optimizer: { name: 'rmsprop', lr: 1e-4, alpha: 0.9, eps: 1e-10, momentum: 0, beta1: 0.9, beta2: 0.999, clipNorm: 50 },
+  train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20 },
+};
+
+const ENUMS: Record<string, readonly string[]> = {
+  'task.name': ['copy', 'repeat-copy'],
+  'model.type': ['ntm', 'dnc'],
+  'model.controller': ['lstm', 'feedforward'],
+  'optimizer.name': ['rmsprop', 'rmsprop-tf', 'adam'],
+};
+
+const INTEGERS = new Set([
+  'seed', 'task.bits', 'task.minWords', 'task.maxWords', 'task.minRepeats', 'task.maxRepeats',
+  'model.hiddenSize', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
+  'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps',
+]);
+
+/** A mistake in a config or an override, reported as one line. */
+export class ConfigError extends Error {}
+
+/** Every leaf path of the config, e.g. `optimizer.lr`. */
+export function configKeys(): string[] {
+  const keys: string[] = [];
+  const walk = (o: Record<string, unknown>, prefix: string): void => {
+    for (const [k, v] of Object.entries(o)) {
+      const p = prefix ? `${prefix}.${k}` : k;
+      if (typeof v === 'object' && v !== null) walk(v as Record<string, unknown>, p);
+      else keys.push(p);
+    }
+  };
+  walk(DEFAULTS as unknown as Record<string, unknown>, '');
+  return keys;
+}
+
+export function cloneConfig(c: Config): Config {
+  return JSON.parse(JSON.stringify(c)) as Config;
+}
+
+function leafDefault(path: string): unknown {
+  let o: unknown = DEFAULTS;
+  for (const part of path.split('.')) o = (o as Record<string, unknown>)[part];
+  return o;
+}
+
+function validKeysHint(): string {
+  return `valid keys: ${configKeys().join(', ')}`;
+}
+
+/** Applies `key=value` (from `--set`) to a config, parsing the value by the key's type. */
+export function applyOverride(config: Config, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`--set expects key=value, got "${assignment}"`);
+  const path = assignment.slice(0, eq).trim();
+  const raw = assignment.slice(eq + 1).trim();
+  if (!configKeys().includes(path)) throw new ConfigError(`unknown config key "${path}"; ${validKeysHint()}`);
+  const def = leafDefault(path);
+  let value: unknown;
+  if (typeof def === 'number') {
+    value = Number(raw);
+    if (raw === '' || !Number.isFinite(value)) throw new ConfigError(`${path} must be a number, got "${raw}"`);
+  } else {
+    value = raw;
+  }
+  const parts = path.split('.');
+  let o = config as unknown as Record<string, unknown>;
+  for (const p of parts.slice(0, -1)) o = o[p] as Record<string, unknown>;
+  o[parts[parts.length - 1]!] = value;
+  validateConfig(config);
+}
+
+/** Checks every key, type and range; returns the config typed. */
+export function validateConfig(raw: unknown): Config {
+  const check = (o: unknown, def: unknown, prefix: string): void => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+      throw new ConfigError(`${prefix || 'config'} must be an object`);
+    }
+    const rec = o as Record<string, unknown>;
+    const defRec = def as Record<string, unknown>;
+    for (const k of Object.keys(rec)) {
+      const p = prefix ? `${prefix}.${k}` : k;
+      if (!(k in defRec)) throw new ConfigError(`unknown config key "${p}"; ${validKeysHint()}`);
+    }
+    for (const [k, d] of Object.entries(defRec)) {
+      const p = prefix ? `${prefix}.${k}` : k;
+      if (!(k in rec)) throw new ConfigError(`config is missing "${p}"`);
+      const v = rec[k];
+      if (typeof d === 'object') check(v, d, p);
+      else if (typeof v !== typeof d) throw new ConfigError(`${p} must be a ${typeof d}, got ${JSON.stringify(v)}`);
+      else if (typeof v === 'number' && !Number.isFinite(v)) throw new ConfigError(`${p} must be finite`);
+      else if (ENUMS[p] && !ENUMS[p]!.includes(v as string)) {
+        throw new ConfigError(`${p} must be one of ${ENUMS[p]!.join(', ')}, got "${String(v)}"`);
+      } else if (INTEGERS.has(p) && !Number.isInteger(v)) throw new ConfigError(`${p} must be an integer, got ${String(v)}`);
+    }
+  };
+  check(raw, DEFAULTS, '');
+  const c = raw as Config;
+  const positive: [string, number][] = [
+    ['task.bits', c.task.bits], ['task.minWords', c.task.minWords], ['task.minRepeats', c.task.minRepeats],
+    ['task.repeatNorm', c.task.repeatNorm], ['model.hiddenSize', c.model.hiddenSize],
+    ['model.memorySlots', c.model.memorySlots], ['model.wordSize', c.model.wordSize],
+    ['model.readHeads', c.model.readHeads], ['model.writeHeads', c.model.writeHeads], ['model.clip', c.model.clip],
+    ['optimizer.lr', c.optimizer.lr], ['train.batchSize', c.train.batchSize], ['train.steps', c.train.steps],
+    ['train.evalEvery', c.train.evalEvery], ['train.evalBatches', c.train.evalBatches], ['train.maxBadSteps', c.train.maxBadSteps],
+  ];
+  for (const [k, v] of positive) if (!(v > 0)) throw new ConfigError(`${k} must be > 0, got ${v}`);
+  if (c.task.maxWords < c.task.minWords) throw new ConfigError(`task.maxWords (${c.task.maxWords}) is below task.minWords (${c.task.minWords})`);
+  if (c.task.maxRepeats < c.task.minRepeats) throw new ConfigError(`task.maxRepeats (${c.task.maxRepeats}) is below task.minRepeats (${c.task.minRepeats})`);
+  if (c.model.shiftRange < 0 || 2 * c.model.shiftRange + 1 > c.model.memorySlots) {
+    throw new ConfigError(`model.shiftRange must be in 0..${Math.floor((c.model.memorySlots - 1) / 2)} for ${c.model.memorySlots} slots`);
+  }
+  for (const [k, v] of [['optimizer.alpha', c.optimizer.alpha], ['optimizer.beta1', c.optimizer.beta1], ['optimizer.beta2', c.optimizer.beta2], ['optimizer.momentum', c.optimizer.momentum]] as const) {
+    if (!(v >= 0 && v < 1)) throw new ConfigError(`${k} must be in [0, 1), got ${v}`);
+  }
+  if (!(c.optimizer.eps >= 0)) throw new ConfigError(`optimizer.eps must be ≥ 0`);
+  if (!(c.optimizer.clipNorm >= 0)) throw new ConfigError(`optimizer.clipNorm must be ≥ 0 (0 disables clipping)`);
+  if (!(c.train.untilBitErrors >= 0)) throw new ConfigError(`train.untilBitErrors must be ≥ 0 (0 disables it)`);
+  return c;
+}

@@ -1,0 +1,59 @@
+/**
+ * @file Circular convolutional shift (NTM paper §3.3.2, eq. 8):
+ *   w~[i] = Σ_j s[j] · w_g[(i − o_j) mod N]
+ *
+ * Offset order: s[j] is the weight of offset o_j = j − shiftRange, so for shiftRange 1
+ * the order is [−1, 0, +1] (the reference writes [+1, 0, −1]; we keep ascending offsets,
+ * and the dashboard labels them). A positive offset moves the focus to higher slots.
+ */
+import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+
+/**
+ * @param weights w_g [B, N]  @param shift s [B, S], S = 2·shiftRange + 1
+ * @returns w~ [B, N]
+ */
+export function circularShift(weights: Tensor, shift: Tensor): Tensor {
+  const [B, N] = weights.shape as [number, number];
+  const S = shift.shape[1]!;
+  expectShape('circularShift', 'shift', shift, [B, S]);
+  if (S % 2 !== 1) throw new Error(`circularShift: shift width must be odd (2·shiftRange+1), got ${S}`);
+  const range = (S - 1) / 2;
+  const tape = tapeFor(weights, shift);
+  const w = weights.data, s = shift.data;
+  const y = alloc(weights.dtype, B * N);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < S; j++) {
+      const sj = s[b * S + j]!;
+      const o = j - range;
+      for (let i = 0; i < N; i++) y[b * N + i]! += sj * w[b * N + mod(i - o, N)]!;
+    }
+  }
+  const out = new Tensor(y, [B, N], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = out.grad;
+      if (gy === null) return;
+      const gw = weights.requiresGrad ? weights.g() : null;
+      const gs = shift.requiresGrad ? shift.g() : null;
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < S; j++) {
+          const sj = s[b * S + j]!;
+          const o = j - range;
+          let ds = 0;
+          for (let i = 0; i < N; i++) {
+            const src = b * N + mod(i - o, N);
+            const d = gy[b * N + i]!;
+            ds += d * w[src]!;
+            if (gw) gw[src]! += d * sj;
+          }
+          if (gs) gs[b * S + j]! += ds;
+        }
+      }
+    });
+  }
+  return out;
+}
+
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
+}

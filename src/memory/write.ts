@@ -1,0 +1,94 @@
+/**
+ * @file Memory write with erase and add (NTM paper §3.2, DNC paper Methods "Memory writing"),
+ * all write heads at once:
+ *   M_t = M_{t−1} ∘ Π_h (1 − w_h e_hᵀ) + Σ_h w_h a_hᵀ
+ * Every head erases from M_{t−1} before any head adds, so the heads commute.
+ */
+import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+
+export interface WriteHeadInput {
+  readonly weights: Tensor; // w_h [B, N]
+  readonly erase: Tensor; // e_h [B, W], in [0, 1]
+  readonly add: Tensor; // a_h (NTM) or v_h (DNC) [B, W]
+}
+
+/**
+ * @param memory M_{t−1} [B, N, W]
+ * @returns M_t [B, N, W]
+ */
+export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): Tensor {
+  const [B, N, W] = memory.shape as [number, number, number];
+  for (const h of heads) {
+    expectShape('writeMemory', 'write weights', h.weights, [B, N]);
+    expectShape('writeMemory', 'erase vector', h.erase, [B, W]);
+    expectShape('writeMemory', 'add vector', h.add, [B, W]);
+  }
+  const H = heads.length;
+  const tape = tapeFor(memory, ...heads.flatMap((h) => [h.weights, h.erase, h.add]));
+  const M = memory.data;
+  const size = B * N * W;
+  const keep = alloc(memory.dtype, size); // P = Π_h (1 − w_h e_hᵀ)
+  keep.fill(1);
+  for (const h of heads) {
+    const w = h.weights.data, e = h.erase.data;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < N; i++) {
+        const wi = w[b * N + i]!;
+        const m = (b * N + i) * W;
+        for (let j = 0; j < W; j++) keep[m + j]! *= 1 - wi * e[b * W + j]!;
+      }
+    }
+  }
+  const out = alloc(memory.dtype, size);
+  for (let x = 0; x < size; x++) out[x] = M[x]! * keep[x]!;
+  for (const h of heads) {
+    const w = h.weights.data, a = h.add.data;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < N; i++) {
+        const wi = w[b * N + i]!;
+        const m = (b * N + i) * W;
+        for (let j = 0; j < W; j++) out[m + j]! += wi * a[b * W + j]!;
+      }
+    }
+  }
+  const y = new Tensor(out, [B, N, W], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      if (memory.requiresGrad) {
+        const gM = memory.g();
+        for (let x = 0; x < size; x++) gM[x]! += gy[x]! * keep[x]!;
+      }
+      for (let h = 0; h < H; h++) {
+        const head = heads[h]!;
+        const w = head.weights.data, e = head.erase.data, a = head.add.data;
+        const gw = head.weights.requiresGrad ? head.weights.g() : null;
+        const ge = head.erase.requiresGrad ? head.erase.g() : null;
+        const ga = head.add.requiresGrad ? head.add.g() : null;
+        for (let b = 0; b < B; b++) {
+          for (let i = 0; i < N; i++) {
+            const wi = w[b * N + i]!;
+            const m = (b * N + i) * W;
+            let dw = 0;
+            for (let j = 0; j < W; j++) {
+              const g = gy[m + j]!;
+              const ej = e[b * W + j]!;
+              // the product over the other heads, computed directly (no division by a factor that may be 0)
+              let others = 1;
+              for (let k = 0; k < H; k++) {
+                if (k !== h) others *= 1 - heads[k]!.weights.data[b * N + i]! * heads[k]!.erase.data[b * W + j]!;
+              }
+              const dFactor = g * M[m + j]! * others; // dL/d(1 − w_i e_j)
+              dw += -dFactor * ej + g * a[b * W + j]!;
+              if (ge) ge[b * W + j]! += -dFactor * wi;
+              if (ga) ga[b * W + j]! += g * wi;
+            }
+            if (gw) gw[b * N + i]! += dw;
+          }
+        }
+      }
+    });
+  }
+  return y;
+}

@@ -1,0 +1,35 @@
+/**
+ * @file What the trainer, checkpoints and the CLI know of a model: named parameters and a
+ * forward pass over a padded batch. Observers see every step's memory and head states.
+ */
+import type { ModelConfig } from '../config/schema.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ParamStore } from './params.js';
+
+/** One step's memory and head state, for inspection; tensors are [B, ...] and not to be modified. */
+export interface StepSnapshot {
+  /** M_t [B, N, W] after this step's write */
+  readonly memory: Tensor;
+  /** w^w per write head [B, N] */
+  readonly writeWeights: readonly Tensor[];
+  /** w^r per read head [B, N] */
+  readonly readWeights: readonly Tensor[];
+  /** every head parameter by `write.0.gate`, `read.1.shift`, … and model-specific signals (`usage`, `link`) */
+  readonly signals: Readonly<Record<string, Tensor>>;
+}
+
+export type StepObserver = (t: number, snapshot: StepSnapshot) => void;
+
+export interface MemoryModel {
+  readonly config: ModelConfig;
+  /** X */
+  readonly inputSize: number;
+  /** Y */
+  readonly outputSize: number;
+  readonly params: ParamStore;
+  /**
+   * @param input x [T, B, X]
+   * @returns clamped logits per step, T tensors of [B, Y]
+   */
+  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[];
+}

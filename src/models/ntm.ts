@@ -1,0 +1,134 @@
+/**
+ * @file Neural Turing Machine (NTM paper §3; SPEC §2–3): a controller, any number of write
+ * and read heads with content and location addressing (StaticAccessor), and the output layer.
+ *
+ * One step:
+ *   z_t = [x_t, r_{t−1}]  →  (h_t, c_t) = controller(z_t, h_{t−1}, c_{t−1})
+ *   write heads address M_{t−1}, write M_t; read heads address M_t, read r_t
+ *   y_t = clamp(Linear([h_t, r_t]), ±clip)     (logits; σ is applied by the loss and by users)
+ */
+import type { ModelConfig } from '../config/schema.js';
+import { circularShift } from '../memory/shift.js';
+import { contentWeights } from '../memory/content.js';
+import { interpolate } from '../memory/interpolate.js';
+import { readMemory } from '../memory/read.js';
+import { sharpen } from '../memory/sharpen.js';
+import { writeMemory } from '../memory/write.js';
+import { clamp, concat } from '../tensor/ops.js';
+import type { Rng } from '../tensor/random.js';
+import { alloc, Tensor, type DType } from '../tensor/tensor.js';
+import { controllerStep, initController } from './controller.js';
+import type { MemoryModel, StepObserver } from './model.js';
+import { addLinear, applyLinear, headOutputs, initHead, type ParamStore, type PartSpec } from './params.js';
+
+/** Initial memory and read vectors (SPEC §2): a small constant, the start Collier & Beel found to train fastest. */
+export const MEMORY_INIT = 1e-6;
+
+export function ntmReadParts(W: number, shiftRange: number): PartSpec[] {
+  return [
+    { name: 'key', size: W, activation: 'tanh' }, // k
+    { name: 'beta', size: 1, activation: 'softplus' }, // β ≥ 0
+    { name: 'gate', size: 1, activation: 'sigmoid' }, // g ∈ (0, 1)
+    { name: 'shift', size: 2 * shiftRange + 1, activation: 'softmax' }, // s over offsets −range..+range
+    { name: 'gamma', size: 1, activation: 'oneplus' }, // γ ≥ 1
+  ];
+}
+
+export function ntmWriteParts(W: number, shiftRange: number): PartSpec[] {
+  return [
+    ...ntmReadParts(W, shiftRange),
+    { name: 'erase', size: W, activation: 'sigmoid' }, // e ∈ (0, 1)
+    { name: 'add', size: W, activation: 'tanh' }, // a
+  ];
+}
+
+/** Recurrent state, fresh for every sequence. */
+export interface NtmState {
+  readonly h: Tensor; // [B, H]
+  readonly c: Tensor; // [B, H]
+  readonly memory: Tensor; // M [B, N, W]
+  readonly reads: readonly Tensor[]; // r per read head [B, W]
+  readonly readWeights: readonly Tensor[]; // w^r_{t−1} per read head [B, N]
+  readonly writeWeights: readonly Tensor[]; // w^w_{t−1} per write head [B, N]
+}
+
+export class Ntm implements MemoryModel {
+  readonly params: ParamStore = new Map();
+  private readonly dtype: DType;
+
+  constructor(readonly config: ModelConfig, readonly inputSize: number, readonly outputSize: number, rng: Rng, dtype: DType = 'f32') {
+    const { hiddenSize: H, wordSize: W, readHeads: R, writeHeads: Wh, shiftRange } = config;
+    this.dtype = dtype;
+    initController(this.params, config.controller, inputSize + R * W, H, rng, dtype);
+    for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, ntmWriteParts(W, shiftRange), H, rng, dtype);
+    for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, ntmReadParts(W, shiftRange), H, rng, dtype);
+    addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
+  }
+
+  initialState(B: number): NtmState {
+    const { hiddenSize: H, memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh } = this.config;
+    const dt = this.dtype;
+    const oneHot = (): Tensor => {
+      const w = Tensor.zeros([B, N], dt);
+      for (let b = 0; b < B; b++) w.data[b * N] = 1;
+      return w;
+    };
+    return {
+      h: Tensor.zeros([B, H], dt),
+      c: Tensor.zeros([B, H], dt),
+      memory: Tensor.full([B, N, W], MEMORY_INIT, dt),
+      reads: Array.from({ length: R }, () => Tensor.full([B, W], MEMORY_INIT, dt)),
+      readWeights: Array.from({ length: R }, oneHot),
+      writeWeights: Array.from({ length: Wh }, oneHot),
+    };
+  }
+
+  /** @param x x_t [B, X] @returns the next state and the logits [B, Y] */
+  step(state: NtmState, x: Tensor, t = 0, observer?: StepObserver): { state: NtmState; logits: Tensor } {
+    const cfg = this.config;
+    const ctl = controllerStep(this.params, cfg.controller, concat([x, ...state.reads]), state.h, state.c, cfg.clip);
+    const signals: Record<string, Tensor> = {};
+    const address = (prefix: string, memory: Tensor, previous: Tensor, parts: Record<string, Tensor>): Tensor => {
+      const wc = contentWeights(memory, parts.key!, parts.beta!);
+      const wg = interpolate(wc, previous, parts.gate!);
+      const w = sharpen(circularShift(wg, parts.shift!), parts.gamma!);
+      if (observer) {
+        for (const [k, v] of Object.entries(parts)) signals[`${prefix}.${k}`] = v;
+        signals[`${prefix}.content`] = wc;
+      }
+      return w;
+    };
+
+    const writeParts = ntmWriteParts(cfg.wordSize, cfg.shiftRange);
+    const writes = state.writeWeights.map((prev, i) => {
+      const parts = headOutputs(this.params, `heads.write.${i}`, writeParts, ctl.h);
+      return { weights: address(`write.${i}`, state.memory, prev, parts), erase: parts.erase!, add: parts.add! };
+    });
+    const memory = writeMemory(state.memory, writes);
+
+    const readParts = ntmReadParts(cfg.wordSize, cfg.shiftRange);
+    const readWeights = state.readWeights.map((prev, i) =>
+      address(`read.${i}`, memory, prev, headOutputs(this.params, `heads.read.${i}`, readParts, ctl.h)),
+    );
+    const reads = readWeights.map((w) => readMemory(memory, w));
+    const logits = clamp(applyLinear(this.params, 'output', concat([ctl.h, ...reads])), -cfg.clip, cfg.clip);
+    const writeWeights = writes.map((w) => w.weights);
+    observer?.(t, { memory, writeWeights, readWeights, signals });
+    return { state: { h: ctl.h, c: ctl.c, memory, reads, readWeights, writeWeights }, logits };
+  }
+
+  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[] {
+    const X = this.inputSize;
+    if (input.length !== T * B * X) throw new Error(`Ntm.forward: input has ${input.length} values, expected T·B·X = ${T}·${B}·${X}`);
+    let state = this.initialState(B);
+    const out: Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const xd = alloc(this.dtype, B * X);
+      xd.set(input.subarray(t * B * X, (t + 1) * B * X));
+      const r = this.step(state, new Tensor(xd, [B, X]), t, observer);
+      state = r.state;
+      out.push(r.logits);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * @file Linear layer y = x·Wᵀ + b (PyTorch layout: W is [out, in]), its backward pass,
+ * and PyTorch's default initialisation U(−1/√in, 1/√in) for weight and bias.
+ */
+import { alloc, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/random.js';
+
+export interface LinearParams {
+  readonly weight: Tensor; // [O, I]
+  readonly bias: Tensor; // [O]
+}
+
+/**
+ * y[b, o] += Σ_i x[b, i] · W[o, i], over flat buffers (x rows at xOff + b·xStride).
+ * Four output columns per pass, so each x element loaded feeds four products.
+ */
+export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: number, xOff = 0, xStride = I): void {
+  const O4 = O - (O % 4);
+  for (let b = 0; b < B; b++) {
+    const xb = xOff + b * xStride;
+    const yb = b * O;
+    let o = 0;
+    for (; o < O4; o += 4) {
+      const w0 = o * I, w1 = w0 + I, w2 = w1 + I, w3 = w2 + I;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = 0; i < I; i++) {
+        const xi = x[xb + i]!;
+        s0 += xi * w[w0 + i]!;
+        s1 += xi * w[w1 + i]!;
+        s2 += xi * w[w2 + i]!;
+        s3 += xi * w[w3 + i]!;
+      }
+      y[yb + o]! += s0;
+      y[yb + o + 1]! += s1;
+      y[yb + o + 2]! += s2;
+      y[yb + o + 3]! += s3;
+    }
+    for (; o < O; o++) {
+      const wo = o * I;
+      let s = 0;
+      for (let i = 0; i < I; i++) s += x[xb + i]! * w[wo + i]!;
+      y[yb + o]! += s;
+    }
+  }
+}
+
+/**
+ * gx[b, i] += Σ_o gy[b, o] · W[o, i]  and  gW[o, i] += Σ_b gy[b, o] · x[b, i].
+ * Each pass folds four rows into one read-modify-write of the accumulator row.
+ */
+export function matmulXWtBackward(
+  x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number,
+): void {
+  if (gx !== null) {
+    const O4 = O - (O % 4);
+    for (let b = 0; b < B; b++) {
+      const xb = b * I, yb = b * O;
+      let o = 0;
+      for (; o < O4; o += 4) {
+        const g0 = gy[yb + o]!, g1 = gy[yb + o + 1]!, g2 = gy[yb + o + 2]!, g3 = gy[yb + o + 3]!;
+        const w0 = o * I, w1 = w0 + I, w2 = w1 + I, w3 = w2 + I;
+        for (let i = 0; i < I; i++) {
+          gx[xb + i]! += g0 * w[w0 + i]! + g1 * w[w1 + i]! + g2 * w[w2 + i]! + g3 * w[w3 + i]!;
+        }
+      }
+      for (; o < O; o++) {
+        const g = gy[yb + o]!, wo = o * I;
+        for (let i = 0; i < I; i++) gx[xb + i]! += g * w[wo + i]!;
+      }
+    }
+  }
+  if (gw !== null) {
+    const B4 = B - (B % 4);
+    for (let o = 0; o < O; o++) {
+      const wo = o * I;
+      let b = 0;
+      for (; b < B4; b += 4) {
+        const g0 = gy[b * O + o]!, g1 = gy[(b + 1) * O + o]!, g2 = gy[(b + 2) * O + o]!, g3 = gy[(b + 3) * O + o]!;
+        const x0 = b * I, x1 = x0 + I, x2 = x1 + I, x3 = x2 + I;
+        for (let i = 0; i < I; i++) {
+          gw[wo + i]! += g0 * x[x0 + i]! + g1 * x[x1 + i]! + g2 * x[x2 + i]! + g3 * x[x3 + i]!;
+        }
+      }
+      for (; b < B; b++) {
+        const g = gy[b * O + o]!, xb = b * I;
+        for (let i = 0; i < I; i++) gw[wo + i]! += g * x[xb + i]!;
+      }
+    }
+  }
+}
+
+/**
+ * @param x [B, I]  @param weight [O, I]  @param bias [O]  @returns [B, O]
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  const [O, I] = weight.shape as [number, number];
+  const B = x.shape[0]!;
+  expectShape('linear', 'input', x, [B, I]);
+  if (bias) expectShape('linear', 'bias', bias, [O]);
+  const tape = bias ? tapeFor(x, weight, bias) : tapeFor(x, weight);
+  const yd = alloc(x.dtype, B * O);
+  if (bias) for (let b = 0; b < B; b++) yd.set(bias.data, b * O);
+  matmulXWt(x.data, weight.data, yd, B, I, O);
+  const y = new Tensor(yd, [B, O], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      matmulXWtBackward(
+        x.data, weight.data, gy,
+        x.requiresGrad ? x.g() : null, weight.requiresGrad ? weight.g() : null, B, I, O,
+      );
+      if (bias?.requiresGrad) {
+        const gb = bias.g();
+        for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) gb[o]! += gy[b * O + o]!;
+      }
+    });
+  }
+  return y;
+}
+
+/** A tensor of U(−bound, bound) values that requires gradients. */
+export function uniformParam(shape: readonly number[], bound: number, rng: Rng, dtype: DType): Tensor {
+  const t = Tensor.zeros(shape, dtype, true);
+  for (let i = 0; i < t.size; i++) t.data[i] = (2 * rng.uniform() - 1) * bound;
+  return t;
+}
+
+/** PyTorch's nn.Linear default: weight and bias both U(−1/√in, 1/√in). */
+export function initLinear(inFeatures: number, outFeatures: number, rng: Rng, dtype: DType): LinearParams {
+  const bound = 1 / Math.sqrt(inFeatures);
+  return {
+    weight: uniformParam([outFeatures, inFeatures], bound, rng, dtype),
+    bias: uniformParam([outFeatures], bound, rng, dtype),
+  };
+}

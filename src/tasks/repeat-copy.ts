@@ -1,0 +1,63 @@
+/**
+ * @file The repeat-copy task (NTM paper §4.2; SPEC §1). Channels for n words and r repeats:
+ *
+ *   t                 input bits  start  repeat ch  target bits          target end  mask
+ *   0                 0           1      0          0                    0           0
+ *   1..n              word t      0      0          0                    0           0
+ *   n+1               0           0      r / norm   0                    0           0
+ *   n+2..n+1+n·r      0           0      0          the n words, r times 0           1
+ *   n(r+1)+2          0           0      0          0                    1           1
+ *
+ * X = bits + 2, Y = bits + 1, T = max_n·(max_r + 1) + 3 over the batch.
+ */
+import type { Rng } from '../tensor/random.js';
+import type { Batch, Task } from './batch.js';
+
+export interface RepeatCopyConfig {
+  readonly bits: number;
+  readonly minWords: number;
+  readonly maxWords: number;
+  readonly minRepeats: number;
+  readonly maxRepeats: number;
+  readonly repeatNorm: number;
+}
+
+export function repeatCopyTask(cfg: RepeatCopyConfig): Task {
+  const { bits } = cfg;
+  const X = bits + 2, Y = bits + 1;
+  return {
+    name: 'repeat-copy',
+    inputSize: X,
+    outputSize: Y,
+    sample(rng: Rng, B: number, length?: number): Batch {
+      const lengths: number[] = [];
+      const repeats: number[] = [];
+      for (let b = 0; b < B; b++) {
+        lengths.push(length ?? rng.int(cfg.minWords, cfg.maxWords));
+        repeats.push(rng.int(cfg.minRepeats, cfg.maxRepeats));
+      }
+      const maxN = Math.max(...lengths), maxR = Math.max(...repeats);
+      const T = maxN * (maxR + 1) + 3;
+      const input = new Float32Array(T * B * X);
+      const target = new Float32Array(T * B * Y);
+      const mask = new Float32Array(T * B);
+      for (let b = 0; b < B; b++) {
+        const n = lengths[b]!, r = repeats[b]!;
+        input[b * X + bits] = 1; // start channel at t = 0
+        for (let t = 1; t <= n; t++) {
+          for (let j = 0; j < bits; j++) {
+            const v = rng.bit();
+            input[(t * B + b) * X + j] = v;
+            for (let k = 0; k < r; k++) target[((n + 2 + k * n + (t - 1)) * B + b) * Y + j] = v;
+          }
+        }
+        input[((n + 1) * B + b) * X + bits + 1] = r / cfg.repeatNorm; // repeat channel
+        for (let t = n + 2; t <= n + 1 + n * r; t++) mask[t * B + b] = 1;
+        const end = n * (r + 1) + 2;
+        target[(end * B + b) * Y + bits] = 1; // end marker
+        mask[end * B + b] = 1;
+      }
+      return { T, B, X, Y, input, target, mask, lengths, repeats };
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * @file Elementwise and shape ops with their gradients, each backward beside its forward.
+ * Shapes use SPEC.md's letters; 2-D ops take batch-major `[B, K]` tensors.
+ */
+import { alloc, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
+
+function unary(x: Tensor, fwd: (v: number) => number, dydx: (x: number, y: number) => number): Tensor {
+  const tape = tapeFor(x);
+  const n = x.size;
+  const xd = x.data;
+  const yd = alloc(x.dtype, n);
+  for (let i = 0; i < n; i++) yd[i] = fwd(xd[i]!);
+  const y = new Tensor(yd, x.shape, tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      const gx = x.g();
+      for (let i = 0; i < n; i++) gx[i]! += gy[i]! * dydx(xd[i]!, yd[i]!);
+    });
+  }
+  return y;
+}
+
+export function sigmoidScalar(v: number): number {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}
+
+/** log(1 + e^v) without overflow for large |v|. */
+export function softplusScalar(v: number): number {
+  return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
+}
+
+export const sigmoid = (x: Tensor): Tensor => unary(x, sigmoidScalar, (_x, y) => y * (1 - y));
+export const tanh = (x: Tensor): Tensor => unary(x, Math.tanh, (_x, y) => 1 - y * y);
+export const softplus = (x: Tensor): Tensor => unary(x, softplusScalar, (v) => sigmoidScalar(v));
+/** 1 + softplus(x): the NTM sharpening exponent γ ≥ 1. */
+export const oneplus = (x: Tensor): Tensor => unary(x, (v) => 1 + softplusScalar(v), (v) => sigmoidScalar(v));
+
+/** Clamps to [lo, hi]; the gradient passes where lo ≤ x ≤ hi (PyTorch's rule) and is 0 outside. */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  return unary(
+    x,
+    (v) => (v < lo ? lo : v > hi ? hi : v),
+    (v) => (v >= lo && v <= hi ? 1 : 0),
+  );
+}
+
+/**
+ * Softmax over the last axis.
+ * @param x [..., K]
+ */
+export function softmax(x: Tensor): Tensor {
+  const tape = tapeFor(x);
+  const K = x.shape[x.shape.length - 1]!;
+  const rows = x.size / K;
+  const xd = x.data;
+  const yd = alloc(x.dtype, x.size);
+  for (let r = 0; r < rows; r++) softmaxRow(xd, yd, r * K, K, 1);
+  const y = new Tensor(yd, x.shape, tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      const gx = x.g();
+      for (let r = 0; r < rows; r++) {
+        const o = r * K;
+        let dot = 0;
+        for (let k = 0; k < K; k++) dot += gy[o + k]! * yd[o + k]!;
+        for (let k = 0; k < K; k++) gx[o + k]! += yd[o + k]! * (gy[o + k]! - dot);
+      }
+    });
+  }
+  return y;
+}
+
+/** y[o..o+K) = softmax(scale · x[o..o+K)), max-shifted for stability. */
+export function softmaxRow(x: Buf, y: Buf, o: number, K: number, scale: number): void {
+  let m = -Infinity;
+  for (let k = 0; k < K; k++) m = Math.max(m, scale * x[o + k]!);
+  let s = 0;
+  for (let k = 0; k < K; k++) {
+    const e = Math.exp(scale * x[o + k]! - m);
+    y[o + k] = e;
+    s += e;
+  }
+  for (let k = 0; k < K; k++) y[o + k]! /= s;
+}
+
+/**
+ * Concatenates 2-D tensors along the last axis.
+ * @param xs each [B, K_i]  @returns [B, ΣK_i]
+ */
+export function concat(xs: readonly Tensor[]): Tensor {
+  const B = xs[0]!.shape[0]!;
+  let K = 0;
+  for (const x of xs) {
+    if (x.shape.length !== 2 || x.shape[0] !== B) {
+      throw new Error(`concat: every input must be [${B}, K], got [${x.shape.join(', ')}]`);
+    }
+    K += x.shape[1]!;
+  }
+  const tape = tapeFor(...xs);
+  const yd = alloc(xs[0]!.dtype, B * K);
+  let off = 0;
+  for (const x of xs) {
+    const k = x.shape[1]!;
+    for (let b = 0; b < B; b++) yd.set(x.data.subarray(b * k, (b + 1) * k), b * K + off);
+    off += k;
+  }
+  const y = new Tensor(yd, [B, K], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      let o = 0;
+      for (const x of xs) {
+        const k = x.shape[1]!;
+        if (x.requiresGrad) {
+          const gx = x.g();
+          for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) gx[b * k + j]! += gy[b * K + o + j]!;
+        }
+        o += k;
+      }
+    });
+  }
+  return y;
+}
+
+/**
+ * Columns [start, start+len) of a 2-D tensor.
+ * @param x [B, K]  @returns [B, len]
+ */
+export function sliceCols(x: Tensor, start: number, len: number): Tensor {
+  const [B, K] = x.shape as [number, number];
+  if (x.shape.length !== 2 || start < 0 || start + len > K) {
+    throw new Error(`sliceCols: cannot take columns [${start}, ${start + len}) of shape [${x.shape.join(', ')}]`);
+  }
+  const tape = tapeFor(x);
+  const yd = alloc(x.dtype, B * len);
+  for (let b = 0; b < B; b++) yd.set(x.data.subarray(b * K + start, b * K + start + len), b * len);
+  const y = new Tensor(yd, [B, len], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      const gx = x.g();
+      for (let b = 0; b < B; b++) for (let j = 0; j < len; j++) gx[b * K + start + j]! += gy[b * len + j]!;
+    });
+  }
+  return y;
+}
+
+/**
+ * Σ_i c_i · x_i, a scalar: the probe loss that gradient checks differentiate.
+ * @param c same size as x
+ */
+export function weightedSum(x: Tensor, c: ArrayLike<number>): Tensor {
+  if (c.length !== x.size) throw new Error(`weightedSum: ${c.length} weights for ${x.size} elements`);
+  const tape = tapeFor(x);
+  let s = 0;
+  for (let i = 0; i < x.size; i++) s += c[i]! * x.data[i]!;
+  const y = Tensor.from([s], [1], x.dtype, tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      const gx = x.g();
+      for (let i = 0; i < x.size; i++) gx[i]! += gy[0]! * c[i]!;
+    });
+  }
+  return y;
+}
+
+/** Sum of scalars (each shape [1]). */
+export function addScalars(xs: readonly Tensor[]): Tensor {
+  const tape = tapeFor(...xs);
+  let s = 0;
+  for (const x of xs) {
+    expectShape('addScalars', 'input', x, [1]);
+    s += x.data[0]!;
+  }
+  const y = Tensor.from([s], [1], xs[0]!.dtype, tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      for (const x of xs) if (x.requiresGrad) x.g()[0]! += gy[0]!;
+    });
+  }
+  return y;
+}

@@ -1,0 +1,118 @@
+/**
+ * @file Tensor: a flat, row-major buffer with a shape and an optional gradient,
+ * and the tape that records each op's backward pass for reverse-mode autodiff.
+ *
+ * Every op allocates its output with the dtype of its inputs, so the same model code
+ * runs in float32 (training) and float64 (finite-difference gradient checks).
+ */
+
+export type Buf = Float32Array | Float64Array;
+export type DType = 'f32' | 'f64';
+
+/** A zeroed buffer of `n` elements of the given dtype. */
+export function alloc(dtype: DType, n: number): Buf {
+  return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function dtypeOf(b: Buf): DType {
+  return b instanceof Float64Array ? 'f64' : 'f32';
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export class Tensor {
+  /** dL/d(this), allocated on first use by a backward pass. */
+  grad: Buf | null = null;
+
+  constructor(
+    readonly data: Buf,
+    readonly shape: readonly number[],
+    /** True for parameters and for every op output that depends on one while a tape records. */
+    readonly requiresGrad = false,
+  ) {
+    if (sizeOf(shape) !== data.length) {
+      throw new Error(`Tensor: shape [${shape.join(', ')}] needs ${sizeOf(shape)} elements, buffer has ${data.length}`);
+    }
+  }
+
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** The gradient buffer, zero-filled on first call. */
+  g(): Buf {
+    if (this.grad === null) this.grad = alloc(this.dtype, this.data.length);
+    return this.grad;
+  }
+
+  static zeros(shape: readonly number[], dtype: DType = 'f32', requiresGrad = false): Tensor {
+    return new Tensor(alloc(dtype, sizeOf(shape)), shape, requiresGrad);
+  }
+
+  static from(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', requiresGrad = false): Tensor {
+    const data = alloc(dtype, values.length);
+    data.set(values);
+    return new Tensor(data, shape, requiresGrad);
+  }
+
+  static full(shape: readonly number[], value: number, dtype: DType = 'f32'): Tensor {
+    const t = Tensor.zeros(shape, dtype);
+    t.data.fill(value);
+    return t;
+  }
+}
+
+/** Records backward closures in op order; `backward` runs them in reverse. */
+export class Tape {
+  private readonly steps: (() => void)[] = [];
+
+  push(backward: () => void): void {
+    this.steps.push(backward);
+  }
+
+  get length(): number {
+    return this.steps.length;
+  }
+
+  /** Seeds d(loss)/d(loss) = 1 and propagates to every tensor that requires a gradient. */
+  backward(loss: Tensor): void {
+    if (loss.size !== 1) throw new Error(`backward: loss must be a scalar, got shape [${loss.shape.join(', ')}]`);
+    loss.g()[0] = 1;
+    for (let i = this.steps.length - 1; i >= 0; i--) this.steps[i]!();
+    this.steps.length = 0;
+  }
+}
+
+let active: Tape | null = null;
+
+/** Runs `fn` with `tape` recording every op whose inputs require gradients. */
+export function withTape<T>(tape: Tape, fn: () => T): T {
+  const prev = active;
+  active = tape;
+  try {
+    return fn();
+  } finally {
+    active = prev;
+  }
+}
+
+/** The recording tape if any input requires a gradient, else null (the op then records nothing). */
+export function tapeFor(...inputs: Tensor[]): Tape | null {
+  if (active === null) return null;
+  for (const t of inputs) if (t.requiresGrad) return active;
+  return null;
+}
+
+/** Throws a shape error naming the op and both shapes. */
+export function expectShape(op: string, what: string, t: Tensor, shape: readonly number[]): void {
+  const ok = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+  if (!ok) throw new Error(`${op}: ${what} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+}

@@ -1,0 +1,120 @@
+/**
+ * @file Masked binary cross-entropy from logits (SPEC §5), and the three evaluation metrics.
+ *   BCE(z, y) = max(z, 0) − z·y + log(1 + e^{−|z|})      stable for any logit z
+ *   loss            = Σ mask·BCE / (T·B·Y) / B            the reference's scale
+ *   bitsPerSeq      = Σ mask·BCE / ln 2 / B                the NTM paper's cost per sequence
+ *   bitErrorsPerSeq = Σ mask·[round(σ(z)) ≠ y] / B
+ */
+import { sigmoidScalar } from '../tensor/ops.js';
+import { expectShape, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import type { Batch } from '../tasks/batch.js';
+
+export function bceWithLogits(z: number, y: number): number {
+  return Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
+}
+
+/** The reference's normaliser: Σ mask·BCE is divided by this to give `loss`. */
+export function lossScale(batch: Batch): number {
+  return batch.T * batch.B * batch.Y * batch.B;
+}
+
+/**
+ * The training loss on the reference's scale.
+ * @param logits T tensors, each [B, Y]
+ * @returns scalar [1]
+ */
+export function maskedBceLoss(logits: readonly Tensor[], batch: Batch): Tensor {
+  const { T, B, Y } = batch;
+  if (logits.length !== T) throw new Error(`maskedBceLoss: ${logits.length} output steps for a batch of T=${T}`);
+  logits.forEach((z) => expectShape('maskedBceLoss', 'logits', z, [B, Y]));
+  const tape = tapeFor(...logits);
+  const scale = 1 / lossScale(batch);
+  let sum = 0;
+  for (let t = 0; t < T; t++) sum += maskedBceSum(logits[t]!.data, batch, t);
+  const out = Tensor.from([sum * scale], [1], logits[0]!.dtype, tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const g = out.grad;
+      if (g === null) return;
+      const s = g[0]! * scale;
+      for (let t = 0; t < T; t++) {
+        const z = logits[t]!;
+        if (!z.requiresGrad) continue;
+        const gz = z.g();
+        for (let b = 0; b < B; b++) {
+          const m = batch.mask[t * B + b]!;
+          if (m === 0) continue;
+          for (let j = 0; j < Y; j++) {
+            const k = b * Y + j;
+            gz[k]! += s * m * (sigmoidScalar(z.data[k]!) - batch.target[(t * B + b) * Y + j]!);
+          }
+        }
+      }
+    });
+  }
+  return out;
+}
+
+/** Σ_b,j mask·BCE at time step t. @param z [B, Y] */
+export function maskedBceSum(z: Buf, batch: Batch, t: number): number {
+  const { B, Y } = batch;
+  let s = 0;
+  for (let b = 0; b < B; b++) {
+    const m = batch.mask[t * B + b]!;
+    if (m === 0) continue;
+    for (let j = 0; j < Y; j++) s += m * bceWithLogits(z[b * Y + j]!, batch.target[(t * B + b) * Y + j]!);
+  }
+  return s;
+}
+
+/** Σ_b,j mask·[round(σ(z)) ≠ y] at time step t; σ(z) > 0.5 ⇔ z > 0. @param z [B, Y] */
+export function maskedBitErrors(z: Buf, batch: Batch, t: number): number {
+  const { B, Y } = batch;
+  let s = 0;
+  for (let b = 0; b < B; b++) {
+    const m = batch.mask[t * B + b]!;
+    if (m === 0) continue;
+    for (let j = 0; j < Y; j++) {
+      const bit = z[b * Y + j]! > 0 ? 1 : 0;
+      if (bit !== batch.target[(t * B + b) * Y + j]) s += m;
+    }
+  }
+  return s;
+}
+
+export interface Metrics {
+  loss: number;
+  bitsPerSeq: number;
+  bitErrorsPerSeq: number;
+}
+
+/** Accumulates SPEC §5's metrics over several batches (averaged per batch, like the reference). */
+export class MetricsAccumulator {
+  private loss = 0;
+  private bce = 0;
+  private errors = 0;
+  private sequences = 0;
+  private batches = 0;
+
+  /** @param logits T buffers, each [B, Y] */
+  add(logits: readonly Buf[], batch: Batch): void {
+    let bce = 0, err = 0;
+    for (let t = 0; t < batch.T; t++) {
+      bce += maskedBceSum(logits[t]!, batch, t);
+      err += maskedBitErrors(logits[t]!, batch, t);
+    }
+    this.loss += bce / lossScale(batch);
+    this.bce += bce;
+    this.errors += err;
+    this.sequences += batch.B;
+    this.batches++;
+  }
+
+  result(): Metrics {
+    return {
+      loss: this.loss / this.batches,
+      bitsPerSeq: this.bce / Math.LN2 / this.sequences,
+      bitErrorsPerSeq: this.errors / this.sequences,
+    };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * @file Optimisers over named parameters, with their state as named buffers (for checkpoints),
+ * and global-norm gradient clipping.
+ *
+ *   rmsprop     (PyTorch)       v ← αv + (1−α)g²,  v₀ = 0;  p ← p − lr·g / (√v + ε)
+ *   rmsprop-tf  (TensorFlow 1)  v ← αv + (1−α)g²,  v₀ = 1;  p ← p − lr·g / √(v + ε)
+ *   adam        (PyTorch)       bias-corrected first and second moments, ε outside the root
+ * With momentum μ > 0, RMSprop keeps a buffer b ← μb + g/(…) and steps p ← p − lr·b.
+ */
+import type { OptimizerConfig } from '../config/schema.js';
+import { alloc, type Buf, type Tensor } from '../tensor/tensor.js';
+
+export interface Optimizer {
+  /** Applies one update from each parameter's `grad`. */
+  step(): void;
+  /** Named state buffers, e.g. `square_avg.controller.lstm.weight_ih`, and the step count. */
+  state(): { step: number; buffers: Map<string, Buf> };
+  loadState(step: number, buffers: ReadonlyMap<string, Buf>): void;
+}
+
+export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string, Tensor>): Optimizer {
+  const names = [...params.keys()];
+  const slots = cfg.name === 'adam' ? ['exp_avg', 'exp_avg_sq'] : cfg.momentum > 0 ? ['square_avg', 'momentum'] : ['square_avg'];
+  const buffers = new Map<string, Buf>();
+  for (const slot of slots) {
+    for (const n of names) {
+      const b = alloc(params.get(n)!.dtype, params.get(n)!.size);
+      if (cfg.name === 'rmsprop-tf' && slot === 'square_avg') b.fill(1);
+      buffers.set(`${slot}.${n}`, b);
+    }
+  }
+  let t = 0;
+  const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
+  return {
+    step() {
+      t++;
+      for (const n of names) {
+        const p = params.get(n)!;
+        const g = p.grad;
+        if (g === null) continue;
+        const w = p.data;
+        if (cfg.name === 'adam') {
+          const m = buffers.get(`exp_avg.${n}`)!, v = buffers.get(`exp_avg_sq.${n}`)!;
+          const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+          const stepSize = lr / bc1;
+          const sqrtBc2 = Math.sqrt(bc2);
+          for (let i = 0; i < w.length; i++) {
+            const gi = g[i]!;
+            m[i] = beta1 * m[i]! + (1 - beta1) * gi;
+            v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
+            w[i]! -= (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtBc2 + eps);
+          }
+        } else {
+          const sq = buffers.get(`square_avg.${n}`)!;
+          const mom = momentum > 0 ? buffers.get(`momentum.${n}`)! : null;
+          const tf = cfg.name === 'rmsprop-tf';
+          for (let i = 0; i < w.length; i++) {
+            const gi = g[i]!;
+            sq[i] = alpha * sq[i]! + (1 - alpha) * gi * gi;
+            const u = gi / (tf ? Math.sqrt(sq[i]! + eps) : Math.sqrt(sq[i]!) + eps);
+            if (mom) {
+              mom[i] = momentum * mom[i]! + u;
+              w[i]! -= lr * mom[i]!;
+            } else {
+              w[i]! -= lr * u;
+            }
+          }
+        }
+      }
+    },
+    state() {
+      return { step: t, buffers };
+    },
+    loadState(step, loaded) {
+      for (const [k, b] of buffers) {
+        const src = loaded.get(k);
+        if (src === undefined || src.length !== b.length) throw new Error(`optimizer state: missing or mis-sized buffer ${k}`);
+        b.set(src);
+      }
+      t = step;
+    },
+  };
+}
+
+/** √Σ g² over every parameter's gradient (NaN or Inf if any gradient is). */
+export function globalGradNorm(params: Iterable<Tensor>): number {
+  let s = 0;
+  for (const p of params) {
+    const g = p.grad;
+    if (g === null) continue;
+    for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
+  }
+  return Math.sqrt(s);
+}
+
+/** Scales every gradient by maxNorm/norm when norm > maxNorm (PyTorch's clip_grad_norm_). */
+export function clipGradNorm(params: Iterable<Tensor>, norm: number, maxNorm: number): void {
+  if (!(maxNorm > 0) || norm <= maxNorm) return;
+  const scale = maxNorm / (norm + 1e-6);
+  for (const p of params) {
+    const g = p.grad;
+    if (g === null) continue;
+    for (let i = 0; i < g.length; i++) g[i]! *= scale;
+  }
+}
+
+export function zeroGrads(params: Iterable<Tensor>): void {
+  for (const p of params) p.grad?.fill(0);
+}
