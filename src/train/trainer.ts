@@ -46,8 +46,9 @@ export class Trainer {
   badInARow = 0;
   /** training seconds before this process (a resumed run carries them on) */
   elapsedBefore = 0;
-  private lossSum = 0;
-  private lossCount = 0;
+  /** running training loss since the last evaluation (saved in checkpoints for exact resume) */
+  lossSum = 0;
+  lossCount = 0;
 
   constructor(
     readonly model: MemoryModel,

@@ -1,0 +1,69 @@
+/**
+ * @file `engram bench`: times training steps of a preset (after warm-up) and reports
+ * median, p10 and p90 milliseconds per step, sequences per second and peak memory.
+ */
+import { findPreset, presetNames } from '../config/presets.js';
+import { cloneConfig } from '../config/schema.js';
+import { createModel } from '../models/registry.js';
+import { createTask } from '../tasks/registry.js';
+import { seedStreams, Trainer } from '../train/trainer.js';
+import { intFlag, parseFlags } from './args.js';
+import { UserError } from './errors.js';
+
+export interface BenchResult {
+  preset: string;
+  steps: number;
+  msPerStep: number;
+  p10: number;
+  p90: number;
+  sequencesPerSec: number;
+  peakRssMB: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export function benchPreset(name: string, steps: number, warmup = 10): BenchResult {
+  const preset = findPreset(name);
+  if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
+  const config = cloneConfig(preset.config);
+  const streams = seedStreams(config.seed);
+  const task = createTask(config.task);
+  const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
+  const trainer = new Trainer(model, task, config, streams);
+  for (let i = 0; i < warmup; i++) trainer.trainStep();
+  const times: number[] = [];
+  let peak = process.memoryUsage().rss;
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    trainer.trainStep();
+    times.push(performance.now() - t);
+    if (i % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  times.sort((a, b) => a - b);
+  const median = quantile(times, 0.5);
+  return {
+    preset: name,
+    steps,
+    msPerStep: median,
+    p10: quantile(times, 0.1),
+    p90: quantile(times, 0.9),
+    sequencesPerSec: (1000 * config.train.batchSize) / median,
+    peakRssMB: peak / 2 ** 20,
+  };
+}
+
+export function benchCommand(argv: string[]): number {
+  const f = parseFlags('bench', argv, { preset: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } });
+  const names = typeof f.preset === 'string' ? [f.preset] : ['ntm-copy', 'dnc-repeat-copy'];
+  const steps = intFlag('steps', f.steps) ?? 50;
+  const results = names.map((n) => {
+    const r = benchPreset(n, steps);
+    console.log(`${r.preset}: ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
+      `${r.sequencesPerSec.toFixed(0)} sequences/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ${r.steps} steps`);
+    return r;
+  });
+  if (f.json) console.log(JSON.stringify(results.length === 1 ? results[0] : { results, msPerStep: results[0]!.msPerStep }));
+  return 0;
+}

@@ -1,0 +1,62 @@
+/**
+ * @file The `engram` command: dispatches to one file per command and turns every error the
+ * user can fix into one line on stderr (exit 2); anything else is a bug and shows its stack.
+ */
+import { benchCommand } from './bench.js';
+import { isUserFacing } from './errors.js';
+import { presetsCommand } from './presets.js';
+import { testCommand, TEST_HELP } from './test.js';
+import { trainCommand, TRAIN_HELP } from './train.js';
+
+const HELP = `engram: Neural Turing Machines and Differentiable Neural Computers
+
+usage: engram <command> [flags]
+
+  presets [--json]                 list the presets: name, model, task, parameter count
+  train --preset NAME [...]        train a model in a run directory (engram train --help)
+  test --run-dir DIR [...]         evaluate a trained model (engram test --help)
+  bench [--preset NAME] [--steps N] [--json]
+                                   time training steps
+
+${TRAIN_HELP}
+
+${TEST_HELP}`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'presets':
+      return presetsCommand(rest);
+    case 'train':
+      return trainCommand(rest);
+    case 'test':
+      return testCommand(rest);
+    case 'bench':
+      return benchCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(HELP);
+      return cmd === undefined ? 2 : 0;
+    default:
+      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench (engram --help)`);
+      return 2;
+  }
+}
+
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (isUserFacing(err)) {
+        console.error(`engram: error: ${err.message}`);
+      } else {
+        console.error(err);
+      }
+      process.exitCode = 2;
+    },
+  );
+}

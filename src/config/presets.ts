@@ -1,0 +1,78 @@
+/**
+ * @file Named configurations. `ntm-copy` and `dnc-repeat-copy` are SPEC §6's reference
+ * configurations; the rest are the cross combinations and quicker variants.
+ */
+import { cloneConfig, DEFAULTS, type Config } from './schema.js';
+
+export interface Preset {
+  readonly name: string;
+  readonly description: string;
+  readonly config: Config;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+function make(over: DeepPartial<Config>): Config {
+  const c = cloneConfig(DEFAULTS);
+  for (const [k, v] of Object.entries(over)) {
+    if (typeof v === 'object') Object.assign((c as unknown as Record<string, object>)[k]!, v);
+    else (c as unknown as Record<string, unknown>)[k] = v;
+  }
+  return c;
+}
+
+const COPY = { name: 'copy', bits: 8, minWords: 5, maxWords: 10 } as const;
+const REPEAT_COPY = { name: 'repeat-copy', bits: 4, minWords: 1, maxWords: 2, minRepeats: 1, maxRepeats: 2, repeatNorm: 10 } as const;
+const NTM = { type: 'ntm', controller: 'lstm', hiddenSize: 100, memorySlots: 128, wordSize: 20, readHeads: 1, writeHeads: 1, shiftRange: 1 } as const;
+const DNC = { type: 'dnc', controller: 'lstm', hiddenSize: 64, memorySlots: 16, wordSize: 16, readHeads: 4, writeHeads: 1 } as const;
+
+export const PRESETS: readonly Preset[] = [
+  {
+    name: 'ntm-copy',
+    description: 'reference NTM on copy (8 bits, 5..10 words), RMSprop 1e-4',
+    config: make({ task: COPY, model: NTM }),
+  },
+  {
+    name: 'dnc-repeat-copy',
+    description: 'reference DNC on repeat-copy (4 bits, 1..2 words, 1..2 repeats), RMSprop 1e-4',
+    config: make({ task: REPEAT_COPY, model: DNC }),
+  },
+  {
+    name: 'ntm-repeat-copy',
+    description: 'the reference NTM on the reference repeat-copy task',
+    config: make({ task: REPEAT_COPY, model: NTM }),
+  },
+  {
+    name: 'dnc-copy',
+    description: 'the reference DNC on the reference copy task',
+    config: make({ task: COPY, model: DNC }),
+  },
+  {
+    name: 'ntm-copy-fast',
+    description: 'the reference copy task with a smaller NTM (H 64, 32 x 12 memory) and Adam 1e-3: learns it in minutes',
+    config: make({
+      task: COPY,
+      model: { ...NTM, hiddenSize: 64, memorySlots: 32, wordSize: 12 },
+      optimizer: { name: 'adam', lr: 1e-3, eps: 1e-8 },
+      train: { evalEvery: 250, evalBatches: 20, untilBitErrors: 0.05 },
+    }),
+  },
+  {
+    name: 'ntm-copy-small',
+    description: 'a small copy task (4 bits, 1..3 words) with a small NTM and Adam: learns in seconds',
+    config: make({
+      task: { name: 'copy', bits: 4, minWords: 1, maxWords: 3 },
+      model: { ...NTM, hiddenSize: 32, memorySlots: 8, wordSize: 8 },
+      optimizer: { name: 'adam', lr: 3e-3, eps: 1e-8 },
+      train: { steps: 4000, evalEvery: 200, evalBatches: 20, untilBitErrors: 0.05 },
+    }),
+  },
+];
+
+export function presetNames(): string[] {
+  return PRESETS.map((p) => p.name);
+}
+
+export function findPreset(name: string): Preset | undefined {
+  return PRESETS.find((p) => p.name === name);
+}

@@ -1,0 +1,19 @@
+/**
+ * @file The public API: re-exports only.
+ */
+export { Tensor, Tape, withTape, alloc, type Buf, type DType } from './tensor/tensor.js';
+export { Rng } from './tensor/random.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './tensor/gradcheck.js';
+export * from './config/schema.js';
+export { PRESETS, findPreset, presetNames, type Preset } from './config/presets.js';
+export { createTask } from './tasks/registry.js';
+export type { Batch, Task } from './tasks/batch.js';
+export { createModel } from './models/registry.js';
+export type { MemoryModel, StepObserver, StepSnapshot } from './models/model.js';
+export { countParams, type ParamStore } from './models/params.js';
+export { Ntm } from './models/ntm.js';
+export { Trainer, seedStreams, type EvalRecord } from './train/trainer.js';
+export { maskedBceLoss, MetricsAccumulator, type Metrics } from './train/loss.js';
+export { createOptimizer, type Optimizer } from './train/optim.js';
+export { loadWeights, applyWeights, saveCheckpoint, loadCheckpoint } from './checkpoint/checkpoint.js';
+export { encodeSafetensors, decodeSafetensors } from './checkpoint/safetensors.js';

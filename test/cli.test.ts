@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { engram, tempDir } from './helpers.js';
+
+/** A user error: exit 2, exactly one line on stderr naming the problem, no stack trace. */
+function assertOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.status, 2, `exit status ${r.status}, stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0]!, /^engram: /);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.match(lines[0]!, pattern);
+}
+
+test('presets --json lists the reference presets with their parameter counts', () => {
+  const r = engram(['presets', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; parameterCount: number; config: { model: { type: string } } }[];
+  const byName = new Map(rows.map((p) => [p.name, p]));
+  assert.equal(byName.get('ntm-copy')?.parameterCount, 63_060);
+  assert.equal(byName.get('ntm-copy')?.config.model.type, 'ntm');
+  assert.ok(byName.has('ntm-copy-fast'));
+});
+
+test('bad flags, presets and --set keys give one-line errors', () => {
+  assertOneLineError(engram(['train', '--bogus']), /Unknown option '--bogus'.*valid flags: --preset/);
+  assertOneLineError(engram(['train', '--preset', 'nope']), /unknown preset "nope"; presets: ntm-copy/);
+  assertOneLineError(engram(['train']), /needs --preset/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'model.slots=3']), /unknown config key "model.slots"; valid keys: .*model\.memorySlots/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'optimizer.lr=fast']), /optimizer.lr must be a number, got "fast"/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'model.hiddenSize=2.5']), /model.hiddenSize must be an integer/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'optimizer.name=sgd']), /optimizer.name must be one of rmsprop, rmsprop-tf, adam/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'noequals']), /--set expects key=value/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps=-4']), /--steps must be an integer ≥ 1/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps', '-4']), /Option '--steps' argument is ambiguous/);
+  assertOneLineError(engram(['test']), /needs --run-dir DIR or --checkpoint FILE/);
+  assertOneLineError(engram(['frobnicate']), /unknown command "frobnicate"/);
+});
+
+test('train writes a run directory; test reads it back; an existing run is never overwritten', () => {
+  const dir = join(tempDir(), 'run');
+  const args = ['train', '--preset', 'ntm-copy-small', '--steps', '40', '--eval-every', '20', '--set', 'train.evalBatches=2', '--run-dir', dir];
+  const r = engram(args);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /run directory: /);
+  assert.match(r.stdout, /engram test --run-dir /);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { seed: number; train: { steps: number; evalBatches: number } };
+  assert.equal(config.seed, 1);
+  assert.equal(config.train.steps, 40);
+  assert.equal(config.train.evalBatches, 2);
+  const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  assert.deepEqual(metrics.map((m) => m.step), [20, 40]);
+  for (const m of metrics) {
+    for (const k of ['loss', 'bitsPerSeq', 'bitErrorsPerSeq', 'trainLoss', 'elapsedSec']) assert.equal(typeof m[k], 'number', k);
+  }
+  assert.match(readFileSync(join(dir, 'train.log'), 'utf8'), /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] run directory: /);
+  for (const f of ['last.safetensors', 'last.state.safetensors', 'best.safetensors']) assert.ok(existsSync(join(dir, 'checkpoints', f)), f);
+
+  const before = statSync(join(dir, 'metrics.jsonl')).mtimeMs;
+  const again = engram(args);
+  assertOneLineError(again, /already holds a run; pass --resume/);
+  assert.equal(statSync(join(dir, 'metrics.jsonl')).mtimeMs, before);
+
+  const t = engram(['test', '--run-dir', dir, '--batches', '2', '--length', '4', '--json']);
+  assert.equal(t.status, 0, t.stderr);
+  const lines = t.stdout.trim().split('\n');
+  const out = JSON.parse(lines.pop()!) as Record<string, number>;
+  for (const k of ['loss', 'bitsPerSeq', 'bitErrorsPerSeq']) assert.ok(Number.isFinite(out[k]), k);
+  assert.equal(out.length, 4);
+  // nothing else on stdout is JSON
+  for (const l of lines) assert.throws(() => JSON.parse(l));
+  assert.match(t.stdout, /one sample \(4 words\)/);
+});
+
+test('test refuses a corrupt checkpoint with one line', () => {
+  const dir = tempDir();
+  const bad = join(dir, 'bad.safetensors');
+  writeFileSync(bad, 'not a checkpoint at all');
+  assertOneLineError(engram(['test', '--checkpoint', bad]), /is not a readable checkpoint/);
+  assertOneLineError(engram(['test', '--checkpoint', join(dir, 'missing.safetensors')]), /does not exist/);
+});
