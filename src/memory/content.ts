@@ -3,6 +3,7 @@
  *   K[i] = k·M[i] / (√((|k|²+ε)(|M[i]|²+ε)) + ε)        cosine similarity
  *   w_c  = softmax_i(β·K)                                 content weighting
  */
+import { contentBackwardWasm, contentForwardWasm } from '../kernels/memory.js';
 import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /** ε in the cosine similarity: keeps the norm and the quotient finite for all-zero keys or rows. */
@@ -25,7 +26,10 @@ export function contentWeights(memory: Tensor, key: Tensor, strength: Tensor): T
   const nk2 = alloc(dt, B); // |k|² + ε
   const dot = alloc(dt, B * N);
   const w = alloc(dt, B * N);
-  for (let b = 0; b < B; b++) {
+  const f32 = M instanceof Float32Array && k instanceof Float32Array && beta instanceof Float32Array;
+  type F = Float32Array;
+  const saved = { sim: sim as F, den: den as F, nm2: nm2 as F, dot: dot as F, nk2: nk2 as F };
+  if (!(f32 && contentForwardWasm(M, k, beta, w as F, saved, B, N, W))) for (let b = 0; b < B; b++) {
     let kk = 0;
     for (let j = 0; j < W; j++) kk += k[b * W + j]! * k[b * W + j]!;
     kk += COSINE_EPS;
@@ -64,6 +68,7 @@ export function contentWeights(memory: Tensor, key: Tensor, strength: Tensor): T
       const gM = memory.requiresGrad ? memory.g() : null;
       const gk = key.requiresGrad ? key.g() : null;
       const gbeta = strength.requiresGrad ? strength.g() : null;
+      if (f32 && contentBackwardWasm(M, k, beta, w as F, saved, gw as F, gM as F | null, gk as F | null, gbeta as F | null, B, N, W)) return;
       for (let b = 0; b < B; b++) {
         let wdw = 0;
         for (let i = 0; i < N; i++) wdw += w[b * N + i]! * gw[b * N + i]!;

@@ -1,6 +1,7 @@
 /**
  * @file Memory read (NTM paper §3.1, DNC paper eq. "r = Mᵀw"): r[j] = Σ_i w[i] · M[i, j].
  */
+import { readBackwardWasm, readForwardWasm } from '../kernels/memory.js';
 import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /**
@@ -13,7 +14,8 @@ export function readMemory(memory: Tensor, weights: Tensor): Tensor {
   const tape = tapeFor(memory, weights);
   const M = memory.data, w = weights.data;
   const r = alloc(memory.dtype, B * W);
-  for (let b = 0; b < B; b++) {
+  const f32 = M instanceof Float32Array && w instanceof Float32Array;
+  if (!(f32 && readForwardWasm(M, w, r as Float32Array, B, N, W))) for (let b = 0; b < B; b++) {
     for (let i = 0; i < N; i++) {
       const wi = w[b * N + i]!;
       const m = (b * N + i) * W;
@@ -27,6 +29,7 @@ export function readMemory(memory: Tensor, weights: Tensor): Tensor {
       if (gr === null) return;
       const gM = memory.requiresGrad ? memory.g() : null;
       const gw = weights.requiresGrad ? weights.g() : null;
+      if (f32 && readBackwardWasm(M, w, gr as Float32Array, gM as Float32Array | null, gw as Float32Array | null, B, N, W)) return;
       for (let b = 0; b < B; b++) {
         for (let i = 0; i < N; i++) {
           const m = (b * N + i) * W;

@@ -45,7 +45,7 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
           const dp = (gy[bi]! - ydy) / sums[b]!; // dL/d(w~^γ)
           const xv = x[bi]!;
           if (xv > 0) {
-            if (gx) gx[bi]! += dp * g[b]! * Math.pow(xv, g[b]! - 1);
+            if (gx) gx[bi]! += (dp * g[b]! * p[bi]!) / xv; // γ·w~^(γ−1) = γ·p / w~, with p saved by the forward pass
             dgamma += dp * p[bi]! * Math.log(xv);
           }
           // at w~ = 0: d(w~^γ)/dγ = 0 (the limit of x^γ·ln x), and d/dw~ = 0 for γ > 1

@@ -4,7 +4,8 @@
  *   M_t = M_{t−1} ∘ Π_h (1 − w_h e_hᵀ) + Σ_h w_h a_hᵀ
  * Every head erases from M_{t−1} before any head adds, so the heads commute.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { writeBackwardWasm, writeForwardWasm } from '../kernels/memory.js';
+import { alloc, expectShape, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
 
 export interface WriteHeadInput {
   readonly weights: Tensor; // w_h [B, N]
@@ -28,34 +29,30 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
   const M = memory.data;
   const size = B * N * W;
   const keep = alloc(memory.dtype, size); // P = Π_h (1 − w_h e_hᵀ)
-  keep.fill(1);
-  for (const h of heads) {
-    const w = h.weights.data, e = h.erase.data;
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < N; i++) {
-        const wi = w[b * N + i]!;
-        const m = (b * N + i) * W;
-        for (let j = 0; j < W; j++) keep[m + j]! *= 1 - wi * e[b * W + j]!;
-      }
-    }
-  }
   const out = alloc(memory.dtype, size);
-  for (let x = 0; x < size; x++) out[x] = M[x]! * keep[x]!;
-  for (const h of heads) {
-    const w = h.weights.data, a = h.add.data;
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < N; i++) {
-        const wi = w[b * N + i]!;
-        const m = (b * N + i) * W;
-        for (let j = 0; j < W; j++) out[m + j]! += wi * a[b * W + j]!;
-      }
-    }
+  const f32 = M instanceof Float32Array && heads.every((h) => h.weights.data instanceof Float32Array && h.erase.data instanceof Float32Array && h.add.data instanceof Float32Array);
+  // the WASM kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
+  const packed = f32 ? { w: pack(heads.map((h) => h.weights.data)), e: pack(heads.map((h) => h.erase.data)), a: pack(heads.map((h) => h.add.data)) } : null;
+  if (!(packed && writeForwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array, out as Float32Array, H, B, N, W))) {
+    writeForwardTs(M, heads, keep, out, B, N, W);
   }
   const y = new Tensor(out, [B, N, W], tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
+      if (packed) {
+        const gw = new Float32Array(H * B * N), ge = new Float32Array(H * B * W), ga = new Float32Array(H * B * W);
+        const gM = memory.requiresGrad ? (memory.g() as Float32Array) : null;
+        if (writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array, gy as Float32Array, gM, gw, ge, ga, H, B, N, W)) {
+          heads.forEach((h, i) => {
+            addSlice(h.weights, gw, i * B * N);
+            addSlice(h.erase, ge, i * B * W);
+            addSlice(h.add, ga, i * B * W);
+          });
+          return;
+        }
+      }
       if (memory.requiresGrad) {
         const gM = memory.g();
         for (let x = 0; x < size; x++) gM[x]! += gy[x]! * keep[x]!;
@@ -76,8 +73,10 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
               const ej = e[b * W + j]!;
               // the product over the other heads, computed directly (no division by a factor that may be 0)
               let others = 1;
-              for (let k = 0; k < H; k++) {
-                if (k !== h) others *= 1 - heads[k]!.weights.data[b * N + i]! * heads[k]!.erase.data[b * W + j]!;
+              if (H > 1) {
+                for (let k = 0; k < H; k++) {
+                  if (k !== h) others *= 1 - heads[k]!.weights.data[b * N + i]! * heads[k]!.erase.data[b * W + j]!;
+                }
               }
               const dFactor = g * M[m + j]! * others; // dL/d(1 − w_i e_j)
               dw += -dFactor * ej + g * a[b * W + j]!;
@@ -91,4 +90,48 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
     });
   }
   return y;
+}
+
+/** The TypeScript twin of the forward kernel: keep = Π_h (1 − w_h e_hᵀ), out = M∘keep + Σ_h w_h a_hᵀ. */
+function writeForwardTs(M: Buf, heads: readonly WriteHeadInput[], keep: Buf, out: Buf, B: number, N: number, W: number): void {
+  const size = B * N * W;
+  keep.fill(1);
+  for (const h of heads) {
+    const w = h.weights.data, e = h.erase.data;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < N; i++) {
+        const wi = w[b * N + i]!;
+        const m = (b * N + i) * W;
+        for (let j = 0; j < W; j++) keep[m + j]! *= 1 - wi * e[b * W + j]!;
+      }
+    }
+  }
+  for (let x = 0; x < size; x++) out[x] = M[x]! * keep[x]!;
+  for (const h of heads) {
+    const w = h.weights.data, a = h.add.data;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < N; i++) {
+        const wi = w[b * N + i]!;
+        const m = (b * N + i) * W;
+        for (let j = 0; j < W; j++) out[m + j]! += wi * a[b * W + j]!;
+      }
+    }
+  }
+}
+
+function pack(parts: readonly Buf[]): Float32Array {
+  const n = parts.reduce((s, p) => s + p.length, 0);
+  const out = new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function addSlice(t: Tensor, src: Float32Array, offset: number): void {
+  if (!t.requiresGrad) return;
+  const g = t.g();
+  for (let i = 0; i < g.length; i++) g[i]! += src[offset + i]!;
 }

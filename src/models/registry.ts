@@ -5,13 +5,13 @@ import type { ModelConfig } from '../config/schema.js';
 import type { Rng } from '../tensor/random.js';
 import type { DType } from '../tensor/tensor.js';
 import type { MemoryModel } from './model.js';
+import { Dnc } from './dnc.js';
 import { Ntm } from './ntm.js';
+import { adoptParams } from '../kernels/adopt.js';
 
+/** A float32 model's parameters move into a WASM kernel arena (see kernels/adopt.ts) unless setKernels('ts'). */
 export function createModel(cfg: ModelConfig, inputSize: number, outputSize: number, rng: Rng, dtype: DType = 'f32'): MemoryModel {
-  switch (cfg.type) {
-    case 'ntm':
-      return new Ntm(cfg, inputSize, outputSize, rng, dtype);
-    case 'dnc':
-      throw new Error('model.type "dnc" is not available yet');
-  }
+  const model = cfg.type === 'ntm' ? new Ntm(cfg, inputSize, outputSize, rng, dtype) : new Dnc(cfg, inputSize, outputSize, rng, dtype);
+  adoptParams(model.params);
+  return model;
 }

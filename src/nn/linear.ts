@@ -4,6 +4,7 @@
  */
 import { alloc, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
+import { arenaOf } from '../kernels/wasm.js';
 
 export interface LinearParams {
   readonly weight: Tensor; // [O, I]
@@ -11,13 +12,13 @@ export interface LinearParams {
 }
 
 /**
- * y[b, o] += Σ_i x[b, i] · W[o, i], over flat buffers (x rows at xOff + b·xStride).
+ * y[b, o] += Σ_i x[b, i] · W[o, i], over flat buffers: the TypeScript twin of the WASM kernel.
  * Four output columns per pass, so each x element loaded feeds four products.
  */
-export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: number, xOff = 0, xStride = I): void {
+export function matmulXWtTs(x: Buf, w: Buf, y: Buf, B: number, I: number, O: number): void {
   const O4 = O - (O % 4);
   for (let b = 0; b < B; b++) {
-    const xb = xOff + b * xStride;
+    const xb = b * I;
     const yb = b * O;
     let o = 0;
     for (; o < O4; o += 4) {
@@ -48,7 +49,7 @@ export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: numbe
  * gx[b, i] += Σ_o gy[b, o] · W[o, i]  and  gW[o, i] += Σ_b gy[b, o] · x[b, i].
  * Each pass folds four rows into one read-modify-write of the accumulator row.
  */
-export function matmulXWtBackward(
+export function matmulXWtBackwardTs(
   x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number,
 ): void {
   if (gx !== null) {
@@ -85,6 +86,55 @@ export function matmulXWtBackward(
         const g = gy[b * O + o]!, xb = b * I;
         for (let i = 0; i < I; i++) gw[wo + i]! += g * x[xb + i]!;
       }
+    }
+  }
+}
+
+/** y[b, o] += Σ_i x[b, i] · W[o, i]; on the WASM SIMD kernel when W lives in a kernel arena. */
+export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: number): void {
+  const arena = arenaOf(w);
+  const s = arena && x instanceof Float32Array && y instanceof Float32Array ? arena.scratch(B * I, B * O) : null;
+  if (arena && s) {
+    const [px, py] = s as [number, number];
+    arena.put(px, x as Float32Array);
+    arena.put(py, y as Float32Array);
+    arena.k.matmulXWt(px, arena.ptr(w as Float32Array), py, B, I, O);
+    y.set(arena.view(py, B * O));
+    return;
+  }
+  matmulXWtTs(x, w, y, B, I, O);
+}
+
+/** The backward pass of matmulXWt; on the WASM SIMD kernels when W and its gradient live in a kernel arena. */
+export function matmulXWtBackward(
+  x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number,
+): void {
+  const arena = arenaOf(w);
+  if (!arena || !(gy instanceof Float32Array) || !(x instanceof Float32Array)) {
+    matmulXWtBackwardTs(x, w, gy, gx, gw, B, I, O);
+    return;
+  }
+  if (gx !== null) {
+    const s = arena.scratch(B * O, B * I);
+    if (s) {
+      const [pgy, pgx] = s as [number, number];
+      arena.put(pgy, gy);
+      arena.put(pgx, gx as Float32Array);
+      arena.k.matmulXWtBackwardX(arena.ptr(w as Float32Array), pgy, pgx, B, I, O);
+      gx.set(arena.view(pgx, B * I));
+    } else {
+      matmulXWtBackwardTs(x, w, gy, gx, null, B, I, O);
+    }
+  }
+  if (gw !== null) {
+    const s = arenaOf(gw) === arena ? arena.scratch(B * I, B * O) : null;
+    if (s) {
+      const [px, pgy] = s as [number, number];
+      arena.put(px, x);
+      arena.put(pgy, gy);
+      arena.k.matmulXWtBackwardW(px, pgy, arena.ptr(gw as Float32Array), B, I, O);
+    } else {
+      matmulXWtBackwardTs(x, w, gy, null, gw, B, I, O);
     }
   }
 }

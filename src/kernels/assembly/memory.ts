@@ -1,0 +1,199 @@
+// @file AssemblyScript → WebAssembly SIMD kernels for the NTM/DNC memory ops (float32):
+// content addressing, memory read and memory write, forward and backward. Each has a plain
+// TypeScript twin in src/memory/ (content.ts, read.ts, write.ts) that the tests hold it to.
+// Pointers are byte offsets into this instance's memory; shapes as in the twins.
+// Backward kernels write gradients into zeroed outputs; the caller adds them where they belong.
+
+const COSINE_EPS: f32 = 1e-6;
+
+// @ts-ignore: decorator
+@inline
+function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// @ts-ignore: decorator
+@inline
+function f(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function setf(p: usize, i: i32, v: f32): void {
+  store<f32>(p + (<usize>i << 2), v);
+}
+
+/** Σ_j a[j]·b[j] over W floats. */
+// @ts-ignore: decorator
+@inline
+function dotW(a: usize, b: usize, W: i32): f32 {
+  const W4 = W & ~3;
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j < W4; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2))));
+  let s = hsum(acc);
+  for (; j < W; j++) s += f(a, j) * f(b, j);
+  return s;
+}
+
+/** y[j] += s·x[j] over W floats. */
+// @ts-ignore: decorator
+@inline
+function axpyW(y: usize, s: f32, x: usize, W: i32): void {
+  const W4 = W & ~3;
+  const sv = f32x4.splat(s);
+  let j = 0;
+  for (; j < W4; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(sv, v128.load(x + o))));
+  }
+  for (; j < W; j++) setf(y, j, f(y, j) + s * f(x, j));
+}
+
+// Content weights: M [B,N,W], k [B,W], beta [B] → w [B,N]; saves sim, den, nm2, dot [B,N] and nk2 [B].
+export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, B: i32, N: i32, W: i32): void {
+  for (let b = 0; b < B; b++) {
+    const kb = k + (<usize>(b * W) << 2);
+    const kk = dotW(kb, kb, W) + COSINE_EPS;
+    setf(nk2, b, kk);
+    const bt = f(beta, b);
+    let mx: f32 = -Infinity;
+    for (let i = 0; i < N; i++) {
+      const bi = b * N + i;
+      const row = M + (<usize>(bi * W) << 2);
+      const d = dotW(kb, row, W);
+      const mm = dotW(row, row, W) + COSINE_EPS;
+      const D = Mathf.sqrt(kk * mm) + COSINE_EPS;
+      setf(dot, bi, d);
+      setf(nm2, bi, mm);
+      setf(den, bi, D);
+      const K = d / D;
+      setf(sim, bi, K);
+      mx = Mathf.max(mx, bt * K);
+    }
+    let s: f32 = 0;
+    for (let i = 0; i < N; i++) {
+      const e = Mathf.exp(bt * f(sim, b * N + i) - mx);
+      setf(w, b * N + i, e);
+      s += e;
+    }
+    const inv: f32 = 1 / s;
+    for (let i = 0; i < N; i++) setf(w, b * N + i, f(w, b * N + i) * inv);
+  }
+}
+
+// Gradients of contentForward into zeroed gM [B,N,W], gk [B,W], gbeta [B].
+export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, gw: usize, gM: usize, gk: usize, gbeta: usize, B: i32, N: i32, W: i32): void {
+  for (let b = 0; b < B; b++) {
+    const kb = k + (<usize>(b * W) << 2);
+    const gkb = gk + (<usize>(b * W) << 2);
+    let wdw: f32 = 0;
+    for (let i = 0; i < N; i++) wdw += f(w, b * N + i) * f(gw, b * N + i);
+    const bt = f(beta, b);
+    const kk = f(nk2, b);
+    let dbeta: f32 = 0;
+    let kScale: f32 = 0;
+    for (let i = 0; i < N; i++) {
+      const bi = b * N + i;
+      const dz = f(w, bi) * (f(gw, bi) - wdw);
+      dbeta += dz * f(sim, bi);
+      const dK = dz * bt;
+      const D = f(den, bi), d = f(dot, bi);
+      const s = D - COSINE_EPS;
+      const dDot = dK / D;
+      const dS = (-dK * d) / (D * D);
+      const row = M + (<usize>(bi * W) << 2);
+      const grow = gM + (<usize>(bi * W) << 2);
+      const mCoef: f32 = s > 0 ? (dS * kk) / s : 0;
+      axpyW(grow, dDot, kb, W);
+      axpyW(grow, mCoef, row, W);
+      kScale += s > 0 ? (dS * f(nm2, bi)) / s : 0;
+      axpyW(gkb, dDot, row, W);
+    }
+    axpyW(gkb, kScale, kb, W);
+    setf(gbeta, b, dbeta);
+  }
+}
+
+// r [B,W] = Σ_i w[b,i]·M[b,i,:]  (r zeroed by the caller)
+export function readForward(M: usize, w: usize, r: usize, B: i32, N: i32, W: i32): void {
+  for (let b = 0; b < B; b++) {
+    const rb = r + (<usize>(b * W) << 2);
+    for (let i = 0; i < N; i++) axpyW(rb, f(w, b * N + i), M + (<usize>((b * N + i) * W) << 2), W);
+  }
+}
+
+// Gradients of readForward into zeroed gM [B,N,W] and gw [B,N].
+export function readBackward(M: usize, w: usize, gr: usize, gM: usize, gw: usize, B: i32, N: i32, W: i32): void {
+  for (let b = 0; b < B; b++) {
+    const grb = gr + (<usize>(b * W) << 2);
+    for (let i = 0; i < N; i++) {
+      const bi = b * N + i;
+      const row = M + (<usize>(bi * W) << 2);
+      setf(gw, bi, dotW(grb, row, W));
+      axpyW(gM + (<usize>(bi * W) << 2), f(w, bi), grb, W);
+    }
+  }
+}
+
+// Write with H heads: w [H,B,N], e [H,B,W], a [H,B,W]; out [B,N,W] = M∘keep + Σ_h w_h a_hᵀ, keep = Π_h(1 − w_h e_hᵀ).
+export function writeForward(M: usize, w: usize, e: usize, a: usize, keep: usize, out: usize, H: i32, B: i32, N: i32, W: i32): void {
+  const size = B * N * W;
+  for (let x = 0; x < size; x++) setf(keep, x, 1);
+  for (let h = 0; h < H; h++) {
+    for (let b = 0; b < B; b++) {
+      const eb = e + (<usize>((h * B + b) * W) << 2);
+      for (let i = 0; i < N; i++) {
+        const wi = f(w, (h * B + b) * N + i);
+        const kr = keep + (<usize>((b * N + i) * W) << 2);
+        for (let j = 0; j < W; j++) setf(kr, j, f(kr, j) * (1 - wi * f(eb, j)));
+      }
+    }
+  }
+  for (let x = 0; x < size; x++) setf(out, x, f(M, x) * f(keep, x));
+  for (let h = 0; h < H; h++) {
+    for (let b = 0; b < B; b++) {
+      const ab = a + (<usize>((h * B + b) * W) << 2);
+      for (let i = 0; i < N; i++) axpyW(out + (<usize>((b * N + i) * W) << 2), f(w, (h * B + b) * N + i), ab, W);
+    }
+  }
+}
+
+// Gradients of writeForward into zeroed gM [B,N,W], gw [H,B,N], ge [H,B,W], ga [H,B,W].
+export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, H: i32, B: i32, N: i32, W: i32): void {
+  const size = B * N * W;
+  for (let x = 0; x < size; x++) setf(gM, x, f(gy, x) * f(keep, x));
+  for (let h = 0; h < H; h++) {
+    for (let b = 0; b < B; b++) {
+      const hb = h * B + b;
+      const eb = e + (<usize>(hb * W) << 2);
+      const ab = a + (<usize>(hb * W) << 2);
+      const geb = ge + (<usize>(hb * W) << 2);
+      const gab = ga + (<usize>(hb * W) << 2);
+      for (let i = 0; i < N; i++) {
+        const wi = f(w, hb * N + i);
+        const m = (b * N + i) * W;
+        let dw: f32 = 0;
+        for (let j = 0; j < W; j++) {
+          const g = f(gy, m + j);
+          const ej = f(eb, j);
+          let others: f32 = 1;
+          for (let k2 = 0; k2 < H; k2++) {
+            if (k2 != h) others *= 1 - f(w, (k2 * B + b) * N + i) * f(e, (k2 * B + b) * W + j);
+          }
+          const dFactor = g * f(M, m + j) * others;
+          dw += -dFactor * ej + g * f(ab, j);
+          setf(geb, j, f(geb, j) - dFactor * wi);
+          setf(gab, j, f(gab, j) + g * wi);
+        }
+        setf(gw, hb * N + i, dw);
+      }
+    }
+  }
+}
+
+// The first byte past the static data (math tables among it): buffers are laid out from here.
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,197 @@
+/**
+ * @file Differentiable Neural Computer (DNC paper; SPEC §2 and §4): the controller of the NTM,
+ * write heads that allocate free slots by usage or address by content, read heads that
+ * follow the temporal links or address by content (DynamicAccessor), and the output layer.
+ *
+ * One step, in DeepMind's order:
+ *   z_t = [x_t, r_{t−1}]  →  (h_t, c_t) = controller(z_t, h_{t−1}, c_{t−1})
+ *   u_t   from u_{t−1}, w^w_{t−1}, the free gates and w^r_{t−1}          memory/usage.ts
+ *   a_h   per write head, from u_t                                       memory/allocation.ts
+ *   w^w_h = g_w·(g_a·a_h + (1 − g_a)·c^w_h),  c^w_h on M_{t−1}           memory/write-weighting.ts
+ *   M_t   = M_{t−1} ∘ Π_h (1 − w^w_h e_hᵀ) + Σ_h w^w_h v_hᵀ              memory/write.ts
+ *   L_h, p_h per write head                                              memory/linkage.ts
+ *   w^r_i = mix of c^r_i on M_t, f_{i,h} = L_h w^r_{t−1,i}, b_{i,h} = L_hᵀ w^r_{t−1,i}
+ *   r_i   = w^r_i · M_t
+ *   y_t   = clamp(Linear([h_t, r_t]), ±clip)     (logits; σ is applied by the loss and by users)
+ *
+ * Head parameter activations (one Linear from h_t per part, `heads.write.{i}.{part}`):
+ *   key k: identity. The DNC paper, DeepMind and the reference all leave keys unsquashed;
+ *          cosine similarity sees only the key's direction, which tanh would confine to a cube.
+ *   strength β: softplus (β ≥ 0), as DeepMind's code (`CosineWeights` default) and this
+ *          project's NTM; the paper and the reference use oneplus (β ≥ 1).
+ *   erase e, allocation gate g_a, write gate g_w, free gate f: sigmoid.
+ *   write vector v: tanh (SPEC §4; DeepMind and the reference leave it linear).
+ *   read mode π: softmax over 2·Wh + 1 modes [backward × Wh, forward × Wh, content].
+ */
+import type { ModelConfig } from '../config/schema.js';
+import { writeAllocations } from '../memory/allocation.js';
+import { contentWeights } from '../memory/content.js';
+import { updateLink, updatePrecedence } from '../memory/linkage.js';
+import { readMemory } from '../memory/read.js';
+import { readWeighting } from '../memory/read-weighting.js';
+import { followLinks } from '../memory/temporal-read.js';
+import { updateUsage, USAGE_STOPS_WRITE_GRADIENT } from '../memory/usage.js';
+import { writeMemory } from '../memory/write.js';
+import { writeWeighting } from '../memory/write-weighting.js';
+import { clamp, concat } from '../tensor/ops.js';
+import type { Rng } from '../tensor/random.js';
+import { alloc, Tensor, type DType } from '../tensor/tensor.js';
+import { controllerStep, initController } from './controller.js';
+import type { MemoryModel, StepObserver } from './model.js';
+import { MEMORY_INIT } from './ntm.js';
+import { addLinear, applyLinear, headOutputs, initHead, type ParamStore, type PartSpec } from './params.js';
+
+export function dncWriteParts(W: number): PartSpec[] {
+  return [
+    { name: 'key', size: W, activation: 'identity' }, // k
+    { name: 'beta', size: 1, activation: 'softplus' }, // β ≥ 0
+    { name: 'erase', size: W, activation: 'sigmoid' }, // e ∈ (0, 1)
+    { name: 'vector', size: W, activation: 'tanh' }, // v, the write vector
+    { name: 'allocGate', size: 1, activation: 'sigmoid' }, // g_a ∈ (0, 1)
+    { name: 'writeGate', size: 1, activation: 'sigmoid' }, // g_w ∈ (0, 1)
+  ];
+}
+
+export function dncReadParts(W: number, Wh: number): PartSpec[] {
+  return [
+    { name: 'key', size: W, activation: 'identity' }, // k
+    { name: 'beta', size: 1, activation: 'softplus' }, // β ≥ 0
+    { name: 'free', size: 1, activation: 'sigmoid' }, // f ∈ (0, 1)
+    { name: 'mode', size: 2 * Wh + 1, activation: 'softmax' }, // π
+  ];
+}
+
+export interface DncOptions {
+  /** Stop the write weights' gradient in the usage update (DeepMind); false only for gradient checks. */
+  readonly stopWriteGradientInUsage?: boolean;
+}
+
+/** Recurrent state, fresh for every sequence. */
+export interface DncState {
+  readonly h: Tensor; // [B, H]
+  readonly c: Tensor; // [B, H]
+  readonly memory: Tensor; // M [B, N, W]
+  readonly reads: readonly Tensor[]; // r per read head [B, W]
+  readonly readWeights: readonly Tensor[]; // w^r_{t−1} per read head [B, N]
+  readonly writeWeights: readonly Tensor[]; // w^w_{t−1} per write head [B, N]
+  readonly usage: Tensor; // u [B, N]
+  readonly links: readonly Tensor[]; // L per write head [B, N, N]
+  readonly precedences: readonly Tensor[]; // p per write head [B, N]
+}
+
+export class Dnc implements MemoryModel {
+  readonly params: ParamStore = new Map();
+  private readonly dtype: DType;
+  private readonly stopWriteGradient: boolean;
+
+  constructor(
+    readonly config: ModelConfig, readonly inputSize: number, readonly outputSize: number, rng: Rng,
+    dtype: DType = 'f32', options: DncOptions = {},
+  ) {
+    const { hiddenSize: H, wordSize: W, readHeads: R, writeHeads: Wh } = config;
+    this.dtype = dtype;
+    this.stopWriteGradient = options.stopWriteGradientInUsage ?? USAGE_STOPS_WRITE_GRADIENT;
+    initController(this.params, config.controller, inputSize + R * W, H, rng, dtype);
+    for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, dncWriteParts(W), H, rng, dtype);
+    for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, dncReadParts(W, Wh), H, rng, dtype);
+    addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
+  }
+
+  initialState(B: number): DncState {
+    const { hiddenSize: H, memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh } = this.config;
+    const dt = this.dtype;
+    const oneHot = (): Tensor => {
+      const w = Tensor.zeros([B, N], dt);
+      for (let b = 0; b < B; b++) w.data[b * N] = 1;
+      return w;
+    };
+    return {
+      h: Tensor.zeros([B, H], dt),
+      c: Tensor.zeros([B, H], dt),
+      memory: Tensor.full([B, N, W], MEMORY_INIT, dt),
+      reads: Array.from({ length: R }, () => Tensor.full([B, W], MEMORY_INIT, dt)),
+      readWeights: Array.from({ length: R }, oneHot),
+      writeWeights: Array.from({ length: Wh }, oneHot),
+      usage: Tensor.zeros([B, N], dt),
+      links: Array.from({ length: Wh }, () => Tensor.zeros([B, N, N], dt)),
+      precedences: Array.from({ length: Wh }, () => Tensor.zeros([B, N], dt)),
+    };
+  }
+
+  /** @param x x_t [B, X] @returns the next state and the logits [B, Y] */
+  step(state: DncState, x: Tensor, t = 0, observer?: StepObserver): { state: DncState; logits: Tensor } {
+    const cfg = this.config;
+    const W = cfg.wordSize, Wh = cfg.writeHeads;
+    const ctl = controllerStep(this.params, cfg.controller, concat([x, ...state.reads]), state.h, state.c, cfg.clip);
+    const wp = state.writeWeights.map((_, i) => headOutputs(this.params, `heads.write.${i}`, dncWriteParts(W), ctl.h));
+    const rp = state.readWeights.map((_, i) => headOutputs(this.params, `heads.read.${i}`, dncReadParts(W, Wh), ctl.h));
+
+    // 1–2. usage, then the allocation of every write head from it
+    const usage = updateUsage(
+      state.usage, state.writeWeights, rp.map((p) => p.free!), state.readWeights,
+      { stopWriteGradient: this.stopWriteGradient },
+    );
+    const allocations = writeAllocations(usage, wp.map((p) => ({ allocGate: p.allocGate!, writeGate: p.writeGate! })));
+    // 3–4. write weighting (content on M_{t−1}) and the write
+    const writeContent = wp.map((p) => contentWeights(state.memory, p.key!, p.beta!));
+    const writeWeights = wp.map((p, h) => writeWeighting(allocations[h]!, writeContent[h]!, p.allocGate!, p.writeGate!));
+    const memory = writeMemory(state.memory, wp.map((p, h) => ({ weights: writeWeights[h]!, erase: p.erase!, add: p.vector! })));
+    // 5. temporal links (from the previous precedence), then the precedence
+    const links = state.links.map((L, h) => updateLink(L, state.precedences[h]!, writeWeights[h]!));
+    const precedences = state.precedences.map((p, h) => updatePrecedence(p, writeWeights[h]!));
+    // 6. read weighting (content on M_t, links from w^r_{t−1}) and the reads
+    const readContent = rp.map((p) => contentWeights(memory, p.key!, p.beta!));
+    const readWeights = rp.map((p, i) => {
+      const prev = state.readWeights[i]!;
+      const backward = links.map((L) => followLinks(L, prev, 'backward'));
+      const forward = links.map((L) => followLinks(L, prev, 'forward'));
+      return readWeighting(readContent[i]!, backward, forward, p.mode!);
+    });
+    const reads = readWeights.map((w) => readMemory(memory, w));
+    const logits = clamp(applyLinear(this.params, 'output', concat([ctl.h, ...reads])), -cfg.clip, cfg.clip);
+
+    if (observer) {
+      const signals: Record<string, Tensor> = { usage, link: stack(links), precedence: stack(precedences) };
+      wp.forEach((parts, h) => {
+        for (const [k, v] of Object.entries(parts)) signals[`write.${h}.${k}`] = v;
+        signals[`write.${h}.content`] = writeContent[h]!;
+        signals[`write.${h}.allocation`] = allocations[h]!;
+      });
+      rp.forEach((parts, i) => {
+        for (const [k, v] of Object.entries(parts)) signals[`read.${i}.${k}`] = v;
+        signals[`read.${i}.content`] = readContent[i]!;
+      });
+      observer(t, { memory, writeWeights, readWeights, signals });
+    }
+    return { state: { h: ctl.h, c: ctl.c, memory, reads, readWeights, writeWeights, usage, links, precedences }, logits };
+  }
+
+  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[] {
+    const X = this.inputSize;
+    if (input.length !== T * B * X) throw new Error(`Dnc.forward: input has ${input.length} values, expected T·B·X = ${T}·${B}·${X}`);
+    let state = this.initialState(B);
+    const out: Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const xd = alloc(this.dtype, B * X);
+      xd.set(input.subarray(t * B * X, (t + 1) * B * X));
+      const r = this.step(state, new Tensor(xd, [B, X]), t, observer);
+      state = r.state;
+      out.push(r.logits);
+    }
+    return out;
+  }
+}
+
+/**
+ * Per-head tensors [B, ...rest] stacked as [B, heads, ...rest] (DeepMind's layout), a copy
+ * for observers with no gradient.
+ */
+function stack(xs: readonly Tensor[]): Tensor {
+  const [B, ...rest] = xs[0]!.shape;
+  const k = xs[0]!.size / B!;
+  const out = Tensor.zeros([B!, xs.length, ...rest], xs[0]!.dtype);
+  xs.forEach((x, h) => {
+    for (let b = 0; b < B!; b++) out.data.set(x.data.subarray(b * k, (b + 1) * k), (b * xs.length + h) * k);
+  });
+  return out;
+}
