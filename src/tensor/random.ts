@@ -85,6 +85,7 @@ export class Rng {
     if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
       throw new Error('Rng.setState: expected four uint32 words');
     }
+    if (state.every((w) => w === 0)) throw new Error('Rng.setState: the all-zero state is not a valid xoshiro128** state');
     this.s = new Uint32Array(state);
   }
 }

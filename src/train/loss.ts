@@ -67,7 +67,10 @@ export function maskedBceSum(z: Buf, batch: Batch, t: number): number {
   return s;
 }
 
-/** Σ_b,j mask·[round(σ(z)) ≠ y] at time step t; σ(z) > 0.5 ⇔ z > 0. @param z [B, Y] */
+/**
+ * Σ_b,j mask·[round(σ(z)) ≠ y] at time step t; σ(z) > 0.5 ⇔ z > 0. At z = 0 exactly, σ = 0.5
+ * rounds to 0, as torch.round (half to even) does. @param z [B, Y]
+ */
 export function maskedBitErrors(z: Buf, batch: Batch, t: number): number {
   const { B, Y } = batch;
   let s = 0;

@@ -1,0 +1,153 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SHARPEN_EPS, sharpen } from './sharpen.js';
+import { softmax, weightedSum } from '../tensor/ops.js';
+import { probeWeights, randomParam } from '../tensor/gradcheck.js';
+import { Rng } from '../tensor/random.js';
+import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
+
+// Distinct sizes so a swapped axis fails: B=2, N=7.
+const B = 2, N = 7;
+
+/** w[b, i] = w~[b, i]^γ_b / (Σ_k w~[b, k]^γ_b + ε) */
+function naive(x: ArrayLike<number>, g: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const p: number[] = [];
+    for (let i = 0; i < N; i++) p.push(x[b * N + i]! ** g[b]!);
+    const s = p.reduce((a, c) => a + c, 0) + SHARPEN_EPS;
+    out.push(...p.map((v) => v / s));
+  }
+  return out;
+}
+
+/** A positive [B, N] weighting that requires gradients. */
+function weighting(rng: Rng): Tensor {
+  const w = softmax(randomParam([B, N], rng, 1.5));
+  return new Tensor(w.data, w.shape, true);
+}
+
+/** A float64 tensor filled with `v` that requires gradients. */
+function param(shape: number[], v: number): Tensor {
+  const t = Tensor.zeros(shape, 'f64', true);
+  t.data.fill(v);
+  return t;
+}
+
+function grads(x: Tensor, gamma: Tensor, c: ArrayLike<number>): void {
+  x.grad = null; gamma.grad = null;
+  const tape = new Tape();
+  tape.backward(withTape(tape, () => weightedSum(sharpen(x, gamma), c)));
+}
+
+test('sharpen: shape, naive reference, rows ≥ 0 summing to just under 1', () => {
+  const rng = new Rng(1);
+  const x = weighting(rng), gamma = Tensor.from([1.7, 4.2], [B, 1], 'f64', true);
+  const y = sharpen(x, gamma);
+  assert.deepEqual(y.shape, [B, N]);
+  assertAllClose(y.data, naive(x.data, gamma.data), 1e-15, 1e-12);
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let i = 0; i < N; i++) { assert.ok(y.data[b * N + i]! >= 0); s += y.data[b * N + i]!; }
+    assert.ok(s <= 1 && s > 1 - 1e-5, `row sum ${s}`);
+  }
+});
+
+test('sharpen: a larger γ concentrates the weighting on the same argmax; γ = 1 only renormalises', () => {
+  const rng = new Rng(2);
+  const x = weighting(rng);
+  const argmax = (d: ArrayLike<number>, b: number): number => {
+    let k = 0;
+    for (let i = 1; i < N; i++) if (d[b * N + i]! > d[b * N + k]!) k = i;
+    return k;
+  };
+  const soft = sharpen(x, Tensor.full([B, 1], 2, 'f64')), hard = sharpen(x, Tensor.full([B, 1], 5, 'f64'));
+  for (let b = 0; b < B; b++) {
+    const k = argmax(x.data, b);
+    assert.equal(argmax(soft.data, b), k);
+    assert.equal(argmax(hard.data, b), k);
+    assert.ok(hard.data[b * N + k]! > soft.data[b * N + k]!);
+    assert.ok(soft.data[b * N + k]! > x.data[b * N + k]!);
+  }
+  const same = sharpen(x, Tensor.full([B, 1], 1, 'f64'));
+  assertAllClose(same.data, Array.from(x.data, (v) => v / (1 + SHARPEN_EPS)), 1e-16, 1e-12);
+});
+
+test('sharpen: finite-difference gradients for weights and γ', () => {
+  const rng = new Rng(3);
+  const x = weighting(rng), gamma = Tensor.from([1.3, 3.1], [B, 1], 'f64', true);
+  const c = probeWeights(B * N, rng);
+  assertGradcheck(() => weightedSum(sharpen(x, gamma), c), [x, gamma]);
+});
+
+test('sharpen: γ gradient against the closed form Σ_i c_i · w_i · (ln w~_i − Σ_k w_k ln w~_k)', () => {
+  const rng = new Rng(4);
+  const x = weighting(rng), gamma = Tensor.from([2.5, 1.5], [B, 1], 'f64', true);
+  const c = probeWeights(B * N, rng);
+  grads(x, gamma, c);
+  const y = sharpen(x, gamma).data;
+  for (let b = 0; b < B; b++) {
+    // p_i = w~_i^γ, S = Σ p + ε, y_i = p_i / S: the quotient rule gives
+    // dy_i/dγ = p_i ln w~_i / S − p_i Σ_k p_k ln w~_k / S² = y_i (ln w~_i − Σ_k y_k ln w~_k)
+    let mean = 0;
+    for (let k = 0; k < N; k++) mean += y[b * N + k]! * Math.log(x.data[b * N + k]!);
+    let expected = 0;
+    for (let i = 0; i < N; i++) expected += c[b * N + i]! * y[b * N + i]! * (Math.log(x.data[b * N + i]!) - mean);
+    assert.ok(Math.abs(gamma.grad![b]! - expected) < 1e-12, `dγ[${b}] = ${gamma.grad![b]}, expected ${expected}`);
+  }
+});
+
+test('sharpen: exact zeros in the weights give no NaN in values or gradients', () => {
+  const x = Tensor.from([0, 0.5, 0, 0.25, 0.25, 0, 0, 0, 0, 0, 1, 0, 0, 0], [B, N], 'f64', true);
+  for (const gv of [1, 1.0001, 1.5, 3]) {
+    const gamma = param([B, 1], gv);
+    const y = sharpen(x, gamma);
+    assertFinite(y.data, `values at γ=${gv}`);
+    for (let i = 0; i < B * N; i++) if (x.data[i] === 0) assert.equal(y.data[i], 0);
+    grads(x, gamma, probeWeights(B * N, new Rng(5)));
+    assertFinite(x.grad!, `weight gradient at γ=${gv}`);
+    assertFinite(gamma.grad!, `γ gradient at γ=${gv}`);
+  }
+  // γ's gradient is smooth at exact zeros (x^γ·ln x → 0); so is the weights' gradient for γ ≥ 2
+  const gamma = Tensor.from([1.5, 2.5], [B, 1], 'f64', true);
+  const c = probeWeights(B * N, new Rng(6));
+  assertGradcheck(() => weightedSum(sharpen(x, gamma), c), [gamma]);
+  const steep = Tensor.from([3, 2.5], [B, 1], 'f64', true);
+  assertGradcheck(() => weightedSum(sharpen(x, steep), c), [x, steep]);
+});
+
+test('sharpen: an all-zero row gives zeros (ε guards 0/0), finite gradients', () => {
+  const x = Tensor.zeros([B, N], 'f64', true), gamma = param([B, 1], 2);
+  const y = sharpen(x, gamma);
+  assert.deepEqual(Array.from(y.data), new Array(B * N).fill(0));
+  grads(x, gamma, probeWeights(B * N, new Rng(7)));
+  assertFinite(x.grad!);
+  assertFinite(gamma.grad!);
+});
+
+test('sharpen: tiny weights (1e-300) and a large γ underflow to zeros without NaN', () => {
+  const x = param([B, N], 1e-300), gamma = param([B, 1], 50);
+  const y = sharpen(x, gamma);
+  assertFinite(y.data);
+  grads(x, gamma, probeWeights(B * N, new Rng(8)));
+  assertFinite(x.grad!);
+  assertFinite(gamma.grad!);
+});
+
+test('sharpen: tiny negative round-off in w~ counts as 0 (no NaN from a fractional power of a negative)', () => {
+  const x = Tensor.from([-1e-17, 0.6, 0.4, -0, 0, 0, 0, 0.5, 0.5, -1e-300, 0, 0, 0, 0], [B, N], 'f64', true);
+  const gamma = Tensor.from([1.5, 2.5], [B, 1], 'f64', true);
+  const y = sharpen(x, gamma);
+  assertFinite(y.data);
+  assert.equal(y.data[0], 0);
+  assert.equal(y.data[N + 2], 0);
+  assertAllClose(y.data, naive(Array.from(x.data, (v) => Math.max(v, 0)), gamma.data), 1e-15, 1e-12);
+  grads(x, gamma, probeWeights(B * N, new Rng(9)));
+  assertFinite(x.grad!);
+  assertFinite(gamma.grad!);
+});
+
+test('sharpen: rejects γ of the wrong shape, naming both shapes', () => {
+  assert.throws(() => sharpen(Tensor.zeros([B, N]), Tensor.zeros([B])), /sharpen: gamma has shape \[2\], expected \[2, 1\]/);
+});
