@@ -67,6 +67,16 @@ export const PRESETS: readonly Preset[] = [
       train: { steps: 4000, evalEvery: 200, evalBatches: 20, untilBitErrors: 0.05 },
     }),
   },
+  {
+    name: 'dnc-repeat-copy-small',
+    description: 'the reference repeat-copy task with a small DNC (H 32, 8 x 8 memory, 2 read heads) and Adam: learns in seconds',
+    config: make({
+      task: REPEAT_COPY,
+      model: { ...DNC, hiddenSize: 32, memorySlots: 8, wordSize: 8, readHeads: 2 },
+      optimizer: { name: 'adam', lr: 3e-3, eps: 1e-8 },
+      train: { steps: 5000, evalEvery: 250, evalBatches: 20, untilBitErrors: 0.05 },
+    }),
+  },
 ];
 
 export function presetNames(): string[] {
