@@ -21,7 +21,7 @@ export function presetsCommand(argv: string[]): number {
     return 0;
   }
   for (const r of rows) {
-    console.log(`${r.name.padEnd(18)} ${r.config.model.type.padEnd(4)} ${r.config.task.name.padEnd(12)} ` +
+    console.log(`${r.name.padEnd(22)} ${r.config.model.type.padEnd(4)} ${r.config.task.name.padEnd(12)} ` +
       `${r.parameterCount.toLocaleString('en-US').padStart(8)} params  ${r.description}`);
   }
   return 0;
