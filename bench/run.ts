@@ -19,7 +19,7 @@ for (const preset of ['ntm-copy', 'dnc-repeat-copy']) {
     const r = { ...benchPreset(preset, steps), kernels };
     rows.push(r);
     console.log(`${preset.padEnd(16)} ${kernels.padEnd(5)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step ` +
-      `(p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) ${r.sequencesPerSec.toFixed(0).padStart(6)} seq/s  peak RSS ${r.peakRssMB.toFixed(0)} MB`);
+      `(p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) ${r.sequencesPerSec.toFixed(0).padStart(6)} seq/s ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  peak RSS ${r.peakRssMB.toFixed(0)} MB`);
   }
 }
 setKernels('wasm');

@@ -12,8 +12,13 @@ export { createModel } from './models/registry.js';
 export type { MemoryModel, StepObserver, StepSnapshot } from './models/model.js';
 export { countParams, type ParamStore } from './models/params.js';
 export { Ntm } from './models/ntm.js';
-export { Trainer, seedStreams, type EvalRecord } from './train/trainer.js';
+export { Trainer, seedStreams, NonFiniteError, type EvalRecord } from './train/trainer.js';
 export { maskedBceLoss, MetricsAccumulator, type Metrics } from './train/loss.js';
 export { createOptimizer, type Optimizer } from './train/optim.js';
-export { loadWeights, applyWeights, saveCheckpoint, loadCheckpoint } from './checkpoint/checkpoint.js';
-export { encodeSafetensors, decodeSafetensors } from './checkpoint/safetensors.js';
+export {
+  loadWeights, applyWeights, saveCheckpoint, loadCheckpoint, CheckpointError, CHECKPOINT_VERSION,
+  type TrainingState, type LoadedWeights, type LoadedCheckpoint,
+} from './checkpoint/checkpoint.js';
+export { encodeSafetensors, decodeSafetensors, SafetensorsError, type StoredTensor } from './checkpoint/safetensors.js';
+export { loadModel, resolveCheckpoint, type TrainedModel, type LoadModelOptions } from './api/load-model.js';
+export { runModel, type InputSequence, type RunModelOptions, type ModelOutputs } from './api/run-model.js';

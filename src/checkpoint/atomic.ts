@@ -1,35 +1,142 @@
 /**
- * @file Atomic file writes: write a temporary file beside the target, flush it to disk,
- * then rename it over the target. A failure at any point leaves the old file intact.
+ * @file Writes that never leave a damaged file behind.
+ *
+ *   writeFilesAtomic   each file goes to a temporary file beside its target and is flushed
+ *                      to disk; only when every one is written are they renamed over their
+ *                      targets. A failure while writing (a full disk, say) renames nothing.
+ *   appendFileSafely   appends a line; a failed append is cut back to the old length.
+ *
+ * For tests, `setWriteFault` makes a chosen write fail part-way as a full disk would.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export class WriteError extends Error {}
+/** A file could not be written; the message is one line naming the file and the cause. */
+export class WriteError extends Error {
+  override name = 'WriteError';
+}
+
+/** A simulated failure: the `nth` write (from 1) to a path ending in `suffix` fails with `code`. */
+export interface WriteFault {
+  readonly code: 'ENOSPC' | 'EIO' | 'EACCES';
+  readonly suffix: string;
+  readonly nth: number;
+}
+
+let fault: WriteFault | null = null;
+let faultCount = 0;
+
+/** Installs (or with null removes) a simulated write failure, for tests of the failure paths. */
+export function setWriteFault(f: WriteFault | null): void {
+  fault = f;
+  faultCount = 0;
+}
+
+/** Parses `CODE:SUFFIX[:N]`, e.g. `ENOSPC:last.safetensors:2`, as used by ENGRAM_TEST_WRITE_FAULT. */
+export function parseWriteFault(spec: string): WriteFault {
+  const [code, suffix, nth] = spec.split(':');
+  if ((code !== 'ENOSPC' && code !== 'EIO' && code !== 'EACCES') || !suffix) {
+    throw new WriteError(`write fault "${spec}" is not CODE:SUFFIX[:N] with CODE one of ENOSPC, EIO, EACCES`);
+  }
+  return { code, suffix, nth: nth === undefined ? 1 : Number(nth) };
+}
+
+/** Writes `bytes` to fd; a simulated fault writes half of them and then fails. */
+function writeAll(fd: number, bytes: Uint8Array, target: string): void {
+  let end = bytes.length;
+  let failWith: string | null = null;
+  if (fault !== null && target.endsWith(fault.suffix) && ++faultCount === fault.nth) {
+    end = bytes.length >> 1;
+    failWith = fault.code;
+  }
+  let off = 0;
+  while (off < end) off += writeSync(fd, bytes, off, end - off);
+  if (failWith !== null) {
+    throw Object.assign(new Error(`${failWith}: simulated failure, write '${target}'`), { code: failWith });
+  }
+}
+
+function toBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === 'string' ? new TextEncoder().encode(data) : data;
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // some filesystems cannot fsync a directory; the renames have happened either way
+  }
+}
+
+/**
+ * Replaces every `[path, data]` in order. All temporary files are written and flushed before
+ * the first rename, so a failure while writing leaves every target as it was.
+ */
+export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[]): void {
+  const temps: string[] = [];
+  let current = files[0]?.[0] ?? '';
+  try {
+    for (const [path, data] of files) {
+      current = path;
+      const tmp = `${path}.tmp-${process.pid}`;
+      temps.push(tmp);
+      const fd = openSync(tmp, 'w');
+      try {
+        writeAll(fd, toBytes(data), path);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    for (let i = 0; i < files.length; i++) {
+      current = files[i]![0];
+      renameSync(temps[i]!, current);
+      temps[i] = '';
+    }
+  } catch (err) {
+    for (const tmp of temps) {
+      try {
+        if (tmp !== '') rmSync(tmp, { force: true });
+      } catch {
+        // it was never created (its directory is missing or not a directory)
+      }
+    }
+    throw new WriteError(describeFsError(err, current));
+  }
+  for (const dir of new Set(files.map(([p]) => dirname(p)))) fsyncDir(dir);
+}
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  let fd: number | null = null;
+  writeFilesAtomic([[path, data]]);
+}
+
+/** Appends `text` and flushes it; if that fails part-way, the file is cut back to its old length. */
+export function appendFileSafely(path: string, text: string): void {
+  let fd: number;
   try {
-    fd = openSync(tmp, 'w');
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(tmp, path);
+    fd = openSync(path, 'a');
   } catch (err) {
-    if (fd !== null) closeSync(fd);
-    rmSync(tmp, { force: true });
     throw new WriteError(describeFsError(err, path));
   }
+  let size = 0;
   try {
-    const dfd = openSync(dirname(path), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // some filesystems cannot fsync a directory; the rename has happened either way
+    size = fstatSync(fd).size;
+    writeAll(fd, toBytes(text), path);
+    fsyncSync(fd);
+  } catch (err) {
+    try {
+      ftruncateSync(fd, size);
+    } catch {
+      // nothing more can be done; the message below still says what failed
+    }
+    throw new WriteError(describeFsError(err, path));
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -38,7 +145,8 @@ export function describeFsError(err: unknown, path: string): string {
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
     case 'ENOSPC':
-      return `no space left on the device while writing ${path}; free some space (the previous file is kept)`;
+    case 'EDQUOT':
+      return `no space left on the device while writing ${path}; free some space (the previous files are kept)`;
     case 'EACCES':
     case 'EPERM':
       return `permission denied writing ${path}; choose a writable --run-dir`;
@@ -46,7 +154,13 @@ export function describeFsError(err: unknown, path: string): string {
       return `${path} is on a read-only filesystem; choose a writable --run-dir`;
     case 'ENOENT':
       return `cannot write ${path}: its directory does not exist`;
+    case 'ENOTDIR':
+      return `cannot write ${path}: a part of that path is a file, not a directory`;
+    case 'EISDIR':
+      return `cannot write ${path}: it is a directory`;
+    case 'EEXIST':
+      return `cannot create ${path}: a file of that name exists`;
     default:
-      return `cannot write ${path}: ${(err as Error).message}`;
+      return `cannot write ${path}: ${String((err as Error).message).split('\n')[0]}`;
   }
 }

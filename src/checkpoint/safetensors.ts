@@ -13,7 +13,8 @@ export interface StoredTensor {
 /** A file that is not valid safetensors; the message says what is wrong. */
 export class SafetensorsError extends Error {}
 
-const MAX_HEADER = 100 * 1024 * 1024;
+/** the reference reader refuses larger headers */
+const MAX_HEADER = 100_000_000;
 
 export function encodeSafetensors(tensors: ReadonlyMap<string, StoredTensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -59,6 +60,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Sto
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, StoredTensor>();
+  const ranges: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (typeof entry !== 'object' || entry === null) throw new SafetensorsError('__metadata__ is not an object');
@@ -78,11 +80,20 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Sto
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end < begin || end > dataLen) throw new SafetensorsError(`tensor ${name}: data [${begin}, ${end}) runs past the end of the file (truncated?)`);
     if (end - begin !== count * width) throw new SafetensorsError(`tensor ${name}: ${end - begin} bytes for shape [${shape.join(', ')}]`);
+    ranges.push([begin, end, name]);
     // copy into an aligned buffer (the file's offsets need not be aligned in memory)
     // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice would share memory)
     const raw = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
     const data = e.dtype === 'F64' ? new Float64Array(raw.buffer) : new Float32Array(raw.buffer);
     tensors.set(name, { shape: shape as number[], data });
   }
+  // as the reference reader requires: the tensors tile the data section, no gaps, no overlaps
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let covered = 0;
+  for (const [begin, end, name] of ranges) {
+    if (begin !== covered) throw new SafetensorsError(`tensor ${name}: data starts at ${begin}, expected ${covered} (gap or overlap)`);
+    covered = end;
+  }
+  if (covered !== dataLen) throw new SafetensorsError(`the tensors cover ${covered} of the ${dataLen} data bytes (truncated or padded?)`);
   return { tensors, metadata };
 }

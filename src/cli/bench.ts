@@ -5,6 +5,8 @@
 import { findPreset, presetNames } from '../config/presets.js';
 import { cloneConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
+import { forwardFlopsPerTimeStep } from '../models/flops.js';
+import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
 import { intFlag, parseFlags } from './args.js';
@@ -17,6 +19,9 @@ export interface BenchResult {
   p10: number;
   p90: number;
   sequencesPerSec: number;
+  /** an analytic FLOP count of the step (3× its forward pass at the task's mean length) over the median time */
+  gflops: number;
+  meanT: number;
   peakRssMB: number;
 }
 
@@ -43,6 +48,12 @@ export function benchPreset(name: string, steps: number, warmup = 10): BenchResu
   }
   times.sort((a, b) => a - b);
   const median = quantile(times, 0.5);
+  // the mean padded length T of the task's batches, from a stream of its own
+  const rng = new Rng(config.seed, 'bench-length');
+  let sumT = 0;
+  for (let i = 0; i < 200; i++) sumT += task.sample(rng, config.train.batchSize).T;
+  const meanT = sumT / 200;
+  const flops = 3 * meanT * forwardFlopsPerTimeStep(config.model, task.inputSize, task.outputSize, config.train.batchSize);
   return {
     preset: name,
     steps,
@@ -50,6 +61,8 @@ export function benchPreset(name: string, steps: number, warmup = 10): BenchResu
     p10: quantile(times, 0.1),
     p90: quantile(times, 0.9),
     sequencesPerSec: (1000 * config.train.batchSize) / median,
+    gflops: flops / (median * 1e6),
+    meanT,
     peakRssMB: peak / 2 ** 20,
   };
 }
@@ -61,7 +74,7 @@ export function benchCommand(argv: string[]): number {
   const results = names.map((n) => {
     const r = benchPreset(n, steps);
     console.log(`${r.preset}: ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
-      `${r.sequencesPerSec.toFixed(0)} sequences/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ${r.steps} steps`);
+      `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ${r.steps} steps`);
     return r;
   });
   if (f.json) console.log(JSON.stringify(results.length === 1 ? results[0] : { results, msPerStep: results[0]!.msPerStep }));

@@ -3,6 +3,7 @@
  * user can fix into one line on stderr (exit 2); anything else is a bug and shows its stack.
  */
 import { benchCommand } from './bench.js';
+import { dashboardCommand, DASHBOARD_HELP } from './dashboard.js';
 import { isUserFacing } from './errors.js';
 import { presetsCommand } from './presets.js';
 import { testCommand, TEST_HELP } from './test.js';
@@ -17,10 +18,14 @@ usage: engram <command> [flags]
   test --run-dir DIR [...]         evaluate a trained model (engram test --help)
   bench [--preset NAME] [--steps N] [--json]
                                    time training steps
+  dashboard [--runs DIR] [--port P]
+                                   serve a page with the runs in DIR (default runs/)
 
 ${TRAIN_HELP}
 
-${TEST_HELP}`;
+${TEST_HELP}
+
+${DASHBOARD_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -33,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
       return testCommand(rest);
     case 'bench':
       return benchCommand(rest);
+    case 'dashboard':
+      return dashboardCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -40,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return cmd === undefined ? 2 : 0;
     default:
-      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench (engram --help)`);
+      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, dashboard (engram --help)`);
       return 2;
   }
 }

@@ -2,17 +2,27 @@
  * @file A training run in a run directory: creates or resumes it, trains, evaluates, writes
  * `config.json`, `metrics.jsonl`, `train.log` and the `last` / `best` checkpoints, and stops
  * cleanly on SIGINT / SIGTERM. Knows no model: it goes through MemoryModel and Trainer.
+ *
+ * Exact resume: the checkpoint holds everything the next step depends on (weights, optimiser
+ * buffers and step, both data streams, the running training loss, the bad-step count), so a
+ * run stopped at any step and resumed writes the same metrics, bit for bit, as one never stopped.
+ *
+ * Nothing is lost when a write fails: checkpoints and config.json are replaced atomically, and
+ * a metrics line that cannot be appended whole is cut back (see checkpoint/atomic.ts).
  */
-import { existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { applyWeights, loadCheckpoint, saveCheckpoint, type BestRecord, type TrainingState } from '../checkpoint/checkpoint.js';
-import { describeFsError, writeFileAtomic } from '../checkpoint/atomic.js';
-import type { Config } from '../config/schema.js';
+import {
+  applyWeights, CheckpointError, configDifferences, loadCheckpoint, saveCheckpoint, statePath, weightsPath,
+  type BestRecord, type TrainingState,
+} from '../checkpoint/checkpoint.js';
+import { appendFileSafely, describeFsError, parseWriteFault, setWriteFault, writeFileAtomic } from '../checkpoint/atomic.js';
+import { validateConfig, type Config } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { countParams } from '../models/params.js';
 import type { MemoryModel } from '../models/model.js';
 import { createTask } from '../tasks/registry.js';
-import { seedStreams, Trainer, type EvalRecord } from '../train/trainer.js';
+import { NonFiniteError, seedStreams, Trainer, type EvalRecord } from '../train/trainer.js';
 import { UserError } from './errors.js';
 import { formatDuration, RunLog } from './log.js';
 
@@ -39,28 +49,67 @@ export interface RunResult {
 export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const LOG_FILE = 'train.log';
+export const CHECKPOINT_DIR = 'checkpoints';
+
+/**
+ * Test hooks, read from the environment so end-to-end tests can reach a child process:
+ * ENGRAM_TEST_NAN_STEPS=A-B poisons one gradient value with NaN at steps A..B;
+ * ENGRAM_TEST_WRITE_FAULT=CODE:SUFFIX[:N] fails the N-th write to a file ending in SUFFIX.
+ */
+function installTestHooks(trainer: Trainer): void {
+  const nan = process.env.ENGRAM_TEST_NAN_STEPS;
+  if (nan) {
+    const [a, b] = nan.split('-').map(Number) as [number, number | undefined];
+    trainer.gradientHook = (step, params) => {
+      if (step >= a && step <= (b ?? a)) params.values().next().value!.g()[0] = NaN;
+    };
+  }
+  const fault = process.env.ENGRAM_TEST_WRITE_FAULT;
+  setWriteFault(fault ? parseWriteFault(fault) : null);
+}
 
 /** Reads a run directory's config.json. */
 export function readRunConfig(runDir: string): Config {
   const p = join(runDir, CONFIG_FILE);
   if (!existsSync(p)) throw new UserError(`${runDir} has no ${CONFIG_FILE}; is it a run directory?`);
+  let raw: unknown;
   try {
-    return JSON.parse(readFileSync(p, 'utf8')) as Config;
+    raw = JSON.parse(readFileSync(p, 'utf8'));
   } catch {
     throw new UserError(`${p} is not valid JSON`);
+  }
+  try {
+    return validateConfig(raw);
+  } catch (err) {
+    throw new UserError(`${p}: ${(err as Error).message}`);
   }
 }
 
 function prepareDir(runDir: string, resume: boolean): void {
-  const hasRun = existsSync(join(runDir, CONFIG_FILE)) || existsSync(join(runDir, METRICS_FILE));
+  let isDir = false, entries: string[] = [];
+  if (existsSync(runDir)) {
+    try {
+      isDir = statSync(runDir).isDirectory();
+      if (isDir) entries = readdirSync(runDir);
+    } catch (err) {
+      throw new UserError(`cannot read ${runDir}: ${describeFsError(err, runDir)}`);
+    }
+    if (!isDir) throw new UserError(`--run-dir ${runDir} is a file, not a directory`);
+  }
+  const hasRun = entries.includes(CONFIG_FILE);
   if (resume && !hasRun) throw new UserError(`--resume: ${runDir} holds no run to resume (no ${CONFIG_FILE})`);
   if (!resume && hasRun) {
     throw new UserError(`${runDir} already holds a run; pass --resume to continue it, or choose another --run-dir`);
   }
+  // an empty checkpoints/ is what a start that failed before writing config.json leaves behind
+  const others = entries.filter((e) => !(e === CHECKPOINT_DIR && readdirSync(join(runDir, e)).length === 0));
+  if (!resume && others.length > 0) {
+    throw new UserError(`${runDir} is not empty (it holds ${others[0]}); a new run needs a new or empty --run-dir`);
+  }
   try {
-    mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
+    mkdirSync(join(runDir, CHECKPOINT_DIR), { recursive: true });
   } catch (err) {
-    throw new UserError(describeFsError(err, runDir));
+    throw new UserError(describeFsError(err, join(runDir, CHECKPOINT_DIR)));
   }
 }
 
@@ -81,7 +130,53 @@ function trimMetrics(path: string, step: number): void {
 export function formatRecord(r: EvalRecord, stepsPerSec: number): string {
   return `step ${r.step} | eval loss ${r.loss.toExponential(3)} | bits/seq ${r.bitsPerSeq.toFixed(3)} | ` +
     `bit errors/seq ${r.bitErrorsPerSeq.toFixed(3)} | train loss ${r.trainLoss.toExponential(3)} | ` +
-    `${stepsPerSec.toFixed(1)} steps/s | ${formatDuration(r.elapsedSec)}`;
+    `${stepsPerSec.toFixed(1)} steps/s | ${formatDuration(r.elapsedSec)}` +
+    (r.skippedSteps > 0 ? ` | ${r.skippedSteps} steps skipped (non-finite)` : '');
+}
+
+/** A shell word: quoted when it holds anything but safe characters. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Fewer bit errors, then lower loss; a non-finite evaluation is never the best. */
+function isBetter(rec: EvalRecord, best: BestRecord | null): boolean {
+  if (!Number.isFinite(rec.bitErrorsPerSeq) || !Number.isFinite(rec.loss)) return false;
+  return best === null || rec.bitErrorsPerSeq < best.bitErrorsPerSeq ||
+    (rec.bitErrorsPerSeq === best.bitErrorsPerSeq && rec.loss < best.loss);
+}
+
+/** Puts the `last` checkpoint into `trainer` and returns the best record so far. */
+function restore(ckptDir: string, config: Config, trainer: Trainer, streams: ReturnType<typeof seedStreams>): BestRecord | null {
+  let ck;
+  try {
+    ck = loadCheckpoint(ckptDir, 'last');
+  } catch (err) {
+    if (!(err instanceof CheckpointError) || !existsSync(statePath(ckptDir, 'best'))) throw err;
+    throw new CheckpointError(`${err.message} (to resume from the best checkpoint instead, copy best.safetensors and ` +
+      `best.state.safetensors over last.safetensors and last.state.safetensors in ${ckptDir})`);
+  }
+  const source = weightsPath(ckptDir, 'last');
+  const diff = configDifferences(config, ck.state.config);
+  if (diff.length > 0) {
+    throw new UserError(`${CONFIG_FILE} does not match the checkpoint ${source} (${diff.slice(0, 4).join(', ')} differ); ` +
+      `restore ${CONFIG_FILE} as it was, or start a new run`);
+  }
+  applyWeights(trainer.model.params, ck.weights.tensors, source);
+  try {
+    trainer.optimizer.loadState(ck.state.optimizerStep, ck.optimizer);
+  } catch (err) {
+    throw new CheckpointError(`${statePath(ckptDir, 'last')}: ${(err as Error).message}; it was saved with a different optimizer`);
+  }
+  streams.train.setState(ck.state.rng.train);
+  streams.eval.setState(ck.state.rng.eval);
+  trainer.step = ck.state.step;
+  trainer.skippedSteps = ck.state.skippedSteps;
+  trainer.badInARow = ck.state.badInARow;
+  trainer.elapsedBefore = ck.state.elapsedSec;
+  trainer.lossSum = ck.state.runningLoss.sum;
+  trainer.lossCount = ck.state.runningLoss.count;
+  return ck.state.best;
 }
 
 export async function runTraining(opts: RunOptions): Promise<RunResult> {
@@ -89,29 +184,25 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   prepareDir(runDir, opts.resume);
   const log = opts.log ?? new RunLog(join(runDir, LOG_FILE));
   const config = opts.config;
-  const ckptDir = join(runDir, 'checkpoints');
+  const ckptDir = join(runDir, CHECKPOINT_DIR);
   const metricsPath = join(runDir, METRICS_FILE);
 
   const streams = seedStreams(config.seed);
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
   const trainer = new Trainer(model, task, config, streams);
+  installTestHooks(trainer);
   let best: BestRecord | null = null;
 
   if (opts.resume) {
-    const ck = loadCheckpoint(ckptDir, 'last');
-    applyWeights(model.params, ck.weights.tensors, join(ckptDir, 'last.safetensors'));
-    trainer.optimizer.loadState(ck.state.optimizerStep, ck.optimizer);
-    streams.train.setState(ck.state.rng.train);
-    streams.eval.setState(ck.state.rng.eval);
-    trainer.step = ck.state.step;
-    trainer.skippedSteps = ck.state.skippedSteps;
-    trainer.elapsedBefore = ck.state.elapsedSec;
-    trainer.lossSum = ck.state.runningLoss.sum;
-    trainer.lossCount = ck.state.runningLoss.count;
-    best = ck.state.best;
+    if (existsSync(weightsPath(ckptDir, 'last')) || existsSync(statePath(ckptDir, 'last'))) {
+      best = restore(ckptDir, config, trainer, streams);
+      log.line(`resuming ${runDir} at step ${trainer.step}`);
+    } else {
+      // stopped before its first checkpoint: starting again from step 0 is the exact resume
+      log.line(`resuming ${runDir}: no checkpoint yet, starting from step 0`);
+    }
     trimMetrics(metricsPath, trainer.step);
-    log.line(`resuming ${runDir} at step ${trainer.step}`);
   } else {
     writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
     log.line(`run directory: ${runDir}`);
@@ -120,50 +211,57 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   log.line(`${config.model.type} (${config.model.controller} controller, ${countParams(model.params)} parameters) ` +
     `on ${config.task.name}; ${config.optimizer.name} lr ${config.optimizer.lr}; batch ${config.train.batchSize}; ` +
     `steps ${trainer.step}→${total}; seed ${config.seed}`);
+  if (trainer.step >= total) log.line(`already at step ${trainer.step}; pass --steps N with N > ${trainer.step} to train on`);
 
+  const t0 = performance.now();
+  const elapsed = (): number => trainer.elapsedBefore + (performance.now() - t0) / 1000;
   const state = (): TrainingState => ({
     step: trainer.step,
     optimizerStep: trainer.optimizer.state().step,
     rng: { train: streams.train.getState(), eval: streams.eval.getState() },
     best,
     skippedSteps: trainer.skippedSteps,
-    elapsedSec: trainer.elapsedBefore + (performance.now() - t0) / 1000,
+    badInARow: trainer.badInARow,
+    elapsedSec: elapsed(),
     config,
     runningLoss: { sum: trainer.lossSum, count: trainer.lossCount },
   });
-  const save = (name: string): void => saveCheckpoint(ckptDir, name, model.params, trainer.optimizer.state(), state());
+  let savedStep: number | null = opts.resume && trainer.step > 0 ? trainer.step : null;
+  const save = (name: string): void => {
+    saveCheckpoint(ckptDir, name, model.params, trainer.optimizer.state(), state());
+    if (name === 'last') savedStep = trainer.step;
+  };
 
   let stopSignal: string | null = null;
   const onSignal = (sig: string) => () => {
-    if (stopSignal !== null) process.exit(130); // a second Ctrl-C: stop at once
+    if (stopSignal !== null) process.exit(130); // a second Ctrl-C: stop at once (no write is under way here)
     stopSignal = sig;
   };
   const onInt = onSignal('SIGINT'), onTerm = onSignal('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
 
-  const t0 = performance.now();
   let last: EvalRecord | null = null;
   let reachedStep: number | null = null;
-  let windowStart = performance.now(), windowStep = trainer.step;
+  let windowStart = performance.now(), windowStep = trainer.step, lastYield = performance.now();
   const until = config.train.untilBitErrors;
   try {
     while (trainer.step < total && stopSignal === null) {
       const r = trainer.trainStep();
       opts.onStep?.(trainer.step, r.loss);
-      const elapsed = trainer.elapsedBefore + (performance.now() - t0) / 1000;
       const done = trainer.step - windowStep;
       const rate = done / Math.max(1e-9, (performance.now() - windowStart) / 1000);
-      log.progress(trainer.step, total, `loss ${r.loss.toExponential(2)} | ${rate.toFixed(1)} steps/s | ${formatDuration(elapsed)} | left ${formatDuration((total - trainer.step) / rate)}`);
-      if (trainer.step % config.train.evalEvery === 0 || trainer.step === total) {
-        const rec = trainer.evalRecord(trainer.elapsedBefore + (performance.now() - t0) / 1000);
+      log.progress(trainer.step, total, `loss ${r.loss.toExponential(2)} | ${rate.toFixed(1)} steps/s | ${formatDuration(elapsed())} | left ${formatDuration((total - trainer.step) / rate)}`);
+      const scheduled = trainer.step % config.train.evalEvery === 0;
+      if (scheduled || trainer.step === total) {
+        const rec = trainer.evalRecord(elapsed(), scheduled);
         last = rec;
         log.line(formatRecord(rec, rate));
         windowStart = performance.now();
         windowStep = trainer.step;
-        appendFileSync(metricsPath, `${JSON.stringify(rec)}\n`);
-        if (best === null || rec.bitErrorsPerSeq < best.bitErrorsPerSeq ||
-            (rec.bitErrorsPerSeq === best.bitErrorsPerSeq && rec.loss < best.loss)) {
+        // the metrics line first: a checkpoint never runs ahead of metrics.jsonl
+        appendFileSafely(metricsPath, `${JSON.stringify(rec)}\n`);
+        if (isBetter(rec, best)) {
           best = { step: rec.step, bitErrorsPerSeq: rec.bitErrorsPerSeq, loss: rec.loss };
           save('best');
         }
@@ -176,19 +274,34 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
           break;
         }
       }
-      // let signals and servers run between steps
-      if (trainer.step % 4 === 0) await new Promise<void>((res) => setImmediate(res));
+      // let signals and servers run between steps (at most every 5 ms, so tiny models stay fast)
+      if (performance.now() - lastYield >= 5) {
+        await new Promise<void>((res) => setImmediate(res));
+        lastYield = performance.now();
+      }
     }
+    // a signal that came as the run finished anyway changes nothing
+    if (stopSignal !== null && (trainer.step >= total || reachedStep !== null)) stopSignal = null;
     if (stopSignal !== null) {
-      save('last');
-      log.line(`${stopSignal}: saved step ${trainer.step} to ${join(ckptDir, 'last.safetensors')}`);
-      log.line(`resume with: npx engram train --run-dir ${runDir} --resume`);
+      if (savedStep !== trainer.step) save('last');
+      const more = total !== config.train.steps ? ` --steps ${total}` : '';
+      log.line(`${stopSignal}: saved step ${trainer.step} to ${weightsPath(ckptDir, 'last')}`);
+      log.line(`resume with: npx engram train --run-dir ${shellWord(runDir)} --resume${more}`);
     } else {
       log.line(`done: run written to ${runDir}`);
     }
+  } catch (err) {
+    if (err instanceof NonFiniteError) {
+      const kept = savedStep === null ? 'no checkpoint was saved before them' : `the last good checkpoint (step ${savedStep}) is kept in ${ckptDir}`;
+      const msg = `${err.message}; ${kept}`;
+      log.line(`error: ${msg}`);
+      throw new NonFiniteError(msg);
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    setWriteFault(null);
     log.clearBar();
   }
   return { runDir, last, interrupted: stopSignal !== null, reachedStep };

@@ -2,27 +2,30 @@
  * @file `engram test`: loads a trained model, reports SPEC §5's metrics over fresh batches,
  * and prints one sample's input, target and rounded output as bit grids.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyWeights, loadWeights, weightsPath } from '../checkpoint/checkpoint.js';
-import { createModel } from '../models/registry.js';
-import { createTask } from '../tasks/registry.js';
+import { loadModel, type TrainedModel } from '../api/load-model.js';
+import { configDifferences } from '../checkpoint/checkpoint.js';
+import type { Config } from '../config/schema.js';
 import type { Batch } from '../tasks/batch.js';
 import { MetricsAccumulator } from '../train/loss.js';
 import { Rng } from '../tensor/random.js';
 import type { Buf } from '../tensor/tensor.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
+import { CONFIG_FILE } from './run.js';
+import { writeReport } from '../server/report.js';
 
 export const TEST_HELP = `usage: engram test --run-dir DIR [--last] [--batches K] [--length L] [--seed S] [--json]
        engram test --checkpoint FILE.safetensors [...]
 
   --run-dir DIR      a run directory; loads its best checkpoint (--last: the latest)
-  --checkpoint FILE  a weights file written by engram train
+  --checkpoint FILE  a weights file written by engram train (NAME.safetensors)
   --batches K        evaluate on K fresh batches (default: the run's evalBatches)
   --length L         every sample has exactly L words (test generalisation to longer sequences)
   --seed S           seed of the test batches (default: the run's seed)
-  --json             print the metrics as one JSON object on the last line`;
+  --json             print the metrics as one JSON object on the last line
+  --report FILE.html write one self-contained HTML page: curves and the memory inspector`;
 
 /** One sample's channels over time: '#' for 1, '.' for 0, '!' for a wrong scored output bit. */
 export function bitGrids(batch: Batch, logits: readonly Buf[], b: number): string {
@@ -57,45 +60,77 @@ export function testCommand(argv: string[]): number {
     length: { type: 'string' },
     seed: { type: 'string' },
     json: { type: 'boolean' },
+    report: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
     console.log(TEST_HELP);
     return 0;
   }
-  let file: string;
-  if (typeof f.checkpoint === 'string') {
-    file = f.checkpoint;
-  } else if (typeof f['run-dir'] === 'string') {
-    const dir = join(f['run-dir'], 'checkpoints');
-    const best = weightsPath(dir, 'best'), last = weightsPath(dir, 'last');
-    file = f.last || !existsSync(best) ? last : best;
-    if (!existsSync(file)) throw new UserError(`${f['run-dir']} has no checkpoint yet (looked for ${file})`);
-  } else {
-    throw new UserError('engram test needs --run-dir DIR or --checkpoint FILE');
-  }
-  const { tensors, config } = loadWeights(file);
-  const task = createTask(config.task);
-  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(0));
-  applyWeights(model.params, tensors, file);
-
-  const batches = intFlag('batches', f.batches) ?? config.train.evalBatches;
+  const runDir = f['run-dir'], checkpoint = f.checkpoint;
+  if (typeof runDir === 'string' && typeof checkpoint === 'string') throw new UserError('engram test takes --run-dir DIR or --checkpoint FILE, not both');
+  if (typeof runDir !== 'string' && typeof checkpoint !== 'string') throw new UserError('engram test needs --run-dir DIR or --checkpoint FILE');
+  const batches = intFlag('batches', f.batches);
   const length = intFlag('length', f.length);
-  const seed = intFlag('seed', f.seed, 0) ?? config.seed;
-  const rng = new Rng(seed).fork('test');
+  const seedFlag = intFlag('seed', f.seed, 0);
+
+  let trained: TrainedModel;
+  if (typeof runDir === 'string') {
+    if (!existsSync(runDir)) throw new UserError(`--run-dir ${runDir} does not exist`);
+    trained = loadModel(runDir, { last: f.last === true });
+    checkRunConfig(runDir, trained);
+  } else {
+    trained = loadModel(checkpoint as string, { last: f.last === true });
+  }
+  const { model, config, task, path: file } = trained;
+  const K = batches ?? config.train.evalBatches;
+  const rng = new Rng(seedFlag ?? config.seed).fork('test');
   const acc = new MetricsAccumulator();
   let sample: { batch: Batch; logits: Buf[] } | null = null;
-  for (let i = 0; i < batches; i++) {
+  for (let i = 0; i < K; i++) {
     const batch = task.sample(rng, config.train.batchSize, length);
     const logits = model.forward(batch.input, batch.T, batch.B).map((z) => z.data);
     acc.add(logits, batch);
     sample ??= { batch, logits };
   }
   const m = acc.result();
-  console.log(`checkpoint: ${file}`);
-  console.log(`${batches} batches of ${config.train.batchSize}${length ? `, ${length} words each` : ''}: ` +
+  console.log(`checkpoint: ${file} (step ${trained.step})`);
+  console.log(`${K} fresh batches of ${config.train.batchSize}${length ? `, ${length} words each` : ''}: ` +
     `loss ${m.loss.toExponential(3)} | bits/seq ${m.bitsPerSeq.toFixed(4)} | bit errors/seq ${m.bitErrorsPerSeq.toFixed(4)}`);
-  if (sample) console.log(`\none sample (${sample.batch.lengths[0]} words):\n${bitGrids(sample.batch, sample.logits, 0)}`);
-  if (f.json) console.log(JSON.stringify({ ...m, batches, length: length ?? null, checkpoint: file }));
+  if (sample) {
+    console.log(`\none sample (${sample.batch.lengths[0]} words):\n${bitGrids(sample.batch, sample.logits, 0)}`);
+    console.log('(time runs left to right; # is 1, . is 0, ! is a wrong output bit; outputs are shown where scored)');
+  }
+  if (typeof f.report === 'string' && sample) {
+    const report = writeReport(f.report, {
+      model, config, batch: sample.batch, checkpoint: file, step: trained.step, runDir: typeof runDir === 'string' ? runDir : undefined,
+      metrics: m, batches: K, length: length ?? null,
+    });
+    console.log(`report: ${report}`);
+  }
+  if (f.json) {
+    console.log(JSON.stringify({ ...m, batches: K, batchSize: config.train.batchSize, length: length ?? null, step: trained.step, checkpoint: file }));
+  }
   return 0;
+}
+
+/** A run directory's config.json must describe the model in its checkpoint. */
+function checkRunConfig(runDir: string, trained: TrainedModel): void {
+  const p = join(runDir, CONFIG_FILE);
+  if (!existsSync(p)) return;
+  let runConfig: unknown;
+  try {
+    runConfig = JSON.parse(readFileSync(p, 'utf8'));
+  } catch {
+    throw new UserError(`${p} is not valid JSON`);
+  }
+  const r = runConfig as Partial<Config>;
+  const diff = [
+    ...configDifferences(r.model, trained.config.model, 'model'),
+    ...configDifferences(r.task, trained.config.task, 'task'),
+  ];
+  if (diff.length > 0) {
+    throw new UserError(`${p} does not match the checkpoint ${trained.path} (${diff.slice(0, 4).join(', ')} differ); ` +
+      'restore config.json, or test the checkpoint alone with --checkpoint');
+  }
 }

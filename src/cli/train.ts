@@ -8,10 +8,11 @@ import { applyOverride, cloneConfig, validateConfig, type Config } from '../conf
 import { intFlag, numberFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 import { readRunConfig, runTraining } from './run.js';
+import { startLiveDashboard, untilInterrupted } from './dashboard.js';
 
 export const TRAIN_HELP = `usage: engram train --preset NAME [--steps N] [--seed S] [--run-dir DIR] [--eval-every K]
-                    [--set key=value]... [--until-bit-errors X]
-       engram train --run-dir DIR --resume [--steps N]
+                    [--set key=value]... [--until-bit-errors X] [--dashboard [--port P] [--host H]]
+       engram train --run-dir DIR --resume [--steps N] [--dashboard ...]
 
   --preset NAME          a preset from \`engram presets\`
   --steps N              train until step N (with --resume: the new total)
@@ -21,7 +22,10 @@ export const TRAIN_HELP = `usage: engram train --preset NAME [--steps N] [--seed
   --eval-every K         evaluate (and checkpoint) every K steps
   --set key=value        override any config key, e.g. --set optimizer.lr=1e-3
   --until-bit-errors X   stop once evaluation bit errors per sequence fall below X
-  --resume               continue the run in --run-dir from its last checkpoint`;
+  --resume               continue the run in --run-dir from its last checkpoint
+  --dashboard            serve a live dashboard (curves, memory inspector) and print its URL;
+                         it stays up after training until Ctrl-C
+  --port P, --host H     where the dashboard listens (default 127.0.0.1:8097, or any free port)`;
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -37,6 +41,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     set: { type: 'string', multiple: true },
     'until-bit-errors': { type: 'string' },
     resume: { type: 'boolean' },
+    dashboard: { type: 'boolean' },
+    port: { type: 'string' },
+    host: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
@@ -69,10 +76,28 @@ export async function trainCommand(argv: string[]): Promise<number> {
     validateConfig(config);
     runDir = typeof f['run-dir'] === 'string' ? f['run-dir'] : join('runs', `${preset.name}-${timestamp()}`);
   }
-  const result = await runTraining({ runDir, config, resume: f.resume === true, steps });
+  if (!f.dashboard && (f.port !== undefined || f.host !== undefined)) throw new UserError('--port and --host need --dashboard');
+  const dash = f.dashboard
+    ? await startLiveDashboard({ runDir, config, total: steps ?? config.train.steps, resume: f.resume === true, flags: { port: f.port as string | undefined, host: f.host as string | undefined } })
+    : null;
+  let result;
+  try {
+    result = await runTraining({ runDir, config, resume: f.resume === true, steps, onStep: dash?.onStep, onEval: dash?.onEval });
+  } catch (err) {
+    await dash?.close();
+    throw err;
+  }
   if (!result.interrupted) {
     console.log(`look at it:  npx engram test --run-dir ${result.runDir}`);
     console.log(`curves:      ${join(result.runDir, 'metrics.jsonl')} (one JSON object per evaluation)`);
+  }
+  if (dash) {
+    dash.finish(result.interrupted ? 'stopped' : 'done');
+    if (!result.interrupted) {
+      console.log(`dashboard:   ${dash.url} (still serving; Ctrl-C to stop)`);
+      await untilInterrupted();
+    }
+    await dash.close();
   }
   return result.interrupted ? 130 : 0;
 }

@@ -42,14 +42,23 @@ export function followLinks(link: Tensor, weights: Tensor, direction: LinkDirect
       const gL = link.requiresGrad ? link.g() : null;
       const gw = weights.requiresGrad ? weights.g() : null;
       for (let b = 0; b < B; b++) {
+        const o = b * N;
         for (let i = 0; i < N; i++) {
-          const row = (b * N + i) * N;
-          for (let j = 0; j < N; j++) {
-            // forward: y[i] += L[i,j] w[j];  backward: y[j] += L[i,j] w[i]
-            const d = fwd ? gy[b * N + i]! : gy[b * N + j]!;
-            const wk = fwd ? w[b * N + j]! : w[b * N + i]!;
-            if (gL) gL[row + j]! += d * wk;
-            if (gw) gw[b * N + (fwd ? j : i)]! += d * L[row + j]!;
+          const row = (o + i) * N;
+          if (fwd) {
+            // y[i] = Σ_j L[i,j]·w[j]
+            const d = gy[o + i]!;
+            if (gL) for (let j = 0; j < N; j++) gL[row + j]! += d * w[o + j]!;
+            if (gw) for (let j = 0; j < N; j++) gw[o + j]! += d * L[row + j]!;
+          } else {
+            // y[j] = Σ_i L[i,j]·w[i]
+            const wi = w[o + i]!;
+            if (gL) for (let j = 0; j < N; j++) gL[row + j]! += gy[o + j]! * wi;
+            if (gw) {
+              let s = 0;
+              for (let j = 0; j < N; j++) s += gy[o + j]! * L[row + j]!;
+              gw[o + i]! += s;
+            }
           }
         }
       }

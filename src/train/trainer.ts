@@ -7,13 +7,13 @@ import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, withTape } from '../tensor/tensor.js';
+import { Tape, withTape, type Buf, type Tensor } from '../tensor/tensor.js';
 import { maskedBceLoss, MetricsAccumulator, type Metrics } from './loss.js';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
 
 export interface EvalRecord extends Metrics {
   step: number;
-  /** mean training loss over the steps since the previous evaluation */
+  /** mean training loss over the steps since the previous scheduled evaluation (NaN, written null, if all were skipped) */
   trainLoss: number;
   elapsedSec: number;
   /** steps skipped for a non-finite loss or gradient, in all */
@@ -37,7 +37,16 @@ export function seedStreams(seed: number): { init: Rng; train: Rng; eval: Rng } 
   return { init: root.fork('init'), train: root.fork('train'), eval: root.fork('eval') };
 }
 
+/** Too many non-finite steps in a row (config train.maxBadSteps); the weights are those before them. */
 export class NonFiniteError extends Error {}
+
+/** Sees every step's gradients before they are checked and applied (tests use it to inject a NaN). */
+export type GradientHook = (step: number, params: ReadonlyMap<string, Tensor>) => void;
+
+function allFinite(b: Buf): boolean {
+  for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i]!)) return false;
+  return true;
+}
 
 export class Trainer {
   readonly optimizer: Optimizer;
@@ -49,6 +58,9 @@ export class Trainer {
   /** running training loss since the last evaluation (saved in checkpoints for exact resume) */
   lossSum = 0;
   lossCount = 0;
+  gradientHook: GradientHook | null = null;
+  /** copies of the weights and optimiser buffers from before the update, to undo a non-finite one */
+  private readonly undo = new Map<Buf, Buf>();
 
   constructor(
     readonly model: MemoryModel,
@@ -59,7 +71,11 @@ export class Trainer {
     this.optimizer = createOptimizer(config.optimizer, model.params);
   }
 
-  /** One optimisation step on a fresh training batch. Non-finite steps leave the weights untouched. */
+  /**
+   * One optimisation step on a fresh training batch. A step whose loss, gradient or update is
+   * not finite is undone and counted in `skippedSteps`; after train.maxBadSteps of them in a
+   * row it throws NonFiniteError, the weights still those from before the first.
+   */
   trainStep(): StepResult {
     const params = [...this.model.params.values()];
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize);
@@ -67,45 +83,72 @@ export class Trainer {
     const tape = new Tape();
     const loss = withTape(tape, () => maskedBceLoss(this.model.forward(batch.input, batch.T, batch.B), batch));
     tape.backward(loss);
+    this.step++;
+    this.gradientHook?.(this.step, this.model.params);
     const lossValue = loss.data[0]!;
     const gradNorm = globalGradNorm(params);
-    this.step++;
-    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) {
-      this.skippedSteps++;
-      this.badInARow++;
-      if (this.badInARow >= this.config.train.maxBadSteps) {
-        throw new NonFiniteError(
-          `${this.badInARow} non-finite steps in a row at step ${this.step} (loss ${lossValue}, gradient norm ${gradNorm}); ` +
-            'lower optimizer.lr or raise train.maxBadSteps',
-        );
-      }
-      return { loss: lossValue, gradNorm, skipped: true };
+    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return this.skip(lossValue, gradNorm);
+    clipGradNorm(params, gradNorm, this.config.optimizer.clipNorm);
+    // finite gradients can still overflow in the update (a huge lr): keep what to restore
+    const touched = [...params.map((p) => p.data), ...this.optimizer.state().buffers.values()];
+    const optimizerStep = this.optimizer.state().step;
+    for (const b of touched) {
+      let copy = this.undo.get(b);
+      if (copy === undefined) this.undo.set(b, (copy = b.slice()));
+      else copy.set(b);
+    }
+    this.optimizer.step();
+    if (!touched.every(allFinite)) {
+      for (const b of touched) b.set(this.undo.get(b)!);
+      this.optimizer.loadState(optimizerStep, this.optimizer.state().buffers);
+      return this.skip(lossValue, gradNorm);
     }
     this.badInARow = 0;
-    clipGradNorm(params, gradNorm, this.config.optimizer.clipNorm);
-    this.optimizer.step();
     this.lossSum += lossValue;
     this.lossCount++;
     return { loss: lossValue, gradNorm, skipped: false };
   }
 
-  /** SPEC §5's metrics over `batches` fresh evaluation batches; never trains. */
-  evaluate(batches = this.config.train.evalBatches, length?: number): Metrics {
+  private skip(loss: number, gradNorm: number): StepResult {
+    this.skippedSteps++;
+    this.badInARow++;
+    if (this.badInARow >= this.config.train.maxBadSteps) {
+      throw new NonFiniteError(
+        `${this.badInARow} non-finite steps in a row up to step ${this.step} (last: loss ${loss}, gradient norm ${gradNorm}); ` +
+          'lower optimizer.lr or raise train.maxBadSteps',
+      );
+    }
+    return { loss, gradNorm, skipped: true };
+  }
+
+  /** SPEC §5's metrics over `batches` fresh batches from `rng` (the eval stream); never trains. */
+  evaluate(batches = this.config.train.evalBatches, length?: number, rng: Rng = this.streams.eval): Metrics {
     const acc = new MetricsAccumulator();
     for (let i = 0; i < batches; i++) {
-      const batch = this.task.sample(this.streams.eval, this.config.train.batchSize, length);
+      const batch = this.task.sample(rng, this.config.train.batchSize, length);
       const logits = this.model.forward(batch.input, batch.T, batch.B);
       acc.add(logits.map((z) => z.data), batch);
     }
     return acc.result();
   }
 
-  /** Evaluates and resets the running training loss. */
-  evalRecord(elapsedSec: number): EvalRecord {
-    const m = this.evaluate();
+  /**
+   * Evaluates and resets the running training loss. An off-schedule evaluation (`scheduled`
+   * false: the end of a run between evaluations) draws from a copy of the eval stream and
+   * keeps the running loss, so a run stopped there and resumed matches one never stopped.
+   */
+  evalRecord(elapsedSec: number, scheduled = true): EvalRecord {
+    let rng = this.streams.eval;
+    if (!scheduled) {
+      rng = new Rng(0);
+      rng.setState(this.streams.eval.getState());
+    }
+    const m = this.evaluate(this.config.train.evalBatches, undefined, rng);
     const trainLoss = this.lossCount > 0 ? this.lossSum / this.lossCount : NaN;
-    this.lossSum = 0;
-    this.lossCount = 0;
+    if (scheduled) {
+      this.lossSum = 0;
+      this.lossCount = 0;
+    }
     return { step: this.step, ...m, trainLoss, elapsedSec, skippedSteps: this.skippedSteps };
   }
 }

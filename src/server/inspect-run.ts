@@ -1,0 +1,40 @@
+/**
+ * @file The inspector's samples: a fixed one per run for the live view (the same sample at
+ * every evaluation, so one watches the model learn it), and one from a run directory's
+ * checkpoint for past runs. Sample streams are their own (`inspect`): looking never changes
+ * what training or evaluation draw.
+ */
+import { applyWeights, loadWeights } from '../checkpoint/checkpoint.js';
+import type { Config } from '../config/schema.js';
+import type { MemoryModel } from '../models/model.js';
+import { createModel } from '../models/registry.js';
+import type { Batch } from '../tasks/batch.js';
+import { createTask } from '../tasks/registry.js';
+import { Rng } from '../tensor/random.js';
+import { inspectBatch } from './inspect.js';
+import type { Inspection } from './protocol.js';
+import { checkpointFile } from './runs.js';
+
+/** One sample (B = 1) of the config's task; `length` words when given. */
+export function inspectionSample(config: Config, seed: number, length?: number): Batch {
+  return createTask(config.task).sample(new Rng(seed, 'inspect'), 1, length);
+}
+
+/** Inspects `sample` with the model's current weights (called between training steps). */
+export function inspectLive(model: MemoryModel, sample: Batch, step: number): Inspection {
+  return inspectBatch(model, sample, 0, `the same sample at every evaluation; weights of step ${step}`, step);
+}
+
+/** Loads a run directory's best (else last) checkpoint and inspects one sample. */
+export function inspectRun(runDir: string, seed: number, length?: number): Inspection {
+  const file = checkpointFile(runDir);
+  if (file === null) throw new Error('this run has no checkpoint yet');
+  const { tensors, config, step } = loadWeights(file);
+  const task = createTask(config.task);
+  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(0));
+  applyWeights(model.params, tensors, file);
+  const sample = inspectionSample(config, seed, length);
+  const known = Number.isFinite(step) ? step : null;
+  const which = file.endsWith('best.safetensors') ? 'best' : 'last';
+  return inspectBatch(model, sample, 0, `sample ${seed}${length ? `, ${length} words` : ''}; ${which} checkpoint${known !== null ? ` (step ${known})` : ''}`, known);
+}

@@ -1,0 +1,183 @@
+/**
+ * @file The dashboard's wire format: the one file that the server (src/server/) and the page
+ * (web/) share. It imports nothing, so the page's bundle pulls in no Node code.
+ *
+ * Arrays of numbers travel as `Series`: a shape and row-major data, time first. Legend
+ * (SPEC): T time, X input, Y output, N memory slots, W word, S shift offsets, Wh write heads.
+ */
+
+export const API = {
+  /** GET → ServerInfo */
+  info: '/api/info',
+  /** GET → Server-Sent Events, each `data:` one LiveEvent (live mode only) */
+  events: '/api/live/events',
+  /** GET → RunSummary[] */
+  runs: '/api/runs',
+} as const;
+
+/** GET /api/runs/NAME/metrics → MetricRecord[]; /config → the run's config.json; /inspect → Inspection */
+export function runPath(name: string, what: 'metrics' | 'config' | 'inspect'): string {
+  return `${API.runs}/${encodeURIComponent(name)}/${what}`;
+}
+
+export interface ServerInfo {
+  /** live: one training run in this process; runs: the run directories found in a folder */
+  readonly mode: 'live' | 'runs';
+  readonly title: string;
+}
+
+/** One evaluation, one line of metrics.jsonl (SPEC §7). */
+export interface MetricRecord {
+  readonly step: number;
+  readonly loss: number;
+  readonly bitsPerSeq: number;
+  readonly bitErrorsPerSeq: number;
+  /** mean training loss since the previous evaluation (NaN → null in JSON) */
+  readonly trainLoss: number | null;
+  readonly elapsedSec: number;
+  readonly skippedSteps?: number;
+}
+
+export interface RunSummary {
+  /** the run directory's own name; untrusted, shown as text only */
+  readonly name: string;
+  readonly model: string;
+  readonly task: string;
+  /** e.g. "LSTM 64, 1+1 heads, 32 × 12 memory, adam 0.001" */
+  readonly description: string;
+  /** the step the config trains to */
+  readonly totalSteps: number;
+  readonly last: MetricRecord | null;
+  readonly evaluations: number;
+  readonly hasCheckpoint: boolean;
+  readonly live: boolean;
+}
+
+export interface Series {
+  readonly shape: readonly number[];
+  readonly data: readonly number[];
+}
+
+/** NTM head parameters per step (NTM paper §3.3). */
+export interface NtmHeadSignals {
+  /** "write 0", "read 0" */
+  readonly head: string;
+  /** interpolation gate g [T] */
+  readonly gate: Series;
+  /** shift weighting s [T, S], offsets −range..+range */
+  readonly shift: Series;
+  /** sharpening γ [T] */
+  readonly gamma: Series;
+  /** key strength β [T] */
+  readonly beta: Series;
+}
+
+/** DNC memory management per step (DNC paper, Methods). */
+export interface DncSignals {
+  /** usage u_t [T, N] */
+  readonly usage: Series;
+  readonly writeHeads: readonly {
+    readonly head: string;
+    /** allocation weighting a_t [T, N] */
+    readonly allocation: Series;
+    /** allocation gate g^a [T] */
+    readonly allocGate: Series;
+    /** write gate g^w [T] */
+    readonly writeGate: Series;
+  }[];
+  readonly readHeads: readonly {
+    readonly head: string;
+    /** free gate f [T] */
+    readonly free: Series;
+    /** read modes π [T, 2·Wh + 1] */
+    readonly modes: Series;
+  }[];
+  /** names of the read modes, in π's order */
+  readonly modeNames: readonly string[];
+  /** temporal link matrix L_t [T, Wh, N, N]; null when too large to send */
+  readonly link: Series | null;
+}
+
+/** One sample run through the model, every step's memory and heads (batch element 0). */
+export interface Inspection {
+  /** e.g. "evaluation sample, weights of step 500" */
+  readonly title: string;
+  readonly model: 'ntm' | 'dnc';
+  /** training step of the weights, when known */
+  readonly step: number | null;
+  readonly T: number;
+  readonly N: number;
+  readonly W: number;
+  readonly X: number;
+  readonly Y: number;
+  readonly words: number;
+  /** x [T, X] */
+  readonly input: Series;
+  /** y [T, Y] */
+  readonly target: Series;
+  /** 1 where the output is scored [T] */
+  readonly mask: Series;
+  /** σ(logits) [T, Y] */
+  readonly output: Series;
+  /** w^w per write head [T, N] */
+  readonly writeWeights: readonly Series[];
+  /** w^r per read head [T, N] */
+  readonly readWeights: readonly Series[];
+  /** M_t after each step's write [T, N, W] */
+  readonly memory: Series;
+  readonly ntm: { readonly heads: readonly NtmHeadSignals[] } | null;
+  readonly dnc: DncSignals | null;
+}
+
+export interface Progress {
+  readonly step: number;
+  readonly total: number;
+  readonly stepsPerSec: number;
+  readonly elapsedSec: number;
+  /** seconds left at the current rate; null before the rate is known */
+  readonly etaSec: number | null;
+  readonly state: 'training' | 'done' | 'stopped';
+}
+
+/** Training loss against steps, averaged over `stride` steps per point (bounded length). */
+export interface TrainSeries {
+  readonly steps: readonly number[];
+  readonly loss: readonly number[];
+  readonly stride: number;
+}
+
+export interface LiveSnapshot {
+  readonly run: RunSummary;
+  readonly evals: readonly MetricRecord[];
+  readonly train: TrainSeries;
+  readonly progress: Progress;
+  readonly inspection: Inspection | null;
+}
+
+/** What the live channel sends; `train` appends points, `trainSeries` replaces them all. */
+export type LiveEvent =
+  | { readonly type: 'snapshot'; readonly data: LiveSnapshot }
+  | { readonly type: 'progress'; readonly data: Progress }
+  | { readonly type: 'train'; readonly data: { readonly steps: readonly number[]; readonly loss: readonly number[] } }
+  | { readonly type: 'trainSeries'; readonly data: TrainSeries }
+  | { readonly type: 'eval'; readonly data: MetricRecord }
+  | { readonly type: 'inspection'; readonly data: Inspection };
+
+/** What `engram test --report` embeds in its HTML file (element #engram-data). */
+export interface ReportData {
+  readonly title: string;
+  readonly run: RunSummary | null;
+  readonly evals: readonly MetricRecord[];
+  readonly test: {
+    readonly checkpoint: string;
+    readonly loss: number;
+    readonly bitsPerSeq: number;
+    readonly bitErrorsPerSeq: number;
+    readonly batches: number;
+    readonly length: number | null;
+  };
+  readonly inspection: Inspection;
+}
+
+/** The id of the element that holds a report's ReportData as JSON. */
+export const REPORT_DATA_ID = 'engram-data';

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findPreset } from '../config/presets.js';
+import { cloneConfig, type Config } from '../config/schema.js';
+import { createModel } from '../models/registry.js';
+import { createTask } from '../tasks/registry.js';
+import { NonFiniteError, seedStreams, Trainer } from './trainer.js';
+
+function trainer(edit: (c: Config) => void = () => {}): Trainer {
+  const config = cloneConfig(findPreset('ntm-copy-small')!.config);
+  config.train.batchSize = 4;
+  config.train.evalBatches = 1;
+  edit(config);
+  const streams = seedStreams(config.seed);
+  const task = createTask(config.task);
+  return new Trainer(createModel(config.model, task.inputSize, task.outputSize, streams.init), task, config, streams);
+}
+
+/** Every weight and optimiser value, and the optimiser's step. */
+function everything(tr: Trainer): { values: number[][]; optimizerStep: number } {
+  const s = tr.optimizer.state();
+  return { values: [...[...tr.model.params.values()].map((p) => Array.from(p.data)), ...[...s.buffers.values()].map((b) => Array.from(b))], optimizerStep: s.step };
+}
+
+test('a NaN in one gradient value: the step is skipped and counted, weights and optimiser untouched', () => {
+  const tr = trainer();
+  tr.trainStep();
+  tr.gradientHook = (step, params) => {
+    if (step === 2) params.get('output.bias')!.g()[1] = NaN;
+  };
+  const before = everything(tr);
+  const r = tr.trainStep();
+  assert.equal(r.skipped, true);
+  assert.ok(Number.isNaN(r.gradNorm));
+  assert.deepEqual(everything(tr), before);
+  assert.equal(tr.skippedSteps, 1);
+  assert.equal(tr.badInARow, 1);
+  assert.equal(tr.step, 2, 'a skipped step still uses up its batch and its step number');
+  assert.equal(tr.trainStep().skipped, false);
+  assert.equal(tr.badInARow, 0, 'a good step ends the streak');
+  assert.equal(tr.skippedSteps, 1);
+  assert.equal(tr.lossCount, 2, 'the running training loss leaves out the skipped step');
+});
+
+test('an update that overflows (finite gradients, huge lr) is undone', () => {
+  const tr = trainer((c) => {
+    c.optimizer.lr = 1e39; // finite in float64, infinite once applied to float32 weights
+    c.optimizer.clipNorm = 0;
+  });
+  const before = everything(tr);
+  const r = tr.trainStep();
+  assert.ok(Number.isFinite(r.loss) && Number.isFinite(r.gradNorm));
+  assert.equal(r.skipped, true);
+  assert.deepEqual(everything(tr), before);
+});
+
+test('train.maxBadSteps in a row stop training with NonFiniteError, the weights those from before the streak', () => {
+  const tr = trainer((c) => (c.train.maxBadSteps = 3));
+  tr.trainStep();
+  const before = everything(tr);
+  tr.gradientHook = (_step, params) => {
+    params.get('output.weight')!.g()[0] = Infinity;
+  };
+  tr.trainStep();
+  tr.trainStep();
+  assert.throws(() => tr.trainStep(), (e: Error) => e instanceof NonFiniteError &&
+    /^3 non-finite steps in a row up to step 4 \(last: loss [\d.e-]+, gradient norm Infinity\); lower optimizer\.lr or raise train\.maxBadSteps$/.test(e.message));
+  assert.deepEqual(everything(tr), before);
+  assert.equal(tr.skippedSteps, 3);
+});
+
+test('an off-schedule evaluation changes nothing that later training or evaluation sees', () => {
+  const a = trainer(), b = trainer();
+  for (const tr of [a, b]) for (let i = 0; i < 3; i++) tr.trainStep();
+  const side = a.evalRecord(0, false);
+  assert.equal(side.step, 3);
+  assert.equal(a.lossCount, 3, 'the running loss is kept');
+  for (let i = 0; i < 2; i++) {
+    a.trainStep();
+    b.trainStep();
+  }
+  assert.deepEqual(a.evalRecord(0), b.evalRecord(0));
+  assert.deepEqual(everything(a), everything(b));
+});

@@ -1,0 +1,169 @@
+/**
+ * The dashboard in a real browser: Debian's Chromium, driven by playwright-core, loads the
+ * live page during a short training run, the past-runs page and an offline report, checks
+ * that curves gain points and heatmaps have the model's dimensions, and saves screenshots
+ * to test-results/dashboard/. Skipped (with a message) where /usr/bin/chromium is missing;
+ * .ci/run installs it, so CI always runs this.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BIN, engram, ROOT, tempDir } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-results', 'dashboard');
+
+/** Starts an engram command that serves a dashboard; resolves with the process and its URL. */
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no dashboard URL within 20 s:\n${out}`)), 20_000);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, output: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited ${code} before serving:\n${out}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
+
+/** Locally a missing browser skips the test; in CI (.ci/run installs Chromium) it fails it. */
+const skip = !existsSync(CHROMIUM) && !process.env.CI && `${CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it`;
+
+test('dashboard in Chromium: live curves and inspector, past runs side by side, offline report', { skip, timeout: 90_000 }, async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run should have installed Debian's chromium`);
+  const { chromium } = await import('playwright-core');
+  mkdirSync(SHOTS, { recursive: true });
+  const runs = join(tempDir('engram-browser-'), 'runs');
+  const ntmDir = join(runs, 'ntm-small'), dncDir = join(runs, 'dnc-tiny');
+
+  // a DNC run to inspect later, trained while the NTM trains live
+  const dncTraining = new Promise<number | null>((resolve) => {
+    spawn(process.execPath, [BIN, 'train', '--preset', 'dnc-repeat-copy', '--steps', '4', '--eval-every', '2', '--set', 'train.evalBatches=1', '--run-dir', dncDir], { cwd: ROOT, stdio: 'ignore' })
+      .on('exit', resolve);
+  });
+  // 5000 steps: more than the test waits for (it stops the run with Ctrl-C), so the curve
+  // is still growing when the page looks, however fast the machine
+  const live = await serve(['train', '--preset', 'ntm-copy-small', '--steps', '5000', '--eval-every', '25', '--set', 'train.evalBatches=2',
+    '--run-dir', ntmDir, '--dashboard', '--port', '0']);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      // the event stream breaks when the test stops its server: expected
+      if (m.type() === 'error' && !m.text().includes('ERR_INCOMPLETE_CHUNKED_ENCODING')) errors.push(m.text());
+    });
+
+    // 1. live: the loss curve gains points while training runs
+    await page.goto(live.url);
+    const points = async (): Promise<number> => Number(await page.getAttribute('[data-chart="loss"]', 'data-points'));
+    await page.waitForFunction(() => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) >= 2, null, { timeout: 20_000 });
+    const before = await points();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) > n, before, { timeout: 20_000 });
+    assert.ok((await points()) > before, 'the loss curve gained points');
+    assert.ok(Number(await page.getAttribute('[data-stat="step"]', 'data-step')) > 0);
+
+    // the inspector: NTM ntm-copy-small has X = 6, Y = 4, N = 8, W = 8, shift offsets 3
+    await page.waitForSelector('canvas[data-heatmap="write-0"]');
+    const dims = async (name: string): Promise<[number, number]> => {
+      const el = page.locator(`canvas[data-heatmap="${name}"]`).first();
+      return [Number(await el.getAttribute('data-rows')), Number(await el.getAttribute('data-cols'))];
+    };
+    const [, T] = await dims('input');
+    assert.ok(T >= 4 && T % 2 === 0, `T = ${T}: copy sequences have 2n + 2 steps`);
+    assert.deepEqual(await dims('input'), [6, T]);
+    assert.deepEqual(await dims('target'), [4, T]);
+    assert.deepEqual(await dims('output'), [4, T]);
+    assert.deepEqual(await dims('write-0'), [8, T]);
+    assert.deepEqual(await dims('read-0'), [8, T]);
+    assert.deepEqual(await dims('memory'), [8, 8]);
+    assert.deepEqual(await dims('shift-write-0'), [3, T]);
+    const box = await page.locator('canvas[data-heatmap="write-0"]').boundingBox();
+    assert.ok(box && box.width > T * 2 && box.height > 8 * 2, 'the weighting heatmap is drawn at a visible size');
+    // a keypress moves one time step
+    const t0 = Number(await page.getAttribute('[data-inspector-t]', 'data-inspector-t'));
+    await page.keyboard.press('ArrowRight');
+    assert.equal(Number(await page.getAttribute('[data-inspector-t]', 'data-inspector-t')), Math.min(T - 1, t0 + 1));
+    // export: a chart as PNG and as SVG
+    const [png] = await Promise.all([page.waitForEvent('download'), page.locator('[data-chart="loss"] .export button', { hasText: 'PNG' }).click()]);
+    assert.match(png.suggestedFilename(), /\.png$/);
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.locator('[data-chart="loss"] .export button', { hasText: 'SVG' }).click()]);
+    const svgText = readFileSync((await svg.path())!, 'utf8');
+    assert.match(svgText, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svgText, /<path d="M/);
+    await page.screenshot({ path: join(SHOTS, 'live.png'), fullPage: true });
+    // Ctrl-C: during training it saves and exits 130, after it (still serving) 0
+    assert.ok([0, 130].includes((await stop(live.child))!), live.output());
+
+    // 2. past runs: both runs listed and laid side by side; the DNC's inspector
+    assert.equal(await dncTraining, 0, 'the DNC run trained');
+    const board = await serve(['dashboard', '--runs', runs, '--port', '0']);
+    try {
+      await page.goto(board.url);
+      await page.waitForSelector('input[data-run="dnc-tiny"]');
+      await page.check('input[data-run="dnc-tiny"]');
+      await page.check('input[data-run="ntm-small"]');
+      const evals = (dir: string): number => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+      const both = evals(ntmDir) + evals(dncDir);
+      await page.waitForFunction((n) => Number(document.querySelector('[data-chart="compare-loss"]')?.getAttribute('data-points')) === n, both, { timeout: 10_000 });
+      await page.selectOption('select[aria-label="run to inspect"]', 'dnc-tiny');
+      await page.click('button[data-action="inspect"]');
+      await page.waitForSelector('canvas[data-heatmap="usage"]');
+      const [, Td] = await dims('input');
+      assert.deepEqual(await dims('usage'), [16, Td]); // dnc-repeat-copy: N = 16
+      assert.deepEqual(await dims('allocation-0'), [16, Td]);
+      assert.deepEqual(await dims('link-0'), [16, 16]);
+      assert.deepEqual(await dims('modes-0'), [3, Td]); // backward, forward, content
+      assert.deepEqual(await dims('read-3'), [16, Td]); // 4 read heads
+      assert.deepEqual(await dims('memory'), [16, 16]);
+      await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: true });
+    } finally {
+      await stop(board.child);
+    }
+
+    // 3. the report: one file, opened offline
+    const report = join(runs, 'report.html');
+    const r = engram(['test', '--run-dir', ntmDir, '--batches', '2', '--report', report]);
+    assert.equal(r.status, 0, r.stderr);
+    const offline = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const requests: string[] = [];
+    offline.on('request', (req) => {
+      if (!req.url().startsWith('file:') && !req.url().startsWith('data:') && !req.url().startsWith('blob:')) requests.push(req.url());
+    });
+    offline.on('pageerror', (e) => errors.push(String(e)));
+    await offline.goto(pathToFileURL(report).href);
+    await offline.waitForSelector('canvas[data-heatmap="memory"]');
+    const evalCount = readFileSync(join(ntmDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    // eval loss and train loss, one point each per evaluation
+    assert.equal(Number(await offline.getAttribute('[data-chart="loss"]', 'data-points')), 2 * evalCount);
+    assert.deepEqual(requests, [], 'the report loads nothing from anywhere');
+    await offline.screenshot({ path: join(SHOTS, 'report.png'), fullPage: true });
+    assert.deepEqual(errors, [], 'no errors in the page');
+  } finally {
+    await browser.close();
+    await stop(live.child);
+  }
+});

@@ -1,0 +1,172 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
+import {
+  assertOneLineError, assertUnchanged, checkpointContents, engramEnv as engram, metrics, snapshot, trainArgs,
+} from './checkpoint-helpers.js';
+import { BIN, ROOT, tempDir } from './helpers.js';
+
+// the run never stopped: 200 steps, evaluated and saved every 50
+const STEPS = 200, EVERY = 50;
+let REF = '';
+before(() => {
+  REF = join(tempDir(), 'ref');
+  const r = engram(trainArgs(REF, STEPS, EVERY));
+  assert.equal(r.status, 0, r.stderr);
+});
+
+/** The last checkpoint of `dir` equals the reference's: every weight and optimiser value, and the state. */
+function assertSameCheckpoint(dir: string, ignore: string[] = []): void {
+  const a = checkpointContents(dir), b = checkpointContents(REF);
+  assert.deepEqual(a.tensors, b.tensors, 'weights and optimiser buffers bit-identical');
+  // config.train.steps is whatever --steps the first segment had; the rest of the state must agree
+  for (const s of [a.state, b.state]) {
+    delete (s.config as { train: { steps?: number } }).train.steps;
+    for (const k of ignore) delete s[k];
+  }
+  assert.deepEqual(a.state, b.state);
+}
+
+function resume(dir: string, env: Record<string, string> = {}): ReturnType<typeof engram> {
+  return engram(['train', '--run-dir', dir, '--resume', '--steps', String(STEPS)], env);
+}
+
+test('a run stopped at an evaluation (--steps) and resumed is bit-identical to one never stopped', () => {
+  const dir = join(tempDir(), 'run');
+  assert.equal(engram(trainArgs(dir, 100, EVERY)).status, 0);
+  const r = resume(dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /resuming .* at step 100/);
+  assert.deepEqual(metrics(dir), metrics(REF));
+  assertSameCheckpoint(dir);
+});
+
+test('a run stopped between evaluations (--steps 75) and resumed: the same scheduled metrics, plus its own end-of-run line', () => {
+  const dir = join(tempDir(), 'run');
+  assert.equal(engram(trainArgs(dir, 75, EVERY)).status, 0);
+  assert.deepEqual(metrics(dir).map((m) => m.step), [50, 75]);
+  const r = resume(dir);
+  assert.equal(r.status, 0, r.stderr);
+  const m = metrics(dir);
+  assert.deepEqual(m.map((x) => x.step), [50, 75, 100, 150, 200]);
+  assert.deepEqual(m.filter((x) => x.step !== 75), metrics(REF));
+  // the line at 75 evaluated on a copy of the eval stream: the same batches as the evaluation at 100
+  assertSameCheckpoint(dir, ['best']);
+});
+
+/** Runs `engram args`, sends `signal` `delayMs` after stdout matches `when`, and resolves on exit. */
+function signalledRun(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT });
+    let stdout = '', stderr = '', sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && when.test(stdout)) {
+        sent = true;
+        setTimeout(() => child.kill(signal), delayMs); // a few steps past the evaluation: mid-interval
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** The command a stopped run printed, as arguments to engram. */
+function resumeCommand(stdout: string): string[] {
+  const m = /resume with: npx engram (train .*)$/m.exec(stdout);
+  assert.ok(m, `no resume command in:\n${stdout}`);
+  return m[1]!.split(' ');
+}
+
+test('SIGINT and SIGTERM mid-interval save a checkpoint, exit 130 and print the resume command; resuming is bit-identical', async (t) => {
+  const dir = join(tempDir(), 'run');
+  const stops: number[] = [];
+  const check = (r: Awaited<ReturnType<typeof signalledRun>>, sig: string): void => {
+    assert.equal(r.status, 130, r.stderr);
+    assert.equal(r.stderr, '');
+    const saved = new RegExp(`^${sig}: saved step (\\d+) to .*last\\.safetensors$`, 'm').exec(r.stdout);
+    assert.ok(saved, r.stdout);
+    stops.push(Number(saved[1]));
+    assert.deepEqual(resumeCommand(r.stdout), ['train', '--run-dir', dir, '--resume']);
+    assert.equal(loadCheckpoint(join(dir, 'checkpoints'), 'last').state.step, stops[stops.length - 1]);
+  };
+  const first = await signalledRun(trainArgs(dir, STEPS, EVERY), /^step 50 \|/m, 'SIGINT', 60);
+  check(first, 'SIGINT');
+  const second = await signalledRun(['train', '--run-dir', dir, '--resume'], /^step 150 \|/m, 'SIGTERM', 60);
+  check(second, 'SIGTERM');
+  assert.ok(stops[0]! >= 50 && stops[1]! >= 150 && stops[1]! < STEPS, `stopped at ${stops.join(', ')}`);
+  t.diagnostic(`stopped at steps ${stops.join(' and ')}`);
+  const r = engram(resumeCommand(second.stdout));
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(metrics(dir), metrics(REF), `stopped at steps ${stops.join(' and ')}`);
+  assertSameCheckpoint(dir);
+});
+
+test('a NaN gradient never reaches the weights: the step is skipped and counted in metrics.jsonl', () => {
+  const dir = join(tempDir(), 'run');
+  const r = engram(trainArgs(dir, 100, EVERY), { ENGRAM_TEST_NAN_STEPS: '60-62' });
+  assert.equal(r.status, 0, r.stderr);
+  const m = metrics(dir);
+  assert.deepEqual(m.map((x) => x.skippedSteps), [0, 3]);
+  for (const x of m) for (const k of ['loss', 'bitsPerSeq', 'bitErrorsPerSeq', 'trainLoss']) assert.ok(Number.isFinite(x[k]), k);
+  const { state, tensors } = checkpointContents(dir);
+  assert.equal(state.step, 100);
+  assert.equal(state.optimizerStep, 97, 'three updates never happened');
+  for (const [k, v] of Object.entries(tensors)) assert.ok(v.every(Number.isFinite), k);
+});
+
+test('after train.maxBadSteps non-finite steps in a row: a one-line error, exit 2, and the last good checkpoint intact', () => {
+  const dir = join(tempDir(), 'run');
+  assert.equal(engram(trainArgs(dir, 50, EVERY, '--set', 'train.maxBadSteps=4')).status, 0);
+  const before = snapshot(dir);
+  const r = engram(['train', '--run-dir', dir, '--resume', '--steps', '100'], { ENGRAM_TEST_NAN_STEPS: '61-1000' });
+  assertOneLineError(r, /4 non-finite steps in a row up to step 64 \(last: loss [\d.e-]+, gradient norm NaN\); lower optimizer\.lr or raise train\.maxBadSteps; the last good checkpoint \(step 50\) is kept in .*checkpoints/);
+  assertUnchanged(dir, before, (p) => p !== 'train.log');
+  assert.match(readFileSync(join(dir, 'train.log'), 'utf8'), /error: 4 non-finite steps in a row/);
+  // and the run carries on from there once the cause is gone
+  const again = engram(['train', '--run-dir', dir, '--resume', '--steps', '100']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(metrics(dir).map((x) => x.step), [50, 100]);
+});
+
+test('a full disk while saving: a one-line error, nothing damaged, and resuming afterwards loses nothing', () => {
+  const dir = join(tempDir(), 'run');
+  assert.equal(engram(trainArgs(dir, 100, EVERY)).status, 0);
+  const ckpt = (p: string): boolean => p.startsWith('checkpoints/last');
+
+  // the weights of `last` cannot be written at step 150: the previous pair stays, byte for byte
+  let before = snapshot(dir);
+  let r = resume(dir, { ENGRAM_TEST_WRITE_FAULT: 'ENOSPC:/last.safetensors:1' });
+  assertOneLineError(r, /no space left on the device while writing .*checkpoints\/last\.safetensors; free some space \(the previous files are kept\)/);
+  assertUnchanged(dir, before, ckpt);
+  assert.equal(loadCheckpoint(join(dir, 'checkpoints'), 'last').state.step, 100);
+  loadCheckpoint(join(dir, 'checkpoints'), 'best'); // whole, whether or not step 150 was the best
+
+  // the metrics line cannot be appended (write 1 trims the lines past step 100, write 2 appends):
+  // metrics.jsonl is cut back to what it was, and the checkpoints are untouched
+  before = snapshot(dir);
+  r = resume(dir, { ENGRAM_TEST_WRITE_FAULT: 'ENOSPC:metrics.jsonl:2' });
+  assertOneLineError(r, /no space left on the device while writing .*metrics\.jsonl/);
+  assertUnchanged(dir, before, (p) => p.startsWith('checkpoints/'));
+  assert.deepEqual(metrics(dir), metrics(REF).slice(0, 2));
+
+  // with space again, the run finishes exactly as if nothing had happened
+  r = resume(dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(metrics(dir), metrics(REF));
+  assertSameCheckpoint(dir);
+});
+
+test('a full disk before the first write: the directory can be used again as it is', () => {
+  const dir = join(tempDir(), 'run');
+  const r = engram(trainArgs(dir, 50, EVERY), { ENGRAM_TEST_WRITE_FAULT: 'ENOSPC:config.json' });
+  assertOneLineError(r, /no space left on the device while writing .*config\.json/);
+  assert.deepEqual(readdirSync(dir), ['checkpoints']);
+  assert.equal(existsSync(join(dir, 'config.json')), false);
+  const again = engram(trainArgs(dir, 50, EVERY));
+  assert.equal(again.status, 0, again.stderr);
+});
