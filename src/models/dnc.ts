@@ -35,10 +35,10 @@ import { writeMemory } from '../memory/write.js';
 import { writeWeighting } from '../memory/write-weighting.js';
 import { clamp, concat } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
-import { alloc, Tensor, type DType } from '../tensor/tensor.js';
+import { Tensor, type DType } from '../tensor/tensor.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
-import { MEMORY_INIT } from './ntm.js';
+import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
 import { addLinear, applyLinear, headOutputs, initHead, type ParamStore, type PartSpec } from './params.js';
 
 export function dncWriteParts(W: number): PartSpec[] {
@@ -67,13 +67,7 @@ export interface DncOptions {
 }
 
 /** Recurrent state, fresh for every sequence. */
-export interface DncState {
-  readonly h: Tensor; // [B, H]
-  readonly c: Tensor; // [B, H]
-  readonly memory: Tensor; // M [B, N, W]
-  readonly reads: readonly Tensor[]; // r per read head [B, W]
-  readonly readWeights: readonly Tensor[]; // w^r_{t−1} per read head [B, N]
-  readonly writeWeights: readonly Tensor[]; // w^w_{t−1} per write head [B, N]
+export interface DncState extends AccessState {
   readonly usage: Tensor; // u [B, N]
   readonly links: readonly Tensor[]; // L per write head [B, N, N]
   readonly precedences: readonly Tensor[]; // p per write head [B, N]
@@ -98,20 +92,10 @@ export class Dnc implements MemoryModel {
   }
 
   initialState(B: number): DncState {
-    const { hiddenSize: H, memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh } = this.config;
+    const { memorySlots: N, writeHeads: Wh } = this.config;
     const dt = this.dtype;
-    const oneHot = (): Tensor => {
-      const w = Tensor.zeros([B, N], dt);
-      for (let b = 0; b < B; b++) w.data[b * N] = 1;
-      return w;
-    };
     return {
-      h: Tensor.zeros([B, H], dt),
-      c: Tensor.zeros([B, H], dt),
-      memory: Tensor.full([B, N, W], MEMORY_INIT, dt),
-      reads: Array.from({ length: R }, () => Tensor.full([B, W], MEMORY_INIT, dt)),
-      readWeights: Array.from({ length: R }, oneHot),
-      writeWeights: Array.from({ length: Wh }, oneHot),
+      ...initialAccessState(this.config, B, dt),
       usage: Tensor.zeros([B, N], dt),
       links: Array.from({ length: Wh }, () => Tensor.zeros([B, N, N], dt)),
       precedences: Array.from({ length: Wh }, () => Tensor.zeros([B, N], dt)),
@@ -167,18 +151,7 @@ export class Dnc implements MemoryModel {
   }
 
   forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[] {
-    const X = this.inputSize;
-    if (input.length !== T * B * X) throw new Error(`Dnc.forward: input has ${input.length} values, expected T·B·X = ${T}·${B}·${X}`);
-    let state = this.initialState(B);
-    const out: Tensor[] = [];
-    for (let t = 0; t < T; t++) {
-      const xd = alloc(this.dtype, B * X);
-      xd.set(input.subarray(t * B * X, (t + 1) * B * X));
-      const r = this.step(state, new Tensor(xd, [B, X]), t, observer);
-      state = r.state;
-      out.push(r.logits);
-    }
-    return out;
+    return runSequence('Dnc', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer);
   }
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MEMORY_INIT, Ntm, ntmReadParts, ntmWriteParts } from './ntm.js';
+import { Ntm, ntmReadParts, ntmWriteParts } from './ntm.js';
+import { MEMORY_INIT } from './recurrent.js';
 import { countParams } from './params.js';
 import type { StepSnapshot } from './model.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';

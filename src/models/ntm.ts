@@ -16,13 +16,11 @@ import { sharpen } from '../memory/sharpen.js';
 import { writeMemory } from '../memory/write.js';
 import { clamp, concat } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
-import { alloc, Tensor, type DType } from '../tensor/tensor.js';
+import type { Tensor, DType } from '../tensor/tensor.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
+import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
 import { addLinear, applyLinear, headOutputs, initHead, type ParamStore, type PartSpec } from './params.js';
-
-/** Initial memory and read vectors (SPEC §2): a small constant, the start Collier & Beel found to train fastest. */
-export const MEMORY_INIT = 1e-6;
 
 export function ntmReadParts(W: number, shiftRange: number): PartSpec[] {
   return [
@@ -42,15 +40,8 @@ export function ntmWriteParts(W: number, shiftRange: number): PartSpec[] {
   ];
 }
 
-/** Recurrent state, fresh for every sequence. */
-export interface NtmState {
-  readonly h: Tensor; // [B, H]
-  readonly c: Tensor; // [B, H]
-  readonly memory: Tensor; // M [B, N, W]
-  readonly reads: readonly Tensor[]; // r per read head [B, W]
-  readonly readWeights: readonly Tensor[]; // w^r_{t−1} per read head [B, N]
-  readonly writeWeights: readonly Tensor[]; // w^w_{t−1} per write head [B, N]
-}
+/** Recurrent state, fresh for every sequence: the NTM's is exactly the shared access state. */
+export type NtmState = AccessState;
 
 export class Ntm implements MemoryModel {
   readonly params: ParamStore = new Map();
@@ -66,21 +57,7 @@ export class Ntm implements MemoryModel {
   }
 
   initialState(B: number): NtmState {
-    const { hiddenSize: H, memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh } = this.config;
-    const dt = this.dtype;
-    const oneHot = (): Tensor => {
-      const w = Tensor.zeros([B, N], dt);
-      for (let b = 0; b < B; b++) w.data[b * N] = 1;
-      return w;
-    };
-    return {
-      h: Tensor.zeros([B, H], dt),
-      c: Tensor.zeros([B, H], dt),
-      memory: Tensor.full([B, N, W], MEMORY_INIT, dt),
-      reads: Array.from({ length: R }, () => Tensor.full([B, W], MEMORY_INIT, dt)),
-      readWeights: Array.from({ length: R }, oneHot),
-      writeWeights: Array.from({ length: Wh }, oneHot),
-    };
+    return initialAccessState(this.config, B, this.dtype);
   }
 
   /** @param x x_t [B, X] @returns the next state and the logits [B, Y] */
@@ -118,17 +95,6 @@ export class Ntm implements MemoryModel {
   }
 
   forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[] {
-    const X = this.inputSize;
-    if (input.length !== T * B * X) throw new Error(`Ntm.forward: input has ${input.length} values, expected T·B·X = ${T}·${B}·${X}`);
-    let state = this.initialState(B);
-    const out: Tensor[] = [];
-    for (let t = 0; t < T; t++) {
-      const xd = alloc(this.dtype, B * X);
-      xd.set(input.subarray(t * B * X, (t + 1) * B * X));
-      const r = this.step(state, new Tensor(xd, [B, X]), t, observer);
-      state = r.state;
-      out.push(r.logits);
-    }
-    return out;
+    return runSequence('Ntm', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer);
   }
 }
