@@ -9,9 +9,62 @@
 export type Buf = Float32Array | Float64Array;
 export type DType = 'f32' | 'f64';
 
-/** A zeroed buffer of `n` elements of the given dtype. */
+/** A zeroed buffer of `n` elements of the given dtype (from the active BufferPool, if any). */
 export function alloc(dtype: DType, n: number): Buf {
+  if (activePool !== null) return activePool.take(dtype, n);
   return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/**
+ * Reuses the buffers of a training step. The ops of a step allocate in the same order, with
+ * the same sizes, whenever the batch has the same shape, so the k-th allocation of a step gets
+ * the k-th buffer of the last step with the same key (the sequence length), zeroed.
+ * Only for work whose buffers do not outlive it: a buffer is handed out again next step.
+ */
+export class BufferPool {
+  private readonly plans = new Map<number, Buf[]>();
+  private plan: Buf[] = [];
+  private next = 0;
+
+  begin(key: number): void {
+    let p = this.plans.get(key);
+    if (p === undefined) this.plans.set(key, (p = []));
+    this.plan = p;
+    this.next = 0;
+  }
+
+  take(dtype: DType, n: number): Buf {
+    const b = this.plan[this.next];
+    if (b !== undefined && b.length === n && dtypeOf(b) === dtype) {
+      this.next++;
+      b.fill(0);
+      return b;
+    }
+    const fresh = dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+    this.plan[this.next++] = fresh;
+    return fresh;
+  }
+
+  /** Bytes held over all plans. */
+  get bytes(): number {
+    let n = 0;
+    for (const p of this.plans.values()) for (const b of p) n += b.byteLength;
+    return n;
+  }
+}
+
+let activePool: BufferPool | null = null;
+
+/** Runs `fn` with every `alloc` served by `pool` under `key` (see BufferPool). */
+export function withPool<T>(pool: BufferPool, key: number, fn: () => T): T {
+  const prev = activePool;
+  pool.begin(key);
+  activePool = pool;
+  try {
+    return fn();
+  } finally {
+    activePool = prev;
+  }
 }
 
 export function dtypeOf(b: Buf): DType {

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, withTape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { BufferPool, Tape, withPool, withTape, type Buf, type Tensor } from '../tensor/tensor.js';
 import { maskedBceLoss, MetricsAccumulator, type Metrics } from './loss.js';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
 
@@ -69,7 +69,13 @@ export class Trainer {
     readonly streams: TrainerStreams,
   ) {
     this.optimizer = createOptimizer(config.optimizer, model.params);
+    // parameter gradients live as long as the model: allocate them before any pooled step
+    for (const p of model.params.values()) p.g();
   }
+
+  /** Step buffers reused across steps of the same sequence length (no allocation in the steady state). */
+  readonly trainPool = new BufferPool();
+  readonly evalPool = new BufferPool();
 
   /**
    * One optimisation step on a fresh training batch. A step whose loss, gradient or update is
@@ -81,8 +87,12 @@ export class Trainer {
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize);
     zeroGrads(params);
     const tape = new Tape();
-    const loss = withTape(tape, () => maskedBceLoss(this.model.forward(batch.input, batch.T, batch.B), batch));
-    tape.backward(loss);
+    // the step's buffers come from the pool; nothing that holds one outlives this block
+    const loss = withPool(this.trainPool, batch.T, () => {
+      const l = withTape(tape, () => maskedBceLoss(this.model.forward(batch.input, batch.T, batch.B), batch));
+      tape.backward(l);
+      return l;
+    });
     this.step++;
     this.gradientHook?.(this.step, this.model.params);
     const lossValue = loss.data[0]!;
@@ -126,8 +136,10 @@ export class Trainer {
     const acc = new MetricsAccumulator();
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, length);
-      const logits = this.model.forward(batch.input, batch.T, batch.B);
-      acc.add(logits.map((z) => z.data), batch);
+      withPool(this.evalPool, batch.T, () => {
+        const logits = this.model.forward(batch.input, batch.T, batch.B);
+        acc.add(logits.map((z) => z.data), batch);
+      });
     }
     return acc.result();
   }
