@@ -9,6 +9,7 @@ import { forwardFlopsPerTimeStep } from '../models/flops.js';
 import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
+import { setKernels, activeKernels } from '../kernels/wasm.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
@@ -29,7 +30,7 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-export function benchPreset(name: string, steps: number, warmup = 10): BenchResult {
+export function benchPreset(name: string, steps: number, warmup = 20): BenchResult {
   const preset = findPreset(name);
   if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
   const config = cloneConfig(preset.config);
@@ -68,15 +69,20 @@ export function benchPreset(name: string, steps: number, warmup = 10): BenchResu
 }
 
 export function benchCommand(argv: string[]): number {
-  const f = parseFlags('bench', argv, { preset: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } });
+  const f = parseFlags('bench', argv, { preset: { type: 'string' }, steps: { type: 'string' }, kernels: { type: 'string' }, json: { type: 'boolean' } });
+  if (f.kernels !== undefined) {
+    if (f.kernels !== 'wasm' && f.kernels !== 'ts') throw new UserError(`--kernels must be wasm or ts, got "${String(f.kernels)}"`);
+    setKernels(f.kernels);
+  }
   const names = typeof f.preset === 'string' ? [f.preset] : ['ntm-copy', 'dnc-repeat-copy'];
-  const steps = intFlag('steps', f.steps) ?? 50;
+  const steps = intFlag('steps', f.steps) ?? 200;
   const results = names.map((n) => {
     const r = benchPreset(n, steps);
-    console.log(`${r.preset}: ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
+    console.log(`${r.preset} (${activeKernels()} kernels): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ${r.steps} steps`);
     return r;
   });
-  if (f.json) console.log(JSON.stringify(results.length === 1 ? results[0] : { results, msPerStep: results[0]!.msPerStep }));
+  const kernels = activeKernels();
+  if (f.json) console.log(JSON.stringify(results.length === 1 ? { ...results[0], kernels } : { results, kernels, msPerStep: results[0]!.msPerStep }));
   return 0;
 }
