@@ -38,14 +38,18 @@ export function benchPreset(name: string, steps: number, warmup = 20): BenchResu
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
   const trainer = new Trainer(model, task, config, streams);
-  for (let i = 0; i < warmup; i++) trainer.trainStep();
   const times: number[] = [];
   let peak = process.memoryUsage().rss;
-  for (let i = 0; i < steps; i++) {
-    const t = performance.now();
-    trainer.trainStep();
-    times.push(performance.now() - t);
-    if (i % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  try {
+    for (let i = 0; i < warmup; i++) trainer.trainStep();
+    for (let i = 0; i < steps; i++) {
+      const t = performance.now();
+      trainer.trainStep();
+      times.push(performance.now() - t);
+      if (i % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+    }
+  } finally {
+    trainer.close();
   }
   times.sort((a, b) => a - b);
   const median = quantile(times, 0.5);

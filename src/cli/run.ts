@@ -299,6 +299,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     }
     throw err;
   } finally {
+    trainer.close();
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     setWriteFault(null);

@@ -63,6 +63,11 @@ export interface TrainConfig {
   untilBitErrors: number;
   /** give up after this many non-finite steps in a row */
   maxBadSteps: number;
+  /**
+   * threads computing each step's gradients, each on a contiguous slice of the batch, summed
+   * in slice order: deterministic for a given count, but a different count rounds differently
+   */
+  threads: number;
 }
 
 export interface Config {
@@ -82,7 +87,7 @@ export const DEFAULTS: Config = {
     readHeads: 1, writeHeads: 1, shiftRange: 1, clip: 20,
   },
   optimizer: { name: 'rmsprop', lr: 1e-4, alpha: 0.9, eps: 1e-10, momentum: 0, beta1: 0.9, beta2: 0.999, clipNorm: 50 },
-  train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20 },
+  train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20, threads: 1 },
 };
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -95,7 +100,7 @@ const ENUMS: Record<string, readonly string[]> = {
 const INTEGERS = new Set([
   'seed', 'task.bits', 'task.minWords', 'task.maxWords', 'task.minRepeats', 'task.maxRepeats',
   'model.hiddenSize', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
-  'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps',
+  'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps', 'train.threads',
 ]);
 
 /** A mistake in a config or an override, reported as one line. */
@@ -183,9 +188,12 @@ export function validateConfig(raw: unknown): Config {
     ['model.memorySlots', c.model.memorySlots], ['model.wordSize', c.model.wordSize],
     ['model.readHeads', c.model.readHeads], ['model.writeHeads', c.model.writeHeads], ['model.clip', c.model.clip],
     ['optimizer.lr', c.optimizer.lr], ['train.batchSize', c.train.batchSize], ['train.steps', c.train.steps],
-    ['train.evalEvery', c.train.evalEvery], ['train.evalBatches', c.train.evalBatches], ['train.maxBadSteps', c.train.maxBadSteps],
+    ['train.evalEvery', c.train.evalEvery], ['train.evalBatches', c.train.evalBatches], ['train.maxBadSteps', c.train.maxBadSteps], ['train.threads', c.train.threads],
   ];
   for (const [k, v] of positive) if (!(v > 0)) throw new ConfigError(`${k} must be > 0, got ${v}`);
+  if (c.train.threads > Math.min(64, c.train.batchSize)) {
+    throw new ConfigError(`train.threads (${c.train.threads}) must be at most the batch size (${c.train.batchSize}) and 64`);
+  }
   if (c.task.maxWords < c.task.minWords) throw new ConfigError(`task.maxWords (${c.task.maxWords}) is below task.minWords (${c.task.minWords})`);
   if (c.task.maxRepeats < c.task.minRepeats) throw new ConfigError(`task.maxRepeats (${c.task.maxRepeats}) is below task.minRepeats (${c.task.minRepeats})`);
   if (c.model.shiftRange < 0 || 2 * c.model.shiftRange + 1 > c.model.memorySlots) {

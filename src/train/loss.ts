@@ -21,14 +21,15 @@ export function lossScale(batch: Batch): number {
 /**
  * The training loss on the reference's scale.
  * @param logits T tensors, each [B, Y]
+ * @param normaliser the divisor of Σ mask·BCE; a slice of a batch passes the whole batch's
  * @returns scalar [1]
  */
-export function maskedBceLoss(logits: readonly Tensor[], batch: Batch): Tensor {
+export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normaliser = lossScale(batch)): Tensor {
   const { T, B, Y } = batch;
   if (logits.length !== T) throw new Error(`maskedBceLoss: ${logits.length} output steps for a batch of T=${T}`);
   logits.forEach((z) => expectShape('maskedBceLoss', 'logits', z, [B, Y]));
   const tape = tapeFor(...logits);
-  const scale = 1 / lossScale(batch);
+  const scale = 1 / normaliser;
   let sum = 0;
   for (let t = 0; t < T; t++) sum += maskedBceSum(logits[t]!.data, batch, t);
   const out = Tensor.from([sum * scale], [1], logits[0]!.dtype, tape !== null);

@@ -7,8 +7,10 @@ import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool, Tape, withPool, withTape, type Buf, type Tensor } from '../tensor/tensor.js';
-import { maskedBceLoss, MetricsAccumulator, type Metrics } from './loss.js';
+import { BufferPool, withPool, type Buf, type Tensor } from '../tensor/tensor.js';
+import { accumulateGradients } from './gradients.js';
+import { MetricsAccumulator, type Metrics } from './loss.js';
+import { ParallelGradients } from './parallel.js';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
 
 export interface EvalRecord extends Metrics {
@@ -76,6 +78,14 @@ export class Trainer {
   /** Step buffers reused across steps of the same sequence length (no allocation in the steady state). */
   readonly trainPool = new BufferPool();
   readonly evalPool = new BufferPool();
+  /** gradient workers, started at the first step when config.train.threads > 1 */
+  private parallel: ParallelGradients | null = null;
+
+  /** Stops the gradient workers, if any (the trainer can still evaluate). */
+  close(): void {
+    this.parallel?.close();
+    this.parallel = null;
+  }
 
   /**
    * One optimisation step on a fresh training batch. A step whose loss, gradient or update is
@@ -86,16 +96,12 @@ export class Trainer {
     const params = [...this.model.params.values()];
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize);
     zeroGrads(params);
-    const tape = new Tape();
-    // the step's buffers come from the pool; nothing that holds one outlives this block
-    const loss = withPool(this.trainPool, batch.T, () => {
-      const l = withTape(tape, () => maskedBceLoss(this.model.forward(batch.input, batch.T, batch.B), batch));
-      tape.backward(l);
-      return l;
-    });
+    if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
+    const lossValue = this.parallel
+      ? this.parallel.accumulate(this.model, batch, this.trainPool)
+      : accumulateGradients(this.model, batch, this.trainPool);
     this.step++;
     this.gradientHook?.(this.step, this.model.params);
-    const lossValue = loss.data[0]!;
     const gradNorm = globalGradNorm(params);
     if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return this.skip(lossValue, gradNorm);
     clipGradNorm(params, gradNorm, this.config.optimizer.clipNorm);

@@ -1,0 +1,73 @@
+/**
+ * @file A gradient worker thread: holds a replica of the model, and for each step copies in
+ * the shared weights, computes the gradients of its slice of the batch and writes them to
+ * its shared gradient buffer. Driven by train/parallel.ts through Atomics on a control word.
+ */
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
+import { setKernels, type KernelChoice } from '../kernels/wasm.js';
+import { createModel } from '../models/registry.js';
+import type { Batch } from '../tasks/batch.js';
+import { Rng } from '../tensor/random.js';
+import { BufferPool } from '../tensor/tensor.js';
+import { accumulateGradients } from './gradients.js';
+import { State, type SliceMessage } from './parallel-protocol.js';
+
+interface WorkerInit {
+  config: Config;
+  inputSize: number;
+  outputSize: number;
+  kernels: KernelChoice;
+  control: SharedArrayBuffer;
+  weights: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+const init = workerData as WorkerInit;
+const control = new Int32Array(init.control);
+const weights = new Float32Array(init.weights);
+const grads = new Float32Array(init.grads);
+
+function finish(state: State): void {
+  Atomics.store(control, 0, state);
+  Atomics.notify(control, 0);
+}
+
+try {
+  setKernels(init.kernels);
+  const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
+  const params = [...model.params.values()];
+  const pool = new BufferPool();
+  for (;;) {
+    Atomics.wait(control, 0, State.Idle);
+    const state = Atomics.load(control, 0);
+    if (state === State.Quit) break;
+    if (state !== State.Go) continue;
+    try {
+      const msg = receiveMessageOnPort(init.port)?.message as SliceMessage | undefined;
+      if (msg === undefined) throw new Error('gradient worker: no slice was sent');
+      let off = 0;
+      for (const p of params) {
+        p.data.set(weights.subarray(off, off + p.size));
+        p.grad!.fill(0);
+        off += p.size;
+      }
+      const batch: Batch = { ...msg.batch };
+      const loss = accumulateGradients(model, batch, pool, msg.normaliser);
+      off = 0;
+      for (const p of params) {
+        grads.set(p.grad!, off);
+        off += p.size;
+      }
+      init.port.postMessage({ loss });
+      finish(State.Done);
+    } catch (err) {
+      init.port.postMessage({ error: (err as Error).message });
+      finish(State.Failed);
+    }
+  }
+} catch (err) {
+  init.port.postMessage({ error: `gradient worker failed to start: ${(err as Error).message}` });
+  finish(State.Failed);
+}

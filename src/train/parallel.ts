@@ -1,0 +1,114 @@
+/**
+ * @file Data parallelism over the batch: worker threads each compute the gradients of a
+ * contiguous slice of the batch while this thread computes the first slice; the gradients are
+ * then summed in slice order, so a run is deterministic for a given thread count.
+ *
+ * Weights go to the workers through one SharedArrayBuffer, gradients come back through one
+ * per worker; each slice goes by message, and the hand-off waits on an Atomics control word,
+ * so a training step stays synchronous.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
+import { activeKernels } from '../kernels/wasm.js';
+import type { MemoryModel } from '../models/model.js';
+import { sliceBatch, type Batch } from '../tasks/batch.js';
+import type { BufferPool } from '../tensor/tensor.js';
+import { accumulateGradients } from './gradients.js';
+import { lossScale } from './loss.js';
+import { State, type SliceMessage } from './parallel-protocol.js';
+
+/** How long to wait for a worker's answer before declaring it lost. */
+const WORKER_TIMEOUT_MS = 120_000;
+
+interface Handle {
+  readonly worker: Worker;
+  readonly control: Int32Array;
+  readonly grads: Float32Array;
+  readonly port: MessagePort;
+}
+
+/** Sizes of `parts` contiguous slices of B samples, the first B mod parts one larger. */
+export function sliceSizes(B: number, parts: number): number[] {
+  const n = Math.min(parts, B);
+  return Array.from({ length: n }, (_, i) => Math.floor(B / n) + (i < B % n ? 1 : 0));
+}
+
+export class ParallelGradients {
+  private readonly handles: Handle[] = [];
+  private readonly weights: Float32Array;
+  private readonly size: number;
+
+  constructor(model: MemoryModel, config: Config, readonly threads: number) {
+    this.size = [...model.params.values()].reduce((n, p) => n + p.size, 0);
+    this.weights = new Float32Array(new SharedArrayBuffer(4 * this.size));
+    for (let i = 1; i < threads; i++) {
+      const control = new Int32Array(new SharedArrayBuffer(4));
+      const grads = new Float32Array(new SharedArrayBuffer(4 * this.size));
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
+        workerData: {
+          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: activeKernels(),
+          control: control.buffer, weights: this.weights.buffer, grads: grads.buffer, port: port2,
+        },
+        transferList: [port2],
+      });
+      worker.unref(); // a blocked worker never keeps the process alive
+      this.handles.push({ worker, control, grads, port: port1 });
+    }
+  }
+
+  /**
+   * Adds the gradients of `batch` to the model's parameter gradients.
+   * @returns the batch's loss (the sum of the slices' losses, in slice order)
+   */
+  accumulate(model: MemoryModel, batch: Batch, pool: BufferPool): number {
+    const params = [...model.params.values()];
+    const sizes = sliceSizes(batch.B, this.threads);
+    const normaliser = lossScale(batch);
+    let off = 0;
+    for (const p of params) {
+      this.weights.set(p.data, off);
+      off += p.size;
+    }
+    let start = sizes[0]!;
+    const busy = this.handles.slice(0, sizes.length - 1);
+    busy.forEach((h, i) => {
+      const msg: SliceMessage = { batch: sliceBatch(batch, start, sizes[i + 1]!), normaliser };
+      start += sizes[i + 1]!;
+      h.port.postMessage(msg);
+      Atomics.store(h.control, 0, State.Go);
+      Atomics.notify(h.control, 0);
+    });
+    let loss = accumulateGradients(model, sizes.length > 1 ? sliceBatch(batch, 0, sizes[0]!) : batch, pool, normaliser);
+    for (const h of busy) {
+      const deadline = Date.now() + WORKER_TIMEOUT_MS;
+      while (Atomics.load(h.control, 0) === State.Go) {
+        if (Atomics.wait(h.control, 0, State.Go, 1000) === 'timed-out' && Date.now() > deadline) {
+          throw new Error('a gradient worker did not answer; set train.threads=1 to train without them');
+        }
+      }
+      const reply = receiveMessageOnPort(h.port)?.message as { loss?: number; error?: string } | undefined;
+      const failed = Atomics.load(h.control, 0) === State.Failed;
+      Atomics.store(h.control, 0, State.Idle);
+      if (failed || reply?.loss === undefined) throw new Error(reply?.error ?? 'a gradient worker failed');
+      loss += reply.loss;
+      let o = 0;
+      for (const p of params) {
+        const g = p.grad!;
+        for (let k = 0; k < p.size; k++) g[k]! += h.grads[o + k]!;
+        o += p.size;
+      }
+    }
+    return loss;
+  }
+
+  close(): void {
+    for (const h of this.handles) {
+      Atomics.store(h.control, 0, State.Quit);
+      Atomics.notify(h.control, 0);
+      void h.worker.terminate();
+      h.port.close();
+    }
+    this.handles.length = 0;
+  }
+}
