@@ -34,9 +34,16 @@ test('bad flags, presets and --set keys give one-line errors', () => {
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'optimizer.name=sgd']), /optimizer.name must be one of rmsprop, rmsprop-tf, adam/);
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'noequals']), /--set expects key=value/);
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps=-4']), /--steps must be an integer ≥ 1/);
-  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps', '-4']), /Option '--steps' argument is ambiguous/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps', '-4']), /Option '--steps' argument is ambiguous; for a value starting with "-" write --steps=VALUE/);
   assertOneLineError(engram(['test']), /needs --run-dir DIR or --checkpoint FILE/);
   assertOneLineError(engram(['frobnicate']), /unknown command "frobnicate"/);
+});
+
+test('a config too large to allocate is a one-line error, not a stack trace', () => {
+  const dir = join(tempDir(), 'run');
+  // X = 1e8 + 2 inputs: the controller's weight_ih cannot be allocated
+  const r = engram(['train', '--preset', 'ntm-copy-small', '--steps', '1', '--set', 'task.bits=100000000', '--run-dir', dir]);
+  assertOneLineError(r, /out of memory .*lower train\.batchSize/);
 });
 
 test('train writes a run directory; test reads it back; an existing run is never overwritten', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type StoredTensor } from './safetensors.js';
 
 function sample(): Map<string, StoredTensor> {
   return new Map<string, StoredTensor>([
@@ -50,4 +50,8 @@ test('decode rejects truncation, trailing bytes, gaps, overlaps and bad entries 
   assert.throws(() => decodeSafetensors(withHeader(bytes, (h) => (h.b!.data_offsets = [32, 64]))), /runs past the end/);
   assert.throws(() => decodeSafetensors(withHeader(bytes, (h) => ((h.b as { dtype?: string }).dtype = 'I8'))), /dtype I8 is not supported/);
   assert.throws(() => decodeSafetensors(withHeader(bytes, (h) => ((h.b as { shape?: unknown }).shape = [-4]))), /bad shape/);
+  for (const entry of [null, 3, 'x', []]) {
+    assert.throws(() => decodeSafetensors(withHeader(bytes, (h) => ((h as Record<string, unknown>).b = entry))), (err: unknown) =>
+      err instanceof SafetensorsError && /tensor b: entry is not an object/.test(err.message));
+  }
 });

@@ -70,6 +70,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Sto
       }
       continue;
     }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new SafetensorsError(`tensor ${name}: entry is not an object`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e.dtype !== 'F32' && e.dtype !== 'F64') throw new SafetensorsError(`tensor ${name}: dtype ${String(e.dtype)} is not supported (F32 or F64)`);
     const shape = e.shape, off = e.data_offsets;

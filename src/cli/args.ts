@@ -14,8 +14,12 @@ export function parseFlags(command: string, argv: string[], options: Options): R
   } catch (err) {
     if (err instanceof UserError) throw err;
     const flags = Object.keys(options).map((k) => `--${k}`).join(' ');
-    const msg = (err as Error).message.split('\n')[0]!.split(/\.( |$)/)[0];
-    throw new UserError(`engram ${command}: ${msg} (valid flags: ${flags})`);
+    const full = (err as Error).message;
+    const msg = full.split('\n')[0]!.split(/\.( |$)/)[0];
+    // `--port -1`: parseArgs reads -1 as a flag; its own hint says how to pass the value
+    const dash = /use '(--[\w-]+)=-XYZ'/.exec(full);
+    const hint = dash ? `; for a value starting with "-" write ${dash[1]}=VALUE` : '';
+    throw new UserError(`engram ${command}: ${msg}${hint} (valid flags: ${flags})`);
   }
 }
 

@@ -13,3 +13,15 @@ export function isUserFacing(err: unknown): err is Error {
   return err instanceof UserError || err instanceof ConfigError || err instanceof CheckpointError ||
     err instanceof WriteError || err instanceof NonFiniteError;
 }
+
+/**
+ * A one-line message for an allocation that failed because a config or flag asked for too much
+ * (`--set model.memorySlots=100000000`, `--length 100000000`), or null for any other error.
+ * (A V8 heap that runs out is fatal and cannot be caught here.)
+ */
+export function outOfMemoryMessage(err: unknown): string | null {
+  if (!(err instanceof RangeError)) return null;
+  if (!/Invalid typed array length|Array buffer allocation failed|could not allocate memory|Invalid array length/.test(err.message)) return null;
+  return `out of memory (${err.message.split('\n')[0]}): the config or flags ask for larger tensors than this machine can hold; ` +
+    'lower train.batchSize, model.memorySlots, model.wordSize, model.hiddenSize, the head counts, task.bits, task.maxWords or --length';
+}

@@ -4,7 +4,7 @@
  */
 import { benchCommand } from './bench.js';
 import { dashboardCommand, DASHBOARD_HELP } from './dashboard.js';
-import { isUserFacing } from './errors.js';
+import { isUserFacing, outOfMemoryMessage } from './errors.js';
 import { presetsCommand } from './presets.js';
 import { testCommand, TEST_HELP } from './test.js';
 import { trainCommand, TRAIN_HELP } from './train.js';
@@ -58,8 +58,11 @@ export function run(argv: string[]): void {
       process.exitCode = code;
     },
     (err: unknown) => {
+      const oom = outOfMemoryMessage(err);
       if (isUserFacing(err)) {
         console.error(`engram: error: ${err.message}`);
+      } else if (oom !== null) {
+        console.error(`engram: error: ${oom}`);
       } else {
         console.error(err);
       }

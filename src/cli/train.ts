@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { findPreset, presetNames } from '../config/presets.js';
-import { applyOverride, cloneConfig, validateConfig, type Config } from '../config/schema.js';
+import { applyOverrides, cloneConfig, type Config } from '../config/schema.js';
 import { intFlag, numberFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 import { readRunConfig, runTraining } from './run.js';
@@ -59,7 +59,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       if (f[k] !== undefined) throw new UserError(`--${k} cannot change a run being resumed; it keeps the config in its config.json`);
     }
     runDir = f['run-dir'];
-    config = validateConfig(readRunConfig(runDir));
+    config = readRunConfig(runDir); // validated there
   } else {
     if (typeof f.preset !== 'string') throw new UserError(`engram train needs --preset NAME (one of ${presetNames().join(', ')})`);
     const preset = findPreset(f.preset);
@@ -72,8 +72,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (every !== undefined) config.train.evalEvery = every;
     const until = numberFlag('until-bit-errors', f['until-bit-errors']);
     if (until !== undefined) config.train.untilBitErrors = until;
-    for (const s of (f.set as string[] | undefined) ?? []) applyOverride(config, s);
-    validateConfig(config);
+    applyOverrides(config, (f.set as string[] | undefined) ?? []);
     runDir = typeof f['run-dir'] === 'string' ? f['run-dir'] : join('runs', `${preset.name}-${timestamp()}`);
   }
   if (!f.dashboard && (f.port !== undefined || f.host !== undefined)) throw new UserError('--port and --host need --dashboard');

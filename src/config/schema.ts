@@ -134,8 +134,22 @@ function validKeysHint(): string {
   return `valid keys: ${configKeys().join(', ')}`;
 }
 
-/** Applies `key=value` (from `--set`) to a config, parsing the value by the key's type. */
+/** Applies `key=value` (from `--set`) to a config, parsing the value by the key's type, and validates it. */
 export function applyOverride(config: Config, assignment: string): void {
+  setOverride(config, assignment);
+  validateConfig(config);
+}
+
+/**
+ * Applies several `key=value` assignments, then validates once: keys that constrain each
+ * other (`task.minWords=20 task.maxWords=30`) may come in any order.
+ */
+export function applyOverrides(config: Config, assignments: readonly string[]): void {
+  for (const a of assignments) setOverride(config, a);
+  validateConfig(config);
+}
+
+function setOverride(config: Config, assignment: string): void {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new ConfigError(`--set expects key=value, got "${assignment}"`);
   const path = assignment.slice(0, eq).trim();
@@ -153,7 +167,6 @@ export function applyOverride(config: Config, assignment: string): void {
   let o = config as unknown as Record<string, unknown>;
   for (const p of parts.slice(0, -1)) o = o[p] as Record<string, unknown>;
   o[parts[parts.length - 1]!] = value;
-  validateConfig(config);
 }
 
 /** Checks every key, type and range; returns the config typed. */
@@ -194,6 +207,8 @@ export function validateConfig(raw: unknown): Config {
   if (c.train.threads > Math.min(64, c.train.batchSize)) {
     throw new ConfigError(`train.threads (${c.train.threads}) must be at most the batch size (${c.train.batchSize}) and 64`);
   }
+  // the random streams take the seed as a uint32: any other value would alias one of those
+  if (!(c.seed >= 0 && c.seed <= 0xffffffff)) throw new ConfigError(`seed must be in 0..4294967295, got ${c.seed}`);
   if (c.task.maxWords < c.task.minWords) throw new ConfigError(`task.maxWords (${c.task.maxWords}) is below task.minWords (${c.task.minWords})`);
   if (c.task.maxRepeats < c.task.minRepeats) throw new ConfigError(`task.maxRepeats (${c.task.maxRepeats}) is below task.minRepeats (${c.task.minRepeats})`);
   if (c.model.shiftRange < 0 || 2 * c.model.shiftRange + 1 > c.model.memorySlots) {
@@ -202,7 +217,8 @@ export function validateConfig(raw: unknown): Config {
   for (const [k, v] of [['optimizer.alpha', c.optimizer.alpha], ['optimizer.beta1', c.optimizer.beta1], ['optimizer.beta2', c.optimizer.beta2], ['optimizer.momentum', c.optimizer.momentum]] as const) {
     if (!(v >= 0 && v < 1)) throw new ConfigError(`${k} must be in [0, 1), got ${v}`);
   }
-  if (!(c.optimizer.eps >= 0)) throw new ConfigError(`optimizer.eps must be ≥ 0`);
+  // ε = 0 divides 0 by 0 wherever a gradient element is 0 (every step would be skipped as non-finite)
+  if (!(c.optimizer.eps > 0)) throw new ConfigError(`optimizer.eps must be > 0, got ${c.optimizer.eps}`);
   if (!(c.optimizer.clipNorm >= 0)) throw new ConfigError(`optimizer.clipNorm must be ≥ 0 (0 disables clipping)`);
   if (!(c.train.untilBitErrors >= 0)) throw new ConfigError(`train.untilBitErrors must be ≥ 0 (0 disables it)`);
   return c;

@@ -4,16 +4,14 @@
  * checkpoint for past runs. Sample streams are their own (`inspect`): looking never changes
  * what training or evaluation draw.
  */
-import { applyWeights, loadWeights } from '../checkpoint/checkpoint.js';
+import { loadModel } from '../api/load-model.js';
 import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
-import { createModel } from '../models/registry.js';
 import type { Batch } from '../tasks/batch.js';
 import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { inspectBatch } from './inspect.js';
 import type { Inspection } from './protocol.js';
-import { checkpointFile } from './runs.js';
 
 /** One sample (B = 1) of the config's task; `length` words when given. */
 export function inspectionSample(config: Config, seed: number, length?: number): Batch {
@@ -27,12 +25,7 @@ export function inspectLive(model: MemoryModel, sample: Batch, step: number): In
 
 /** Loads a run directory's best (else last) checkpoint and inspects one sample. */
 export function inspectRun(runDir: string, seed: number, length?: number): Inspection {
-  const file = checkpointFile(runDir);
-  if (file === null) throw new Error('this run has no checkpoint yet');
-  const { tensors, config, step } = loadWeights(file);
-  const task = createTask(config.task);
-  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(0));
-  applyWeights(model.params, tensors, file);
+  const { model, config, step, path: file } = loadModel(runDir);
   const sample = inspectionSample(config, seed, length);
   const known = Number.isFinite(step) ? step : null;
   const which = file.endsWith('best.safetensors') ? 'best' : 'last';

@@ -112,6 +112,27 @@ test('404s, 405s, and foreign Host headers refused', async () => {
   assert.equal((await get(bare.port, '/')).status, 503);
 });
 
+/** Sends `target` as the request line verbatim and returns the status line (or '' if the socket closed). */
+function rawStatus(port: number, target: string): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const sock = connect(port, '127.0.0.1', () => sock.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => (text += d));
+    sock.on('error', () => resolve(''));
+    sock.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+  });
+}
+
+test('a request target that is not a URL is a 400, and the server stays up', async () => {
+  const { port } = await serve();
+  for (const target of ['http://[', 'http://[::1', 'http://a b/']) {
+    const status = await rawStatus(port, target);
+    assert.ok(status === '' || /^HTTP\/1\.1 400/.test(status), `${target} → ${status}`);
+  }
+  assert.equal((await get(port, '/api/info')).status, 200, 'still serving');
+});
+
 test('a busy port is an EADDRINUSE error', async () => {
   const a = await serve();
   await assert.rejects(serve({ port: a.port }), /EADDRINUSE/);

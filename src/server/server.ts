@@ -154,9 +154,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('forbidden host\n');
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
-    const path = url.pathname;
     try {
+      // inside the try: a request line such as `GET http://[ HTTP/1.1` makes URL throw
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+      } catch {
+        throw new HttpError(400, 'bad request target');
+      }
+      const path = url.pathname;
       if (path === API.info) return sendJson(res, 200, info);
       if (path === API.events) {
         if (!opts.live) throw new HttpError(404, 'no live run here');

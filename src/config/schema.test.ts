@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PRESETS } from './presets.js';
+import { applyOverride, applyOverrides, cloneConfig, ConfigError, DEFAULTS, validateConfig } from './schema.js';
+
+test('every preset and the defaults validate', () => {
+  validateConfig(cloneConfig(DEFAULTS));
+  for (const p of PRESETS) validateConfig(cloneConfig(p.config));
+});
+
+test('--set parses by the key\'s type and rejects what the streams or models cannot take', () => {
+  const c = cloneConfig(DEFAULTS);
+  applyOverride(c, 'optimizer.lr=1e-3');
+  assert.equal(c.optimizer.lr, 1e-3);
+  applyOverride(c, 'seed=4294967295');
+  assert.equal(c.seed, 4294967295);
+  const bad: [string, RegExp][] = [
+    ['seed=-1', /seed must be in 0\.\.4294967295/], // would alias seed 2^32 − 1 in the uint32 streams
+    ['seed=4294967296', /seed must be in 0\.\.4294967295/], // would alias seed 0
+    ['seed=1.5', /seed must be an integer/],
+    ['model.memorySlots=1', /model\.shiftRange must be in 0\.\.0 for 1 slots/],
+    ['task.bits=0', /task\.bits must be > 0/],
+    ['optimizer.lr=-1', /optimizer\.lr must be > 0/],
+    ['model.readHeads=0', /model\.readHeads must be > 0/],
+    ['model.clip=1e400', /model\.clip must be a number/],
+    ['optimizer.eps=0', /optimizer\.eps must be > 0/], // 0/0 wherever a gradient element is 0
+    ['model.bogus=1', /unknown config key "model\.bogus"; valid keys: /],
+  ];
+  for (const [assignment, message] of bad) {
+    assert.throws(() => applyOverride(cloneConfig(DEFAULTS), assignment), (err: unknown) => err instanceof ConfigError && message.test(err.message), assignment);
+  }
+});
+
+test('applyOverrides validates once, after all of them: keys that constrain each other come in any order', () => {
+  const c = cloneConfig(DEFAULTS); // words 5..10, 128 slots, shift range 1
+  applyOverrides(c, ['task.minWords=20', 'task.maxWords=30', 'model.memorySlots=2', 'model.shiftRange=0']);
+  assert.deepEqual([c.task.minWords, c.task.maxWords, c.model.memorySlots, c.model.shiftRange], [20, 30, 2, 0]);
+  assert.throws(() => applyOverrides(cloneConfig(DEFAULTS), ['task.minWords=20']), /task\.maxWords \(10\) is below task\.minWords \(20\)/);
+  assert.throws(() => applyOverrides(cloneConfig(DEFAULTS), ['model.hiddenSize=2.5']), /model\.hiddenSize must be an integer/);
+});
