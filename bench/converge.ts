@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findPreset, presetNames } from '../src/config/presets.js';
-import { applyOverride, cloneConfig, validateConfig } from '../src/config/schema.js';
+import { applyOverrides, cloneConfig, validateConfig } from '../src/config/schema.js';
 import { runTraining } from '../src/cli/run.js';
 import { activeKernels } from '../src/kernels/wasm.js';
 
@@ -37,7 +37,7 @@ config.train.untilBitErrors = Number(f.threshold);
 if (f['max-steps']) config.train.steps = Number(f['max-steps']);
 if (f['eval-every']) config.train.evalEvery = Number(f['eval-every']);
 if (f.seed) config.seed = Number(f.seed);
-for (const s of f.set ?? []) applyOverride(config, s);
+applyOverrides(config, f.set ?? []);
 validateConfig(config);
 const runDir = f['run-dir'] ?? join(mkdtempSync(join(tmpdir(), 'engram-converge-')), 'run');
 

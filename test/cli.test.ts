@@ -39,11 +39,25 @@ test('bad flags, presets and --set keys give one-line errors', () => {
   assertOneLineError(engram(['frobnicate']), /unknown command "frobnicate"/);
 });
 
-test('a config too large to allocate is a one-line error, not a stack trace', () => {
+test('a config too large for the machine is refused up front with one line', () => {
   const dir = join(tempDir(), 'run');
-  // X = 1e8 + 2 inputs: the controller's weight_ih cannot be allocated
-  const r = engram(['train', '--preset', 'ntm-copy-small', '--steps', '1', '--set', 'task.bits=100000000', '--run-dir', dir]);
-  assertOneLineError(r, /out of memory .*lower train\.batchSize/);
+  const train = (...sets: string[]) => engram(['train', '--preset', 'ntm-copy-small', '--steps', '1', ...sets.flatMap((s) => ['--set', s]), '--run-dir', dir]);
+  assertOneLineError(train('task.bits=100000000'), /task\.bits must be at most 1024, got 100000000/);
+  assertOneLineError(train('model.readHeads=100000'), /model\.readHeads must be at most 64/);
+  assertOneLineError(train('model.memorySlots=60000', 'model.wordSize=4000', 'train.batchSize=64'), /needs about \d+ GiB of buffers per training step; lower train\.batchSize/);
+  assert.equal(existsSync(dir), false, 'nothing was written');
+});
+
+test('an allocation that fails anyway is named as out of memory, in one line', async () => {
+  const { outOfMemoryMessage } = await import('../src/cli/errors.js');
+  let caught: unknown;
+  try {
+    new Float32Array(2 ** 40);
+  } catch (err) {
+    caught = err;
+  }
+  assert.match(outOfMemoryMessage(caught) ?? '', /^out of memory \(.*\): .*lower train\.batchSize/);
+  assert.equal(outOfMemoryMessage(new Error('other')), null);
 });
 
 test('train writes a run directory; test reads it back; an existing run is never overwritten', () => {

@@ -13,6 +13,13 @@ import { setKernels, activeKernels } from '../kernels/wasm.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
+export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--kernels wasm|ts] [--json]
+
+  --preset NAME      time this preset (default: ntm-copy and dnc-repeat-copy)
+  --steps N          timed training steps after 20 warm-up steps (default 200)
+  --kernels K        wasm (the SIMD kernels, default) or ts (their plain TypeScript twins)
+  --json             print the result as one JSON object on the last line (msPerStep, p10, p90, ...)`;
+
 export interface BenchResult {
   preset: string;
   steps: number;
@@ -73,7 +80,14 @@ export function benchPreset(name: string, steps: number, warmup = 20): BenchResu
 }
 
 export function benchCommand(argv: string[]): number {
-  const f = parseFlags('bench', argv, { preset: { type: 'string' }, steps: { type: 'string' }, kernels: { type: 'string' }, json: { type: 'boolean' } });
+  const f = parseFlags('bench', argv, {
+    preset: { type: 'string' }, steps: { type: 'string' }, kernels: { type: 'string' }, json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (f.help) {
+    console.log(BENCH_HELP);
+    return 0;
+  }
   if (f.kernels !== undefined) {
     if (f.kernels !== 'wasm' && f.kernels !== 'ts') throw new UserError(`--kernels must be wasm or ts, got "${String(f.kernels)}"`);
     setKernels(f.kernels);

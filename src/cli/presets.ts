@@ -14,7 +14,11 @@ export function parameterCount(config: (typeof PRESETS)[number]['config']): numb
 }
 
 export function presetsCommand(argv: string[]): number {
-  const f = parseFlags('presets', argv, { json: { type: 'boolean' } });
+  const f = parseFlags('presets', argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (f.help) {
+    console.log('usage: engram presets [--json]\n\n  --json   print an array of {name, description, config, parameterCount}');
+    return 0;
+  }
   const rows = PRESETS.map((p) => ({ name: p.name, description: p.description, config: p.config, parameterCount: parameterCount(p.config) }));
   if (f.json) {
     console.log(JSON.stringify(rows));

@@ -27,15 +27,20 @@ export const TEST_HELP = `usage: engram test --run-dir DIR [--last] [--batches K
   --json             print the metrics as one JSON object on the last line
   --report FILE.html write one self-contained HTML page: curves and the memory inspector`;
 
+/** Time steps drawn in the terminal grids; longer sequences are cut with a note (the --report page shows all). */
+export const GRID_MAX_STEPS = 160;
+
 /** One sample's channels over time: '#' for 1, '.' for 0, '!' for a wrong scored output bit. */
 export function bitGrids(batch: Batch, logits: readonly Buf[], b: number): string {
-  const { T, B, X, Y } = batch;
+  const { B, X, Y } = batch;
+  const T = Math.min(batch.T, GRID_MAX_STEPS);
   const lines: string[] = [];
   const row = (label: string, f: (t: number) => string): void => {
     let s = '';
     for (let t = 0; t < T; t++) s += f(t);
-    lines.push(`${label.padEnd(9)}${s}`);
+    lines.push(`${label.padEnd(9)}${s}${batch.T > T ? '…' : ''}`);
   };
+  if (batch.T > T) lines.push(`(the first ${T} of ${batch.T} time steps)`);
   lines.push('input');
   for (let j = 0; j < X; j++) row(`  ${j}`, (t) => (batch.input[(t * B + b) * X + j]! > 0 ? '#' : '.'));
   lines.push('target');

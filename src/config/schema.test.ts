@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PRESETS } from './presets.js';
-import { applyOverride, applyOverrides, cloneConfig, ConfigError, DEFAULTS, validateConfig } from './schema.js';
+import { applyOverride, applyOverrides, cloneConfig, ConfigError, DEFAULTS, estimateStepBytes, validateConfig } from './schema.js';
 
 test('every preset and the defaults validate', () => {
   validateConfig(cloneConfig(DEFAULTS));
@@ -37,4 +37,22 @@ test('applyOverrides validates once, after all of them: keys that constrain each
   assert.deepEqual([c.task.minWords, c.task.maxWords, c.model.memorySlots, c.model.shiftRange], [20, 30, 2, 0]);
   assert.throws(() => applyOverrides(cloneConfig(DEFAULTS), ['task.minWords=20']), /task\.maxWords \(10\) is below task\.minWords \(20\)/);
   assert.throws(() => applyOverrides(cloneConfig(DEFAULTS), ['model.hiddenSize=2.5']), /model\.hiddenSize must be an integer/);
+});
+
+test('a config saved before train.threads existed loads with one thread; other missing keys are errors', () => {
+  const old = cloneConfig(DEFAULTS) as unknown as { train: Record<string, unknown>; model: Record<string, unknown> };
+  delete old.train.threads;
+  assert.equal(validateConfig(old).train.threads, 1);
+  delete old.model.wordSize;
+  assert.throws(() => validateConfig(old), /config is missing "model.wordSize"/);
+});
+
+test('estimateStepBytes grows with batch, memory and length, and refuses what cannot fit', () => {
+  const c = cloneConfig(DEFAULTS);
+  const base = estimateStepBytes(c);
+  c.train.batchSize *= 2;
+  assert.ok(Math.abs(estimateStepBytes(c) - 2 * base) < 1e-6 * base);
+  c.model.memorySlots = 60_000;
+  c.model.wordSize = 4000;
+  assert.throws(() => validateConfig(c), /GiB of buffers per training step/);
 });

@@ -103,6 +103,20 @@ const INTEGERS = new Set([
   'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps', 'train.threads',
 ]);
 
+/** Keys added after runs were first saved, with the value that gives those runs' behaviour. */
+const ADDED_LATER: Record<string, number> = { 'train.threads': 1 };
+
+/** Upper bounds that keep a typo from exhausting the machine (a step's buffers grow with their product). */
+const MAXIMA: Record<string, number> = {
+  'task.bits': 1024, 'task.maxWords': 10_000, 'task.maxRepeats': 1000,
+  'model.hiddenSize': 8192, 'model.memorySlots': 65_536, 'model.wordSize': 4096,
+  'model.readHeads': 64, 'model.writeHeads': 64,
+  'train.batchSize': 4096, 'train.evalBatches': 100_000,
+};
+
+/** Step buffers above this are refused up front rather than failing part-way. */
+const MAX_STEP_BYTES = 4 * 2 ** 30;
+
 /** A mistake in a config or an override, reported as one line. */
 export class ConfigError extends Error {}
 
@@ -159,7 +173,7 @@ function setOverride(config: Config, assignment: string): void {
   let value: unknown;
   if (typeof def === 'number') {
     value = Number(raw);
-    if (raw === '' || !Number.isFinite(value)) throw new ConfigError(`${path} must be a number, got "${raw}"`);
+    if (raw === '' || !Number.isFinite(value)) throw new ConfigError(`${path} must be a number, got "${raw}"; ${validKeysHint()}`);
   } else {
     value = raw;
   }
@@ -183,6 +197,7 @@ export function validateConfig(raw: unknown): Config {
     }
     for (const [k, d] of Object.entries(defRec)) {
       const p = prefix ? `${prefix}.${k}` : k;
+      if (!(k in rec) && p in ADDED_LATER) rec[k] = ADDED_LATER[p]; // a run saved before the key existed
       if (!(k in rec)) throw new ConfigError(`config is missing "${p}"`);
       const v = rec[k];
       if (typeof d === 'object') check(v, d, p);
@@ -204,6 +219,15 @@ export function validateConfig(raw: unknown): Config {
     ['train.evalEvery', c.train.evalEvery], ['train.evalBatches', c.train.evalBatches], ['train.maxBadSteps', c.train.maxBadSteps], ['train.threads', c.train.threads],
   ];
   for (const [k, v] of positive) if (!(v > 0)) throw new ConfigError(`${k} must be > 0, got ${v}`);
+  for (const [k, max] of Object.entries(MAXIMA)) {
+    const v = k.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], c) as number;
+    if (v > max) throw new ConfigError(`${k} must be at most ${max}, got ${v}`);
+  }
+  const stepBytes = estimateStepBytes(c);
+  if (stepBytes > MAX_STEP_BYTES) {
+    throw new ConfigError(`this config needs about ${(stepBytes / 2 ** 30).toFixed(0)} GiB of buffers per training step; ` +
+      'lower train.batchSize, model.memorySlots, model.wordSize or task.maxWords');
+  }
   if (c.train.threads > Math.min(64, c.train.batchSize)) {
     throw new ConfigError(`train.threads (${c.train.threads}) must be at most the batch size (${c.train.batchSize}) and 64`);
   }
@@ -222,4 +246,15 @@ export function validateConfig(raw: unknown): Config {
   if (!(c.optimizer.clipNorm >= 0)) throw new ConfigError(`optimizer.clipNorm must be ≥ 0 (0 disables clipping)`);
   if (!(c.train.untilBitErrors >= 0)) throw new ConfigError(`train.untilBitErrors must be ≥ 0 (0 disables it)`);
   return c;
+}
+
+/**
+ * A rough upper estimate of the buffers one training step holds: per time step, the memory and
+ * its gradients (about 8 + one per head copies of B·N·W) and, for the DNC, the link matrices.
+ */
+export function estimateStepBytes(c: Config): number {
+  const { memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh, hiddenSize: H } = c.model;
+  const T = c.task.name === 'copy' ? 2 * c.task.maxWords + 2 : c.task.maxWords * (c.task.maxRepeats + 1) + 3;
+  const perStep = N * W * (8 + R + Wh) + (c.model.type === 'dnc' ? 6 * Wh * N * N : 0) + 20 * H;
+  return 4 * T * c.train.batchSize * perStep;
 }

@@ -27,3 +27,13 @@ test('BufferPool: another key, size or dtype gets a fresh buffer; outside a pool
   assert.notEqual(alloc('f32', 4), alloc('f32', 4));
   assert.equal(pool.bytes, 4 * 4 /* key 2 */ + 6 * 8 /* key 1, replaced twice */);
 });
+
+test('BufferPool: keeps at most maxPlans plans, dropping the least recently used', () => {
+  const pool = new BufferPool(2);
+  const a = withPool(pool, 1, () => alloc('f32', 8));
+  withPool(pool, 2, () => alloc('f32', 8));
+  assert.equal(withPool(pool, 1, () => alloc('f32', 8)), a); // 1 is now the most recent
+  withPool(pool, 3, () => alloc('f32', 8)); // drops 2
+  assert.equal(pool.bytes, 2 * 8 * 4);
+  assert.equal(withPool(pool, 1, () => alloc('f32', 8)), a);
+});

@@ -26,9 +26,15 @@ export class BufferPool {
   private plan: Buf[] = [];
   private next = 0;
 
+  /** @param maxPlans plans kept, least recently used dropped first (a task of many lengths stays bounded) */
+  constructor(private readonly maxPlans = 8) {}
+
   begin(key: number): void {
     let p = this.plans.get(key);
-    if (p === undefined) this.plans.set(key, (p = []));
+    if (p === undefined) p = [];
+    else this.plans.delete(key);
+    this.plans.set(key, p); // most recently used last
+    if (this.plans.size > this.maxPlans) this.plans.delete(this.plans.keys().next().value!);
     this.plan = p;
     this.next = 0;
   }

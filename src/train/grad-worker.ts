@@ -38,6 +38,7 @@ try {
   setKernels(init.kernels);
   const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
   const params = [...model.params.values()];
+  for (const p of params) p.g(); // gradient buffers for the whole run (already there on the WASM kernels)
   const pool = new BufferPool();
   for (;;) {
     Atomics.wait(control, 0, State.Idle);

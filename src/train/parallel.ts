@@ -17,6 +17,9 @@ import { accumulateGradients } from './gradients.js';
 import { lossScale } from './loss.js';
 import { State, type SliceMessage } from './parallel-protocol.js';
 
+/** A gradient worker that stopped answering; the message says how to train without workers. */
+export class GradientWorkerError extends Error {}
+
 /** How long to wait for a worker's answer before declaring it lost. */
 const WORKER_TIMEOUT_MS = 120_000;
 
@@ -84,7 +87,7 @@ export class ParallelGradients {
       const deadline = Date.now() + WORKER_TIMEOUT_MS;
       while (Atomics.load(h.control, 0) === State.Go) {
         if (Atomics.wait(h.control, 0, State.Go, 1000) === 'timed-out' && Date.now() > deadline) {
-          throw new Error('a gradient worker did not answer; set train.threads=1 to train without them');
+          throw new GradientWorkerError('a gradient worker did not answer for 2 minutes; set train.threads=1 to train without workers');
         }
       }
       const reply = receiveMessageOnPort(h.port)?.message as { loss?: number; error?: string } | undefined;
@@ -94,7 +97,7 @@ export class ParallelGradients {
       loss += reply.loss;
       let o = 0;
       for (const p of params) {
-        const g = p.grad!;
+        const g = p.g();
         for (let k = 0; k < p.size; k++) g[k]! += h.grads[o + k]!;
         o += p.size;
       }
