@@ -55,10 +55,15 @@ class Scratch {
     return new Float32Array(this.memory.buffer, ptr, n);
   }
 
-  /** dst[i] += scratch[ptr + i] */
-  addInto(dst: Float32Array, ptr: number): void {
-    const v = this.view(ptr, dst.length);
-    for (let i = 0; i < dst.length; i++) dst[i]! += v[i]!;
+  /** Puts the gradient accumulated so far (or zeros when there is none) where a kernel adds to it. */
+  putGrad(ptr: number, g: Float32Array | null, n: number): void {
+    if (g) this.put(ptr, g);
+    else this.zero(ptr, n);
+  }
+
+  /** Copies a gradient the kernel added to back out (two memcpys beat a JS add loop). */
+  takeGrad(g: Float32Array | null, ptr: number): void {
+    if (g) g.set(this.view(ptr, g.length));
   }
 }
 
@@ -100,11 +105,9 @@ export function contentBackwardWasm(M: F, k: F, beta: F, w: F, s: ContentSaved, 
   const [pM, pk, pb, pw, psim, pden, pnm2, pdot, pnk2, pgw, pgM, pgk, pgb] = K.layout(sizes) as number[];
   K.put(pM!, M); K.put(pk!, k); K.put(pb!, beta); K.put(pw!, w); K.put(psim!, s.sim); K.put(pden!, s.den);
   K.put(pnm2!, s.nm2); K.put(pdot!, s.dot); K.put(pnk2!, s.nk2); K.put(pgw!, gw);
-  K.zero(pgM!, M.length); K.zero(pgk!, k.length); K.zero(pgb!, B);
+  K.putGrad(pgM!, gM, M.length); K.putGrad(pgk!, gk, k.length); K.putGrad(pgb!, gbeta, B);
   K.k.contentBackward(pM!, pk!, pb!, pw!, psim!, pden!, pnm2!, pdot!, pnk2!, pgw!, pgM!, pgk!, pgb!, B, N, W);
-  if (gM) K.addInto(gM, pgM!);
-  if (gk) K.addInto(gk, pgk!);
-  if (gbeta) K.addInto(gbeta, pgb!);
+  K.takeGrad(gM, pgM!); K.takeGrad(gk, pgk!); K.takeGrad(gbeta, pgb!);
   return true;
 }
 
@@ -122,10 +125,9 @@ export function readBackwardWasm(M: F, w: F, gr: F, gM: F | null, gw: F | null, 
   const K = kernels();
   if (!K) return false;
   const [pM, pw, pgr, pgM, pgw] = K.layout([M.length, w.length, gr.length, M.length, w.length]) as number[];
-  K.put(pM!, M); K.put(pw!, w); K.put(pgr!, gr); K.zero(pgM!, M.length);
+  K.put(pM!, M); K.put(pw!, w); K.put(pgr!, gr); K.putGrad(pgM!, gM, M.length); K.putGrad(pgw!, gw, w.length);
   K.k.readBackward(pM!, pw!, pgr!, pgM!, pgw!, B, N, W);
-  if (gM) K.addInto(gM, pgM!);
-  if (gw) K.addInto(gw, pgw!);
+  K.takeGrad(gM, pgM!); K.takeGrad(gw, pgw!);
   return true;
 }
 
@@ -148,9 +150,9 @@ export function writeBackwardWasm(M: F, w: F, e: F, a: F, keep: F, gy: F, gM: F 
   const sizes = [M.length, w.length, e.length, a.length, M.length, M.length, M.length, w.length, e.length, a.length];
   const [pM, pw, pe, pa, pk, pgy, pgM, pgw, pge, pga] = K.layout(sizes) as number[];
   K.put(pM!, M); K.put(pw!, w); K.put(pe!, e); K.put(pa!, a); K.put(pk!, keep); K.put(pgy!, gy);
-  K.zero(pge!, e.length); K.zero(pga!, a.length);
+  K.zero(pge!, e.length); K.zero(pga!, a.length); K.putGrad(pgM!, gM, M.length);
   K.k.writeBackward(pM!, pw!, pe!, pa!, pk!, pgy!, pgM!, pgw!, pge!, pga!, H, B, N, W);
-  if (gM) K.addInto(gM, pgM!);
+  K.takeGrad(gM, pgM!);
   gw.set(K.view(pgw!, w.length)); ge.set(K.view(pge!, e.length)); ga.set(K.view(pga!, a.length));
   return true;
 }

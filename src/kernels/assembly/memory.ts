@@ -2,7 +2,8 @@
 // content addressing, memory read and memory write, forward and backward. Each has a plain
 // TypeScript twin in src/memory/ (content.ts, read.ts, write.ts) that the tests hold it to.
 // Pointers are byte offsets into this instance's memory; shapes as in the twins.
-// Backward kernels write gradients into zeroed outputs; the caller adds them where they belong.
+// Backward kernels add their gradients to what the output buffers hold (the caller puts the
+// gradient accumulated so far there, or zeros).
 
 const COSINE_EPS: f32 = 1e-6;
 
@@ -83,7 +84,7 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
   }
 }
 
-// Gradients of contentForward into zeroed gM [B,N,W], gk [B,W], gbeta [B].
+// Gradients of contentForward added to gM [B,N,W], gk [B,W], gbeta [B].
 export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, gw: usize, gM: usize, gk: usize, gbeta: usize, B: i32, N: i32, W: i32): void {
   for (let b = 0; b < B; b++) {
     const kb = k + (<usize>(b * W) << 2);
@@ -112,7 +113,7 @@ export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: 
       axpyW(gkb, dDot, row, W);
     }
     axpyW(gkb, kScale, kb, W);
-    setf(gbeta, b, dbeta);
+    setf(gbeta, b, f(gbeta, b) + dbeta);
   }
 }
 
@@ -124,14 +125,14 @@ export function readForward(M: usize, w: usize, r: usize, B: i32, N: i32, W: i32
   }
 }
 
-// Gradients of readForward into zeroed gM [B,N,W] and gw [B,N].
+// Gradients of readForward added to gM [B,N,W] and gw [B,N].
 export function readBackward(M: usize, w: usize, gr: usize, gM: usize, gw: usize, B: i32, N: i32, W: i32): void {
   for (let b = 0; b < B; b++) {
     const grb = gr + (<usize>(b * W) << 2);
     for (let i = 0; i < N; i++) {
       const bi = b * N + i;
       const row = M + (<usize>(bi * W) << 2);
-      setf(gw, bi, dotW(grb, row, W));
+      setf(gw, bi, f(gw, bi) + dotW(grb, row, W));
       axpyW(gM + (<usize>(bi * W) << 2), f(w, bi), grb, W);
     }
   }
@@ -160,10 +161,10 @@ export function writeForward(M: usize, w: usize, e: usize, a: usize, keep: usize
   }
 }
 
-// Gradients of writeForward into zeroed gM [B,N,W], gw [H,B,N], ge [H,B,W], ga [H,B,W].
+// Gradients of writeForward: added to gM [B,N,W] and to zeroed ge, ga [H,B,W]; gw [H,B,N] is set.
 export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, H: i32, B: i32, N: i32, W: i32): void {
   const size = B * N * W;
-  for (let x = 0; x < size; x++) setf(gM, x, f(gy, x) * f(keep, x));
+  for (let x = 0; x < size; x++) setf(gM, x, f(gM, x) + f(gy, x) * f(keep, x));
   for (let h = 0; h < H; h++) {
     for (let b = 0; b < B; b++) {
       const hb = h * B + b;
