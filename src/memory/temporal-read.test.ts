@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { followLinks } from './temporal-read.js';
+import { followLinks, followLinksBoth } from './temporal-read.js';
 import { updateLink, updatePrecedence } from './linkage.js';
-import { weightedSum } from '../tensor/ops.js';
+import { addScalars, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -68,4 +68,20 @@ test('followLinks: finite-difference gradients for link and read weights, both d
     const c = probeWeights(B * N, rng);
     assertGradcheck(() => weightedSum(followLinks(L, w, dir), c), [L, w]);
   }
+});
+
+test('followLinksBoth: equals followLinks both ways, with finite-difference gradients', () => {
+  const B = 2, N = 7;
+  const rng = new Rng(21);
+  const L = randomParam([B, N, N], rng), w = randomParam([B, N], rng);
+  const both = followLinksBoth(L, w);
+  assertAllClose(both.forward.data, followLinks(L, w, 'forward').data, 1e-12, 1e-12, 'forward');
+  assertAllClose(both.backward.data, followLinks(L, w, 'backward').data, 1e-12, 1e-12, 'backward');
+  const cf = probeWeights(B * N, rng), cb = probeWeights(B * N, rng);
+  assertGradcheck(() => {
+    const r = followLinksBoth(L, w);
+    return addScalars([weightedSum(r.forward, cf), weightedSum(r.backward, cb)]);
+  }, [L, w]);
+  // only one direction used: the other's gradient is absent, not NaN
+  assertGradcheck(() => weightedSum(followLinksBoth(L, w).backward, cb), [L, w]);
 });

@@ -66,3 +66,57 @@ export function followLinks(link: Tensor, weights: Tensor, direction: LinkDirect
   }
   return y;
 }
+
+/**
+ * Both directions in one pass over L (what the DNC step uses: half the reads of L).
+ * @param link L_t of one write head [B, N, N]  @param weights w^r_{t−1} [B, N]
+ * @returns f = L·w and b = Lᵀ·w, each [B, N]
+ */
+export function followLinksBoth(link: Tensor, weights: Tensor): { forward: Tensor; backward: Tensor } {
+  const [B, N] = weights.shape as [number, number];
+  expectShape('followLinksBoth', 'link', link, [B, N, N]);
+  const tape = tapeFor(link, weights);
+  const L = link.data, w = weights.data;
+  const f = alloc(link.dtype, B * N), bw = alloc(link.dtype, B * N);
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    for (let i = 0; i < N; i++) {
+      const row = (o + i) * N;
+      const wi = w[o + i]!;
+      let s = 0;
+      for (let j = 0; j < N; j++) {
+        const l = L[row + j]!;
+        s += l * w[o + j]!; // f[i] = Σ_j L[i,j]·w[j]
+        bw[o + j]! += l * wi; // b[j] = Σ_i L[i,j]·w[i]
+      }
+      f[o + i] = s;
+    }
+  }
+  const forward = new Tensor(f, [B, N], tape !== null);
+  const backward = new Tensor(bw, [B, N], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gf = forward.grad, gb = backward.grad;
+      if (gf === null && gb === null) return;
+      const gL = link.requiresGrad ? link.g() : null;
+      const gw = weights.requiresGrad ? weights.g() : null;
+      for (let b = 0; b < B; b++) {
+        const o = b * N;
+        for (let i = 0; i < N; i++) {
+          const row = (o + i) * N;
+          const df = gf ? gf[o + i]! : 0;
+          const wi = w[o + i]!;
+          let dwi = 0;
+          for (let j = 0; j < N; j++) {
+            const dbj = gb ? gb[o + j]! : 0;
+            if (gL) gL[row + j]! += df * w[o + j]! + dbj * wi;
+            if (gw) gw[o + j]! += df * L[row + j]!;
+            dwi += dbj * L[row + j]!;
+          }
+          if (gw) gw[o + i]! += dwi;
+        }
+      }
+    });
+  }
+  return { forward, backward };
+}

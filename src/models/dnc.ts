@@ -29,7 +29,7 @@ import { contentWeights } from '../memory/content.js';
 import { updateLink, updatePrecedence } from '../memory/linkage.js';
 import { readMemory } from '../memory/read.js';
 import { readWeighting } from '../memory/read-weighting.js';
-import { followLinks } from '../memory/temporal-read.js';
+import { followLinksBoth } from '../memory/temporal-read.js';
 import { updateUsage, USAGE_STOPS_WRITE_GRADIENT } from '../memory/usage.js';
 import { writeMemory } from '../memory/write.js';
 import { writeWeighting } from '../memory/write-weighting.js';
@@ -127,9 +127,8 @@ export class Dnc implements MemoryModel {
     const readContent = rp.map((p) => contentWeights(memory, p.key!, p.beta!));
     const readWeights = rp.map((p, i) => {
       const prev = state.readWeights[i]!;
-      const backward = links.map((L) => followLinks(L, prev, 'backward'));
-      const forward = links.map((L) => followLinks(L, prev, 'forward'));
-      return readWeighting(readContent[i]!, backward, forward, p.mode!);
+      const both = links.map((L) => followLinksBoth(L, prev));
+      return readWeighting(readContent[i]!, both.map((d) => d.backward), both.map((d) => d.forward), p.mode!);
     });
     const reads = readWeights.map((w) => readMemory(memory, w));
     const logits = clamp(applyLinear(this.params, 'output', concat([ctl.h, ...reads])), -cfg.clip, cfg.clip);
