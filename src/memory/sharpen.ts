@@ -21,7 +21,8 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
   for (let b = 0; b < B; b++) {
     let s = 0;
     for (let i = 0; i < N; i++) {
-      const v = Math.pow(Math.max(x[b * N + i]!, 0), g[b]!);
+      const xv = x[b * N + i]!;
+      const v = xv > 0 ? Math.exp(g[b]! * Math.log(xv)) : 0; // w~^γ; exp∘log is faster than Math.pow here
       p[b * N + i] = v;
       s += v;
     }

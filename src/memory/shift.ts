@@ -25,7 +25,12 @@ export function circularShift(weights: Tensor, shift: Tensor): Tensor {
     for (let j = 0; j < S; j++) {
       const sj = s[b * S + j]!;
       const o = j - range;
-      for (let i = 0; i < N; i++) y[b * N + i]! += sj * w[b * N + mod(i - o, N)]!;
+      // src = (i − o) mod N, walked without a modulo per element
+      let src = mod(-o, N);
+      for (let i = 0; i < N; i++) {
+        y[b * N + i]! += sj * w[b * N + src]!;
+        if (++src === N) src = 0;
+      }
     }
   }
   const out = new Tensor(y, [B, N], tape !== null);
@@ -40,11 +45,12 @@ export function circularShift(weights: Tensor, shift: Tensor): Tensor {
           const sj = s[b * S + j]!;
           const o = j - range;
           let ds = 0;
+          let src = mod(-o, N);
           for (let i = 0; i < N; i++) {
-            const src = b * N + mod(i - o, N);
             const d = gy[b * N + i]!;
-            ds += d * w[src]!;
-            if (gw) gw[src]! += d * sj;
+            ds += d * w[b * N + src]!;
+            if (gw) gw[b * N + src]! += d * sj;
+            if (++src === N) src = 0;
           }
           if (gs) gs[b * S + j]! += ds;
         }
