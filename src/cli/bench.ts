@@ -3,7 +3,7 @@
  * median, p10 and p90 milliseconds per step, sequences per second and peak memory.
  */
 import { findPreset, presetNames } from '../config/presets.js';
-import { cloneConfig } from '../config/schema.js';
+import { cloneConfig, validateConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { forwardFlopsPerTimeStep } from '../models/flops.js';
 import { Rng } from '../tensor/random.js';
@@ -18,10 +18,12 @@ export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--ke
   --preset NAME      time this preset (default: ntm-copy and dnc-repeat-copy)
   --steps N          timed training steps after 20 warm-up steps (default 200)
   --kernels K        wasm (the SIMD kernels, default) or ts (their plain TypeScript twins)
+  --threads N        gradient threads per step (train.threads; default: the preset's)
   --json             print the result as one JSON object on the last line (msPerStep, p10, p90, ...)`;
 
 export interface BenchResult {
   preset: string;
+  threads: number;
   steps: number;
   msPerStep: number;
   p10: number;
@@ -37,10 +39,12 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-export function benchPreset(name: string, steps: number, warmup = 20): BenchResult {
+export function benchPreset(name: string, steps: number, warmup = 20, threads?: number): BenchResult {
   const preset = findPreset(name);
   if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
   const config = cloneConfig(preset.config);
+  if (threads !== undefined) config.train.threads = threads;
+  validateConfig(config);
   const streams = seedStreams(config.seed);
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
@@ -68,6 +72,7 @@ export function benchPreset(name: string, steps: number, warmup = 20): BenchResu
   const flops = 3 * meanT * forwardFlopsPerTimeStep(config.model, task.inputSize, task.outputSize, config.train.batchSize);
   return {
     preset: name,
+    threads: config.train.threads,
     steps,
     msPerStep: median,
     p10: quantile(times, 0.1),
@@ -81,7 +86,7 @@ export function benchPreset(name: string, steps: number, warmup = 20): BenchResu
 
 export function benchCommand(argv: string[]): number {
   const f = parseFlags('bench', argv, {
-    preset: { type: 'string' }, steps: { type: 'string' }, kernels: { type: 'string' }, json: { type: 'boolean' },
+    preset: { type: 'string' }, steps: { type: 'string' }, kernels: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
@@ -94,9 +99,10 @@ export function benchCommand(argv: string[]): number {
   }
   const names = typeof f.preset === 'string' ? [f.preset] : ['ntm-copy', 'dnc-repeat-copy'];
   const steps = intFlag('steps', f.steps) ?? 200;
+  const threads = intFlag('threads', f.threads);
   const results = names.map((n) => {
-    const r = benchPreset(n, steps);
-    console.log(`${r.preset} (${activeKernels()} kernels): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
+    const r = benchPreset(n, steps, 20, threads);
+    console.log(`${r.preset} (${activeKernels()} kernels, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ${r.steps} steps`);
     return r;
   });
