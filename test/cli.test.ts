@@ -102,3 +102,17 @@ test('test refuses a corrupt checkpoint with one line', () => {
   assertOneLineError(engram(['test', '--checkpoint', bad]), /is not a readable checkpoint/);
   assertOneLineError(engram(['test', '--checkpoint', join(dir, 'missing.safetensors')]), /does not exist/);
 });
+
+test('bench --json: the last line is one JSON object with msPerStep, nothing else on stdout is JSON', () => {
+  const r = engram(['bench', '--preset', 'ntm-copy-small', '--steps', '5', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const out = JSON.parse(lines.pop()!) as Record<string, unknown>;
+  for (const k of ['msPerStep', 'p10', 'p90', 'sequencesPerSec', 'gflops', 'peakRssMB']) {
+    assert.ok(typeof out[k] === 'number' && Number.isFinite(out[k]) && (out[k] as number) > 0, `${k}: ${String(out[k])}`);
+  }
+  assert.ok((out.p10 as number) <= (out.msPerStep as number) && (out.msPerStep as number) <= (out.p90 as number));
+  assert.equal(out.preset, 'ntm-copy-small');
+  for (const l of lines) assert.throws(() => JSON.parse(l));
+  assertOneLineError(engram(['bench', '--kernels', 'gpu']), /--kernels must be wasm or ts/);
+});
