@@ -15,56 +15,8 @@ export type LinkDirection = 'forward' | 'backward';
  * @returns f or b [B, N]
  */
 export function followLinks(link: Tensor, weights: Tensor, direction: LinkDirection): Tensor {
-  const [B, N] = weights.shape as [number, number];
-  expectShape('followLinks', 'link', link, [B, N, N]);
-  const tape = tapeFor(link, weights);
-  const L = link.data, w = weights.data;
-  const fwd = direction === 'forward';
-  const out = alloc(link.dtype, B * N);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < N; i++) {
-      const row = (b * N + i) * N;
-      if (fwd) {
-        let s = 0;
-        for (let j = 0; j < N; j++) s += L[row + j]! * w[b * N + j]!;
-        out[b * N + i] = s;
-      } else {
-        const wi = w[b * N + i]!;
-        for (let j = 0; j < N; j++) out[b * N + j]! += L[row + j]! * wi;
-      }
-    }
-  }
-  const y = new Tensor(out, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gL = link.requiresGrad ? link.g() : null;
-      const gw = weights.requiresGrad ? weights.g() : null;
-      for (let b = 0; b < B; b++) {
-        const o = b * N;
-        for (let i = 0; i < N; i++) {
-          const row = (o + i) * N;
-          if (fwd) {
-            // y[i] = Σ_j L[i,j]·w[j]
-            const d = gy[o + i]!;
-            if (gL) for (let j = 0; j < N; j++) gL[row + j]! += d * w[o + j]!;
-            if (gw) for (let j = 0; j < N; j++) gw[o + j]! += d * L[row + j]!;
-          } else {
-            // y[j] = Σ_i L[i,j]·w[i]
-            const wi = w[o + i]!;
-            if (gL) for (let j = 0; j < N; j++) gL[row + j]! += gy[o + j]! * wi;
-            if (gw) {
-              let s = 0;
-              for (let j = 0; j < N; j++) s += gy[o + j]! * L[row + j]!;
-              gw[o + i]! += s;
-            }
-          }
-        }
-      }
-    });
-  }
-  return y;
+  // one direction is the other's twin with half the result unused: one implementation serves both
+  return followLinksBoth(link, weights)[direction];
 }
 
 /**
