@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { contentWeights } from '../memory/content.js';
 import { readMemory } from '../memory/read.js';
 import { writeMemory } from '../memory/write.js';
+import { locationWeights } from '../memory/location.js';
+import { oneplus } from '../tensor/ops.js';
 import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
 import { softmax, sigmoid, tanh, weightedSum, addScalars } from '../tensor/ops.js';
 import { Rng } from '../tensor/random.js';
@@ -72,6 +74,20 @@ test('write kernel agrees with its TypeScript twin, one and several heads', () =
       return writeMemory(M!, hs);
     }, shapes);
   }
+});
+
+test('fused location kernel (interpolate, shift, sharpen) agrees with its three TypeScript twins', () => {
+  for (const S of [3, 5]) {
+    compare(`locationWeights S=${S}`, ([wc, wp, g, s, gm]) =>
+      locationWeights(softmax(wc!), softmax(wp!), sigmoid(g!), softmax(s!), oneplus(gm!)), [[B, N], [B, N], [B, 1], [B, S], [B, 1]]);
+  }
+  // exact zeros in the shifted weights (one-hot previous weights, gate shut, no shift spread)
+  compare('locationWeights with zeros', ([s]) => {
+    const wc = Tensor.full([B, N], 1 / N);
+    const prev = Tensor.zeros([B, N]);
+    for (let b = 0; b < B; b++) prev.data[b * N + 2] = 1; // gate 0: w~ is this one-hot spread over 3 slots, 0 elsewhere
+    return locationWeights(wc, prev, Tensor.zeros([B, 1]), softmax(s!), Tensor.full([B, 1], 2.5));
+  }, [[B, 3]]);
 });
 
 test('matmul kernels agree with their TypeScript twins (sizes not multiples of 4)', () => {

@@ -14,6 +14,8 @@ interface MemoryExports {
   readBackward(...args: number[]): void;
   writeForward(...args: number[]): void;
   writeBackward(...args: number[]): void;
+  locationForward(...args: number[]): void;
+  locationBackward(...args: number[]): void;
   heapBase(): number;
 }
 
@@ -154,5 +156,41 @@ export function writeBackwardWasm(M: F, w: F, e: F, a: F, keep: F, gy: F, gM: F 
   K.k.writeBackward(pM!, pw!, pe!, pa!, pk!, pgy!, pgM!, pgw!, pge!, pga!, H, B, N, W);
   K.takeGrad(gM, pgM!);
   gw.set(K.view(pgw!, w.length)); ge.set(K.view(pge!, e.length)); ga.set(K.view(pga!, a.length));
+  return true;
+}
+
+/** What locationForwardWasm saves for the backward pass: w_g, w~, w~^γ [B, N] and the sums [B]. */
+export interface LocationSaved {
+  wg: F; wt: F; p: F; sums: F;
+}
+
+/** NTM interpolate → shift → sharpen in one kernel. @param s [B, S] */
+export function locationForwardWasm(wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, B: number, N: number, S: number): boolean {
+  const K = kernels();
+  if (!K) return false;
+  const BN = B * N;
+  const [pwc, pwp, pg, ps, pgm, pwg, pwt, pp, psum, pw] = K.layout([BN, BN, B, B * S, B, BN, BN, BN, B, BN]) as number[];
+  K.put(pwc!, wc); K.put(pwp!, wp); K.put(pg!, g); K.put(ps!, s); K.put(pgm!, gamma);
+  K.k.locationForward(pwc!, pwp!, pg!, ps!, pgm!, pwg!, pwt!, pp!, psum!, pw!, B, N, S);
+  saved.wg.set(K.view(pwg!, BN)); saved.wt.set(K.view(pwt!, BN)); saved.p.set(K.view(pp!, BN)); saved.sums.set(K.view(psum!, B));
+  w.set(K.view(pw!, BN));
+  return true;
+}
+
+/** Gradients of locationForwardWasm, added to those given (null: not wanted). */
+export function locationBackwardWasm(
+  wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, gw: F,
+  gwc: F | null, gwp: F | null, gg: F | null, gs: F | null, ggamma: F | null, B: number, N: number, S: number,
+): boolean {
+  const K = kernels();
+  if (!K) return false;
+  const BN = B * N;
+  const sizes = [BN, BN, B, B * S, B, BN, BN, BN, B, BN, BN, BN, BN, B, B * S, B, BN, BN];
+  const [pwc, pwp, pg, ps, pgm, pwg, pwt, pp, psum, pw, pgw, pgwc, pgwp, pgg, pgs, pggm, pdwt, pdwg] = K.layout(sizes) as number[];
+  K.put(pwc!, wc); K.put(pwp!, wp); K.put(pg!, g); K.put(ps!, s); K.put(pgm!, gamma);
+  K.put(pwg!, saved.wg); K.put(pwt!, saved.wt); K.put(pp!, saved.p); K.put(psum!, saved.sums); K.put(pw!, w); K.put(pgw!, gw);
+  K.putGrad(pgwc!, gwc, BN); K.putGrad(pgwp!, gwp, BN); K.putGrad(pgg!, gg, B); K.putGrad(pgs!, gs, B * S); K.putGrad(pggm!, ggamma, B);
+  K.k.locationBackward(pwc!, pwp!, pg!, ps!, pgm!, pwg!, pwt!, pp!, psum!, pw!, pgw!, pgwc!, pgwp!, pgg!, pgs!, pggm!, pdwt!, pdwg!, B, N, S);
+  K.takeGrad(gwc, pgwc!); K.takeGrad(gwp, pgwp!); K.takeGrad(gg, pgg!); K.takeGrad(gs, pgs!); K.takeGrad(ggamma, pggm!);
   return true;
 }

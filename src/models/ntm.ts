@@ -8,11 +8,9 @@
  *   y_t = clamp(Linear([h_t, r_t]), ±clip)     (logits; σ is applied by the loss and by users)
  */
 import type { ModelConfig } from '../config/schema.js';
-import { circularShift } from '../memory/shift.js';
 import { contentWeights } from '../memory/content.js';
-import { interpolate } from '../memory/interpolate.js';
+import { locationWeights } from '../memory/location.js';
 import { readMemory } from '../memory/read.js';
-import { sharpen } from '../memory/sharpen.js';
 import { writeMemory } from '../memory/write.js';
 import { clamp, concat } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
@@ -67,8 +65,7 @@ export class Ntm implements MemoryModel {
     const signals: Record<string, Tensor> = {};
     const address = (prefix: string, memory: Tensor, previous: Tensor, parts: Record<string, Tensor>): Tensor => {
       const wc = contentWeights(memory, parts.key!, parts.beta!);
-      const wg = interpolate(wc, previous, parts.gate!);
-      const w = sharpen(circularShift(wg, parts.shift!), parts.gamma!);
+      const w = locationWeights(wc, previous, parts.gate!, parts.shift!, parts.gamma!);
       if (observer) {
         for (const [k, v] of Object.entries(parts)) signals[`${prefix}.${k}`] = v;
         signals[`${prefix}.content`] = wc;

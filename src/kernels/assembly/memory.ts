@@ -198,3 +198,83 @@ export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usiz
 export function heapBase(): usize {
   return __heap_base;
 }
+
+const SHARPEN_EPS: f64 = 1e-6;
+
+// NTM location addressing, fused (SPEC §3): interpolate, circular shift, sharpen.
+//   wg = g·wc + (1−g)·wp;  wt[i] = Σ_j s[j]·wg[(i − (j − range)) mod N];  w = wt^γ / (Σ wt^γ + ε)
+// wc, wp, w, wg, wt, p [B,N]; g, gamma, sums [B]; s [B,S]. Saves wg, wt, p = wt^γ and sums for backward.
+export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, wg: usize, wt: usize, p: usize, sums: usize, w: usize, B: i32, N: i32, S: i32): void {
+  const range = (S - 1) >> 1;
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    const gb = f(g, b);
+    for (let i = 0; i < N; i++) setf(wg, o + i, gb * f(wc, o + i) + (1 - gb) * f(wp, o + i));
+    for (let i = 0; i < N; i++) setf(wt, o + i, 0);
+    for (let j = 0; j < S; j++) {
+      const sj = f(s, b * S + j);
+      let src = ((range - j) % N + N) % N; // (0 − o_j) mod N
+      for (let i = 0; i < N; i++) {
+        setf(wt, o + i, f(wt, o + i) + sj * f(wg, o + src));
+        if (++src == N) src = 0;
+      }
+    }
+    const gm = <f64>f(gamma, b);
+    let sum: f64 = 0;
+    for (let i = 0; i < N; i++) {
+      const x = <f64>f(wt, o + i);
+      const v: f64 = x > 0 ? Math.exp(gm * Math.log(x)) : 0;
+      setf(p, o + i, <f32>v);
+      sum += v;
+    }
+    sum += SHARPEN_EPS;
+    setf(sums, b, <f32>sum);
+    for (let i = 0; i < N; i++) setf(w, o + i, <f32>(<f64>f(p, o + i) / sum));
+  }
+}
+
+// Gradients of locationForward, added to gwc, gwp, gg, gs, ggamma.
+export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, wg: usize, wt: usize, p: usize, sums: usize, w: usize, gw: usize,
+  gwc: usize, gwp: usize, gg: usize, gs: usize, ggamma: usize, dwt: usize, dwg: usize, B: i32, N: i32, S: i32): void {
+  const range = (S - 1) >> 1;
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    let wdw: f32 = 0;
+    for (let i = 0; i < N; i++) wdw += f(gw, o + i) * f(w, o + i);
+    const sum = f(sums, b), gm = f(gamma, b);
+    let dgamma: f64 = 0;
+    for (let i = 0; i < N; i++) {
+      const dp = (f(gw, o + i) - wdw) / sum;
+      const x = f(wt, o + i);
+      if (x > 0) {
+        setf(dwt, o + i, (dp * gm * f(p, o + i)) / x);
+        dgamma += <f64>(dp * f(p, o + i)) * Math.log(<f64>x);
+      } else {
+        setf(dwt, o + i, 0);
+      }
+    }
+    setf(ggamma, b, f(ggamma, b) + <f32>dgamma);
+    for (let i = 0; i < N; i++) setf(dwg, o + i, 0);
+    for (let j = 0; j < S; j++) {
+      const sj = f(s, b * S + j);
+      let src = ((range - j) % N + N) % N;
+      let ds: f32 = 0;
+      for (let i = 0; i < N; i++) {
+        const d = f(dwt, o + i);
+        ds += d * f(wg, o + src);
+        setf(dwg, o + src, f(dwg, o + src) + d * sj);
+        if (++src == N) src = 0;
+      }
+      setf(gs, b * S + j, f(gs, b * S + j) + ds);
+    }
+    const gb = f(g, b);
+    let dg: f32 = 0;
+    for (let i = 0; i < N; i++) {
+      const d = f(dwg, o + i);
+      setf(gwc, o + i, f(gwc, o + i) + d * gb);
+      setf(gwp, o + i, f(gwp, o + i) + d * (1 - gb));
+      dg += d * (f(wc, o + i) - f(wp, o + i));
+    }
+    setf(gg, b, f(gg, b) + dg);
+  }
+}
