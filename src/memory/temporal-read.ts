@@ -48,24 +48,26 @@ export function followLinksBoth(link: Tensor, weights: Tensor): { forward: Tenso
   const backward = new Tensor(bw, [B, N], tape !== null);
   if (tape) {
     tape.push(() => {
-      const gf = forward.grad, gb = backward.grad;
-      if (gf === null && gb === null) return;
-      const gL = link.requiresGrad ? link.g() : null;
-      const gw = weights.requiresGrad ? weights.g() : null;
+      const gf0 = forward.grad, gb0 = backward.grad;
+      if (gf0 === null && gb0 === null) return;
+      // absent gradients read as zeros and unwanted ones go to scratch, so the loop has no branches
+      const gf = gf0 ?? alloc(link.dtype, B * N), gb = gb0 ?? alloc(link.dtype, B * N);
+      const gL = link.requiresGrad ? link.g() : alloc(link.dtype, B * N * N);
+      const gw = weights.requiresGrad ? weights.g() : alloc(link.dtype, B * N);
       for (let b = 0; b < B; b++) {
         const o = b * N;
         for (let i = 0; i < N; i++) {
           const row = (o + i) * N;
-          const df = gf ? gf[o + i]! : 0;
+          const df = gf[o + i]!;
           const wi = w[o + i]!;
           let dwi = 0;
           for (let j = 0; j < N; j++) {
-            const dbj = gb ? gb[o + j]! : 0;
-            if (gL) gL[row + j]! += df * w[o + j]! + dbj * wi;
-            if (gw) gw[o + j]! += df * L[row + j]!;
-            dwi += dbj * L[row + j]!;
+            const l = L[row + j]!, dbj = gb[o + j]!;
+            gL[row + j]! += df * w[o + j]! + dbj * wi;
+            gw[o + j]! += df * l;
+            dwi += dbj * l;
           }
-          if (gw) gw[o + i]! += dwi;
+          gw[o + i]! += dwi;
         }
       }
     });
