@@ -239,16 +239,17 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
   const range = (S - 1) >> 1;
   for (let b = 0; b < B; b++) {
     const o = b * N;
-    let wdw: f32 = 0;
-    for (let i = 0; i < N; i++) wdw += f(gw, o + i) * f(w, o + i);
+    let wdw: f64 = 0; // accumulated in f64, as the TypeScript twin does
+    for (let i = 0; i < N; i++) wdw += <f64>f(gw, o + i) * <f64>f(w, o + i);
     const sum = f(sums, b), gm = f(gamma, b);
     let dgamma: f64 = 0;
     for (let i = 0; i < N; i++) {
-      const dp = (f(gw, o + i) - wdw) / sum;
-      const x = f(wt, o + i);
+      const dp: f64 = (<f64>f(gw, o + i) - wdw) / <f64>sum;
+      const x = <f64>f(wt, o + i);
       if (x > 0) {
-        setf(dwt, o + i, (dp * gm * f(p, o + i)) / x);
-        dgamma += <f64>(dp * f(p, o + i)) * Math.log(<f64>x);
+        const pi = <f64>f(p, o + i);
+        setf(dwt, o + i, <f32>((dp * <f64>gm * pi) / x));
+        dgamma += dp * pi * Math.log(x);
       } else {
         setf(dwt, o + i, 0);
       }
@@ -258,23 +259,23 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     for (let j = 0; j < S; j++) {
       const sj = f(s, b * S + j);
       let src = ((range - j) % N + N) % N;
-      let ds: f32 = 0;
+      let ds: f64 = 0;
       for (let i = 0; i < N; i++) {
         const d = f(dwt, o + i);
-        ds += d * f(wg, o + src);
+        ds += <f64>d * <f64>f(wg, o + src);
         setf(dwg, o + src, f(dwg, o + src) + d * sj);
         if (++src == N) src = 0;
       }
-      setf(gs, b * S + j, f(gs, b * S + j) + ds);
+      setf(gs, b * S + j, <f32>(<f64>f(gs, b * S + j) + ds));
     }
     const gb = f(g, b);
-    let dg: f32 = 0;
+    let dg: f64 = 0;
     for (let i = 0; i < N; i++) {
       const d = f(dwg, o + i);
       setf(gwc, o + i, f(gwc, o + i) + d * gb);
       setf(gwp, o + i, f(gwp, o + i) + d * (1 - gb));
-      dg += d * (f(wc, o + i) - f(wp, o + i));
+      dg += <f64>d * (<f64>f(wc, o + i) - <f64>f(wp, o + i));
     }
-    setf(gg, b, f(gg, b) + dg);
+    setf(gg, b, <f32>(<f64>f(gg, b) + dg));
   }
 }
