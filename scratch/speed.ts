@@ -1,0 +1,15 @@
+import { DEFAULTS, cloneConfig } from '../src/config/schema.js';
+import { createModel } from '../src/models/registry.js';
+import { createTask } from '../src/tasks/registry.js';
+import { Trainer, seedStreams } from '../src/train/trainer.js';
+import { setKernels } from '../src/kernels/wasm.js';
+if (process.argv[2] === 'ts') setKernels('ts');
+const c = cloneConfig(DEFAULTS);
+const s = seedStreams(c.seed);
+const task = createTask(c.task);
+const model = createModel(c.model, task.inputSize, task.outputSize, s.init);
+const tr = new Trainer(model, task, c, s);
+for (let i = 0; i < 5; i++) tr.trainStep();
+const t0 = performance.now();
+for (let i = 0; i < 30; i++) tr.trainStep();
+console.log('ms/step', (performance.now() - t0) / 30);
