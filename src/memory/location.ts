@@ -4,6 +4,7 @@
  * On float32 with the WASM kernels this is one fused kernel (forward and backward); otherwise,
  * and as the twin the kernel is tested against, it is interpolate, circularShift and sharpen.
  */
+import { activeKernels } from '../kernels/wasm.js';
 import { locationBackwardWasm, locationForwardWasm, type LocationSaved } from '../kernels/memory.js';
 import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 import { interpolate } from './interpolate.js';
@@ -24,7 +25,8 @@ export function locationWeights(content: Tensor, previous: Tensor, gate: Tensor,
   expectShape('locationWeights', 'gamma', gamma, [B, 1]);
   const ins = [content, previous, gate, shift, gamma];
   const twin = (): Tensor => sharpen(circularShift(interpolate(content, previous, gate), shift), gamma);
-  if (S % 2 !== 1 || !ins.every((t) => t.data instanceof Float32Array)) return twin();
+  // the fused kernel needs float32 inputs and the WASM kernels; decide before allocating its buffers
+  if (S % 2 !== 1 || activeKernels() !== 'wasm' || !ins.every((t) => t.data instanceof Float32Array)) return twin();
   type F = Float32Array;
   const [wc, wp, g, s, gm] = ins.map((t) => t.data as F) as [F, F, F, F, F];
   const saved: LocationSaved = { wg: alloc('f32', B * N) as F, wt: alloc('f32', B * N) as F, p: alloc('f32', B * N) as F, sums: alloc('f32', B) as F };
