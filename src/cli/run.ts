@@ -68,16 +68,20 @@ function installTestHooks(trainer: Trainer): void {
   setWriteFault(fault ? parseWriteFault(fault) : null);
 }
 
+/** The parsed JSON of a run directory's config.json at `p`, unvalidated; one line if it is not JSON. */
+export function readConfigJson(p: string): unknown {
+  try {
+    return JSON.parse(readFileSync(p, 'utf8'));
+  } catch {
+    throw new UserError(`${p} is not valid JSON`);
+  }
+}
+
 /** Reads a run directory's config.json. */
 export function readRunConfig(runDir: string): Config {
   const p = join(runDir, CONFIG_FILE);
   if (!existsSync(p)) throw new UserError(`${runDir} has no ${CONFIG_FILE}; is it a run directory?`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    throw new UserError(`${p} is not valid JSON`);
-  }
+  const raw = readConfigJson(p);
   try {
     return validateConfig(raw);
   } catch (err) {

@@ -2,7 +2,7 @@
  * @file `engram test`: loads a trained model, reports SPEC §5's metrics over fresh batches,
  * and prints one sample's input, target and rounded output as bit grids.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, type TrainedModel } from '../api/load-model.js';
 import { configDifferences } from '../checkpoint/checkpoint.js';
@@ -13,7 +13,7 @@ import { Rng } from '../tensor/random.js';
 import type { Buf } from '../tensor/tensor.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
-import { CONFIG_FILE } from './run.js';
+import { CONFIG_FILE, readConfigJson } from './run.js';
 import { writeReport } from '../server/report.js';
 
 export const TEST_HELP = `usage: engram test --run-dir DIR [--last] [--batches K] [--length L] [--seed S] [--json]
@@ -123,13 +123,7 @@ export function testCommand(argv: string[]): number {
 function checkRunConfig(runDir: string, trained: TrainedModel): void {
   const p = join(runDir, CONFIG_FILE);
   if (!existsSync(p)) return;
-  let runConfig: unknown;
-  try {
-    runConfig = JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    throw new UserError(`${p} is not valid JSON`);
-  }
-  const r = runConfig as Partial<Config>;
+  const r = readConfigJson(p) as Partial<Config>;
   const diff = [
     ...configDifferences(r.model, trained.config.model, 'model'),
     ...configDifferences(r.task, trained.config.task, 'task'),
