@@ -8,9 +8,10 @@ import { oneplus } from '../tensor/ops.js';
 import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
 import { softmax, sigmoid, tanh, weightedSum, addScalars } from '../tensor/ops.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { alloc, BufferPool, Tape, Tensor, withPool, withTape } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
-import { activeKernels, kernelsAvailable, setKernels, WasmArena } from './wasm.js';
+import { activeKernels, kernelsAvailable, setKernels } from './wasm.js';
+import { kernelHeapOrNull } from './heap.js';
 
 // Each WASM kernel against its TypeScript twin, float32, within 1e-5 (SIMD sums in another order).
 const B = 3, N = 7, W = 5, H = 2;
@@ -90,26 +91,54 @@ test('fused location kernel (interpolate, shift, sharpen) agrees with its three 
   }, [[B, 3]]);
 });
 
-test('matmul kernels agree with their TypeScript twins (sizes not multiples of 4)', () => {
-  for (const [b, I, O] of [[5, 13, 7], [16, 130, 400], [1, 3, 1]] as const) {
-    const rng = new Rng(b * I * O);
-    const arena = new WasmArena(2 * (I * O + 4), 1 << 16);
-    const w = arena.allocPersistent(I * O), gw = arena.allocPersistent(I * O);
-    const x = new Float32Array(b * I), gy = new Float32Array(b * O);
-    for (let i = 0; i < w.length; i++) w[i] = rng.normal();
-    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
-    for (let i = 0; i < gy.length; i++) gy[i] = rng.normal();
-    const y1 = new Float32Array(b * O).fill(0.5), y2 = new Float32Array(b * O).fill(0.5);
-    matmulXWt(x, w, y1, b, I, O);
-    matmulXWtTs(x, w, y2, b, I, O);
-    assertAllClose(y1, y2, 1e-4, 1e-5, `matmul ${b}×${I}×${O}`);
-    const gx1 = new Float32Array(b * I).fill(1), gx2 = new Float32Array(b * I).fill(1), gw2 = new Float32Array(I * O);
-    gw.fill(0);
-    matmulXWtBackward(x, w, gy, gx1, gw, b, I, O);
-    matmulXWtBackwardTs(x, w, gy, gx2, gw2, b, I, O);
-    assertAllClose(gx1, gx2, 1e-4, 1e-5, 'gx');
-    assertAllClose(gw, gw2, 1e-4, 1e-5, 'gW');
+test('matmul kernels agree with their TypeScript twins, on the heap (in place) and off it (copied)', () => {
+  const heap = kernelHeapOrNull()!;
+  for (const onHeap of [true, false]) {
+    for (const [b, I, O] of [[5, 13, 7], [16, 130, 400], [1, 3, 1]] as const) {
+      const rng = new Rng(b * I * O);
+      const make = (n: number): Float32Array => (onHeap ? heap.alloc(n)! : new Float32Array(n));
+      const w = make(I * O), gw = make(I * O), x = make(b * I), gy = make(b * O);
+      for (let i = 0; i < w.length; i++) w[i] = rng.normal();
+      for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+      for (let i = 0; i < gy.length; i++) gy[i] = rng.normal();
+      const y1 = make(b * O).fill(0.5), y2 = new Float32Array(b * O).fill(0.5);
+      matmulXWt(x, w, y1, b, I, O);
+      matmulXWtTs(x, w, y2, b, I, O);
+      assertAllClose(y1, y2, 1e-4, 1e-5, `matmul ${b}×${I}×${O}`);
+      const gx1 = make(b * I).fill(1), gx2 = new Float32Array(b * I).fill(1), gw2 = new Float32Array(I * O);
+      matmulXWtBackward(x, w, gy, gx1, gw, b, I, O);
+      matmulXWtBackwardTs(x, w, gy, gx2, gw2, b, I, O);
+      assertAllClose(gx1, gx2, 1e-4, 1e-5, 'gx');
+      assertAllClose(gw, gw2, 1e-4, 1e-5, 'gW');
+      assert.equal(heap.owns(x), onHeap);
+      if (onHeap) for (const t of [w, gw, x, gy, y1, gx1]) heap.release(t);
+    }
   }
+});
+
+test('kernel heap: views stay valid as it grows; released blocks are reused by size; a pool gives its buffers back', () => {
+  const heap = kernelHeapOrNull()!;
+  const a = heap.alloc(1000)!;
+  a[999] = 7;
+  const grown = heap.alloc(4 << 20)!; // 16 MB: grows the memory
+  assert.equal(a[999], 7, 'an older view reads the same memory after the growth');
+  assert.ok(heap.owns(a) && heap.owns(grown) && !heap.owns(new Float32Array(4)));
+  const off = grown.byteOffset;
+  heap.release(grown);
+  const again = heap.alloc(4 << 20)!;
+  assert.equal(again.byteOffset, off, 'the released block of that size is handed out again');
+  assert.ok(again.every((v) => v === 0), 'zeroed');
+  heap.release(again);
+  heap.release(a);
+
+  let released = 0;
+  const pool = new BufferPool(1, { alloc: (n) => heap.alloc(n), release: (b) => { released++; heap.release(b); }, zero: (b) => heap.zero(b) });
+  const first = withPool(pool, 1, () => alloc('f32', 64));
+  assert.ok(heap.owns(first));
+  withPool(pool, 2, () => alloc('f32', 64)); // key 1's plan is dropped: its buffer goes back
+  assert.equal(released, 1);
+  pool.clear();
+  assert.equal(released, 2);
 });
 
 test('a whole model step trains identically enough on either kernels', () => {

@@ -9,7 +9,7 @@ import { Dnc } from './dnc.js';
 import { Ntm } from './ntm.js';
 import { adoptParams } from '../kernels/adopt.js';
 
-/** A float32 model's parameters move into a WASM kernel arena (see kernels/adopt.ts) unless setKernels('ts'). */
+/** A float32 model's parameters move onto the WASM kernel heap (see kernels/adopt.ts) unless setKernels('ts'). */
 export function createModel(cfg: ModelConfig, inputSize: number, outputSize: number, rng: Rng, dtype: DType = 'f32'): MemoryModel {
   const model = cfg.type === 'ntm' ? new Ntm(cfg, inputSize, outputSize, rng, dtype) : new Dnc(cfg, inputSize, outputSize, rng, dtype);
   adoptParams(model.params);

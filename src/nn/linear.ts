@@ -4,7 +4,7 @@
  */
 import { alloc, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
-import { arenaOf } from '../kernels/wasm.js';
+import { activeHeap } from '../kernels/wasm.js';
 
 export interface LinearParams {
   readonly weight: Tensor; // [O, I]
@@ -90,53 +90,31 @@ export function matmulXWtBackwardTs(
   }
 }
 
-/** y[b, o] += Σ_i x[b, i] · W[o, i]; on the WASM SIMD kernel when W lives in a kernel arena. */
+/** y[b, o] += Σ_i x[b, i] · W[o, i]; on the WASM SIMD kernel when the kernels are on and the buffers float32. */
 export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: number): void {
-  const arena = arenaOf(w);
-  const s = arena && x instanceof Float32Array && y instanceof Float32Array ? arena.scratch(B * I, B * O) : null;
-  if (arena && s) {
-    const [px, py] = s as [number, number];
-    arena.put(px, x as Float32Array);
-    arena.put(py, y as Float32Array);
-    arena.k.matmulXWt(px, arena.ptr(w as Float32Array), py, B, I, O);
-    y.set(arena.view(py, B * O));
+  const h = activeHeap();
+  if (h !== null && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array) {
+    h.k.matmulXWt(h.in(x), h.in(w), h.inout(y), B, I, O);
+    h.done();
     return;
   }
   matmulXWtTs(x, w, y, B, I, O);
 }
 
-/** The backward pass of matmulXWt; on the WASM SIMD kernels when W and its gradient live in a kernel arena. */
+/** The backward pass of matmulXWt; on the WASM SIMD kernels when the kernels are on and the buffers float32. */
 export function matmulXWtBackward(
   x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number,
 ): void {
-  const arena = arenaOf(w);
-  if (!arena || !(gy instanceof Float32Array) || !(x instanceof Float32Array)) {
+  const h = activeHeap();
+  const f32 = x instanceof Float32Array && w instanceof Float32Array && gy instanceof Float32Array;
+  if (h === null || !f32 || !(gx === null || gx instanceof Float32Array) || !(gw === null || gw instanceof Float32Array)) {
     matmulXWtBackwardTs(x, w, gy, gx, gw, B, I, O);
     return;
   }
-  if (gx !== null) {
-    const s = arena.scratch(B * O, B * I);
-    if (s) {
-      const [pgy, pgx] = s as [number, number];
-      arena.put(pgy, gy);
-      arena.put(pgx, gx as Float32Array);
-      arena.k.matmulXWtBackwardX(arena.ptr(w as Float32Array), pgy, pgx, B, I, O);
-      gx.set(arena.view(pgx, B * I));
-    } else {
-      matmulXWtBackwardTs(x, w, gy, gx, null, B, I, O);
-    }
-  }
-  if (gw !== null) {
-    const s = arenaOf(gw) === arena ? arena.scratch(B * I, B * O) : null;
-    if (s) {
-      const [px, pgy] = s as [number, number];
-      arena.put(px, x);
-      arena.put(pgy, gy);
-      arena.k.matmulXWtBackwardW(px, pgy, arena.ptr(gw as Float32Array), B, I, O);
-    } else {
-      matmulXWtBackwardTs(x, w, gy, null, gw, B, I, O);
-    }
-  }
+  const pgy = h.in(gy);
+  if (gx !== null) h.k.matmulXWtBackwardX(h.in(w), pgy, h.inout(gx), B, I, O);
+  if (gw !== null) h.k.matmulXWtBackwardW(h.in(x), pgy, h.inout(gw), B, I, O);
+  h.done();
 }
 
 /**

@@ -15,6 +15,16 @@ export function alloc(dtype: DType, n: number): Buf {
   return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
 }
 
+/** Where a BufferPool gets its float32 buffers (the kernel heap, see src/kernels/heap.ts). */
+export interface F32Allocator {
+  /** A zeroed buffer of n floats, or null to fall back to an ordinary Float32Array. */
+  alloc(n: number): Float32Array | null;
+  /** Takes back a buffer this pool no longer hands out (called for every dropped buffer). */
+  release(b: Float32Array): void;
+  /** Zeroes one of its buffers (when faster than TypedArray.fill). */
+  zero(b: Float32Array): void;
+}
+
 /**
  * Reuses the buffers of a training step. The ops of a step allocate in the same order, with
  * the same sizes, whenever the batch has the same shape, so the k-th allocation of a step gets
@@ -26,15 +36,22 @@ export class BufferPool {
   private plan: Buf[] = [];
   private next = 0;
 
-  /** @param maxPlans plans kept, least recently used dropped first (a task of many lengths stays bounded) */
-  constructor(private readonly maxPlans = 8) {}
+  /**
+   * @param maxPlans plans kept, least recently used dropped first (a task of many lengths stays bounded)
+   * @param f32 where float32 buffers come from (default: ordinary arrays)
+   */
+  constructor(private readonly maxPlans = 8, private readonly f32: F32Allocator | null = null) {}
 
   begin(key: number): void {
     let p = this.plans.get(key);
     if (p === undefined) p = [];
     else this.plans.delete(key);
     this.plans.set(key, p); // most recently used last
-    if (this.plans.size > this.maxPlans) this.plans.delete(this.plans.keys().next().value!);
+    if (this.plans.size > this.maxPlans) {
+      const oldest = this.plans.keys().next().value!;
+      this.drop(this.plans.get(oldest)!);
+      this.plans.delete(oldest);
+    }
     this.plan = p;
     this.next = 0;
   }
@@ -43,12 +60,22 @@ export class BufferPool {
     const b = this.plan[this.next];
     if (b !== undefined && b.length === n && dtypeOf(b) === dtype) {
       this.next++;
-      b.fill(0);
+      if (this.f32 !== null && b instanceof Float32Array) this.f32.zero(b);
+      else b.fill(0);
       return b;
     }
-    const fresh = dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+    if (b !== undefined) this.dropOne(b);
+    const fresh = dtype === 'f64' ? new Float64Array(n) : (this.f32?.alloc(n) ?? new Float32Array(n));
     this.plan[this.next++] = fresh;
     return fresh;
+  }
+
+  /** Gives every buffer back to the allocator; the pool starts empty again. */
+  clear(): void {
+    for (const p of this.plans.values()) this.drop(p);
+    this.plans.clear();
+    this.plan = [];
+    this.next = 0;
   }
 
   /** Bytes held over all plans. */
@@ -56,6 +83,15 @@ export class BufferPool {
     let n = 0;
     for (const p of this.plans.values()) for (const b of p) n += b.byteLength;
     return n;
+  }
+
+  private drop(plan: Buf[]): void {
+    for (const b of plan) this.dropOne(b);
+    plan.length = 0;
+  }
+
+  private dropOne(b: Buf): void {
+    if (this.f32 !== null && b instanceof Float32Array) this.f32.release(b);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
-import { setKernels, type KernelChoice } from '../kernels/wasm.js';
+import { heapAllocator, setKernels, type KernelChoice } from '../kernels/wasm.js';
 import { createModel } from '../models/registry.js';
 import type { Batch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
@@ -39,7 +39,7 @@ try {
   const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
   const params = [...model.params.values()];
   for (const p of params) p.g(); // gradient buffers for the whole run (already there on the WASM kernels)
-  const pool = new BufferPool();
+  const pool = new BufferPool(8, heapAllocator());
   for (;;) {
     Atomics.wait(control, 0, State.Idle);
     const state = Atomics.load(control, 0);

@@ -8,6 +8,7 @@ import type { MemoryModel } from '../models/model.js';
 import type { Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool, withPool, type Buf, type Tensor } from '../tensor/tensor.js';
+import { heapAllocator } from '../kernels/wasm.js';
 import { accumulateGradients } from './gradients.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
@@ -76,8 +77,8 @@ export class Trainer {
   }
 
   /** Step buffers reused across steps of the same sequence length (no allocation in the steady state). */
-  readonly trainPool = new BufferPool();
-  readonly evalPool = new BufferPool();
+  readonly trainPool = new BufferPool(8, heapAllocator());
+  readonly evalPool = new BufferPool(8, heapAllocator());
   /** gradient workers, started at the first step when config.train.threads > 1 */
   private parallel: ParallelGradients | null = null;
 

@@ -109,7 +109,8 @@ function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
-// The first byte past the static data (math tables among it): buffers are laid out from here.
-export function heapBase(): usize {
-  return __heap_base;
+// Zeroes `bytes` bytes at `p` (one memory.fill: V8's TypedArray.fill is several times slower on
+// the shared memory the kernels use).
+export function zeroBytes(p: usize, bytes: usize): void {
+  memory.fill(p, 0, bytes);
 }

@@ -1,0 +1,4 @@
+// @file The kernels module's entry: every kernel in one WebAssembly module, so they all work
+// on one (imported, shared) memory — the thread's kernel heap (src/kernels/heap.ts).
+export * from './matmul';
+export * from './memory';

@@ -1,0 +1,227 @@
+/**
+ * @file The kernels' heap: one WebAssembly memory per thread, holding the float32 data the
+ * WASM kernels work on — a model's parameters and gradients, and the buffers of a training
+ * step (a BufferPool given `heapAllocator()`) — so a kernel reads and writes them in place
+ * instead of copying each argument in and each result out.
+ *
+ * The memory is shared (a SharedArrayBuffer) for one property only: growing it never detaches
+ * the Float32Array views already handed out (growing an unshared memory detaches them all).
+ * It is never posted to another thread; each thread has its own heap.
+ *
+ * Allocation: 16-byte aligned blocks, bump-allocated from the top, and released blocks kept
+ * in free lists by exact size. A step's buffers come back in the same sizes every step, and
+ * sizes are few (per-time-step shapes do not depend on the sequence length), so exact-size
+ * reuse keeps fragmentation low without a general allocator.
+ */
+import { readFileSync } from 'node:fs';
+import type { Buf } from '../tensor/tensor.js';
+
+/** The exports of dist/kernels/kernels.wasm (src/kernels/assembly/index.ts). */
+export interface KernelExports {
+  matmulXWt(x: number, w: number, y: number, B: number, I: number, O: number): void;
+  matmulXWtBackwardX(w: number, gy: number, gx: number, B: number, I: number, O: number): void;
+  matmulXWtBackwardW(x: number, gy: number, gw: number, B: number, I: number, O: number): void;
+  contentForward(...args: number[]): void;
+  contentBackward(...args: number[]): void;
+  readForward(...args: number[]): void;
+  readBackward(...args: number[]): void;
+  writeForward(...args: number[]): void;
+  writeBackward(...args: number[]): void;
+  locationForward(...args: number[]): void;
+  locationBackward(...args: number[]): void;
+  zeroBytes(p: number, bytes: number): void;
+  heapBase(): number;
+}
+
+const PAGE = 65536;
+const ALIGN = 16;
+/** The declared maximum (the whole 32-bit address space): reserved, not committed. */
+const MAX_PAGES = 65536;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function moduleOrNull(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(readFileSync(new URL('../../kernels/kernels.wasm', import.meta.url)));
+    } catch {
+      compiled = null; // not built, or no SIMD / shared memory support: the TypeScript twins run instead
+    }
+  }
+  return compiled;
+}
+
+export function kernelsModuleAvailable(): boolean {
+  return moduleOrNull() !== null;
+}
+
+export class KernelHeap {
+  readonly memory: WebAssembly.Memory;
+  readonly k: KernelExports;
+  /** A view of the whole memory, renewed when it grows (for copies without a view per call). */
+  f32: Float32Array;
+  private top: number;
+  /** byte size → offsets of released blocks of that size */
+  private readonly free = new Map<number, number[]>();
+  /** every buffer object the memory has had (one per growth): a view on any of them is ours */
+  private readonly buffers = new Set<ArrayBufferLike>();
+
+  constructor(mod: WebAssembly.Module) {
+    this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+    const inst = new WebAssembly.Instance(mod, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
+    this.k = inst.exports as unknown as KernelExports;
+    this.top = align(this.k.heapBase()); // the module's static data (math tables) lies below
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.buffers.add(this.memory.buffer);
+  }
+
+  /** Bytes in use or in free lists (the memory's high-water mark). */
+  get bytes(): number {
+    return this.top;
+  }
+
+  /** True when `b` is a float32 view on this heap's memory. */
+  owns(b: Buf | null): boolean {
+    return b instanceof Float32Array && this.buffers.has(b.buffer);
+  }
+
+  /** A block of `n` floats (contents undefined), or -1 when the memory cannot grow that far. */
+  allocRaw(n: number): number {
+    const bytes = align(4 * Math.max(n, 1));
+    const list = this.free.get(bytes);
+    if (list !== undefined && list.length > 0) return list.pop()!;
+    const off = this.top;
+    const end = off + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      try {
+        this.memory.grow(pages);
+      } catch {
+        return -1; // past the maximum or out of memory: callers fall back to ordinary arrays
+      }
+      this.f32 = new Float32Array(this.memory.buffer);
+      this.buffers.add(this.memory.buffer);
+    }
+    this.top = end;
+    return off;
+  }
+
+  /** Returns a block from allocRaw(n). */
+  releaseRaw(off: number, n: number): void {
+    const bytes = align(4 * Math.max(n, 1));
+    let list = this.free.get(bytes);
+    if (list === undefined) this.free.set(bytes, (list = []));
+    list.push(off);
+  }
+
+  /** A zeroed float32 view of `n` elements on the heap, or null when it is full. */
+  alloc(n: number): Float32Array | null {
+    const off = this.allocRaw(n);
+    if (off < 0) return null;
+    const v = new Float32Array(this.memory.buffer, off, n);
+    this.k.zeroBytes(off, 4 * n);
+    return v;
+  }
+
+  /** Zeroes a view on the heap (TypedArray.fill is several times slower on shared memory). */
+  zero(b: Float32Array): void {
+    this.k.zeroBytes(b.byteOffset, b.byteLength);
+  }
+
+  /** Gives back a view from alloc(); it must not be used afterwards. */
+  release(b: Float32Array): void {
+    this.releaseRaw(b.byteOffset, b.length);
+  }
+
+  // --- a kernel call's arguments: in place when on the heap, else through temporary blocks ---
+  // Buffers off the heap (a model made with the TypeScript kernels, a tensor outside a pool) are
+  // copied into temporary blocks and, for outputs, copied back by done(). No JS objects are made
+  // on the in-place path, so a step whose buffers all live here allocates nothing for its calls.
+  private readonly tmpOff: number[] = [];
+  private readonly tmpN: number[] = [];
+  private readonly backDst: Float32Array[] = [];
+  private readonly backOff: number[] = [];
+
+  /** An input the kernel only reads. */
+  in(b: Float32Array): number {
+    if (this.owns(b)) return b.byteOffset;
+    const p = this.tmp(b.length);
+    this.f32.set(b, p >>> 2);
+    return p;
+  }
+
+  /** An output the kernel reads and updates (y += …): its current values go in and come back. */
+  inout(b: Float32Array): number {
+    if (this.owns(b)) return b.byteOffset;
+    const p = this.in(b);
+    this.backDst.push(b);
+    this.backOff.push(p);
+    return p;
+  }
+
+  /** An output the kernel overwrites entirely. */
+  out(b: Float32Array): number {
+    if (this.owns(b)) return b.byteOffset;
+    const p = this.tmp(b.length);
+    this.backDst.push(b);
+    this.backOff.push(p);
+    return p;
+  }
+
+  /** An output the kernel adds into, zeroed first. */
+  zeroed(b: Float32Array): number {
+    if (this.owns(b)) {
+      this.zero(b);
+      return b.byteOffset;
+    }
+    b.fill(0);
+    return this.inout(b);
+  }
+
+  /** A gradient the kernel adds into; null (not wanted) adds into a zeroed scratch block. */
+  grad(g: Float32Array | null, n: number): number {
+    if (g !== null) return this.inout(g);
+    const p = this.tmp(n);
+    this.k.zeroBytes(p, 4 * n);
+    return p;
+  }
+
+  /** Scratch of `n` floats for this call only. */
+  tmp(n: number): number {
+    const p = this.allocRaw(n);
+    if (p < 0) throw new RangeError(`out of memory: the WebAssembly kernels' heap cannot grow by ${4 * n} bytes`);
+    this.tmpOff.push(p);
+    this.tmpN.push(n);
+    return p;
+  }
+
+  /** After the kernel ran: copies outputs off the heap back and frees the call's scratch. */
+  done(): void {
+    for (let i = 0; i < this.backDst.length; i++) {
+      const d = this.backDst[i]!, p = this.backOff[i]! >>> 2;
+      d.set(this.f32.subarray(p, p + d.length));
+    }
+    for (let i = 0; i < this.tmpOff.length; i++) this.releaseRaw(this.tmpOff[i]!, this.tmpN[i]!);
+    this.backDst.length = this.backOff.length = this.tmpOff.length = this.tmpN.length = 0;
+  }
+}
+
+let heap: KernelHeap | null | undefined;
+
+/** This thread's kernel heap, or null when the WASM kernels are unavailable. */
+export function kernelHeapOrNull(): KernelHeap | null {
+  if (heap === undefined) {
+    const mod = moduleOrNull();
+    try {
+      heap = mod ? new KernelHeap(mod) : null;
+    } catch {
+      heap = null; // e.g. a host without shared WebAssembly memory
+    }
+  }
+  return heap;
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
