@@ -10,7 +10,7 @@ import { softmax, sigmoid, tanh, weightedSum, addScalars } from '../tensor/ops.j
 import { Rng } from '../tensor/random.js';
 import { alloc, BufferPool, Tape, Tensor, withPool, withTape } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
-import { activeKernels, kernelsAvailable, setKernels } from './wasm.js';
+import { activeKernels, heapAllocator, kernelsAvailable, setKernels } from './wasm.js';
 import { kernelHeapOrNull } from './heap.js';
 
 // Each WASM kernel against its TypeScript twin, float32, within 1e-5 (SIMD sums in another order).
@@ -23,7 +23,7 @@ function rand(shape: number[], rng: Rng, scale = 1): Tensor {
 }
 
 /** Forward values and every input's gradient of a probe loss, with the given kernels. */
-function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor, seed: number, shapes: number[][]): { out: Float32Array; grads: Float32Array[] } {
+function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor, seed: number, shapes: number[][]): { out: Float32Array; grads: Float32Array[]; onHeap: boolean } {
   setKernels(kind);
   try {
     const rng = new Rng(seed);
@@ -36,17 +36,28 @@ function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor, seed: num
       return weightedSum(out, Array.from({ length: out.size }, () => c.normal()));
     });
     tape.backward(loss);
-    return { out: Float32Array.from(out.data), grads: inputs.map((x) => Float32Array.from(x.grad ?? new Float32Array(x.size))) };
+    const grads = inputs.map((x) => Float32Array.from(x.grad ?? new Float32Array(x.size)));
+    return { out: Float32Array.from(out.data), grads, onHeap: kernelHeapOrNull()!.owns(out.data) };
   } finally {
     setKernels('wasm');
   }
 }
 
+/**
+ * The kernels on buffers off the heap (copied in and out) and on a heap-backed pool's buffers
+ * (in place, as in training), each against the TypeScript twins.
+ */
 function compare(name: string, build: (inputs: Tensor[]) => Tensor, shapes: number[][]): void {
-  const a = run('wasm', build, 11, shapes);
   const b = run('ts', build, 11, shapes);
-  assertAllClose(a.out, b.out, 1e-5, 1e-5, `${name} forward`);
-  a.grads.forEach((g, i) => assertAllClose(g, b.grads[i]!, 1e-5, 1e-5, `${name} gradient ${i}`));
+  const copied = run('wasm', build, 11, shapes);
+  const pool = new BufferPool(8, heapAllocator());
+  const inPlace = withPool(pool, 0, () => run('wasm', build, 11, shapes));
+  assert.ok(inPlace.onHeap && !copied.onHeap, 'the pooled run works on the heap, the other off it');
+  for (const [how, a] of [['copied', copied], ['in place', inPlace]] as const) {
+    assertAllClose(a.out, b.out, 1e-5, 1e-5, `${name} forward (${how})`);
+    a.grads.forEach((g, i) => assertAllClose(g, b.grads[i]!, 1e-5, 1e-5, `${name} gradient ${i} (${how})`));
+  }
+  pool.clear();
 }
 
 test('the WASM kernels are built and selected by default', () => {

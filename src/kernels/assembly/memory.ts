@@ -139,54 +139,96 @@ export function readBackward(M: usize, w: usize, gr: usize, gM: usize, gw: usize
 }
 
 // Write with H heads: w [H,B,N], e [H,B,W], a [H,B,W]; out [B,N,W] = M∘keep + Σ_h w_h a_hᵀ, keep = Π_h(1 − w_h e_hᵀ).
+// One pass per memory row, four columns at a time.
 export function writeForward(M: usize, w: usize, e: usize, a: usize, keep: usize, out: usize, H: i32, B: i32, N: i32, W: i32): void {
-  const size = B * N * W;
-  for (let x = 0; x < size; x++) setf(keep, x, 1);
-  for (let h = 0; h < H; h++) {
-    for (let b = 0; b < B; b++) {
-      const eb = e + (<usize>((h * B + b) * W) << 2);
-      for (let i = 0; i < N; i++) {
-        const wi = f(w, (h * B + b) * N + i);
-        const kr = keep + (<usize>((b * N + i) * W) << 2);
-        for (let j = 0; j < W; j++) setf(kr, j, f(kr, j) * (1 - wi * f(eb, j)));
+  const W4 = W & ~3;
+  const one = f32x4.splat(1);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < N; i++) {
+      const row = <usize>((b * N + i) * W) << 2;
+      let j = 0;
+      for (; j < W4; j += 4) {
+        const o = <usize>j << 2;
+        let kv = one;
+        let add = f32x4.splat(0);
+        for (let h = 0; h < H; h++) {
+          const hb = h * B + b;
+          const wv = f32x4.splat(f(w, hb * N + i));
+          const hw = <usize>(hb * W) << 2;
+          kv = f32x4.mul(kv, f32x4.sub(one, f32x4.mul(wv, v128.load(e + hw + o))));
+          add = f32x4.add(add, f32x4.mul(wv, v128.load(a + hw + o)));
+        }
+        v128.store(keep + row + o, kv);
+        v128.store(out + row + o, f32x4.add(f32x4.mul(v128.load(M + row + o), kv), add));
       }
-    }
-  }
-  for (let x = 0; x < size; x++) setf(out, x, f(M, x) * f(keep, x));
-  for (let h = 0; h < H; h++) {
-    for (let b = 0; b < B; b++) {
-      const ab = a + (<usize>((h * B + b) * W) << 2);
-      for (let i = 0; i < N; i++) axpyW(out + (<usize>((b * N + i) * W) << 2), f(w, (h * B + b) * N + i), ab, W);
+      for (; j < W; j++) {
+        const o = <usize>j << 2;
+        let kv: f32 = 1, add: f32 = 0;
+        for (let h = 0; h < H; h++) {
+          const hb = h * B + b;
+          const wi = f(w, hb * N + i);
+          kv *= 1 - wi * f(e, hb * W + j);
+          add += wi * f(a, hb * W + j);
+        }
+        store<f32>(keep + row + o, kv);
+        store<f32>(out + row + o, load<f32>(M + row + o) * kv + add);
+      }
     }
   }
 }
 
 // Gradients of writeForward: added to gM [B,N,W] and to zeroed ge, ga [H,B,W]; gw [H,B,N] is set.
+// Per memory row and head, four columns at a time; Π of the other heads' erase factors is
+// recomputed (not keep / own factor, which is 0/0 when a head erases a cell fully).
 export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, H: i32, B: i32, N: i32, W: i32): void {
-  const size = B * N * W;
-  for (let x = 0; x < size; x++) setf(gM, x, f(gM, x) + f(gy, x) * f(keep, x));
-  for (let h = 0; h < H; h++) {
-    for (let b = 0; b < B; b++) {
-      const hb = h * B + b;
-      const eb = e + (<usize>(hb * W) << 2);
-      const ab = a + (<usize>(hb * W) << 2);
-      const geb = ge + (<usize>(hb * W) << 2);
-      const gab = ga + (<usize>(hb * W) << 2);
-      for (let i = 0; i < N; i++) {
+  const W4 = W & ~3;
+  const one = f32x4.splat(1);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < N; i++) {
+      const row = <usize>((b * N + i) * W) << 2;
+      // gM += gy ∘ keep
+      let j = 0;
+      for (; j < W4; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(gM + row + o, f32x4.add(v128.load(gM + row + o), f32x4.mul(v128.load(gy + row + o), v128.load(keep + row + o))));
+      }
+      for (; j < W; j++) {
+        const o = <usize>j << 2;
+        store<f32>(gM + row + o, load<f32>(gM + row + o) + load<f32>(gy + row + o) * load<f32>(keep + row + o));
+      }
+      for (let h = 0; h < H; h++) {
+        const hb = h * B + b;
         const wi = f(w, hb * N + i);
-        const m = (b * N + i) * W;
-        let dw: f32 = 0;
-        for (let j = 0; j < W; j++) {
-          const g = f(gy, m + j);
-          const ej = f(eb, j);
+        const wv = f32x4.splat(wi);
+        const hw = <usize>(hb * W) << 2;
+        let dwv = f32x4.splat(0);
+        j = 0;
+        for (; j < W4; j += 4) {
+          const o = <usize>j << 2;
+          let others = one;
+          for (let k2 = 0; k2 < H; k2++) {
+            if (k2 == h) continue;
+            const kb = k2 * B + b;
+            others = f32x4.mul(others, f32x4.sub(one, f32x4.mul(f32x4.splat(f(w, kb * N + i)), v128.load(e + (<usize>(kb * W) << 2) + o))));
+          }
+          const g = v128.load(gy + row + o);
+          const dF = f32x4.mul(f32x4.mul(g, v128.load(M + row + o)), others);
+          dwv = f32x4.add(dwv, f32x4.sub(f32x4.mul(g, v128.load(a + hw + o)), f32x4.mul(dF, v128.load(e + hw + o))));
+          v128.store(ge + hw + o, f32x4.sub(v128.load(ge + hw + o), f32x4.mul(dF, wv)));
+          v128.store(ga + hw + o, f32x4.add(v128.load(ga + hw + o), f32x4.mul(g, wv)));
+        }
+        let dw = hsum(dwv);
+        for (; j < W; j++) {
+          const o = <usize>j << 2;
           let others: f32 = 1;
           for (let k2 = 0; k2 < H; k2++) {
             if (k2 != h) others *= 1 - f(w, (k2 * B + b) * N + i) * f(e, (k2 * B + b) * W + j);
           }
-          const dFactor = g * f(M, m + j) * others;
-          dw += -dFactor * ej + g * f(ab, j);
-          setf(geb, j, f(geb, j) - dFactor * wi);
-          setf(gab, j, f(gab, j) + g * wi);
+          const g = load<f32>(gy + row + o);
+          const dF = g * load<f32>(M + row + o) * others;
+          dw += g * load<f32>(a + hw + o) - dF * load<f32>(e + hw + o);
+          store<f32>(ge + hw + o, load<f32>(ge + hw + o) - dF * wi);
+          store<f32>(ga + hw + o, load<f32>(ga + hw + o) + g * wi);
         }
         setf(gw, hb * N + i, dw);
       }
