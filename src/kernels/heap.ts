@@ -30,6 +30,8 @@ export interface KernelExports {
   locationForward(...args: number[]): void;
   locationBackward(...args: number[]): void;
   zeroBytes(p: number, bytes: number): void;
+  lstmForward(...args: number[]): void;
+  lstmBackward(...args: number[]): void;
   heapBase(): number;
 }
 

@@ -6,7 +6,8 @@ import { writeMemory } from '../memory/write.js';
 import { locationWeights } from '../memory/location.js';
 import { oneplus } from '../tensor/ops.js';
 import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
-import { softmax, sigmoid, tanh, weightedSum, addScalars } from '../tensor/ops.js';
+import { softmax, sigmoid, tanh, weightedSum, addScalars, concat } from '../tensor/ops.js';
+import { lstmCell } from '../nn/lstm.js';
 import { Rng } from '../tensor/random.js';
 import { alloc, BufferPool, Tape, Tensor, withPool, withTape } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
@@ -150,6 +151,21 @@ test('kernel heap: views stay valid as it grows; released blocks are reused by s
   assert.equal(released, 1);
   pool.clear();
   assert.equal(released, 2);
+});
+
+test('fused LSTM kernel agrees with its TypeScript twin (H a multiple of 4 and not; h, c or both used; saturated gates)', () => {
+  for (const Hs of [8, 5]) {
+    const G = 4 * Hs, X = 6;
+    const shapes = [[G, X], [G, Hs], [G], [G], [B, X], [B, Hs], [B, Hs]];
+    const cell = ([wih, whh, bih, bhh, x, h, c]: Tensor[], gain = 1): { h: Tensor; c: Tensor } => {
+      for (let i = 0; i < x!.size; i++) x!.data[i]! *= gain; // gain 40: most gates saturate
+      return lstmCell({ weightIh: wih!, weightHh: whh!, biasIh: bih!, biasHh: bhh! }, x!, h!, c!);
+    };
+    compare(`lstm H=${Hs} (h and c)`, (t) => { const o = cell(t); return concat([o.h, o.c]); }, shapes);
+    compare(`lstm H=${Hs} (h only)`, (t) => cell(t).h, shapes);
+    compare(`lstm H=${Hs} (c only)`, (t) => cell(t).c, shapes);
+    compare(`lstm H=${Hs} (saturated)`, (t) => cell(t, 40).h, shapes);
+  }
 });
 
 test('a whole model step trains identically enough on either kernels', () => {

@@ -6,9 +6,11 @@
  *   c' = f∘c + i∘g,  h' = o∘tanh(c')
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { alloc, expectShape, Tensor, tapeFor, type DType } from '../tensor/tensor.js';
+import { alloc, expectShape, Tensor, tapeFor, type DType, type Tape } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
 import { matmulXWt, matmulXWtBackward, uniformParam } from './linear.js';
+import { activeHeap } from '../kernels/wasm.js';
+import type { KernelHeap } from '../kernels/heap.js';
 
 export interface LstmParams {
   readonly weightIh: Tensor; // [4H, X]
@@ -42,6 +44,9 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
   expectShape('lstmCell', 'cell state', c, [B, H]);
   const tape = tapeFor(x, h, c, p.weightIh, p.weightHh, p.biasIh, p.biasHh);
   const dt = x.dtype;
+  const heap = activeHeap();
+  const bufs = [x.data, h.data, c.data, p.weightIh.data, p.weightHh.data, p.biasIh.data, p.biasHh.data];
+  if (heap !== null && bufs.every((d) => d instanceof Float32Array)) return lstmCellWasm(heap, p, x, h, c, B, X, H, tape);
 
   // act holds the activated gates i, f, g, o: [B, 4H]
   const act = alloc(dt, B * G);
@@ -105,6 +110,36 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
         const gb = bias.g();
         for (let b = 0; b < B; b++) for (let j = 0; j < G; j++) gb[j]! += dg[b * G + j]!;
       }
+    });
+  }
+  return { h: hOut, c: cOut };
+}
+
+/** lstmCell on the fused WASM kernels (src/kernels/assembly/lstm.ts): one call forward, one backward. */
+function lstmCellWasm(heap: KernelHeap, p: LstmParams, x: Tensor, h: Tensor, c: Tensor, B: number, X: number, H: number, tape: Tape | null): { h: Tensor; c: Tensor } {
+  type F = Float32Array;
+  const G = 4 * H;
+  const act = alloc('f32', B * G) as F, cn = alloc('f32', B * H) as F, hn = alloc('f32', B * H) as F, tc = alloc('f32', B * H) as F;
+  const d = (t: Tensor): F => t.data as F;
+  heap.k.lstmForward(
+    heap.in(d(x)), heap.in(d(h)), heap.in(d(p.weightIh)), heap.in(d(p.weightHh)), heap.in(d(p.biasIh)), heap.in(d(p.biasHh)),
+    heap.out(act), heap.in(d(c)), heap.out(cn), heap.out(hn), heap.out(tc), B, X, H,
+  );
+  heap.done();
+  const hOut = new Tensor(hn, [B, H], tape !== null);
+  const cOut = new Tensor(cn, [B, H], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gh = hOut.grad as F | null, gc = cOut.grad as F | null;
+      if (gh === null && gc === null) return;
+      // 0 = not wanted (see the kernel)
+      const g = (t: Tensor): number => (t.requiresGrad ? heap.inout(t.g() as F) : 0);
+      heap.k.lstmBackward(
+        heap.in(d(x)), heap.in(d(h)), heap.in(d(p.weightIh)), heap.in(d(p.weightHh)), heap.in(act), heap.in(d(c)), heap.in(tc),
+        gh === null ? 0 : heap.in(gh), gc === null ? 0 : heap.in(gc), heap.tmp(B * G),
+        g(x), g(h), g(c), g(p.weightIh), g(p.weightHh), g(p.biasIh), g(p.biasHh), B, X, H,
+      );
+      heap.done();
     });
   }
   return { h: hOut, c: cOut };

@@ -2,3 +2,4 @@
 // on one (imported, shared) memory — the thread's kernel heap (src/kernels/heap.ts).
 export * from './matmul';
 export * from './memory';
+export * from './lstm';
