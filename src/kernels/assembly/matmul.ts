@@ -1,112 +1,230 @@
 // @file AssemblyScript → WebAssembly SIMD kernels for the linear layers (float32).
-// Pointers are byte offsets into the instance's own memory; shapes as in src/nn/linear.ts:
+// Pointers are byte offsets into the kernel heap; shapes as in src/nn/linear.ts:
 // x [B, I], W [O, I], y [B, O]. Each kernel has a plain TypeScript twin in src/nn/linear.ts
 // that the tests hold it to.
+//
+// Register blocking: each kernel keeps a small tile of results in SIMD registers across the
+// whole reduction, so every value loaded feeds several multiply-adds and each result is
+// loaded and stored once (not once per term, as an axpy per row would).
 
-// y[b, o] += Σ_i x[b, i] · W[o, i]
-export function matmulXWt(x: usize, w: usize, y: usize, B: i32, I: i32, O: i32): void {
-  const I4 = I & ~3;
-  const O4 = O & ~3;
-  const rowW = <usize>I << 2;
-  for (let b = 0; b < B; b++) {
-    const xb = x + (<usize>(b * I) << 2);
-    const yb = y + (<usize>(b * O) << 2);
-    let o = 0;
-    for (; o < O4; o += 4) {
-      const w0 = w + (<usize>(o * I) << 2);
-      const w1 = w0 + rowW, w2 = w1 + rowW, w3 = w2 + rowW;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let i = 0;
-      for (; i < I4; i += 4) {
-        const off = <usize>i << 2;
-        const xv = v128.load(xb + off);
-        a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w0 + off)));
-        a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w1 + off)));
-        a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w2 + off)));
-        a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w3 + off)));
-      }
-      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-      for (; i < I; i++) {
-        const off = <usize>i << 2;
-        const xi = load<f32>(xb + off);
-        s0 += xi * load<f32>(w0 + off);
-        s1 += xi * load<f32>(w1 + off);
-        s2 += xi * load<f32>(w2 + off);
-        s3 += xi * load<f32>(w3 + off);
-      }
-      const yo = yb + (<usize>o << 2);
-      store<f32>(yo, load<f32>(yo) + s0);
-      store<f32>(yo + 4, load<f32>(yo + 4) + s1);
-      store<f32>(yo + 8, load<f32>(yo + 8) + s2);
-      store<f32>(yo + 12, load<f32>(yo + 12) + s3);
-    }
-    for (; o < O; o++) {
-      const wo = w + (<usize>(o * I) << 2);
-      let acc = f32x4.splat(0);
-      let i = 0;
-      for (; i < I4; i += 4) {
-        const off = <usize>i << 2;
-        acc = f32x4.add(acc, f32x4.mul(v128.load(xb + off), v128.load(wo + off)));
-      }
-      let s = hsum(acc);
-      for (; i < I; i++) s += load<f32>(xb + (<usize>i << 2)) * load<f32>(wo + (<usize>i << 2));
-      const yo = yb + (<usize>o << 2);
-      store<f32>(yo, load<f32>(yo) + s);
-    }
-  }
+// @ts-ignore: decorator
+@inline
+function ld(p: usize, i: i32): v128 {
+  return v128.load(p + (<usize>i << 2));
 }
 
-// gx[b, i] += Σ_o gy[b, o] · W[o, i]
-export function matmulXWtBackwardX(w: usize, gy: usize, gx: usize, B: i32, I: i32, O: i32): void {
-  const I4 = I & ~3;
-  for (let b = 0; b < B; b++) {
-    const gxb = gx + (<usize>(b * I) << 2);
-    const gyb = gy + (<usize>(b * O) << 2);
-    for (let o = 0; o < O; o++) {
-      const g = load<f32>(gyb + (<usize>o << 2));
-      if (g == 0) continue;
-      const gv = f32x4.splat(g);
-      const wo = w + (<usize>(o * I) << 2);
-      let i = 0;
-      for (; i < I4; i += 4) {
-        const off = <usize>i << 2;
-        v128.store(gxb + off, f32x4.add(v128.load(gxb + off), f32x4.mul(gv, v128.load(wo + off))));
-      }
-      for (; i < I; i++) {
-        const off = <usize>i << 2;
-        store<f32>(gxb + off, load<f32>(gxb + off) + g * load<f32>(wo + off));
-      }
-    }
-  }
+// @ts-ignore: decorator
+@inline
+function st(p: usize, i: i32, v: v128): void {
+  v128.store(p + (<usize>i << 2), v);
 }
 
-// gW[o, i] += Σ_b gy[b, o] · x[b, i]
-export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i32, O: i32): void {
-  const I4 = I & ~3;
-  for (let o = 0; o < O; o++) {
-    const gwo = gw + (<usize>(o * I) << 2);
-    for (let b = 0; b < B; b++) {
-      const g = load<f32>(gy + (<usize>(b * O + o) << 2));
-      if (g == 0) continue;
-      const gv = f32x4.splat(g);
-      const xb = x + (<usize>(b * I) << 2);
-      let i = 0;
-      for (; i < I4; i += 4) {
-        const off = <usize>i << 2;
-        v128.store(gwo + off, f32x4.add(v128.load(gwo + off), f32x4.mul(gv, v128.load(xb + off))));
-      }
-      for (; i < I; i++) {
-        const off = <usize>i << 2;
-        store<f32>(gwo + off, load<f32>(gwo + off) + g * load<f32>(xb + off));
-      }
-    }
-  }
+// @ts-ignore: decorator
+@inline
+function fl(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function fs(p: usize, i: i32, v: f32): void {
+  store<f32>(p + (<usize>i << 2), v);
+}
+
+// @ts-ignore: decorator
+@inline
+function fma(acc: v128, a: v128, b: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(a, b));
 }
 
 // @ts-ignore: decorator
 @inline
 function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/** Σ_i a[i]·b[i] over n floats (one result, for the edges of the tiles). */
+function dot(a: usize, b: usize, n: i32): f32 {
+  const n4 = n & ~3;
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i < n4; i += 4) acc = fma(acc, ld(a, i), ld(b, i));
+  let s = hsum(acc);
+  for (; i < n; i++) s += fl(a, i) * fl(b, i);
+  return s;
+}
+
+// y[b, o] += Σ_i x[b, i] · W[o, i]: tiles of 2 batch rows × 4 output columns (8 accumulators).
+export function matmulXWt(x: usize, w: usize, y: usize, B: i32, I: i32, O: i32): void {
+  const I4 = I & ~3;
+  const O4 = O & ~3;
+  const B2 = B & ~1;
+  const rowW = <usize>I << 2;
+  let b = 0;
+  for (; b < B2; b += 2) {
+    const x0 = x + (<usize>(b * I) << 2), x1 = x0 + rowW;
+    const y0 = y + (<usize>(b * O) << 2), y1 = y0 + (<usize>O << 2);
+    let o = 0;
+    for (; o < O4; o += 4) {
+      const w0 = w + (<usize>(o * I) << 2);
+      const w1 = w0 + rowW, w2 = w1 + rowW, w3 = w2 + rowW;
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      let i = 0;
+      for (; i < I4; i += 4) {
+        const xv0 = ld(x0, i), xv1 = ld(x1, i);
+        const wv0 = ld(w0, i), wv1 = ld(w1, i), wv2 = ld(w2, i), wv3 = ld(w3, i);
+        a00 = fma(a00, xv0, wv0); a01 = fma(a01, xv0, wv1); a02 = fma(a02, xv0, wv2); a03 = fma(a03, xv0, wv3);
+        a10 = fma(a10, xv1, wv0); a11 = fma(a11, xv1, wv1); a12 = fma(a12, xv1, wv2); a13 = fma(a13, xv1, wv3);
+      }
+      let s00 = hsum(a00), s01 = hsum(a01), s02 = hsum(a02), s03 = hsum(a03);
+      let s10 = hsum(a10), s11 = hsum(a11), s12 = hsum(a12), s13 = hsum(a13);
+      for (; i < I; i++) {
+        const xi0 = fl(x0, i), xi1 = fl(x1, i);
+        const v0 = fl(w0, i), v1 = fl(w1, i), v2 = fl(w2, i), v3 = fl(w3, i);
+        s00 += xi0 * v0; s01 += xi0 * v1; s02 += xi0 * v2; s03 += xi0 * v3;
+        s10 += xi1 * v0; s11 += xi1 * v1; s12 += xi1 * v2; s13 += xi1 * v3;
+      }
+      fs(y0, o, fl(y0, o) + s00); fs(y0, o + 1, fl(y0, o + 1) + s01); fs(y0, o + 2, fl(y0, o + 2) + s02); fs(y0, o + 3, fl(y0, o + 3) + s03);
+      fs(y1, o, fl(y1, o) + s10); fs(y1, o + 1, fl(y1, o + 1) + s11); fs(y1, o + 2, fl(y1, o + 2) + s12); fs(y1, o + 3, fl(y1, o + 3) + s13);
+    }
+    for (; o < O; o++) {
+      const wo = w + (<usize>(o * I) << 2);
+      fs(y0, o, fl(y0, o) + dot(x0, wo, I));
+      fs(y1, o, fl(y1, o) + dot(x1, wo, I));
+    }
+  }
+  for (; b < B; b++) {
+    const xb = x + (<usize>(b * I) << 2);
+    const yb = y + (<usize>(b * O) << 2);
+    for (let o = 0; o < O; o++) fs(yb, o, fl(yb, o) + dot(xb, w + (<usize>(o * I) << 2), I));
+  }
+}
+
+/** True when all n floats at p are 0 (a masked time step's output gradient): nothing to add. */
+function allZero(p: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (fl(p, i) != 0) return false;
+  return true;
+}
+
+// gx[b, i] += Σ_o gy[b, o] · W[o, i]: tiles of 2 batch rows × 16 columns of gx (8 accumulators),
+// the sum over o running in registers.
+export function matmulXWtBackwardX(w: usize, gy: usize, gx: usize, B: i32, I: i32, O: i32): void {
+  if (allZero(gy, B * O)) return;
+  const I16 = I & ~15;
+  const I4 = I & ~3;
+  const B2 = B & ~1;
+  let b = 0;
+  for (; b < B2; b += 2) {
+    const g0 = gy + (<usize>(b * O) << 2), g1 = g0 + (<usize>O << 2);
+    const x0 = gx + (<usize>(b * I) << 2), x1 = x0 + (<usize>I << 2);
+    let i = 0;
+    for (; i < I16; i += 16) {
+      let a00 = ld(x0, i), a01 = ld(x0, i + 4), a02 = ld(x0, i + 8), a03 = ld(x0, i + 12);
+      let a10 = ld(x1, i), a11 = ld(x1, i + 4), a12 = ld(x1, i + 8), a13 = ld(x1, i + 12);
+      for (let o = 0; o < O; o++) {
+        const wo = w + (<usize>(o * I + i) << 2);
+        const v0 = v128.load(wo), v1 = v128.load(wo, 16), v2 = v128.load(wo, 32), v3 = v128.load(wo, 48);
+        const s0 = f32x4.splat(fl(g0, o)), s1 = f32x4.splat(fl(g1, o));
+        a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
+        a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
+      }
+      st(x0, i, a00); st(x0, i + 4, a01); st(x0, i + 8, a02); st(x0, i + 12, a03);
+      st(x1, i, a10); st(x1, i + 4, a11); st(x1, i + 8, a12); st(x1, i + 12, a13);
+    }
+    for (; i < I4; i += 4) {
+      let a0 = ld(x0, i), a1 = ld(x1, i);
+      for (let o = 0; o < O; o++) {
+        const v = ld(w + (<usize>(o * I) << 2), i);
+        a0 = fma(a0, f32x4.splat(fl(g0, o)), v);
+        a1 = fma(a1, f32x4.splat(fl(g1, o)), v);
+      }
+      st(x0, i, a0); st(x1, i, a1);
+    }
+    for (; i < I; i++) {
+      let s0 = fl(x0, i), s1 = fl(x1, i);
+      for (let o = 0; o < O; o++) {
+        const v = fl(w, o * I + i);
+        s0 += fl(g0, o) * v;
+        s1 += fl(g1, o) * v;
+      }
+      fs(x0, i, s0); fs(x1, i, s1);
+    }
+  }
+  for (; b < B; b++) {
+    const gb = gy + (<usize>(b * O) << 2);
+    const xb = gx + (<usize>(b * I) << 2);
+    let i = 0;
+    for (; i < I4; i += 4) {
+      let a = ld(xb, i);
+      for (let o = 0; o < O; o++) a = fma(a, f32x4.splat(fl(gb, o)), ld(w + (<usize>(o * I) << 2), i));
+      st(xb, i, a);
+    }
+    for (; i < I; i++) {
+      let s = fl(xb, i);
+      for (let o = 0; o < O; o++) s += fl(gb, o) * fl(w, o * I + i);
+      fs(xb, i, s);
+    }
+  }
+}
+
+// gW[o, i] += Σ_b gy[b, o] · x[b, i]: tiles of 2 rows of gW × 16 columns (8 accumulators), the
+// sum over the batch running in registers.
+export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i32, O: i32): void {
+  if (allZero(gy, B * O)) return;
+  const I16 = I & ~15;
+  const I4 = I & ~3;
+  const O2 = O & ~1;
+  let o = 0;
+  for (; o < O2; o += 2) {
+    const r0 = gw + (<usize>(o * I) << 2), r1 = r0 + (<usize>I << 2);
+    let i = 0;
+    for (; i < I16; i += 16) {
+      let a00 = ld(r0, i), a01 = ld(r0, i + 4), a02 = ld(r0, i + 8), a03 = ld(r0, i + 12);
+      let a10 = ld(r1, i), a11 = ld(r1, i + 4), a12 = ld(r1, i + 8), a13 = ld(r1, i + 12);
+      for (let b = 0; b < B; b++) {
+        const xb = x + (<usize>(b * I + i) << 2);
+        const v0 = v128.load(xb), v1 = v128.load(xb, 16), v2 = v128.load(xb, 32), v3 = v128.load(xb, 48);
+        const s0 = f32x4.splat(fl(gy, b * O + o)), s1 = f32x4.splat(fl(gy, b * O + o + 1));
+        a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
+        a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
+      }
+      st(r0, i, a00); st(r0, i + 4, a01); st(r0, i + 8, a02); st(r0, i + 12, a03);
+      st(r1, i, a10); st(r1, i + 4, a11); st(r1, i + 8, a12); st(r1, i + 12, a13);
+    }
+    for (; i < I4; i += 4) {
+      let a0 = ld(r0, i), a1 = ld(r1, i);
+      for (let b = 0; b < B; b++) {
+        const v = ld(x + (<usize>(b * I) << 2), i);
+        a0 = fma(a0, f32x4.splat(fl(gy, b * O + o)), v);
+        a1 = fma(a1, f32x4.splat(fl(gy, b * O + o + 1)), v);
+      }
+      st(r0, i, a0); st(r1, i, a1);
+    }
+    for (; i < I; i++) {
+      let s0 = fl(r0, i), s1 = fl(r1, i);
+      for (let b = 0; b < B; b++) {
+        const v = fl(x, b * I + i);
+        s0 += fl(gy, b * O + o) * v;
+        s1 += fl(gy, b * O + o + 1) * v;
+      }
+      fs(r0, i, s0); fs(r1, i, s1);
+    }
+  }
+  for (; o < O; o++) {
+    const r = gw + (<usize>(o * I) << 2);
+    let i = 0;
+    for (; i < I4; i += 4) {
+      let a = ld(r, i);
+      for (let b = 0; b < B; b++) a = fma(a, f32x4.splat(fl(gy, b * O + o)), ld(x + (<usize>(b * I) << 2), i));
+      st(r, i, a);
+    }
+    for (; i < I; i++) {
+      let s = fl(r, i);
+      for (let b = 0; b < B; b++) s += fl(gy, b * O + o) * fl(x, b * I + i);
+      fs(r, i, s);
+    }
+  }
 }
 
 // Zeroes `bytes` bytes at `p` (one memory.fill: V8's TypedArray.fill is several times slower on
