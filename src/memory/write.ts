@@ -5,7 +5,7 @@
  * Every head erases from M_{t−1} before any head adds, so the heads commute.
  */
 import { writeBackwardWasm, writeForwardWasm } from '../kernels/memory.js';
-import { alloc, expectShape, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
 
 export interface WriteHeadInput {
   readonly weights: Tensor; // w_h [B, N]
@@ -28,8 +28,9 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
   const tape = tapeFor(memory, ...heads.flatMap((h) => [h.weights, h.erase, h.add]));
   const M = memory.data;
   const size = B * N * W;
-  const keep = alloc(memory.dtype, size); // P = Π_h (1 − w_h e_hᵀ)
-  const out = alloc(memory.dtype, size);
+  // both overwritten entirely, by the kernel or by writeForwardTs
+  const keep = allocOverwritten(memory.dtype, size); // P = Π_h (1 − w_h e_hᵀ)
+  const out = allocOverwritten(memory.dtype, size);
   const f32 = M instanceof Float32Array && heads.every((h) => h.weights.data instanceof Float32Array && h.erase.data instanceof Float32Array && h.add.data instanceof Float32Array);
   // the WASM kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
   const packed = f32 ? { w: pack(heads.map((h) => h.weights.data)), e: pack(heads.map((h) => h.erase.data)), a: pack(heads.map((h) => h.add.data)) } : null;
@@ -42,7 +43,7 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
       const gy = y.grad;
       if (gy === null) return;
       if (packed) {
-        const gw = new Float32Array(H * B * N), ge = new Float32Array(H * B * W), ga = new Float32Array(H * B * W);
+        const gw = alloc('f32', H * B * N) as Float32Array, ge = alloc('f32', H * B * W) as Float32Array, ga = alloc('f32', H * B * W) as Float32Array;
         const gM = memory.requiresGrad ? (memory.g() as Float32Array) : null;
         if (writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array, gy as Float32Array, gM, gw, ge, ga, H, B, N, W)) {
           heads.forEach((h, i) => {
@@ -119,9 +120,11 @@ function writeForwardTs(M: Buf, heads: readonly WriteHeadInput[], keep: Buf, out
   }
 }
 
+/** The heads' buffers one after another (one head: its own buffer, no copy). */
 function pack(parts: readonly Buf[]): Float32Array {
+  if (parts.length === 1) return parts[0] as Float32Array;
   const n = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Float32Array(n);
+  const out = alloc('f32', n) as Float32Array;
   let o = 0;
   for (const p of parts) {
     out.set(p, o);

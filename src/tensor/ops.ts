@@ -2,7 +2,7 @@
  * @file Elementwise and shape ops with their gradients, each backward beside its forward.
  * Shapes use SPEC.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
-import { alloc, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
 
 function unary(x: Tensor, fwd: (v: number) => number, dydx: (x: number, y: number) => number): Tensor {
   const tape = tapeFor(x);
@@ -39,11 +39,28 @@ export const oneplus = (x: Tensor): Tensor => unary(x, (v) => 1 + softplusScalar
 
 /** Clamps to [lo, hi]; the gradient passes where lo ≤ x ≤ hi (PyTorch's rule) and is 0 outside. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
-  return unary(
-    x,
-    (v) => (v < lo ? lo : v > hi ? hi : v),
-    (v) => (v >= lo && v <= hi ? 1 : 0),
-  );
+  // its own loops rather than unary's callbacks: it runs on every controller output and logit
+  const tape = tapeFor(x);
+  const n = x.size;
+  const xd = x.data;
+  const yd = allocOverwritten(x.dtype, n);
+  for (let i = 0; i < n; i++) {
+    const v = xd[i]!;
+    yd[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  const y = new Tensor(yd, x.shape, tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      const gx = x.g();
+      for (let i = 0; i < n; i++) {
+        const v = xd[i]!;
+        if (v >= lo && v <= hi) gx[i]! += gy[i]!;
+      }
+    });
+  }
+  return y;
 }
 
 /**

@@ -11,7 +11,16 @@ export type DType = 'f32' | 'f64';
 
 /** A zeroed buffer of `n` elements of the given dtype (from the active BufferPool, if any). */
 export function alloc(dtype: DType, n: number): Buf {
-  if (activePool !== null) return activePool.take(dtype, n);
+  if (activePool !== null) return activePool.take(dtype, n, true);
+  return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/**
+ * Like alloc, but a pooled buffer keeps whatever the last step left in it: only for an output
+ * the caller then overwrites entirely (it saves zeroing a large buffer every step).
+ */
+export function allocOverwritten(dtype: DType, n: number): Buf {
+  if (activePool !== null) return activePool.take(dtype, n, false);
   return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
 }
 
@@ -56,10 +65,12 @@ export class BufferPool {
     this.next = 0;
   }
 
-  take(dtype: DType, n: number): Buf {
+  /** @param zero false: the caller overwrites every element (see allocOverwritten) */
+  take(dtype: DType, n: number, zero = true): Buf {
     const b = this.plan[this.next];
     if (b !== undefined && b.length === n && dtypeOf(b) === dtype) {
       this.next++;
+      if (!zero) return b;
       if (this.f32 !== null && b instanceof Float32Array) this.f32.zero(b);
       else b.fill(0);
       return b;
