@@ -33,6 +33,8 @@ export interface BenchResult {
   gflops: number;
   meanT: number;
   peakRssMB: number;
+  /** buffers the step's pool had to make during the timed steps, per step (0: every buffer reused) */
+  bufferAllocsPerStep: number;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -51,14 +53,18 @@ export function benchPreset(name: string, steps: number, warmup = 20, threads?: 
   const trainer = new Trainer(model, task, config, streams);
   const times: number[] = [];
   let peak = process.memoryUsage().rss;
+  let fresh0 = 0;
+  let fresh = 0;
   try {
     for (let i = 0; i < warmup; i++) trainer.trainStep();
+    fresh0 = trainer.trainPool.fresh;
     for (let i = 0; i < steps; i++) {
       const t = performance.now();
       trainer.trainStep();
       times.push(performance.now() - t);
       if (i % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
     }
+    fresh = trainer.trainPool.fresh - fresh0;
   } finally {
     trainer.close();
   }
@@ -81,6 +87,7 @@ export function benchPreset(name: string, steps: number, warmup = 20, threads?: 
     gflops: flops / (median * 1e6),
     meanT,
     peakRssMB: peak / 2 ** 20,
+    bufferAllocsPerStep: fresh / steps,
   };
 }
 
@@ -103,7 +110,8 @@ export function benchCommand(argv: string[]): number {
   const results = names.map((n) => {
     const r = benchPreset(n, steps, 20, threads);
     console.log(`${r.preset} (${activeKernels()} kernels, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
-      `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ${r.steps} steps`);
+      `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
+      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step | ${r.steps} steps`);
     return r;
   });
   const kernels = activeKernels();

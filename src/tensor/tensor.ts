@@ -44,6 +44,8 @@ export class BufferPool {
   private readonly plans = new Map<number, Buf[]>();
   private plan: Buf[] = [];
   private next = 0;
+  /** Buffers made (not reused) so far: constant once every plan has run (the steady state). */
+  fresh = 0;
 
   /**
    * @param maxPlans plans kept, least recently used dropped first (a task of many lengths stays bounded)
@@ -76,6 +78,7 @@ export class BufferPool {
       return b;
     }
     if (b !== undefined) this.dropOne(b);
+    this.fresh++;
     const fresh = dtype === 'f64' ? new Float64Array(n) : (this.f32?.alloc(n) ?? new Float32Array(n));
     this.plan[this.next++] = fresh;
     return fresh;
