@@ -53,7 +53,9 @@ function axpyW(y: usize, s: f32, x: usize, W: i32): void {
 }
 
 // Content weights: M [B,N,W], k [B,W], beta [B] → w [B,N]; saves sim, den, nm2, dot [B,N] and nk2 [B].
+// k·M[i] and |M[i]|² in one pass over each row.
 export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, B: i32, N: i32, W: i32): void {
+  const W4 = W & ~3;
   for (let b = 0; b < B; b++) {
     const kb = k + (<usize>(b * W) << 2);
     const kk = dotW(kb, kb, W) + COSINE_EPS;
@@ -63,8 +65,21 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
     for (let i = 0; i < N; i++) {
       const bi = b * N + i;
       const row = M + (<usize>(bi * W) << 2);
-      const d = dotW(kb, row, W);
-      const mm = dotW(row, row, W) + COSINE_EPS;
+      let ad = f32x4.splat(0), am = f32x4.splat(0);
+      let j = 0;
+      for (; j < W4; j += 4) {
+        const o = <usize>j << 2;
+        const r = v128.load(row + o);
+        ad = f32x4.add(ad, f32x4.mul(v128.load(kb + o), r));
+        am = f32x4.add(am, f32x4.mul(r, r));
+      }
+      let d = hsum(ad), mm = hsum(am);
+      for (; j < W; j++) {
+        const r = f(row, j);
+        d += f(kb, j) * r;
+        mm += r * r;
+      }
+      mm += COSINE_EPS;
       const D = Mathf.sqrt(kk * mm) + COSINE_EPS;
       setf(dot, bi, d);
       setf(nm2, bi, mm);
@@ -85,7 +100,9 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
 }
 
 // Gradients of contentForward added to gM [B,N,W], gk [B,W], gbeta [B].
+// Per row, one pass: gM[i] += dDot·k + mCoef·M[i] and gk += dDot·M[i].
 export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, gw: usize, gM: usize, gk: usize, gbeta: usize, B: i32, N: i32, W: i32): void {
+  const W4 = W & ~3;
   for (let b = 0; b < B; b++) {
     const kb = k + (<usize>(b * W) << 2);
     const gkb = gk + (<usize>(b * W) << 2);
@@ -99,6 +116,7 @@ export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: 
       const bi = b * N + i;
       const dz = f(w, bi) * (f(gw, bi) - wdw);
       dbeta += dz * f(sim, bi);
+      if (dz == 0) continue; // nothing flows back through this slot
       const dK = dz * bt;
       const D = f(den, bi), d = f(dot, bi);
       const s = D - COSINE_EPS;
@@ -107,10 +125,20 @@ export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: 
       const row = M + (<usize>(bi * W) << 2);
       const grow = gM + (<usize>(bi * W) << 2);
       const mCoef: f32 = s > 0 ? (dS * kk) / s : 0;
-      axpyW(grow, dDot, kb, W);
-      axpyW(grow, mCoef, row, W);
       kScale += s > 0 ? (dS * f(nm2, bi)) / s : 0;
-      axpyW(gkb, dDot, row, W);
+      const dv = f32x4.splat(dDot), mv = f32x4.splat(mCoef);
+      let j = 0;
+      for (; j < W4; j += 4) {
+        const o = <usize>j << 2;
+        const r = v128.load(row + o);
+        v128.store(grow + o, f32x4.add(v128.load(grow + o), f32x4.add(f32x4.mul(dv, v128.load(kb + o)), f32x4.mul(mv, r))));
+        v128.store(gkb + o, f32x4.add(v128.load(gkb + o), f32x4.mul(dv, r)));
+      }
+      for (; j < W; j++) {
+        const r = f(row, j);
+        setf(grow, j, f(grow, j) + dDot * f(kb, j) + mCoef * r);
+        setf(gkb, j, f(gkb, j) + dDot * r);
+      }
     }
     axpyW(gkb, kScale, kb, W);
     setf(gbeta, b, f(gbeta, b) + dbeta);
