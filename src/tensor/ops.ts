@@ -4,19 +4,35 @@
  */
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
 
-function unary(x: Tensor, fwd: (v: number) => number, dydx: (x: number, y: number) => number): Tensor {
+/** The elementwise activations, by kind: one loop per kind and no callbacks in it (see unary). */
+const enum Act { Sigmoid, Tanh, Softplus, Oneplus }
+
+function unary(x: Tensor, act: Act): Tensor {
+  // a switch on a constant per element, rather than a function argument called per element:
+  // the calls were megamorphic (one site for every activation) and cost more than the math
   const tape = tapeFor(x);
   const n = x.size;
   const xd = x.data;
-  const yd = alloc(x.dtype, n);
-  for (let i = 0; i < n; i++) yd[i] = fwd(xd[i]!);
+  const yd = allocOverwritten(x.dtype, n);
+  switch (act) {
+    case Act.Sigmoid: for (let i = 0; i < n; i++) yd[i] = sigmoidScalar(xd[i]!); break;
+    case Act.Tanh: for (let i = 0; i < n; i++) yd[i] = Math.tanh(xd[i]!); break;
+    case Act.Softplus: for (let i = 0; i < n; i++) yd[i] = softplusScalar(xd[i]!); break;
+    case Act.Oneplus: for (let i = 0; i < n; i++) yd[i] = 1 + softplusScalar(xd[i]!); break;
+  }
   const y = new Tensor(yd, x.shape, tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
       const gx = x.g();
-      for (let i = 0; i < n; i++) gx[i]! += gy[i]! * dydx(xd[i]!, yd[i]!);
+      switch (act) {
+        case Act.Sigmoid: for (let i = 0; i < n; i++) gx[i]! += gy[i]! * yd[i]! * (1 - yd[i]!); break;
+        case Act.Tanh: for (let i = 0; i < n; i++) gx[i]! += gy[i]! * (1 - yd[i]! * yd[i]!); break;
+        // d softplus(x)/dx = σ(x), for oneplus too
+        case Act.Softplus:
+        case Act.Oneplus: for (let i = 0; i < n; i++) gx[i]! += gy[i]! * sigmoidScalar(xd[i]!); break;
+      }
     });
   }
   return y;
@@ -31,11 +47,11 @@ export function softplusScalar(v: number): number {
   return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
 }
 
-export const sigmoid = (x: Tensor): Tensor => unary(x, sigmoidScalar, (_x, y) => y * (1 - y));
-export const tanh = (x: Tensor): Tensor => unary(x, Math.tanh, (_x, y) => 1 - y * y);
-export const softplus = (x: Tensor): Tensor => unary(x, softplusScalar, (v) => sigmoidScalar(v));
+export const sigmoid = (x: Tensor): Tensor => unary(x, Act.Sigmoid);
+export const tanh = (x: Tensor): Tensor => unary(x, Act.Tanh);
+export const softplus = (x: Tensor): Tensor => unary(x, Act.Softplus);
 /** 1 + softplus(x): the NTM sharpening exponent γ ≥ 1. */
-export const oneplus = (x: Tensor): Tensor => unary(x, (v) => 1 + softplusScalar(v), (v) => sigmoidScalar(v));
+export const oneplus = (x: Tensor): Tensor => unary(x, Act.Oneplus);
 
 /** Clamps to [lo, hi]; the gradient passes where lo ≤ x ≤ hi (PyTorch's rule) and is 0 outside. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
