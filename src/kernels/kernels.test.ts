@@ -8,6 +8,11 @@ import { oneplus } from '../tensor/ops.js';
 import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
 import { softmax, sigmoid, tanh, weightedSum, addScalars, concat } from '../tensor/ops.js';
 import { lstmCell } from '../nn/lstm.js';
+import { cloneConfig, DEFAULTS } from '../config/schema.js';
+import { createModel } from '../models/registry.js';
+import { headsFused, type HeadSpec } from '../models/params.js';
+import { copyTask } from '../tasks/copy.js';
+import { accumulateGradients } from '../train/gradients.js';
 import { Rng } from '../tensor/random.js';
 import { alloc, BufferPool, Tape, Tensor, withPool, withTape } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
@@ -175,4 +180,31 @@ test('a whole model step trains identically enough on either kernels', () => {
     const r = readMemory(M!, w);
     return addScalars([weightedSum(r, new Array(B * W).fill(1)), weightedSum(x!, new Array(B * W).fill(0.5))]);
   }, [[B, N, W], [B, W], [B, W]]);
+});
+
+test('whole NTM and DNC training steps: WASM kernels (heads in one product, buffers in place) against the TypeScript twins', () => {
+  for (const type of ['ntm', 'dnc'] as const) {
+    const cfg = { ...cloneConfig(DEFAULTS).model, type, hiddenSize: 12, memorySlots: 6, wordSize: 5, readHeads: 2, writeHeads: type === 'dnc' ? 1 : 2 };
+    const task = copyTask({ bits: 3, minWords: 1, maxWords: 3 });
+    const batch = task.sample(new Rng(3), 4);
+    const grads = (kind: 'wasm' | 'ts'): { loss: number; grads: Float32Array[]; fused: boolean } => {
+      setKernels(kind);
+      try {
+        const model = createModel(cfg, task.inputSize, task.outputSize, new Rng(1));
+        const pool = new BufferPool(8, heapAllocator());
+        const loss = accumulateGradients(model, batch, pool);
+        const heads = [...model.params.keys()].filter((n) => n.startsWith('heads.') && n.endsWith('.weight'));
+        const specs = (model as unknown as { heads: HeadSpec[] }).heads;
+        const out = { loss, grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), fused: heads.length > 0 && headsFused(model.params, specs) };
+        pool.clear();
+        return out;
+      } finally {
+        setKernels('wasm');
+      }
+    };
+    const a = grads('wasm'), b = grads('ts');
+    assert.ok(a.fused && !b.fused, 'the WASM model lives on the heap, the TypeScript one does not');
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `${type} loss ${a.loss} vs ${b.loss}`);
+    a.grads.forEach((g, i) => assertAllClose(g, b.grads[i]!, 1e-3, 1e-5, `${type} gradient of parameter ${i}`));
+  }
 });

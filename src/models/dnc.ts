@@ -39,7 +39,7 @@ import { Tensor, type DType } from '../tensor/tensor.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
-import { addLinear, applyLinear, headOutputs, initHead, type ParamStore, type PartSpec } from './params.js';
+import { addLinear, applyLinear, headOutputsAll, initHead, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
 
 export function dncWriteParts(W: number): PartSpec[] {
   return [
@@ -76,6 +76,8 @@ export interface DncState extends AccessState {
 export class Dnc implements MemoryModel {
   readonly params: ParamStore = new Map();
   private readonly dtype: DType;
+  /** write heads, then read heads (their parameters come from h_t in one product, see headOutputsAll) */
+  readonly heads: readonly HeadSpec[];
   private readonly stopWriteGradient: boolean;
 
   constructor(
@@ -89,6 +91,10 @@ export class Dnc implements MemoryModel {
     for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, dncWriteParts(W), H, rng, dtype);
     for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, dncReadParts(W, Wh), H, rng, dtype);
     addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
+    this.heads = [
+      ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: dncWriteParts(W) })),
+      ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: dncReadParts(W, Wh) })),
+    ];
   }
 
   initialState(B: number): DncState {
@@ -107,8 +113,10 @@ export class Dnc implements MemoryModel {
     const cfg = this.config;
     const W = cfg.wordSize, Wh = cfg.writeHeads;
     const ctl = controllerStep(this.params, cfg.controller, concat([x, ...state.reads]), state.h, state.c, cfg.clip);
-    const wp = state.writeWeights.map((_, i) => headOutputs(this.params, `heads.write.${i}`, dncWriteParts(W), ctl.h));
-    const rp = state.readWeights.map((_, i) => headOutputs(this.params, `heads.read.${i}`, dncReadParts(W, Wh), ctl.h));
+    // every head's parameters from h_t in one product
+    const parts = headOutputsAll(this.params, this.heads, ctl.h);
+    const wp = parts.slice(0, Wh);
+    const rp = parts.slice(Wh);
 
     // 1–2. usage, then the allocation of every write head from it
     const usage = updateUsage(

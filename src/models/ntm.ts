@@ -18,7 +18,7 @@ import type { Tensor, DType } from '../tensor/tensor.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
-import { addLinear, applyLinear, headOutputs, initHead, type ParamStore, type PartSpec } from './params.js';
+import { addLinear, applyLinear, headOutputsAll, initHead, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
 
 export function ntmReadParts(W: number, shiftRange: number): PartSpec[] {
   return [
@@ -44,6 +44,8 @@ export type NtmState = AccessState;
 export class Ntm implements MemoryModel {
   readonly params: ParamStore = new Map();
   private readonly dtype: DType;
+  /** write heads, then read heads (their parameters come from h_t in one product, see headOutputsAll) */
+  readonly heads: readonly HeadSpec[];
 
   constructor(readonly config: ModelConfig, readonly inputSize: number, readonly outputSize: number, rng: Rng, dtype: DType = 'f32') {
     const { hiddenSize: H, wordSize: W, readHeads: R, writeHeads: Wh, shiftRange } = config;
@@ -52,6 +54,10 @@ export class Ntm implements MemoryModel {
     for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, ntmWriteParts(W, shiftRange), H, rng, dtype);
     for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, ntmReadParts(W, shiftRange), H, rng, dtype);
     addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
+    this.heads = [
+      ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: ntmWriteParts(W, shiftRange) })),
+      ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: ntmReadParts(W, shiftRange) })),
+    ];
   }
 
   initialState(B: number): NtmState {
@@ -73,17 +79,16 @@ export class Ntm implements MemoryModel {
       return w;
     };
 
-    const writeParts = ntmWriteParts(cfg.wordSize, cfg.shiftRange);
+    // every head's parameters from h_t in one product
+    const Wh = state.writeWeights.length;
+    const parts = headOutputsAll(this.params, this.heads, ctl.h);
     const writes = state.writeWeights.map((prev, i) => {
-      const parts = headOutputs(this.params, `heads.write.${i}`, writeParts, ctl.h);
-      return { weights: address(`write.${i}`, state.memory, prev, parts), erase: parts.erase!, add: parts.add! };
+      const p = parts[i]!;
+      return { weights: address(`write.${i}`, state.memory, prev, p), erase: p.erase!, add: p.add! };
     });
     const memory = writeMemory(state.memory, writes);
 
-    const readParts = ntmReadParts(cfg.wordSize, cfg.shiftRange);
-    const readWeights = state.readWeights.map((prev, i) =>
-      address(`read.${i}`, memory, prev, headOutputs(this.params, `heads.read.${i}`, readParts, ctl.h)),
-    );
+    const readWeights = state.readWeights.map((prev, i) => address(`read.${i}`, memory, prev, parts[Wh + i]!));
     const reads = readWeights.map((w) => readMemory(memory, w));
     const logits = clamp(applyLinear(this.params, 'output', concat([ctl.h, ...reads])), -cfg.clip, cfg.clip);
     const writeWeights = writes.map((w) => w.weights);

@@ -3,10 +3,11 @@
  * NTM and the DNC: one Linear from the controller output per head parameter (as the
  * reference does), each followed by the activation that gives the parameter its range.
  */
+import { kernelHeapOrNull } from '../kernels/heap.js';
 import { linear, initLinear } from '../nn/linear.js';
-import { oneplus, sigmoid, softmax, softplus, tanh } from '../tensor/ops.js';
+import { oneplus, sigmoid, sliceCols, softmax, softplus, tanh } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
-import type { DType, Tensor } from '../tensor/tensor.js';
+import { Tensor, type DType } from '../tensor/tensor.js';
 
 /** Parameters by checkpoint name, e.g. `heads.write.0.key.weight`; insertion order is stable. */
 export type ParamStore = Map<string, Tensor>;
@@ -54,6 +55,83 @@ export function headOutputs(store: ParamStore, prefix: string, parts: readonly P
   const out: Record<string, Tensor> = {};
   for (const p of parts) out[p.name] = ACTIVATIONS[p.activation](applyLinear(store, `${prefix}.${p.name}`, hidden));
   return out;
+}
+
+export interface HeadSpec {
+  readonly prefix: string;
+  readonly parts: readonly PartSpec[];
+}
+
+interface FusedHeads {
+  readonly members: readonly Tensor[];
+  readonly weight: Tensor; // [ΣO, H]: every part of every head, in order
+  readonly bias: Tensor; // [ΣO]
+}
+
+const fusedCache = new WeakMap<ParamStore, FusedHeads | null>();
+
+/** One view over `bufs` when they lie back to back on the kernel heap, else null. */
+function spanOf(bufs: readonly (Float32Array | Float64Array | null)[]): Float32Array | null {
+  const heap = kernelHeapOrNull();
+  const first = bufs[0];
+  if (heap === null || !(first instanceof Float32Array)) return null;
+  let end = first.byteOffset;
+  let n = 0;
+  for (const b of bufs) {
+    if (!(b instanceof Float32Array) || !heap.owns(b) || b.byteOffset !== end) return null;
+    end += b.byteLength;
+    n += b.length;
+  }
+  return new Float32Array(heap.memory.buffer, first.byteOffset, n);
+}
+
+function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads | null {
+  const names = heads.flatMap((h) => h.parts.map((p) => `${h.prefix}.${p.name}`));
+  const members = [...names.map((n) => param(store, `${n}.weight`)), ...names.map((n) => param(store, `${n}.bias`))];
+  const cached = fusedCache.get(store);
+  if (cached !== undefined && (cached === null || cached.members.every((t, i) => t === members[i]))) return cached;
+  const ws = members.slice(0, names.length), bs = members.slice(names.length);
+  const H = ws[0]!.shape[1]!;
+  const O = ws.reduce((s, w) => s + w.shape[0]!, 0);
+  const w = spanOf(ws.map((t) => t.data)), gw = spanOf(ws.map((t) => t.grad));
+  const b = spanOf(bs.map((t) => t.data)), gb = spanOf(bs.map((t) => t.grad));
+  let fused: FusedHeads | null = null;
+  if (w && gw && b && gb && ws.every((t) => t.shape[1] === H)) {
+    const weight = new Tensor(w, [O, H], true);
+    weight.grad = gw;
+    const bias = new Tensor(b, [O], true);
+    bias.grad = gb;
+    fused = { members, weight, bias };
+  }
+  fusedCache.set(store, fused);
+  return fused;
+}
+
+/** True when headOutputsAll runs these heads as one product (for tests and benchmarks). */
+export function headsFused(store: ParamStore, heads: readonly HeadSpec[]): boolean {
+  return heads.length > 0 && fusedHeads(store, heads) !== null;
+}
+
+/**
+ * headOutputs for several heads at once. When the heads' weights, biases and their gradients
+ * lie back to back (adoptParams lays a float32 model's out so), every part of every head comes
+ * from one product with the stacked [ΣO, H] weights, and columns are sliced off per part: one
+ * kernel call instead of one per part, the same values (each column's sum is the same dot
+ * product). Otherwise (float64 models, the TypeScript kernels) one linear per part.
+ */
+export function headOutputsAll(store: ParamStore, heads: readonly HeadSpec[], hidden: Tensor): Record<string, Tensor>[] {
+  const fused = heads.length > 0 ? fusedHeads(store, heads) : null;
+  if (fused === null) return heads.map((h) => headOutputs(store, h.prefix, h.parts, hidden));
+  const y = linear(hidden, fused.weight, fused.bias);
+  let off = 0;
+  return heads.map((h) => {
+    const out: Record<string, Tensor> = {};
+    for (const p of h.parts) {
+      out[p.name] = ACTIVATIONS[p.activation](sliceCols(y, off, p.size));
+      off += p.size;
+    }
+    return out;
+  });
 }
 
 export function countParams(store: ParamStore): number {

@@ -134,11 +134,13 @@ export function concat(xs: readonly Tensor[]): Tensor {
     K += x.shape[1]!;
   }
   const tape = tapeFor(...xs);
-  const yd = alloc(xs[0]!.dtype, B * K);
+  const yd = allocOverwritten(xs[0]!.dtype, B * K);
   let off = 0;
   for (const x of xs) {
     const k = x.shape[1]!;
-    for (let b = 0; b < B; b++) yd.set(x.data.subarray(b * k, (b + 1) * k), b * K + off);
+    // plain loops: no subarray view per row, and TypedArray.set is slow on the kernels' shared memory
+    const xd = x.data;
+    for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) yd[b * K + off + j] = xd[b * k + j]!;
     off += k;
   }
   const y = new Tensor(yd, [B, K], tape !== null);
@@ -170,8 +172,9 @@ export function sliceCols(x: Tensor, start: number, len: number): Tensor {
     throw new Error(`sliceCols: cannot take columns [${start}, ${start + len}) of shape [${x.shape.join(', ')}]`);
   }
   const tape = tapeFor(x);
-  const yd = alloc(x.dtype, B * len);
-  for (let b = 0; b < B; b++) yd.set(x.data.subarray(b * K + start, b * K + start + len), b * len);
+  const yd = allocOverwritten(x.dtype, B * len);
+  const xd = x.data;
+  for (let b = 0; b < B; b++) for (let j = 0; j < len; j++) yd[b * len + j] = xd[b * K + start + j]!;
   const y = new Tensor(yd, [B, len], tape !== null);
   if (tape) {
     tape.push(() => {
