@@ -30,6 +30,9 @@ export interface KernelExports {
   locationForward(...args: number[]): void;
   locationBackward(...args: number[]): void;
   zeroBytes(p: number, bytes: number): void;
+  sumSquares(p: number, n: number): number;
+  copyBytes(dst: number, src: number, bytes: number): void;
+  allFinite(p: number, n: number): number;
   lstmForward(...args: number[]): void;
   lstmBackward(...args: number[]): void;
   heapBase(): number;
@@ -129,6 +132,11 @@ export class KernelHeap {
   /** Zeroes a view on the heap (TypedArray.fill is several times slower on shared memory). */
   zero(b: Float32Array): void {
     this.k.zeroBytes(b.byteOffset, b.byteLength);
+  }
+
+  /** dst.set(src) for two views on the heap of the same length. */
+  copy(dst: Float32Array, src: Float32Array): void {
+    this.k.copyBytes(dst.byteOffset, src.byteOffset, src.byteLength);
   }
 
   /** Gives back a view from alloc(); it must not be used afterwards. */

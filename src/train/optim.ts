@@ -8,6 +8,7 @@
  * With momentum μ > 0, RMSprop keeps a buffer b ← μb + g/(…) and steps p ← p − lr·b.
  */
 import type { OptimizerConfig } from '../config/schema.js';
+import { activeHeap } from '../kernels/wasm.js';
 import { alloc, type Buf, type Tensor } from '../tensor/tensor.js';
 
 export interface Optimizer {
@@ -22,9 +23,12 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   const names = [...params.keys()];
   const slots = cfg.name === 'adam' ? ['exp_avg', 'exp_avg_sq'] : cfg.momentum > 0 ? ['square_avg', 'momentum'] : ['square_avg'];
   const buffers = new Map<string, Buf>();
+  const heap = activeHeap();
   for (const slot of slots) {
     for (const n of names) {
-      const b = alloc(params.get(n)!.dtype, params.get(n)!.size);
+      const p = params.get(n)!;
+      // beside the parameters on the kernel heap when they are there (for the SIMD checks and copies)
+      const b = (heap !== null && heap.owns(p.data) ? heap.alloc(p.size) : null) ?? alloc(p.dtype, p.size);
       if (cfg.name === 'rmsprop-tf' && slot === 'square_avg') b.fill(1);
       buffers.set(`${slot}.${n}`, b);
     }
@@ -84,10 +88,15 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
 
 /** √Σ g² over every parameter's gradient (NaN or Inf if any gradient is). */
 export function globalGradNorm(params: Iterable<Tensor>): number {
+  const heap = activeHeap();
   let s = 0;
   for (const p of params) {
     const g = p.grad;
     if (g === null) continue;
+    if (heap !== null && heap.owns(g)) {
+      s += heap.k.sumSquares(g.byteOffset, g.length); // float64 sums of SIMD lanes: the same to ~1e-16
+      continue;
+    }
     for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
   }
   return Math.sqrt(s);
@@ -105,5 +114,19 @@ export function clipGradNorm(params: Iterable<Tensor>, norm: number, maxNorm: nu
 }
 
 export function zeroGrads(params: Iterable<Tensor>): void {
-  for (const p of params) p.grad?.fill(0);
+  const heap = activeHeap();
+  for (const p of params) {
+    const g = p.grad;
+    if (g === null) continue;
+    if (heap !== null && heap.owns(g)) heap.zero(g as Float32Array);
+    else g.fill(0);
+  }
+}
+
+/** True when every element of `b` is finite. */
+export function allFinite(b: Buf): boolean {
+  const heap = activeHeap();
+  if (heap !== null && heap.owns(b)) return heap.k.allFinite(b.byteOffset, b.length) === 1;
+  for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i]!)) return false;
+  return true;
 }

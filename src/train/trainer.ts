@@ -8,11 +8,12 @@ import type { MemoryModel } from '../models/model.js';
 import type { Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool, withPool, type Buf, type Tensor } from '../tensor/tensor.js';
-import { heapAllocator } from '../kernels/wasm.js';
+import { activeHeap, heapAllocator } from '../kernels/wasm.js';
+import type { KernelHeap } from '../kernels/heap.js';
 import { accumulateGradients } from './gradients.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
-import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
+import { allFinite, clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
 
 export interface EvalRecord extends Metrics {
   step: number;
@@ -46,9 +47,11 @@ export class NonFiniteError extends Error {}
 /** Sees every step's gradients before they are checked and applied (tests use it to inject a NaN). */
 export type GradientHook = (step: number, params: ReadonlyMap<string, Tensor>) => void;
 
-function allFinite(b: Buf): boolean {
-  for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i]!)) return false;
-  return true;
+
+/** dst.set(src), with one memory copy when both live on the kernel heap. */
+function copyInto(dst: Buf, src: Buf, heap: KernelHeap | null): void {
+  if (heap !== null && heap.owns(dst) && heap.owns(src)) heap.copy(dst as Float32Array, src as Float32Array);
+  else dst.set(src);
 }
 
 export class Trainer {
@@ -64,6 +67,7 @@ export class Trainer {
   gradientHook: GradientHook | null = null;
   /** copies of the weights and optimiser buffers from before the update, to undo a non-finite one */
   private readonly undo = new Map<Buf, Buf>();
+  private readonly heap = activeHeap();
 
   constructor(
     readonly model: MemoryModel,
@@ -111,12 +115,12 @@ export class Trainer {
     const optimizerStep = this.optimizer.state().step;
     for (const b of touched) {
       let copy = this.undo.get(b);
-      if (copy === undefined) this.undo.set(b, (copy = b.slice()));
-      else copy.set(b);
+      if (copy === undefined) this.undo.set(b, (copy = this.heap?.owns(b) ? this.heap.alloc(b.length) ?? b.slice() : b.slice()));
+      copyInto(copy, b, this.heap);
     }
     this.optimizer.step();
     if (!touched.every(allFinite)) {
-      for (const b of touched) b.set(this.undo.get(b)!);
+      for (const b of touched) copyInto(b, this.undo.get(b)!, this.heap);
       this.optimizer.loadState(optimizerStep, this.optimizer.state().buffers);
       return this.skip(lossValue, gradNorm);
     }

@@ -232,3 +232,43 @@ export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i3
 export function zeroBytes(p: usize, bytes: usize): void {
   memory.fill(p, 0, bytes);
 }
+
+// Σ x² over n floats, summed in float64 (two f64 lanes per four floats), for gradient norms.
+export function sumSquares(p: usize, n: i32): f64 {
+  const n4 = n & ~3;
+  let a = f64x2.splat(0), c = f64x2.splat(0);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+    a = f64x2.add(a, f64x2.mul(lo, lo));
+    c = f64x2.add(c, f64x2.mul(hi, hi));
+  }
+  let s = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1) + f64x2.extract_lane(c, 0) + f64x2.extract_lane(c, 1);
+  for (; i < n; i++) {
+    const x = <f64>load<f32>(p + (<usize>i << 2));
+    s += x * x;
+  }
+  return s;
+}
+
+// 1 when all n floats are finite, else 0 (x − x is 0 for finite x, NaN for ±Inf and NaN).
+export function allFinite(p: usize, n: i32): i32 {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    if (!i32x4.all_true(f32x4.eq(f32x4.sub(v, v), f32x4.splat(0)))) return 0;
+  }
+  for (; i < n; i++) {
+    const x = load<f32>(p + (<usize>i << 2));
+    if (x - x != 0) return 0;
+  }
+  return 1;
+}
+
+// Copies `bytes` bytes from `src` to `dst` (one memory.copy; TypedArray.set is slower on shared memory).
+export function copyBytes(dst: usize, src: usize, bytes: usize): void {
+  memory.copy(dst, src, bytes);
+}
