@@ -31,6 +31,8 @@ export interface KernelExports {
   locationBackward(...args: number[]): void;
   zeroBytes(p: number, bytes: number): void;
   sumSquares(p: number, n: number): number;
+  expArray(src: number, dst: number, n: number): void;
+  logArray(src: number, dst: number, n: number): void;
   copyBytes(dst: number, src: number, bytes: number): void;
   allFinite(p: number, n: number): number;
   lstmForward(...args: number[]): void;

@@ -234,3 +234,26 @@ test('bulk kernels: sum of squares, finiteness and copies agree with plain loops
     heap.release(b);
   }
 });
+
+test('vectorised exp and log (LSTM gates, sharpening): relative error below 5e-7 against Math.exp and Math.log', () => {
+  const heap = kernelHeapOrNull()!;
+  const n = 4096;
+  const x = heap.alloc(n)!, y = heap.alloc(n)!;
+  // exp over [−80, 80], where results are normal floats
+  for (let i = 0; i < n; i++) x[i] = -80 + (160 * i) / (n - 1);
+  heap.k.expArray(x.byteOffset, y.byteOffset, n);
+  let worst = 0;
+  for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(y[i]! / Math.exp(x[i]!) - 1));
+  assert.ok(worst < 5e-7, `exp: worst relative error ${worst}`);
+  // log over 1e−30 .. 1e30 (log-spaced) and around 1, where ln x is near 0
+  for (let i = 0; i < n; i++) x[i] = i < n / 2 ? Math.pow(10, -30 + (60 * i) / (n / 2)) : 0.5 + (1.5 * (i - n / 2)) / (n / 2);
+  heap.k.logArray(x.byteOffset, y.byteOffset, n);
+  worst = 0;
+  for (let i = 0; i < n; i++) {
+    const t = Math.log(x[i]!);
+    worst = Math.max(worst, Math.abs(y[i]! - t) / Math.max(Math.abs(t), 1e-3));
+  }
+  assert.ok(worst < 5e-7, `log: worst relative error ${worst}`);
+  heap.release(x);
+  heap.release(y);
+});

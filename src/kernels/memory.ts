@@ -77,7 +77,7 @@ export interface LocationSaved {
 export function locationForwardWasm(wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, B: number, N: number, S: number): boolean {
   const h = activeHeap();
   if (!h) return false;
-  h.k.locationForward(h.in(wc), h.in(wp), h.in(g), h.in(s), h.in(gamma), h.out(saved.wg), h.out(saved.wt), h.out(saved.p), h.out(saved.sums), h.out(w), B, N, S);
+  h.k.locationForward(h.in(wc), h.in(wp), h.in(g), h.in(s), h.in(gamma), h.out(saved.wg), h.out(saved.wt), h.out(saved.p), h.out(saved.sums), h.out(w), h.tmp(N + S), B, N, S);
   h.done();
   return true;
 }
@@ -92,7 +92,7 @@ export function locationBackwardWasm(
   const BN = B * N;
   h.k.locationBackward(
     h.in(wc), h.in(wp), h.in(g), h.in(s), h.in(gamma), h.in(saved.wg), h.in(saved.wt), h.in(saved.p), h.in(saved.sums), h.in(w), h.in(gw),
-    h.grad(gwc, BN), h.grad(gwp, BN), h.grad(gg, B), h.grad(gs, B * S), h.grad(ggamma, B), h.tmp(BN), h.tmp(BN), B, N, S,
+    h.grad(gwc, BN), h.grad(gwp, BN), h.grad(gg, B), h.grad(gs, B * S), h.grad(ggamma, B), h.tmp(BN), h.tmp(N + S), h.tmp(N + S), B, N, S,
   );
   h.done();
   return true;

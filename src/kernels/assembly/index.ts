@@ -3,3 +3,4 @@
 export * from './matmul';
 export * from './memory';
 export * from './lstm';
+export { expArray, logArray } from './simd-math';

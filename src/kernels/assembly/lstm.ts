@@ -4,27 +4,7 @@
 // Pointers are byte offsets into the shared kernel heap; a pointer of 0 means "not wanted"
 // (the heap's blocks start above the module's static data, so 0 is never a real buffer).
 import { matmulXWt, matmulXWtBackwardW, matmulXWtBackwardX } from './matmul';
-
-// e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two constants so n·ln2 is
-// exact), e^r by the degree-7 polynomial of Cephes' expf (relative error ~2e-7 on that range),
-// 2^n put straight into the exponent bits. x is clamped to [−87, 88], where 2^n stays normal.
-// @ts-ignore: decorator
-@inline
-function expv(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, scale);
-}
+import { expv } from './simd-math';
 
 // σ(x) = 1 / (1 + e^−x)
 // @ts-ignore: decorator

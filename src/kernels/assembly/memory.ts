@@ -5,6 +5,8 @@
 // Backward kernels add their gradients to what the output buffers hold (the caller puts the
 // gradient accumulated so far there, or zeros).
 
+import { expv, logv } from './simd-math';
+
 const COSINE_EPS: f32 = 1e-6;
 
 // @ts-ignore: decorator
@@ -270,81 +272,168 @@ export function heapBase(): usize {
 }
 
 const SHARPEN_EPS: f64 = 1e-6;
+/** Below the smallest normal float32 a weight counts as 0 when sharpened (its power is ~0). */
+const TINY: f32 = 1.17549435e-38;
 
-// NTM location addressing, fused (SPEC §3): interpolate, circular shift, sharpen.
-//   wg = g·wc + (1−g)·wp;  wt[i] = Σ_j s[j]·wg[(i − (j − range)) mod N];  w = wt^γ / (Σ wt^γ + ε)
-// wc, wp, w, wg, wt, p [B,N]; g, gamma, sums [B]; s [B,S]. Saves wg, wt, p = wt^γ and sums for backward.
-export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, wg: usize, wt: usize, p: usize, sums: usize, w: usize, B: i32, N: i32, S: i32): void {
-  const range = (S - 1) >> 1;
-  for (let b = 0; b < B; b++) {
-    const o = b * N;
-    const gb = f(g, b);
-    for (let i = 0; i < N; i++) setf(wg, o + i, gb * f(wc, o + i) + (1 - gb) * f(wp, o + i));
-    for (let i = 0; i < N; i++) setf(wt, o + i, 0);
-    for (let j = 0; j < S; j++) {
-      const sj = f(s, b * S + j);
-      let src = ((range - j) % N + N) % N; // (0 − o_j) mod N
-      for (let i = 0; i < N; i++) {
-        setf(wt, o + i, f(wt, o + i) + sj * f(wg, o + src));
-        if (++src == N) src = 0;
-      }
-    }
-    const gm = <f64>f(gamma, b);
-    let sum: f64 = 0;
-    for (let i = 0; i < N; i++) {
-      const x = <f64>f(wt, o + i);
-      const v: f64 = x > 0 ? Math.exp(gm * Math.log(x)) : 0;
-      setf(p, o + i, <f32>v);
-      sum += v;
-    }
-    sum += SHARPEN_EPS;
-    setf(sums, b, <f32>sum);
-    for (let i = 0; i < N; i++) setf(w, o + i, <f32>(<f64>f(p, o + i) / sum));
+// ext[k] = v[(k − range) mod N] for k < N + 2·range: v with `range` wrapped elements on each
+// side, so a circular shift reads ext at plain offsets.
+// @ts-ignore: decorator
+@inline
+function wrapPad(v: usize, ext: usize, N: i32, range: i32): void {
+  memory.copy(ext + (<usize>range << 2), v, <usize>N << 2);
+  for (let k = 0; k < range; k++) {
+    setf(ext, k, f(v, N - range + k));
+    setf(ext, N + range + k, f(v, k));
   }
 }
 
-// Gradients of locationForward, added to gwc, gwp, gg, gs, ggamma.
-export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, wg: usize, wt: usize, p: usize, sums: usize, w: usize, gw: usize,
-  gwc: usize, gwp: usize, gg: usize, gs: usize, ggamma: usize, dwt: usize, dwg: usize, B: i32, N: i32, S: i32): void {
+// NTM location addressing, fused (SPEC §3): interpolate, circular shift, sharpen.
+//   wg = g·wc + (1−g)·wp;  wt[i] = Σ_j s[j]·wg[(i − (j − range)) mod N];  w = wt^γ / (Σ wt^γ + ε)
+// wc, wp, w, wg, wt, p [B,N]; g, gamma, sums [B]; s [B,S]; ext: scratch of N + S floats.
+// Saves wg, wt, p = wt^γ and sums for backward. Four slots at a time; wt^γ = e^(γ·ln wt) in
+// float32 SIMD (simd-math.ts), summed in float64.
+export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, wg: usize, wt: usize, p: usize, sums: usize, w: usize,
+  ext: usize, B: i32, N: i32, S: i32): void {
   const range = (S - 1) >> 1;
+  const N4 = N & ~3;
   for (let b = 0; b < B; b++) {
     const o = b * N;
-    let wdw: f64 = 0; // accumulated in f64, as the TypeScript twin does
+    const ob = <usize>o << 2;
+    const gb = f(g, b);
+    const gv = f32x4.splat(gb), hv = f32x4.splat(1 - gb);
+    let i = 0;
+    for (; i < N4; i += 4) {
+      const q = <usize>i << 2;
+      v128.store(wg + ob + q, f32x4.add(f32x4.mul(gv, v128.load(wc + ob + q)), f32x4.mul(hv, v128.load(wp + ob + q))));
+    }
+    for (; i < N; i++) setf(wg, o + i, gb * f(wc, o + i) + (1 - gb) * f(wp, o + i));
+    wrapPad(wg + ob, ext, N, range);
+    // wt[i] = Σ_j s_j · ext[i + 2·range − j]
+    i = 0;
+    for (; i < N4; i += 4) {
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < S; j++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f(s, b * S + j)), v128.load(ext + (<usize>(i + 2 * range - j) << 2))));
+      v128.store(wt + ob + (<usize>i << 2), acc);
+    }
+    for (; i < N; i++) {
+      let acc: f32 = 0;
+      for (let j = 0; j < S; j++) acc += f(s, b * S + j) * f(ext, i + 2 * range - j);
+      setf(wt, o + i, acc);
+    }
+    const gmv = f32x4.splat(f(gamma, b));
+    let sum: f64 = 0;
+    i = 0;
+    for (; i < N4; i += 4) {
+      const q = <usize>i << 2;
+      const x = v128.load(wt + ob + q);
+      const pv = v128.and(f32x4.ge(x, f32x4.splat(TINY)), expv(f32x4.mul(gmv, logv(x))));
+      v128.store(p + ob + q, pv);
+      sum += <f64>f32x4.extract_lane(pv, 0) + <f64>f32x4.extract_lane(pv, 1) + <f64>f32x4.extract_lane(pv, 2) + <f64>f32x4.extract_lane(pv, 3);
+    }
+    for (; i < N; i++) {
+      const x = f(wt, o + i);
+      const pv: f32 = x >= TINY ? f32x4.extract_lane(expv(f32x4.mul(gmv, logv(f32x4.splat(x)))), 0) : 0;
+      setf(p, o + i, pv);
+      sum += <f64>pv;
+    }
+    sum += SHARPEN_EPS;
+    setf(sums, b, <f32>sum);
+    const inv = f32x4.splat(<f32>(1 / sum));
+    i = 0;
+    for (; i < N4; i += 4) {
+      const q = <usize>i << 2;
+      v128.store(w + ob + q, f32x4.mul(v128.load(p + ob + q), inv));
+    }
+    for (; i < N; i++) setf(w, o + i, <f32>(<f64>f(p, o + i) / sum));
+  }
+}
+
+// Gradients of locationForward, added to gwc, gwp, gg, gs, ggamma. dwt [B,N] is scratch, ext and
+// dext scratch of N + S floats each (the padded w_g and its gradient).
+export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, wg: usize, wt: usize, p: usize, sums: usize, w: usize, gw: usize,
+  gwc: usize, gwp: usize, gg: usize, gs: usize, ggamma: usize, dwt: usize, ext: usize, dext: usize, B: i32, N: i32, S: i32): void {
+  const range = (S - 1) >> 1;
+  const N4 = N & ~3;
+  const P = N + 2 * range;
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    const ob = <usize>o << 2;
+    let wdw: f64 = 0;
     for (let i = 0; i < N; i++) wdw += <f64>f(gw, o + i) * <f64>f(w, o + i);
     const sum = f(sums, b), gm = f(gamma, b);
-    let dgamma: f64 = 0;
-    for (let i = 0; i < N; i++) {
-      const dp: f64 = (<f64>f(gw, o + i) - wdw) / <f64>sum;
-      const x = <f64>f(wt, o + i);
-      if (x > 0) {
-        const pi = <f64>f(p, o + i);
-        setf(dwt, o + i, <f32>((dp * <f64>gm * pi) / x));
-        dgamma += dp * pi * Math.log(x);
+    const wdwv = f32x4.splat(<f32>wdw), isum = f32x4.splat(1 / sum), gmv = f32x4.splat(gm);
+    // dp = (gw − Σ gw·w) / sum;  dwt = dp·γ·p / wt;  dγ = Σ dp·p·ln wt   (over wt ≥ TINY)
+    let dgv = f32x4.splat(0);
+    let i = 0;
+    for (; i < N4; i += 4) {
+      const q = <usize>i << 2;
+      const x = v128.load(wt + ob + q);
+      const live = f32x4.ge(x, f32x4.splat(TINY));
+      const dp = f32x4.mul(f32x4.sub(v128.load(gw + ob + q), wdwv), isum);
+      const pv = v128.load(p + ob + q);
+      const dpp = f32x4.mul(dp, pv);
+      v128.store(dwt + ob + q, v128.and(live, f32x4.div(f32x4.mul(dpp, gmv), x)));
+      dgv = f32x4.add(dgv, v128.and(live, f32x4.mul(dpp, logv(x))));
+    }
+    let dgamma: f64 = <f64>f32x4.extract_lane(dgv, 0) + <f64>f32x4.extract_lane(dgv, 1) + <f64>f32x4.extract_lane(dgv, 2) + <f64>f32x4.extract_lane(dgv, 3);
+    for (; i < N; i++) {
+      const x = f(wt, o + i);
+      if (x >= TINY) {
+        const dpp: f32 = ((f(gw, o + i) - <f32>wdw) / sum) * f(p, o + i);
+        setf(dwt, o + i, (dpp * gm) / x);
+        dgamma += <f64>(dpp * f32x4.extract_lane(logv(f32x4.splat(x)), 0));
       } else {
         setf(dwt, o + i, 0);
       }
     }
     setf(ggamma, b, f(ggamma, b) + <f32>dgamma);
-    for (let i = 0; i < N; i++) setf(dwg, o + i, 0);
+    // shift backward: ds_j = Σ_i dwt[i]·ext[i + 2·range − j];  dext[i + 2·range − j] += s_j·dwt[i]
+    wrapPad(wg + ob, ext, N, range);
+    memory.fill(dext, 0, <usize>P << 2);
     for (let j = 0; j < S; j++) {
       const sj = f(s, b * S + j);
-      let src = ((range - j) % N + N) % N;
-      let ds: f64 = 0;
-      for (let i = 0; i < N; i++) {
-        const d = f(dwt, o + i);
-        ds += <f64>d * <f64>f(wg, o + src);
-        setf(dwg, o + src, f(dwg, o + src) + d * sj);
-        if (++src == N) src = 0;
+      const sv = f32x4.splat(sj);
+      const e = ext + (<usize>(2 * range - j) << 2), d = dext + (<usize>(2 * range - j) << 2);
+      let acc = f32x4.splat(0);
+      i = 0;
+      for (; i < N4; i += 4) {
+        const q = <usize>i << 2;
+        const dv = v128.load(dwt + ob + q);
+        acc = f32x4.add(acc, f32x4.mul(dv, v128.load(e + q)));
+        v128.store(d + q, f32x4.add(v128.load(d + q), f32x4.mul(sv, dv)));
+      }
+      let ds: f64 = <f64>hsum(acc);
+      for (; i < N; i++) {
+        const dv = f(dwt, o + i);
+        ds += <f64>(dv * f(e, i));
+        setf(d, i, f(d, i) + sj * dv);
       }
       setf(gs, b * S + j, <f32>(<f64>f(gs, b * S + j) + ds));
     }
+    // fold the padding back: dext[k] belongs to slot (k − range) mod N
+    for (let k = 0; k < range; k++) {
+      setf(dext, range + N - range + k, f(dext, range + N - range + k) + f(dext, k));
+      setf(dext, range + k, f(dext, range + k) + f(dext, N + range + k));
+    }
+    // interpolation backward, with dwg = dext[range .. range + N)
+    const dwg = dext + (<usize>range << 2);
     const gb = f(g, b);
-    let dg: f64 = 0;
-    for (let i = 0; i < N; i++) {
-      const d = f(dwg, o + i);
+    const gv = f32x4.splat(gb), hv = f32x4.splat(1 - gb);
+    let dgg = f32x4.splat(0);
+    i = 0;
+    for (; i < N4; i += 4) {
+      const q = <usize>i << 2;
+      const d = v128.load(dwg + q);
+      v128.store(gwc + ob + q, f32x4.add(v128.load(gwc + ob + q), f32x4.mul(d, gv)));
+      v128.store(gwp + ob + q, f32x4.add(v128.load(gwp + ob + q), f32x4.mul(d, hv)));
+      dgg = f32x4.add(dgg, f32x4.mul(d, f32x4.sub(v128.load(wc + ob + q), v128.load(wp + ob + q))));
+    }
+    let dg: f64 = <f64>hsum(dgg);
+    for (; i < N; i++) {
+      const d = f(dwg, i);
       setf(gwc, o + i, f(gwc, o + i) + d * gb);
       setf(gwp, o + i, f(gwp, o + i) + d * (1 - gb));
-      dg += <f64>d * (<f64>f(wc, o + i) - <f64>f(wp, o + i));
+      dg += <f64>(d * (f(wc, o + i) - f(wp, o + i)));
     }
     setf(gg, b, <f32>(<f64>f(gg, b) + dg));
   }
