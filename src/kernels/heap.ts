@@ -29,6 +29,14 @@ export interface KernelExports {
   writeBackward(...args: number[]): void;
   locationForward(...args: number[]): void;
   locationBackward(...args: number[]): void;
+  linksForward(...args: number[]): void;
+  linksBackward(...args: number[]): void;
+  linkageForward(...args: number[]): void;
+  linkageBackward(...args: number[]): void;
+  usageForward(...args: number[]): void;
+  usageBackward(...args: number[]): void;
+  allocationForward(...args: number[]): void;
+  allocationBackward(...args: number[]): void;
   zeroBytes(p: number, bytes: number): void;
   sumSquares(p: number, n: number): number;
   expArray(src: number, dst: number, n: number): void;

@@ -4,16 +4,23 @@ import { contentWeights } from '../memory/content.js';
 import { readMemory } from '../memory/read.js';
 import { writeMemory } from '../memory/write.js';
 import { locationWeights } from '../memory/location.js';
+import { updateLinkage } from '../memory/linkage.js';
+import { allocationWeights, writeAllocations } from '../memory/allocation.js';
+import { updateUsage } from '../memory/usage.js';
+import { writeWeighting } from '../memory/write-weighting.js';
+import { followLinksHeads } from '../memory/temporal-read.js';
 import { oneplus } from '../tensor/ops.js';
 import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
 import { softmax, sigmoid, tanh, weightedSum, addScalars, concat } from '../tensor/ops.js';
 import { lstmCell } from '../nn/lstm.js';
-import { cloneConfig, DEFAULTS } from '../config/schema.js';
+import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { headsFused, type HeadSpec } from '../models/params.js';
 import { copyTask } from '../tasks/copy.js';
 import { accumulateGradients } from '../train/gradients.js';
 import { Rng } from '../tensor/random.js';
+import { Dnc } from '../models/dnc.js';
+import { maskedBceLoss } from '../train/loss.js';
 import { alloc, BufferPool, Tape, Tensor, withPool, withTape } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { activeKernels, heapAllocator, kernelsAvailable, setKernels } from './wasm.js';
@@ -28,22 +35,30 @@ function rand(shape: number[], rng: Rng, scale = 1): Tensor {
   return t;
 }
 
-/** Forward values and every input's gradient of a probe loss, with the given kernels. */
-function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor, seed: number, shapes: number[][]): { out: Float32Array; grads: Float32Array[]; onHeap: boolean } {
+/**
+ * Forward values and every input's gradient of a probe loss, with the given kernels. An op with
+ * several outputs returns them all: the values are compared concatenated and the probe loss sums
+ * over each (an output left out of the list gets no gradient, as an unused output in a model).
+ */
+function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor | Tensor[], seed: number, shapes: number[][]): { out: Float32Array; grads: Float32Array[]; onHeap: boolean } {
   setKernels(kind);
   try {
     const rng = new Rng(seed);
     const inputs = shapes.map((s) => rand(s, rng));
     const tape = new Tape();
-    let out!: Tensor;
+    let outs!: Tensor[];
     const loss = withTape(tape, () => {
-      out = build(inputs);
+      const o = build(inputs);
+      outs = Array.isArray(o) ? o : [o];
       const c = new Rng(seed + 1);
-      return weightedSum(out, Array.from({ length: out.size }, () => c.normal()));
+      const probes = outs.map((out) => weightedSum(out, Array.from({ length: out.size }, () => c.normal())));
+      return probes.length === 1 ? probes[0]! : addScalars(probes);
     });
     tape.backward(loss);
     const grads = inputs.map((x) => Float32Array.from(x.grad ?? new Float32Array(x.size)));
-    return { out: Float32Array.from(out.data), grads, onHeap: kernelHeapOrNull()!.owns(out.data) };
+    const out = new Float32Array(outs.reduce((n, t) => n + t.size, 0));
+    outs.reduce((off, t) => (out.set(t.data, off), off + t.size), 0);
+    return { out, grads, onHeap: outs.every((t) => kernelHeapOrNull()!.owns(t.data)) };
   } finally {
     setKernels('wasm');
   }
@@ -53,7 +68,7 @@ function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor, seed: num
  * The kernels on buffers off the heap (copied in and out) and on a heap-backed pool's buffers
  * (in place, as in training), each against the TypeScript twins.
  */
-function compare(name: string, build: (inputs: Tensor[]) => Tensor, shapes: number[][]): void {
+function compare(name: string, build: (inputs: Tensor[]) => Tensor | Tensor[], shapes: number[][]): void {
   const b = run('ts', build, 11, shapes);
   const copied = run('wasm', build, 11, shapes);
   const pool = new BufferPool(8, heapAllocator());
@@ -106,6 +121,220 @@ test('fused location kernel (interpolate, shift, sharpen) agrees with its three 
     for (let b = 0; b < B; b++) prev.data[b * N + 2] = 1; // gate 0: w~ is this one-hot spread over 3 slots, 0 elsewhere
     return locationWeights(wc, prev, Tensor.zeros([B, 1]), softmax(s!), Tensor.full([B, 1], 2.5));
   }, [[B, 3]]);
+});
+
+/** Rows of weights that are all zero (w = 0) or one-hot on a slot varying with the row (Σ w = 1). */
+function degenerate(kind: 'zero' | 'oneHot', B: number, N: number): Tensor {
+  const w = Tensor.zeros([B, N]);
+  if (kind === 'oneHot') for (let b = 0; b < B; b++) w.data[b * N + ((3 * b + 1) % N)] = 1;
+  return w;
+}
+
+/** x, its values replaced by `values`: a degenerate input that still has its gradient compared. */
+function setTo(x: Tensor, values: Tensor): Tensor {
+  x.data.set(values.data);
+  return x;
+}
+
+test('temporal-read kernel (every read head from one link) agrees with followLinksBoth per head', () => {
+  // N = 7 runs the kernels' scalar tails, N = 16 (the DNC presets) only their SIMD loops
+  for (const n of [7, 16]) {
+    const heads = (w: Tensor[]): Tensor[] => w.map((x) => softmax(x));
+    const shapes = (R: number): number[][] => [[B, n, n], ...Array.from({ length: R }, () => [B, n])];
+    for (const R of [1, 4]) {
+      compare(`followLinksHeads N=${n} R=${R}`, ([L, ...w]) => {
+        const d = followLinksHeads(sigmoid(L!), heads(w));
+        return [...d.forward, ...d.backward];
+      }, shapes(R));
+    }
+    // absent output gradients: one direction unused, and a head whose outputs are both unused
+    compare(`followLinksHeads N=${n} forward only`, ([L, ...w]) => followLinksHeads(sigmoid(L!), heads(w)).forward, shapes(3));
+    compare(`followLinksHeads N=${n} backward only`, ([L, ...w]) => followLinksHeads(sigmoid(L!), heads(w)).backward, shapes(3));
+    compare(`followLinksHeads N=${n} head 1 unused`, ([L, ...w]) => {
+      const d = followLinksHeads(sigmoid(L!), heads(w));
+      return [d.forward[0]!, d.backward[2]!];
+    }, shapes(3));
+    // absent input gradients: a constant link (the DNC's first step), constant read weights
+    compare(`followLinksHeads N=${n} constant link`, ([L, ...w]) => {
+      const d = followLinksHeads(new Tensor(sigmoid(L!).data, [B, n, n]), heads(w));
+      return [...d.forward, ...d.backward];
+    }, shapes(2));
+    compare(`followLinksHeads N=${n} constant weights`, ([L]) => {
+      const d = followLinksHeads(sigmoid(L!), [degenerate('oneHot', B, n), Tensor.full([B, n], 1 / n)]);
+      return [...d.forward, ...d.backward];
+    }, [[B, n, n]]);
+    // degenerate: all-zero and one-hot read weights, an all-zero link
+    compare(`followLinksHeads N=${n} zero and one-hot weights`, ([L, z, o]) => {
+      const zero = setTo(z!, degenerate('zero', B, n)), hot = setTo(o!, degenerate('oneHot', B, n));
+      const d = followLinksHeads(sigmoid(L!), [zero, hot]);
+      return [...d.forward, ...d.backward];
+    }, [[B, n, n], [B, n], [B, n]]);
+    // one tensor as two heads' weights: its gradient is the sum over both
+    compare(`followLinksHeads N=${n} one tensor twice`, ([L, w]) => {
+      const s = softmax(w!);
+      const d = followLinksHeads(sigmoid(L!), [s, s]);
+      return [...d.forward, ...d.backward];
+    }, [[B, n, n], [B, n]]);
+    compare(`followLinksHeads N=${n} zero link`, ([L, w]) => {
+      const d = followLinksHeads(setTo(L!, Tensor.zeros([B, n, n])), [softmax(w!)]);
+      return [...d.forward, ...d.backward];
+    }, [[B, n, n], [B, n]]);
+  }
+});
+
+test('followLinksHeads and updateLinkage run as one kernel op on float32, as their twins otherwise', () => {
+  // the comparisons above would pass trivially if an op fell back to its twin: count the tape entries
+  const ops = (kind: 'wasm' | 'ts', dtype: 'f32' | 'f64', op: (L: Tensor, w: Tensor[]) => unknown): number => {
+    setKernels(kind);
+    try {
+      const L = Tensor.zeros([B, N, N], dtype, true);
+      const w = [0, 1, 2].map(() => new Tensor(Tensor.full([B, N], 1 / N, dtype).data, [B, N], true));
+      const tape = new Tape();
+      withTape(tape, () => op(L, w));
+      return tape.length;
+    } finally {
+      setKernels('wasm');
+    }
+  };
+  const follow = (L: Tensor, w: Tensor[]): unknown => followLinksHeads(L, w);
+  assert.equal(ops('wasm', 'f32', follow), 1);
+  assert.equal(ops('ts', 'f32', follow), 3); // followLinksBoth per head
+  assert.equal(ops('wasm', 'f64', follow), 3);
+  const linkage = (L: Tensor, w: Tensor[]): unknown => updateLinkage(L, w[0]!, w[1]!);
+  assert.equal(ops('wasm', 'f32', linkage), 1);
+  assert.equal(ops('ts', 'f32', linkage), 2); // updateLink, updatePrecedence
+  assert.equal(ops('wasm', 'f64', linkage), 2);
+});
+
+test('linkage kernel (link and precedence fused) agrees with updateLink and updatePrecedence', () => {
+  for (const n of [7, 16]) {
+    // weights: a softmax scaled by a gate, Σ w < 1 as the DNC's write weights
+    const ww = (w: Tensor, g: Tensor): Tensor => writeWeighting(softmax(w), softmax(w), Tensor.full([B, 1], 0.5), sigmoid(g));
+    const shapes = [[B, n, n], [B, n], [B, n], [B, 1]];
+    const both = (r: { link: Tensor; precedence: Tensor }): Tensor[] => [r.link, r.precedence];
+    compare(`updateLinkage N=${n}`, ([L, p, w, g]) => both(updateLinkage(sigmoid(L!), softmax(p!), ww(w!, g!))), shapes);
+    // absent output gradients: only the link used, only the precedence used
+    compare(`updateLinkage N=${n} link only`, ([L, p, w, g]) => updateLinkage(sigmoid(L!), softmax(p!), ww(w!, g!)).link, shapes);
+    compare(`updateLinkage N=${n} precedence only`, ([L, p, w, g]) => updateLinkage(sigmoid(L!), softmax(p!), ww(w!, g!)).precedence, shapes);
+    // absent input gradients: the DNC's first step (zero link and precedence, constants)
+    compare(`updateLinkage N=${n} first step`, ([w, g]) => both(updateLinkage(Tensor.zeros([B, n, n]), Tensor.zeros([B, n]), ww(w!, g!))), [[B, n], [B, 1]]);
+    compare(`updateLinkage N=${n} constant weights`, ([L, p]) => both(updateLinkage(sigmoid(L!), softmax(p!), Tensor.full([B, n], 0.5 / n))), [[B, n, n], [B, n]]);
+    compare(`updateLinkage N=${n} one tensor as precedence and weights`, ([L, w, g]) => {
+      const x = ww(w!, g!);
+      return both(updateLinkage(sigmoid(L!), x, x));
+    }, [[B, n, n], [B, n], [B, 1]]);
+    // degenerate: no write at all (w = 0) and a saturated one-hot write (Σ w = 1, 1 − Σ w = 0)
+    for (const kind of ['zero', 'oneHot'] as const) {
+      compare(`updateLinkage N=${n} ${kind} weights`, ([L, p, w]) =>
+        both(updateLinkage(sigmoid(L!), softmax(p!), setTo(w!, degenerate(kind, B, n)))), [[B, n, n], [B, n], [B, n]]);
+    }
+  }
+});
+
+test('usage kernel agrees with updateUsage, write gradient stopped or not', () => {
+  for (const n of [7, 16]) {
+    for (const [Wh, R] of [[1, 4], [2, 3], [1, 1]] as const) {
+      // inputs: u, then Wh write weights, R free gates, R read weights
+      const shapes = [[B, n], ...Array.from({ length: Wh }, () => [B, n]), ...Array.from({ length: R }, () => [B, 1]), ...Array.from({ length: R }, () => [B, n])];
+      const split = (xs: Tensor[]): { u: Tensor; ww: Tensor[]; f: Tensor[]; wr: Tensor[] } => ({
+        u: sigmoid(xs[0]!), ww: xs.slice(1, 1 + Wh).map((x) => softmax(x)),
+        f: xs.slice(1 + Wh, 1 + Wh + R).map((x) => sigmoid(x)), wr: xs.slice(1 + Wh + R).map((x) => softmax(x)),
+      });
+      for (const stop of [true, false]) {
+        compare(`updateUsage N=${n} Wh=${Wh} R=${R} stop=${stop}`, (xs) => {
+          const { u, ww, f, wr } = split(xs);
+          return updateUsage(u, ww, f, wr, { stopWriteGradient: stop });
+        }, shapes);
+      }
+      // absent input gradients: the first step's usage (zeros), constant free gates and read weights of head 0
+      compare(`updateUsage N=${n} Wh=${Wh} R=${R} constants`, (xs) => {
+        const { ww, f, wr } = split(xs);
+        return updateUsage(Tensor.zeros([B, n]), ww, [Tensor.full([B, 1], 0.5), ...f.slice(1)], [degenerate('oneHot', B, n), ...wr.slice(1)], { stopWriteGradient: false });
+      }, shapes);
+      compare(`updateUsage N=${n} Wh=${Wh} R=${R} one tensor for every read head`, (xs) => {
+        const { u, ww, f } = split(xs);
+        const r = softmax(xs[1 + Wh + R]!);
+        return updateUsage(u, ww, f, f.map(() => r));
+      }, shapes);
+      // degenerate: usage 0 or 1, free gates 0 or 1, one-hot and all-zero weights
+      compare(`updateUsage N=${n} Wh=${Wh} R=${R} saturated`, (xs) => {
+        const u = setTo(xs[0]!, Tensor.from(Array.from({ length: B * n }, (_, k) => (k % 3 === 0 ? 1 : 0)), [B, n]));
+        const ww = xs.slice(1, 1 + Wh).map((x, h) => setTo(x, degenerate(h % 2 ? 'zero' : 'oneHot', B, n)));
+        const f = xs.slice(1 + Wh, 1 + Wh + R).map((x, i) => setTo(x, Tensor.full([B, 1], i % 2)));
+        const wr = xs.slice(1 + Wh + R).map((x, i) => setTo(x, degenerate(i % 2 ? 'oneHot' : 'zero', B, n)));
+        return updateUsage(u, ww, f, wr, { stopWriteGradient: false });
+      }, shapes);
+    }
+  }
+});
+
+test('allocation kernel agrees with allocationWeights exactly, ties and saturated usage included', () => {
+  // the kernel rounds as the twin does: the same order and the same values and gradients, bit for bit
+  const rows = (n: number, kind: 'random' | 'ties' | 'saturated', rng: Rng): Float32Array => {
+    const u = new Float32Array(B * n);
+    for (let x = 0; x < u.length; x++) {
+      if (kind === 'random') u[x] = rng.uniform();
+      else if (kind === 'ties') u[x] = [0.5, 0.2, 0.5, 0.2, 0.9, 0, 0.3][x % 7]!; // repeated values, ties by slot index
+      else u[x] = x % 3 === 0 ? 1 : x % 3 === 1 ? 0 : 1e-9; // 1e-9 and 0 round to the same û: a tie
+    }
+    return u;
+  };
+  for (const n of [7, 16]) {
+    for (const kind of ['random', 'ties', 'saturated'] as const) {
+      const rng = new Rng(n);
+      const u0 = rows(n, kind, rng);
+      const ga = Array.from({ length: B * n }, () => rng.normal());
+      const run1 = (k: 'wasm' | 'ts'): { a: Float32Array; gu: Float32Array } => {
+        setKernels(k);
+        try {
+          const u = new Tensor(Float32Array.from(u0), [B, n], true);
+          const tape = new Tape();
+          let a!: Tensor;
+          const loss = withTape(tape, () => weightedSum((a = allocationWeights(u)), ga));
+          tape.backward(loss);
+          return { a: Float32Array.from(a.data), gu: Float32Array.from(u.grad!) };
+        } finally {
+          setKernels('wasm');
+        }
+      };
+      const w = run1('wasm'), t = run1('ts');
+      assertAllClose(w.a, t.a, 0, 0, `allocation N=${n} ${kind}`);
+      assertAllClose(w.gu, t.gu, 0, 0, `allocation gradient N=${n} ${kind}`);
+    }
+  }
+  // several write heads, each allocating from the usage advanced by the heads before it
+  compare('writeAllocations ×3', ([u, ga, gw]) => writeAllocations(sigmoid(u!), [0, 1, 2].map(() => ({ allocGate: sigmoid(ga!), writeGate: sigmoid(gw!) }))), [[B, N], [B, 1], [B, 1]]);
+});
+
+test('a DNC step sequence gives the same logits and parameter gradients on either kernels', () => {
+  // every DNC memory kernel in one model: 2 write heads (the allocation of the second from the
+  // advanced usage), 4 read heads following both links, N = 16 slots as the presets
+  const cfg: ModelConfig = { ...DEFAULTS.model, type: 'dnc', controller: 'lstm', hiddenSize: 12, memorySlots: 16, wordSize: 6, readHeads: 4, writeHeads: 2 };
+  const T = 6, Bm = 3, X = 5, Y = 4;
+  const rng = new Rng(41);
+  const input = Float32Array.from({ length: T * Bm * X }, () => rng.bit());
+  const target = Float32Array.from({ length: T * Bm * Y }, () => rng.bit());
+  const mask = Float32Array.from({ length: T * Bm }, (_, k) => (k >= Bm ? 1 : 0));
+  const b = { T, B: Bm, X, Y, input, target, mask, lengths: [2, 2, 2], repeats: [1, 1, 1] };
+  const run1 = (kind: 'wasm' | 'ts'): { logits: Float32Array; grads: Float32Array[] } => {
+    setKernels(kind);
+    try {
+      const model = new Dnc(cfg, X, Y, new Rng(42));
+      const tape = new Tape();
+      let logits!: Tensor[];
+      const loss = withTape(tape, () => maskedBceLoss((logits = model.forward(input, T, Bm)), b));
+      tape.backward(loss);
+      const flat = new Float32Array(T * Bm * Y);
+      logits.forEach((z, t) => flat.set(z.data, t * Bm * Y));
+      return { logits: flat, grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)) };
+    } finally {
+      setKernels('wasm');
+    }
+  };
+  const w = run1('wasm'), t = run1('ts');
+  assertAllClose(w.logits, t.logits, 1e-5, 1e-5, 'logits');
+  // the gradients reach ~1e-2; the kernels' other summation order moves them by ~1e-10
+  w.grads.forEach((g, i) => assertAllClose(g, t.grads[i]!, 1e-7, 1e-4, `parameter ${i} gradient`));
 });
 
 test('matmul kernels agree with their TypeScript twins, on the heap (in place) and off it (copied)', () => {

@@ -5,6 +5,7 @@
  * false when the kernels are off (setKernels('ts')) or unavailable, and the op then runs its
  * TypeScript twin.
  */
+import type { KernelHeap } from './heap.js';
 import { activeHeap } from './wasm.js';
 
 type F = Float32Array;
@@ -94,6 +95,151 @@ export function locationBackwardWasm(
     h.in(wc), h.in(wp), h.in(g), h.in(s), h.in(gamma), h.in(saved.wg), h.in(saved.wt), h.in(saved.p), h.in(saved.sums), h.in(w), h.in(gw),
     h.grad(gwc, BN), h.grad(gwp, BN), h.grad(gg, B), h.grad(gs, B * S), h.grad(ggamma, B), h.tmp(BN), h.tmp(N + S), h.tmp(N + S), B, N, S,
   );
+  h.done();
+  return true;
+}
+
+// --- the DNC kernels: per-head buffers go through pointer tables (see `at` in the kernels) ---
+
+let i32: Int32Array | null = null;
+
+/**
+ * A table of byte offsets (one per head) in a temporary block of this call, for kernels that
+ * take a variable number of head buffers without packing them by copying. Call it after the
+ * offsets are known: taking them (h.in, h.out, ...) may grow the memory.
+ */
+function table(h: KernelHeap, offsets: readonly number[]): number {
+  const t = h.tmp(Math.max(offsets.length, 1));
+  if (i32 === null || i32.buffer !== h.f32.buffer) i32 = new Int32Array(h.f32.buffer);
+  i32.set(offsets, t >>> 2);
+  return t;
+}
+
+/**
+ * DNC temporal reads of R read heads from one link matrix, L read once (twin: followLinksBoth
+ * per head). @param L [B, N, N]  @param w, fw, bk R buffers each [B, N]; fw and bk are overwritten
+ */
+export function linksForwardWasm(L: F, w: readonly F[], fw: readonly F[], bk: readonly F[], B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const pL = h.in(L);
+  const pw = w.map((x) => h.in(x)), pf = fw.map((x) => h.out(x)), pb = bk.map((x) => h.zeroed(x));
+  h.k.linksForward(pL, table(h, pw), table(h, pf), table(h, pb), w.length, B, N);
+  h.done();
+  return true;
+}
+
+/**
+ * Gradients of linksForwardWasm, added to gL and each gw[r] (null: not wanted). An absent
+ * output gradient (that direction or head unused) reads as zeros.
+ */
+export function linksBackwardWasm(
+  L: F, w: readonly F[], gf: readonly (F | null)[], gb: readonly (F | null)[], gL: F | null, gw: readonly (F | null)[], B: number, N: number,
+): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const BN = B * N;
+  const wantW = gw.some((g) => g !== null);
+  const grad = (g: F | null): number => (g ? h.in(g) : h.grad(null, BN));
+  const pL = h.in(L), pgL = gL ? h.inout(gL) : 0;
+  const pw = w.map((x) => h.in(x)), pgf = gf.map(grad), pgb = gb.map(grad);
+  const pgw = wantW ? gw.map((g) => h.grad(g, BN)) : [];
+  h.k.linksBackward(pL, table(h, pw), table(h, pgf), table(h, pgb), pgL, table(h, pgw), gL ? 1 : 0, wantW ? 1 : 0, w.length, B, N);
+  h.done();
+  return true;
+}
+
+/** DNC link and precedence update of one write head; Lo, po and keep (1 − Σ w [B]) are overwritten. */
+export function linkageForwardWasm(L: F, p: F, w: F, Lo: F, po: F, keep: F, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  h.k.linkageForward(h.in(L), h.in(p), h.in(w), h.out(Lo), h.out(po), h.out(keep), B, N);
+  h.done();
+  return true;
+}
+
+/** Gradients of linkageForwardWasm, added to gL, gp, gw (null: not wanted); absent gLo, gpo read as zeros. */
+export function linkageBackwardWasm(
+  L: F, p: F, w: F, keep: F, gLo: F | null, gpo: F | null, gL: F | null, gp: F | null, gw: F | null, B: number, N: number,
+): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const BN = B * N;
+  h.k.linkageBackward(
+    h.in(L), h.in(p), h.in(w), h.in(keep), gLo ? h.in(gLo) : h.grad(null, L.length), gpo ? h.in(gpo) : h.grad(null, BN),
+    gL ? h.inout(gL) : 0, h.grad(gp, BN), h.grad(gw, BN), h.tmp(N), gL ? 1 : 0, B, N,
+  );
+  h.done();
+  return true;
+}
+
+/** What usageForwardWasm saves for the backward pass: Π_h (1 − w^w_h), the usage after the writes, ψ [B, N]. */
+export interface UsageSaved {
+  notWritten: F; afterWrite: F; psi: F;
+}
+
+/**
+ * DNC usage update; the saved buffers and out are overwritten.
+ * @param ww per write head [B, N]  @param fg free gates per read head [B]  @param wr per read head [B, N]
+ */
+export function usageForwardWasm(u: F, ww: readonly F[], fg: readonly F[], wr: readonly F[], saved: UsageSaved, out: F, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const pu = h.in(u), pww = ww.map((x) => h.in(x)), pfg = fg.map((x) => h.in(x)), pwr = wr.map((x) => h.in(x));
+  h.k.usageForward(
+    pu, table(h, pww), table(h, pfg), table(h, pwr), h.out(saved.notWritten), h.out(saved.afterWrite), h.out(saved.psi), h.out(out),
+    ww.length, wr.length, B, N,
+  );
+  h.done();
+  return true;
+}
+
+/**
+ * Gradients of usageForwardWasm, added to those given (null: not wanted). gww is null when the
+ * write weights' gradient is stopped, else one entry (or null) per write head.
+ */
+export function usageBackwardWasm(
+  u: F, ww: readonly F[], fg: readonly F[], wr: readonly F[], saved: UsageSaved, gy: F,
+  gu: F | null, gww: readonly (F | null)[] | null, gfg: readonly (F | null)[], gwr: readonly (F | null)[], B: number, N: number,
+): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const BN = B * N;
+  const pu = h.in(u), pww = ww.map((x) => h.in(x)), pfg = fg.map((x) => h.in(x)), pwr = wr.map((x) => h.in(x));
+  const pP = h.in(saved.notWritten), pA = h.in(saved.afterWrite), ppsi = h.in(saved.psi), pgy = h.in(gy);
+  const pgu = gu ? h.inout(gu) : 0;
+  const pgww = gww ? gww.map((g) => h.grad(g, BN)) : [];
+  const pgfg = gfg.map((g) => h.grad(g, B)), pgwr = gwr.map((g) => h.grad(g, BN));
+  h.k.usageBackward(
+    pu, table(h, pww), table(h, pfg), table(h, pwr), pP, pA, ppsi, pgy,
+    pgu, table(h, pgww), table(h, pgfg), table(h, pgwr), gu ? 1 : 0, gww ? 1 : 0, ww.length, wr.length, B, N,
+  );
+  h.done();
+  return true;
+}
+
+/**
+ * What allocationForwardWasm saves for the backward pass, each [B, N]: û, φ per row (int32
+ * slot indices in a float32 buffer, read only by the kernels) and the prefix products.
+ */
+export interface AllocationSaved {
+  hat: F; order: F; prefix: F;
+}
+
+/** Allocation weights of one write head from usage u [B, N]; a and the saved buffers are overwritten. */
+export function allocationForwardWasm(u: F, saved: AllocationSaved, a: F, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  h.k.allocationForward(h.in(u), h.out(saved.hat), h.out(saved.order), h.out(saved.prefix), h.out(a), B, N);
+  h.done();
+  return true;
+}
+
+/** Gradient of allocationForwardWasm for ga, added to gu. */
+export function allocationBackwardWasm(saved: AllocationSaved, ga: F, gu: F, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  h.k.allocationBackward(h.in(saved.hat), h.in(saved.order), h.in(saved.prefix), h.in(ga), h.inout(gu), B, N);
   h.done();
   return true;
 }

@@ -8,8 +8,12 @@
  *   u ← u + (1 − u)·g_a·g_w·a_h                             (DeepMind's rule)
  * The stored usage is never modified (the reference updates it in place, which leaks into
  * the next step). Σ_n a[n] = 1 − Π_n û[n] ≤ 1.
+ * On float32 with the WASM kernels allocationWeights runs as a kernel (src/kernels/assembly/memory.ts)
+ * that gives the same values and order, ties included, bit for bit; the loops here are its twin.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { activeKernels } from '../kernels/wasm.js';
+import { allocationBackwardWasm, allocationForwardWasm, type AllocationSaved } from '../kernels/memory.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /**
  * ε in û = ε + (1 − ε)·u, DeepMind's value: keeps every factor of the cumulative product
@@ -39,6 +43,11 @@ export function freeOrder(u: ArrayLike<number>, o: number, N: number): number[] 
 export function allocationWeights(usage: Tensor): Tensor {
   const [B, N] = usage.shape as [number, number];
   expectShape('allocationWeights', 'usage', usage, [B, N]);
+  // the kernel needs float32 and the WASM kernels; decide before allocating its buffers
+  if (usage.data instanceof Float32Array && activeKernels() === 'wasm') {
+    const y = allocationWeightsWasm(usage, B, N);
+    if (y) return y;
+  }
   const tape = tapeFor(usage);
   const dt = usage.dtype;
   const hat = alloc(dt, B * N); // û
@@ -76,6 +85,26 @@ export function allocationWeights(usage: Tensor): Tensor {
           q = g * (1 - s) + s * q;
         }
       }
+    });
+  }
+  return y;
+}
+
+/** allocationWeights on the WASM kernel, or null when it is unavailable. */
+function allocationWeightsWasm(usage: Tensor, B: number, N: number): Tensor | null {
+  type F = Float32Array;
+  const n = B * N;
+  // all overwritten by the kernel: û, φ (as int32), the prefix products and a
+  const saved: AllocationSaved = { hat: allocOverwritten('f32', n) as F, order: allocOverwritten('f32', n) as F, prefix: allocOverwritten('f32', n) as F };
+  const a = allocOverwritten('f32', n) as F;
+  if (!allocationForwardWasm(usage.data as F, saved, a, B, N)) return null;
+  const tape = tapeFor(usage);
+  const y = new Tensor(a, [B, N], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gy = y.grad;
+      if (gy === null) return;
+      allocationBackwardWasm(saved, gy as F, usage.g() as F, B, N);
     });
   }
   return y;

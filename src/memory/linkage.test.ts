@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { updateLink, updatePrecedence } from './linkage.js';
-import { weightedSum } from '../tensor/ops.js';
+import { updateLink, updateLinkage, updatePrecedence } from './linkage.js';
+import { addScalars, weightedSum } from '../tensor/ops.js';
 import { probeWeights } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -89,15 +89,20 @@ test('linkage: writing slots 2, 5, 1 in turn links 5 after 2 and 1 after 5', () 
 
 test('linkage invariants over many steps: entries in [0, 1], zero diagonal, rows and columns ≤ 1, Σ p ≤ 1', () => {
   const rng = new Rng(2);
-  for (const dtype of ['f64', 'f32'] as const) {
+  // float32 updateLinkage is the fused kernel (when built), the rest the TypeScript ops
+  for (const [dtype, fused] of [['f64', false], ['f32', false], ['f32', true]] as const) {
     let link = Tensor.zeros([B, N, N], dtype);
     let prec = Tensor.zeros([B, N], dtype);
     const tol = dtype === 'f64' ? 1e-12 : 1e-5;
     for (let s = 0; s < 40; s++) {
       const w64 = weights(rng, s % 5 === 0 ? 1 : rng.uniform(), s % 3 === 0);
       const w = Tensor.from(w64.data, [B, N], dtype);
-      link = updateLink(link, prec, w);
-      prec = updatePrecedence(prec, w);
+      if (fused) {
+        ({ link, precedence: prec } = updateLinkage(link, prec, w));
+      } else {
+        link = updateLink(link, prec, w);
+        prec = updatePrecedence(prec, w);
+      }
       for (let b = 0; b < B; b++) {
         let ps = 0;
         for (let i = 0; i < N; i++) {
@@ -156,4 +161,40 @@ test('updateLink: rejects a link of the wrong size, naming both shapes', () => {
     () => updateLink(Tensor.zeros([B, N, N + 1]), Tensor.zeros([B, N]), Tensor.zeros([B, N])),
     /updateLink: link has shape \[2, 7, 8\], expected \[2, 7, 7\]/,
   );
+});
+
+test('updateLinkage: the link and precedence of updateLink and updatePrecedence, with finite-difference gradients', () => {
+  const rng = new Rng(6);
+  const { link, prec } = history(rng, 4);
+  const w = weights(rng, 0.7);
+  const r = updateLinkage(link, prec, w);
+  assert.deepEqual(r.link.shape, [B, N, N]);
+  assert.deepEqual(r.precedence.shape, [B, N]);
+  assertAllClose(r.link.data, naiveLink(link.data, prec.data, w.data), 1e-15, 1e-12, 'link');
+  assertAllClose(r.precedence.data, updatePrecedence(prec, w).data, 0, 0, 'precedence');
+  const cL = probeWeights(B * N * N, rng), cp = probeWeights(B * N, rng);
+  assertGradcheck(() => {
+    const y = updateLinkage(link, prec, w);
+    return addScalars([weightedSum(y.link, cL), weightedSum(y.precedence, cp)]);
+  }, [link, prec, w]);
+  // one output unused (its gradient absent), and a saturated one-hot write
+  assertGradcheck(() => weightedSum(updateLinkage(link, prec, w).precedence, cp), [link, prec, w]);
+  const full = weights(rng, 1, true);
+  assertGradcheck(() => weightedSum(updateLinkage(link, prec, full).link, cL), [link, prec, full]);
+});
+
+test('updateLinkage in float32 agrees with updateLink and updatePrecedence on a one-hot write sequence', () => {
+  // writing slots 2, 5, 1 in turn: exact 0/1 links either way
+  let fused = { link: Tensor.zeros([B, N, N]), precedence: Tensor.zeros([B, N]) };
+  let link = Tensor.zeros([B, N, N]);
+  let prec = Tensor.zeros([B, N]);
+  for (const slot of [2, 5, 1]) {
+    const w = Tensor.zeros([B, N]);
+    for (let b = 0; b < B; b++) w.data[b * N + slot] = 1;
+    fused = updateLinkage(fused.link, fused.precedence, w);
+    link = updateLink(link, prec, w);
+    prec = updatePrecedence(prec, w);
+  }
+  assertAllClose(fused.link.data, link.data, 0, 0, 'link');
+  assertAllClose(fused.precedence.data, prec.data, 0, 0, 'precedence');
 });

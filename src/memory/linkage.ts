@@ -9,8 +9,48 @@
  * Layout: one link [B, N, N] and one precedence [B, N] per write head (arrays in the model
  * state), like the per-head weight arrays; DeepMind stacks them as [B, Wh, N, N] and
  * [B, Wh, N], which is the layout the model shows observers.
+ *
+ * updateLinkage does both: on float32 with the WASM kernels as one fused kernel (forward and
+ * backward); otherwise, and as the twin the kernel is tested against, updateLink then
+ * updatePrecedence.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { activeKernels } from '../kernels/wasm.js';
+import { linkageBackwardWasm, linkageForwardWasm } from '../kernels/memory.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+
+/**
+ * L_t and p_t of one write head, both from p_{t−1} (the order the model needs).
+ * @param link L_{t−1} [B, N, N]  @param precedence p_{t−1} [B, N]  @param weights w^w_t [B, N]
+ * @returns L_t [B, N, N] and p_t [B, N]
+ */
+export function updateLinkage(link: Tensor, precedence: Tensor, weights: Tensor): { link: Tensor; precedence: Tensor } {
+  const [B, N] = weights.shape as [number, number];
+  expectShape('updateLinkage', 'link', link, [B, N, N]);
+  expectShape('updateLinkage', 'precedence', precedence, [B, N]);
+  const ins = [link, precedence, weights];
+  const twin = (): { link: Tensor; precedence: Tensor } => ({ link: updateLink(link, precedence, weights), precedence: updatePrecedence(precedence, weights) });
+  // the fused kernel needs float32 inputs and the WASM kernels; decide before allocating its buffers.
+  // A gradient off the kernel heap is copied in and back out: one tensor as precedence and weights would lose one.
+  const kernel = activeKernels() === 'wasm' && precedence !== weights && ins.every((t) => t.data instanceof Float32Array);
+  if (!kernel) return twin();
+  type F = Float32Array;
+  const [L, p, w] = ins.map((t) => t.data as F) as [F, F, F];
+  // all overwritten by the kernel
+  const Lo = allocOverwritten('f32', B * N * N) as F, po = allocOverwritten('f32', B * N) as F;
+  const keep = allocOverwritten('f32', B) as F; // 1 − Σ_i w[i]
+  if (!linkageForwardWasm(L, p, w, Lo, po, keep, B, N)) return twin();
+  const tape = tapeFor(...ins);
+  const yL = new Tensor(Lo, [B, N, N], tape !== null), yp = new Tensor(po, [B, N], tape !== null);
+  if (tape) {
+    tape.push(() => {
+      const gLo = yL.grad as F | null, gpo = yp.grad as F | null;
+      if (gLo === null && gpo === null) return;
+      const grad = (t: Tensor): F | null => (t.requiresGrad ? (t.g() as F) : null);
+      linkageBackwardWasm(L, p, w, keep, gLo, gpo, grad(link), grad(precedence), grad(weights), B, N);
+    });
+  }
+  return { link: yL, precedence: yp };
+}
 
 /**
  * @param link L_{t−1} [B, N, N], entries in [0, 1], zero diagonal

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { followLinks, followLinksBoth } from './temporal-read.js';
+import { followLinks, followLinksBoth, followLinksHeads } from './temporal-read.js';
 import { updateLink, updatePrecedence } from './linkage.js';
 import { addScalars, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
@@ -84,4 +84,68 @@ test('followLinksBoth: both directions against the naive loops, with finite-diff
   }, [L, w]);
   // only one direction used: the other's gradient is absent, not NaN
   assertGradcheck(() => weightedSum(followLinksBoth(L, w).backward, cb), [L, w]);
+});
+
+test('followLinksHeads: every read head against the naive loops, with finite-difference gradients', () => {
+  const rng = new Rng(31);
+  const L = randomParam([B, N, N], rng);
+  const ws = [0, 1, 2].map(() => randomParam([B, N], rng));
+  const heads = followLinksHeads(L, ws);
+  assert.equal(heads.forward.length, 3);
+  assert.equal(heads.backward.length, 3);
+  ws.forEach((w, i) => {
+    assert.deepEqual(heads.forward[i]!.shape, [B, N]);
+    assertAllClose(heads.forward[i]!.data, naive(L.data, w.data, true), 1e-12, 1e-12, `forward ${i}`);
+    assertAllClose(heads.backward[i]!.data, naive(L.data, w.data, false), 1e-12, 1e-12, `backward ${i}`);
+  });
+  const cf = ws.map(() => probeWeights(B * N, rng)), cb = ws.map(() => probeWeights(B * N, rng));
+  assertGradcheck(() => {
+    const r = followLinksHeads(L, ws);
+    return addScalars([...r.forward.map((f, i) => weightedSum(f, cf[i]!)), ...r.backward.map((b, i) => weightedSum(b, cb[i]!))]);
+  }, [L, ...ws]);
+  // outputs left unused (absent gradients): one direction of head 0, both of head 1
+  assertGradcheck(() => {
+    const r = followLinksHeads(L, ws);
+    return addScalars([weightedSum(r.backward[0]!, cb[0]!), weightedSum(r.forward[2]!, cf[2]!)]);
+  }, [L, ...ws]);
+});
+
+test('followLinksHeads: on a valid link, f and b are nonnegative and sum to at most Σ w, in float32 and float64', () => {
+  // columns of L sum to ≤ 1, so Σ_i f[i] = Σ_j (Σ_i L[i,j]) w[j] ≤ Σ w; rows likewise for b
+  const rng = new Rng(32);
+  for (const dtype of ['f64', 'f32'] as const) {
+    let link = Tensor.zeros([B, N, N], dtype);
+    let prec = Tensor.zeros([B, N], dtype);
+    for (let s = 0; s < 6; s++) {
+      const w = Tensor.zeros([B, N], dtype);
+      for (let b = 0; b < B; b++) w.data[b * N + rng.int(0, N - 1)] = 0.5 + 0.5 * rng.uniform();
+      link = updateLink(link, prec, w);
+      prec = updatePrecedence(prec, w);
+    }
+    const ws = [0, 1].map(() => {
+      const w = Tensor.zeros([B, N], dtype);
+      for (let x = 0; x < B * N; x++) w.data[x] = rng.uniform() / N;
+      return w;
+    });
+    const r = followLinksHeads(link, ws);
+    const tol = dtype === 'f64' ? 1e-12 : 1e-6;
+    ws.forEach((w, i) => {
+      for (let b = 0; b < B; b++) {
+        let sw = 0, sf = 0, sb = 0;
+        for (let n = 0; n < N; n++) {
+          const x = b * N + n;
+          assert.ok(r.forward[i]!.data[x]! >= 0 && r.backward[i]!.data[x]! >= 0, 'nonnegative');
+          sw += w.data[x]!; sf += r.forward[i]!.data[x]!; sb += r.backward[i]!.data[x]!;
+        }
+        assert.ok(sf <= sw + tol && sb <= sw + tol, `Σ f = ${sf}, Σ b = ${sb}, Σ w = ${sw}`);
+      }
+    });
+  }
+});
+
+test('followLinksHeads: rejects read weights of the wrong size, naming both shapes', () => {
+  assert.throws(
+    () => followLinksHeads(Tensor.zeros([B, N, N]), [Tensor.zeros([B, N]), Tensor.zeros([B, N + 1])]),
+    /followLinksHeads: read weights has shape \[2, 8\], expected \[2, 7\]/,
+  );
 });

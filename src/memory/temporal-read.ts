@@ -4,8 +4,13 @@
  * step 6):
  *   forward  f[i] = Σ_j L[i,j]·w[j]     f = L·w^r_{t−1}    (the slots written after the ones read)
  *   backward b[j] = Σ_i L[i,j]·w[i]     b = Lᵀ·w^r_{t−1}   (the slots written before)
+ * followLinksHeads does this for every read head from one link: on float32 with the WASM
+ * kernels as one kernel that reads L once for all heads (forward and backward); otherwise,
+ * and as the twin the kernel is tested against, it is followLinksBoth once per head.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { activeKernels } from '../kernels/wasm.js';
+import { linksBackwardWasm, linksForwardWasm } from '../kernels/memory.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 export type LinkDirection = 'forward' | 'backward';
 
@@ -70,6 +75,43 @@ export function followLinksBoth(link: Tensor, weights: Tensor): { forward: Tenso
           gw[o + i]! += dwi;
         }
       }
+    });
+  }
+  return { forward, backward };
+}
+
+/**
+ * Both directions for R read heads from one link matrix (what the DNC step uses per write head).
+ * @param link L_t of one write head [B, N, N]  @param weights w^r_{t−1,i} per read head, each [B, N]
+ * @returns forward[i] = L·w_i and backward[i] = Lᵀ·w_i, each [B, N]
+ */
+export function followLinksHeads(link: Tensor, weights: readonly Tensor[]): { forward: Tensor[]; backward: Tensor[] } {
+  const [B, N] = link.shape as [number, number];
+  expectShape('followLinksHeads', 'link', link, [B, N, N]);
+  for (const w of weights) expectShape('followLinksHeads', 'read weights', w, [B, N]);
+  const twin = (): { forward: Tensor[]; backward: Tensor[] } => {
+    const both = weights.map((w) => followLinksBoth(link, w));
+    return { forward: both.map((d) => d.forward), backward: both.map((d) => d.backward) };
+  };
+  // a gradient off the kernel heap is copied in and back out once per head: a tensor passed twice would lose one
+  const distinct = new Set(weights).size === weights.length;
+  const ins = [link, ...weights];
+  if (weights.length === 0 || !distinct || activeKernels() !== 'wasm' || !ins.every((t) => t.data instanceof Float32Array)) return twin();
+  type F = Float32Array;
+  const L = link.data as F, ws = weights.map((w) => w.data as F);
+  // overwritten by the kernel (the backward ones zeroed by it before it adds into them)
+  const fs = weights.map(() => allocOverwritten('f32', B * N) as F), bs = weights.map(() => allocOverwritten('f32', B * N) as F);
+  if (!linksForwardWasm(L, ws, fs, bs, B, N)) return twin();
+  const tape = tapeFor(...ins);
+  const forward = fs.map((f) => new Tensor(f, [B, N], tape !== null));
+  const backward = bs.map((b) => new Tensor(b, [B, N], tape !== null));
+  if (tape) {
+    tape.push(() => {
+      const gf = forward.map((t) => t.grad as F | null), gb = backward.map((t) => t.grad as F | null);
+      if (gf.every((g) => g === null) && gb.every((g) => g === null)) return;
+      const gL = link.requiresGrad ? (link.g() as F) : null;
+      const gw = weights.map((w) => (w.requiresGrad ? (w.g() as F) : null));
+      linksBackwardWasm(L, ws, gf, gb, gL, gw, B, N);
     });
   }
   return { forward, backward };

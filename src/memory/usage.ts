@@ -5,8 +5,11 @@
  *   ψ = Π_i (1 − f_i · w^r_{t−1,i})                                  retention after freeing by read heads
  *   u_t = u ∘ ψ
  * With several write heads the product over h is DeepMind's rule (the paper has one write head).
+ * On float32 with the WASM kernels the update runs as a kernel (src/kernels/assembly/memory.ts),
+ * forward and backward; the loops here are its twin.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { usageBackwardWasm, usageForwardWasm } from '../kernels/memory.js';
+import { allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /**
  * The previous write weights enter usage with their gradient stopped, as DeepMind does
@@ -48,30 +51,40 @@ export function updateUsage(
   const dt = usage.dtype;
   const u = usage.data;
   const size = B * N;
-  const notWritten = alloc(dt, size); // Π_h (1 − w^w_h)
-  notWritten.fill(1);
-  for (const w of writeWeights) for (let x = 0; x < size; x++) notWritten[x]! *= 1 - w.data[x]!;
-  const afterWrite = alloc(dt, size); // u after the writes
-  for (let x = 0; x < size; x++) afterWrite[x] = u[x]! + (1 - u[x]!) * (1 - notWritten[x]!);
-  const psi = alloc(dt, size); // ψ
-  psi.fill(1);
-  freeGates.forEach((f, i) => {
-    const r = readWeights[i]!.data;
-    for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) psi[b * N + n]! *= 1 - f.data[b]! * r[b * N + n]!;
-  });
-  const out = alloc(dt, size);
-  for (let x = 0; x < size; x++) out[x] = afterWrite[x]! * psi[x]!;
+  // each overwritten entirely, by the kernel or by the loops below
+  const notWritten = allocOverwritten(dt, size); // Π_h (1 − w^w_h)
+  const afterWrite = allocOverwritten(dt, size); // u after the writes
+  const psi = allocOverwritten(dt, size); // ψ
+  const out = allocOverwritten(dt, size);
+  // a gradient off the kernel heap is copied in and back out once per head: a tensor passed twice would lose one
+  const ins = [usage, ...writeWeights, ...freeGates, ...readWeights];
+  const f32 = new Set(ins).size === ins.length && ins.every((t) => t.data instanceof Float32Array);
+  type F = Float32Array;
+  const data = (ts: readonly Tensor[]): F[] => ts.map((t) => t.data as F);
+  const [ww, fg, wr] = [data(writeWeights), data(freeGates), data(readWeights)];
+  const saved = { notWritten: notWritten as F, afterWrite: afterWrite as F, psi: psi as F };
+  if (!(f32 && usageForwardWasm(u as F, ww, fg, wr, saved, out as F, B, N))) {
+    notWritten.fill(1);
+    for (const w of writeWeights) for (let x = 0; x < size; x++) notWritten[x]! *= 1 - w.data[x]!;
+    for (let x = 0; x < size; x++) afterWrite[x] = u[x]! + (1 - u[x]!) * (1 - notWritten[x]!);
+    psi.fill(1);
+    freeGates.forEach((f, i) => {
+      const r = readWeights[i]!.data;
+      for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) psi[b * N + n]! *= 1 - f.data[b]! * r[b * N + n]!;
+    });
+    for (let x = 0; x < size; x++) out[x] = afterWrite[x]! * psi[x]!;
+  }
 
   const y = new Tensor(out, [B, N], tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
+      const grads = (ts: readonly Tensor[]): (F | null)[] => ts.map((t) => (t.requiresGrad ? (t.g() as F) : null));
+      const gu = usage.requiresGrad ? usage.g() : null;
+      if (f32 && usageBackwardWasm(u as F, ww, fg, wr, saved, gy as F, gu as F | null, stop ? null : grads(writeWeights), grads(freeGates), grads(readWeights), B, N)) return;
       // u_t = (u + (1 − u)(1 − P)) ψ = (1 − (1 − u)P) ψ,  P = Π_h (1 − w_h)
-      if (usage.requiresGrad) {
-        const gu = usage.g();
-        for (let x = 0; x < size; x++) gu[x]! += gy[x]! * psi[x]! * notWritten[x]!;
-      }
+      if (gu) for (let x = 0; x < size; x++) gu[x]! += gy[x]! * psi[x]! * notWritten[x]!;
       if (!stop) {
         writeWeights.forEach((w, h) => {
           if (!w.requiresGrad) return;

@@ -26,10 +26,10 @@
 import type { ModelConfig } from '../config/schema.js';
 import { writeAllocations } from '../memory/allocation.js';
 import { contentWeights } from '../memory/content.js';
-import { updateLink, updatePrecedence } from '../memory/linkage.js';
+import { updateLinkage } from '../memory/linkage.js';
 import { readMemory } from '../memory/read.js';
 import { readWeighting } from '../memory/read-weighting.js';
-import { followLinksBoth } from '../memory/temporal-read.js';
+import { followLinksHeads } from '../memory/temporal-read.js';
 import { updateUsage, USAGE_STOPS_WRITE_GRADIENT } from '../memory/usage.js';
 import { writeMemory } from '../memory/write.js';
 import { writeWeighting } from '../memory/write-weighting.js';
@@ -129,15 +129,15 @@ export class Dnc implements MemoryModel {
     const writeWeights = wp.map((p, h) => writeWeighting(allocations[h]!, writeContent[h]!, p.allocGate!, p.writeGate!));
     const memory = writeMemory(state.memory, wp.map((p, h) => ({ weights: writeWeights[h]!, erase: p.erase!, add: p.vector! })));
     // 5. temporal links (from the previous precedence), then the precedence
-    const links = state.links.map((L, h) => updateLink(L, state.precedences[h]!, writeWeights[h]!));
-    const precedences = state.precedences.map((p, h) => updatePrecedence(p, writeWeights[h]!));
-    // 6. read weighting (content on M_t, links from w^r_{t−1}) and the reads
+    const linkage = state.links.map((L, h) => updateLinkage(L, state.precedences[h]!, writeWeights[h]!));
+    const links = linkage.map((l) => l.link);
+    const precedences = linkage.map((l) => l.precedence);
+    // 6. read weighting (content on M_t, links from w^r_{t−1}) and the reads;
+    //    each link is followed from every read head's w^r_{t−1} in one op (one pass over L)
     const readContent = rp.map((p) => contentWeights(memory, p.key!, p.beta!));
-    const readWeights = rp.map((p, i) => {
-      const prev = state.readWeights[i]!;
-      const both = links.map((L) => followLinksBoth(L, prev));
-      return readWeighting(readContent[i]!, both.map((d) => d.backward), both.map((d) => d.forward), p.mode!);
-    });
+    const directional = links.map((L) => followLinksHeads(L, state.readWeights));
+    const readWeights = rp.map((p, i) =>
+      readWeighting(readContent[i]!, directional.map((d) => d.backward[i]!), directional.map((d) => d.forward[i]!), p.mode!));
     const reads = readWeights.map((w) => readMemory(memory, w));
     const logits = clamp(applyLinear(this.params, 'output', concat([ctl.h, ...reads])), -cfg.clip, cfg.clip);
 

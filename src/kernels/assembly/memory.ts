@@ -1,6 +1,8 @@
 // @file AssemblyScript → WebAssembly SIMD kernels for the NTM/DNC memory ops (float32):
-// content addressing, memory read and memory write, forward and backward. Each has a plain
-// TypeScript twin in src/memory/ (content.ts, read.ts, write.ts) that the tests hold it to.
+// content addressing, memory read and memory write, NTM location addressing, and the DNC's
+// temporal reads, link and precedence, usage and allocation, forward and backward. Each has a
+// plain TypeScript twin in src/memory/ (content.ts, read.ts, write.ts, location.ts,
+// temporal-read.ts, linkage.ts, usage.ts, allocation.ts) that the tests hold it to.
 // Pointers are byte offsets into this instance's memory; shapes as in the twins.
 // Backward kernels add their gradients to what the output buffers hold (the caller puts the
 // gradient accumulated so far there, or zeros).
@@ -436,5 +438,239 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
       dg += <f64>(d * (f(wc, o + i) - f(wp, o + i)));
     }
     setf(gg, b, <f32>(<f64>f(gg, b) + dg));
+  }
+}
+
+// The DNC kernels below take per-head buffers through pointer tables: `xt` holds one u32
+// byte offset per head (so each head's tensor is used where it lies, none packed by copying).
+// @ts-ignore: decorator
+@inline
+function at(table: usize, i: i32): usize {
+  return <usize>load<u32>(table + (<usize>i << 2));
+}
+
+// DNC temporal reads (twin: followLinksBoth in src/memory/temporal-read.ts, once per read head):
+// one link L [B,N,N] followed from the previous weights of R read heads, reading L once:
+//   f_r[i] = Σ_j L[i,j]·w_r[j]        b_r[j] = Σ_i L[i,j]·w_r[i]
+// wt, ft, bt: tables of R heads' w, f, b [B,N]. f is set; b is zeroed by the caller.
+export function linksForward(L: usize, wt: usize, ft: usize, bt: usize, R: i32, B: i32, N: i32): void {
+  for (let b = 0; b < B; b++) {
+    const o = <usize>(b * N) << 2;
+    for (let i = 0; i < N; i++) {
+      const row = L + (<usize>((b * N + i) * N) << 2);
+      for (let r = 0; r < R; r++) {
+        const wr = at(wt, r) + o;
+        setf(at(ft, r) + o, i, dotW(row, wr, N));
+        axpyW(at(bt, r) + o, f(wr, i), row, N);
+      }
+    }
+  }
+}
+
+// Gradients of linksForward for the heads' gf, gb [B,N] (tables gft, gbt; zeros where absent):
+//   gL[i,:] += Σ_r gf_r[i]·w_r + w_r[i]·gb_r        (when wantL)
+//   gw_r    += Lᵀ·gf_r + L·gb_r                      (table gwt, when wantW)
+export function linksBackward(L: usize, wt: usize, gft: usize, gbt: usize, gL: usize, gwt: usize, wantL: i32, wantW: i32, R: i32, B: i32, N: i32): void {
+  for (let b = 0; b < B; b++) {
+    const o = <usize>(b * N) << 2;
+    for (let i = 0; i < N; i++) {
+      const m = <usize>((b * N + i) * N) << 2;
+      const row = L + m, grow = gL + m;
+      for (let r = 0; r < R; r++) {
+        const wr = at(wt, r) + o, gbr = at(gbt, r) + o;
+        const df = f(at(gft, r) + o, i);
+        if (wantL) {
+          axpyW(grow, df, wr, N);
+          axpyW(grow, f(wr, i), gbr, N);
+        }
+        if (wantW) {
+          const gwr = at(gwt, r) + o;
+          axpyW(gwr, df, row, N);
+          setf(gwr, i, f(gwr, i) + dotW(gbr, row, N));
+        }
+      }
+    }
+  }
+}
+
+// DNC temporal linkage, one write head (twins: updateLink, updatePrecedence in src/memory/linkage.ts):
+//   Lo[i,j] = (1 − w[i] − w[j])·L[i,j] + w[i]·p[j]  (i ≠ j),  Lo[i,i] = 0;   po = (1 − Σ w)·p + w
+// L, Lo [B,N,N]; p, w, po [B,N]; keep [B] saves 1 − Σ w for the backward pass.
+export function linkageForward(L: usize, p: usize, w: usize, Lo: usize, po: usize, keep: usize, B: i32, N: i32): void {
+  const N4 = N & ~3;
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    const wb = w + (<usize>o << 2), pb = p + (<usize>o << 2);
+    for (let i = 0; i < N; i++) {
+      const m = (o + i) * N;
+      const row = L + (<usize>m << 2), orow = Lo + (<usize>m << 2);
+      const wi = f(wb, i);
+      const ci = f32x4.splat(1 - wi), wv = f32x4.splat(wi);
+      let j = 0;
+      for (; j < N4; j += 4) {
+        const q = <usize>j << 2;
+        const c = f32x4.sub(ci, v128.load(wb + q));
+        v128.store(orow + q, f32x4.add(f32x4.mul(c, v128.load(row + q)), f32x4.mul(wv, v128.load(pb + q))));
+      }
+      for (; j < N; j++) setf(orow, j, (1 - wi - f(wb, j)) * f(row, j) + wi * f(pb, j));
+      setf(orow, i, 0); // no self-links
+    }
+    let s: f32 = 0;
+    for (let n = 0; n < N; n++) s += f(wb, n);
+    const k: f32 = 1 - s;
+    setf(keep, b, k);
+    for (let n = 0; n < N; n++) setf(po, o + n, k * f(pb, n) + f(wb, n));
+  }
+}
+
+// Gradients of linkageForward for gLo [B,N,N] and gpo [B,N] (zeros where absent), added to
+// gL [B,N,N] (when wantL), gp and gw [B,N]. d [N] is scratch: a row of gLo with its diagonal
+// zeroed, since Lo[i,i] is the constant 0 and passes no gradient on.
+export function linkageBackward(L: usize, p: usize, w: usize, keep: usize, gLo: usize, gpo: usize, gL: usize, gp: usize, gw: usize, d: usize, wantL: i32, B: i32, N: i32): void {
+  const N4 = N & ~3;
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    const wb = w + (<usize>o << 2), pb = p + (<usize>o << 2);
+    const gpb = gp + (<usize>o << 2), gwb = gw + (<usize>o << 2);
+    for (let i = 0; i < N; i++) {
+      const m = (o + i) * N;
+      const row = L + (<usize>m << 2);
+      memory.copy(d, gLo + (<usize>m << 2), <usize>N << 2);
+      setf(d, i, 0);
+      const wi = f(wb, i);
+      if (wantL) {
+        const grow = gL + (<usize>m << 2);
+        const ci = f32x4.splat(1 - wi);
+        let j = 0;
+        for (; j < N4; j += 4) {
+          const q = <usize>j << 2;
+          const c = f32x4.sub(ci, v128.load(wb + q));
+          v128.store(grow + q, f32x4.add(v128.load(grow + q), f32x4.mul(v128.load(d + q), c)));
+        }
+        for (; j < N; j++) setf(grow, j, f(grow, j) + f(d, j) * (1 - wi - f(wb, j)));
+      }
+      axpyW(gpb, wi, d, N); // gp[j] += gLo[i,j]·w[i]
+      // gw[i] += Σ_j gLo[i,j]·(p[j] − L[i,j]);  gw[j] −= gLo[i,j]·L[i,j]
+      setf(gwb, i, f(gwb, i) + dotW(d, pb, N) - dotW(d, row, N));
+      let j = 0;
+      for (; j < N4; j += 4) {
+        const q = <usize>j << 2;
+        v128.store(gwb + q, f32x4.sub(v128.load(gwb + q), f32x4.mul(v128.load(d + q), v128.load(row + q))));
+      }
+      for (; j < N; j++) setf(gwb, j, f(gwb, j) - f(d, j) * f(row, j));
+    }
+    // precedence: gp += gpo·keep;  gw[n] += gpo[n] − Σ_k gpo[k]·p[k]
+    const gpob = gpo + (<usize>o << 2);
+    const gyp = dotW(gpob, pb, N);
+    axpyW(gpb, f(keep, b), gpob, N);
+    for (let n = 0; n < N; n++) setf(gwb, n, f(gwb, n) + f(gpob, n) - gyp);
+  }
+}
+
+// DNC usage (twin: updateUsage in src/memory/usage.ts), Wh write heads and R read heads:
+//   P = Π_h (1 − ww_h),  A = u + (1 − u)(1 − P),  ψ = Π_i (1 − f_i·wr_i),  out = A·ψ
+// u, P, A, psi, out [B,N]; tables wwt (Wh heads' [B,N]), fgt (R free gates [B]), wrt (R heads'
+// [B,N]). Saves P, A and ψ for the backward pass.
+export function usageForward(u: usize, wwt: usize, fgt: usize, wrt: usize, P: usize, A: usize, psi: usize, out: usize, Wh: i32, R: i32, B: i32, N: i32): void {
+  for (let x = 0; x < B * N; x++) {
+    let nw: f32 = 1;
+    for (let h = 0; h < Wh; h++) nw *= 1 - f(at(wwt, h), x);
+    setf(P, x, nw);
+    const ux = f(u, x);
+    setf(A, x, ux + (1 - ux) * (1 - nw));
+  }
+  for (let b = 0; b < B; b++) {
+    for (let n = 0; n < N; n++) {
+      const x = b * N + n;
+      let s: f32 = 1;
+      for (let i = 0; i < R; i++) s *= 1 - f(at(fgt, i), b) * f(at(wrt, i), x);
+      setf(psi, x, s);
+      setf(out, x, f(A, x) * s);
+    }
+  }
+}
+
+// Gradients of usageForward for gy [B,N], added to gu (when wantU), the write heads' (table
+// gwwt, when wantW: their gradient is not stopped), the free gates' (gfgt) and the read heads'
+// (gwrt). Products over the other heads are multiplied out, not divided by a factor that may be 0.
+export function usageBackward(u: usize, wwt: usize, fgt: usize, wrt: usize, P: usize, A: usize, psi: usize, gy: usize,
+  gu: usize, gwwt: usize, gfgt: usize, gwrt: usize, wantU: i32, wantW: i32, Wh: i32, R: i32, B: i32, N: i32): void {
+  const size = B * N;
+  if (wantU) for (let x = 0; x < size; x++) setf(gu, x, f(gu, x) + f(gy, x) * f(psi, x) * f(P, x));
+  if (wantW) {
+    for (let h = 0; h < Wh; h++) {
+      const gw = at(gwwt, h);
+      for (let x = 0; x < size; x++) {
+        let others: f32 = 1;
+        for (let k = 0; k < Wh; k++) if (k != h) others *= 1 - f(at(wwt, k), x);
+        setf(gw, x, f(gw, x) + f(gy, x) * f(psi, x) * (1 - f(u, x)) * others);
+      }
+    }
+  }
+  for (let i = 0; i < R; i++) {
+    const wr = at(wrt, i), gwr = at(gwrt, i), gf = at(gfgt, i);
+    for (let b = 0; b < B; b++) {
+      const fi = f(at(fgt, i), b);
+      let df: f32 = 0;
+      for (let n = 0; n < N; n++) {
+        const x = b * N + n;
+        let others: f32 = 1;
+        for (let k = 0; k < R; k++) if (k != i) others *= 1 - f(at(fgt, k), b) * f(at(wrt, k), x);
+        const dFactor = f(gy, x) * f(A, x) * others; // dL/d(1 − f_i·wr_i[n])
+        df -= dFactor * f(wr, x);
+        setf(gwr, x, f(gwr, x) - dFactor * fi);
+      }
+      setf(gf, b, f(gf, b) + df);
+    }
+  }
+}
+
+// ε in û = ε + (1 − ε)·u (ALLOCATION_EPS in src/memory/allocation.ts)
+const ALLOCATION_EPS: f64 = 1e-6;
+
+// DNC allocation weights of one write head (twin: allocationWeights in src/memory/allocation.ts):
+//   û = ε + (1 − ε)·u;  φ = slots by û ascending, ties by lower index;  a[φ_j] = (1 − û[φ_j])·Π_{i<j} û[φ_i]
+// u, hat, prefix, a [B,N] (f32); order [B,N] holds φ per row as i32. Saves û, φ and the prefix
+// products (in sorted position) for backward. û, the products and a are computed in f64 and
+// rounded where the twin rounds them, so the values and the order (ties included) are the twin's exactly.
+export function allocationForward(u: usize, hat: usize, order: usize, prefix: usize, a: usize, B: i32, N: i32): void {
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    for (let n = 0; n < N; n++) setf(hat, o + n, <f32>(ALLOCATION_EPS + (1 - ALLOCATION_EPS) * <f64>f(u, o + n)));
+    // stable insertion sort of the slot indices by û: a slot moves only past strictly larger values
+    const ob = order + (<usize>o << 2);
+    for (let n = 0; n < N; n++) {
+      const v = f(hat, o + n);
+      let j = n;
+      while (j > 0 && f(hat, o + load<i32>(ob + (<usize>(j - 1) << 2))) > v) {
+        store<i32>(ob + (<usize>j << 2), load<i32>(ob + (<usize>(j - 1) << 2)));
+        j--;
+      }
+      store<i32>(ob + (<usize>j << 2), n);
+    }
+    let p: f64 = 1;
+    for (let j = 0; j < N; j++) {
+      const n = o + load<i32>(ob + (<usize>j << 2));
+      const s = <f64>f(hat, n);
+      setf(prefix, o + j, <f32>p);
+      setf(a, n, <f32>((1 - s) * p));
+      p *= s;
+    }
+  }
+}
+
+// Gradient of allocationForward for ga [B,N], added to gu [B,N] (the order held constant):
+//   dL/dû[φ_k] = P_k·(Q_k − G_k),  Q_{k−1} = G_k(1 − û[φ_k]) + û[φ_k]·Q_k,  Q_{N−1} = 0
+export function allocationBackward(hat: usize, order: usize, prefix: usize, ga: usize, gu: usize, B: i32, N: i32): void {
+  for (let b = 0; b < B; b++) {
+    const o = b * N;
+    const ob = order + (<usize>o << 2);
+    let q: f64 = 0;
+    for (let k = N - 1; k >= 0; k--) {
+      const n = o + load<i32>(ob + (<usize>k << 2));
+      const s = <f64>f(hat, n), g = <f64>f(ga, n);
+      setf(gu, n, <f32>(<f64>f(gu, n) + (1 - ALLOCATION_EPS) * <f64>f(prefix, o + k) * (q - g)));
+      q = g * (1 - s) + s * q;
+    }
   }
 }
