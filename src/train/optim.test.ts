@@ -4,6 +4,8 @@ import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads } from './opti
 import { DEFAULTS, type OptimizerConfig } from '../config/schema.js';
 import { Tensor } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
+import { Rng } from '../tensor/random.js';
+import { kernelHeapOrNull } from '../kernels/heap.js';
 
 // One parameter of 3 elements (one with a zero gradient on the first step), two steps.
 const P0 = [1.0, -2.0, 0.5];
@@ -160,5 +162,29 @@ test('optimizers work in float32 too, and a float32 step matches float64 to floa
     opt.step();
     const ref = run(cfg({ name })).after1;
     assertAllClose(p32.get('w')!.data, ref, 1e-6, 1e-6, name);
+  }
+});
+
+test('optimizer kernels (parameters on the kernel heap) give the same bits as the TypeScript loops', () => {
+  const heap = kernelHeapOrNull()!;
+  const flavours: Partial<OptimizerConfig>[] = [
+    { name: 'adam' }, { name: 'rmsprop' }, { name: 'rmsprop-tf' }, { name: 'rmsprop', momentum: 0.9 }, { name: 'adam', lr: 3 },
+  ];
+  for (const over of flavours) {
+    const runOn = (onHeap: boolean): number[][] => {
+      const rng = new Rng(9);
+      const n = 37; // a SIMD body and a tail
+      const make = (): Float32Array => (onHeap ? heap.alloc(n)! : new Float32Array(n));
+      const w = new Tensor(make(), [n], true);
+      w.grad = make();
+      for (let i = 0; i < n; i++) w.data[i] = rng.normal();
+      const opt = createOptimizer(cfg(over), new Map([['w', w]]));
+      for (let s = 0; s < 5; s++) {
+        for (let i = 0; i < n; i++) w.grad[i] = i % 7 === 0 ? 0 : rng.normal() * 10 ** (s - 2);
+        opt.step();
+      }
+      return [Array.from(w.data), ...[...opt.state().buffers.values()].map((b) => Array.from(b))];
+    };
+    assert.deepEqual(runOn(true), runOn(false), `${JSON.stringify(over)}: kernel and loops differ`);
   }
 });

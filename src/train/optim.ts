@@ -35,6 +35,8 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   }
   let t = 0;
   const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
+  // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
+  const onHeap = (...bs: Buf[]): boolean => heap !== null && activeHeap() === heap && bs.every((b) => heap.owns(b));
   return {
     step() {
       t++;
@@ -48,6 +50,10 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
           const stepSize = lr / bc1;
           const sqrtBc2 = Math.sqrt(bc2);
+          if (onHeap(w, g, m, v)) {
+            heap!.k.adamStep(w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, w.length, beta1, beta2, stepSize, sqrtBc2, eps);
+            continue;
+          }
           for (let i = 0; i < w.length; i++) {
             const gi = g[i]!;
             m[i] = beta1 * m[i]! + (1 - beta1) * gi;
@@ -58,6 +64,10 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           const sq = buffers.get(`square_avg.${n}`)!;
           const mom = momentum > 0 ? buffers.get(`momentum.${n}`)! : null;
           const tf = cfg.name === 'rmsprop-tf';
+          if (onHeap(w, g, sq, mom ?? sq)) {
+            heap!.k.rmspropStep(w.byteOffset, g.byteOffset, sq.byteOffset, mom?.byteOffset ?? 0, w.length, alpha, eps, lr, momentum, tf ? 1 : 0);
+            continue;
+          }
           for (let i = 0; i < w.length; i++) {
             const gi = g[i]!;
             sq[i] = alpha * sq[i]! + (1 - alpha) * gi * gi;

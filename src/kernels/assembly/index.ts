@@ -4,3 +4,4 @@ export * from './matmul';
 export * from './memory';
 export * from './lstm';
 export { expArray, logArray } from './simd-math';
+export * from './optim';
