@@ -8,6 +8,9 @@ import { runModel } from '../src/api/run-model.js';
 import { CHECKPOINT_VERSION, CheckpointError, encodeCheckpointFile } from '../src/checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../src/checkpoint/safetensors.js';
 import { Rng } from '../src/tensor/random.js';
+import { assertAllClose } from '../src/tensor/testing.js';
+import { kernelHeapOrNull } from '../src/kernels/heap.js';
+import { inspectRun } from '../src/server/inspect-run.js';
 import {
   assertOneLineError, assertUnchanged, checkpointContents, engramEnv as engram, metrics, readSafetensorsIndependently, snapshot, trainArgs,
 } from './checkpoint-helpers.js';
@@ -299,4 +302,18 @@ test('library: loadModel and runModel give the outputs, and on request every ste
   assert.equal(runModel(model, seqs).states, undefined);
   assert.throws(() => runModel(model, [[[1, 0]]]), /sequence 0, step 0 has 2 values; the model takes X = 6/);
   assert.throws(() => loadModel(join(RUN, 'checkpoints', 'last.state.safetensors')), /holds training state, not weights/);
+});
+
+test('a server inspecting checkpoints again and again does not grow the kernel heap; off-heap models compute the same', () => {
+  const heap = kernelHeapOrNull()!;
+  inspectRun(RUN, 1); // the first call may lay out the kernels' scratch blocks
+  const bytes = heap.bytes;
+  for (let i = 0; i < 5; i++) inspectRun(RUN, 1 + i);
+  assert.equal(heap.bytes, bytes, 'inspecting made no lasting heap allocations');
+  const onHeap = loadModel(RUN), offHeap = loadModel(RUN, { kernelHeap: false });
+  const p = [...offHeap.model.params.values()][0]!;
+  assert.ok(!heap.owns(p.data) && heap.owns([...onHeap.model.params.values()][0]!.data));
+  const batch = onHeap.task.sample(new Rng(4), 2);
+  const a = onHeap.model.forward(batch.input, batch.T, batch.B), b = offHeap.model.forward(batch.input, batch.T, batch.B);
+  a.forEach((t, i) => assertAllClose(t.data, b[i]!.data, 1e-5, 1e-5, `logits at step ${i}`));
 });

@@ -31,6 +31,8 @@ export interface LoadModelOptions {
   readonly last?: boolean;
   /** 'f64' runs the model in float64 (the weights are stored in float32) */
   readonly dtype?: DType;
+  /** false: keep the weights off the WASM kernel heap (for a process that loads many models; see createModel) */
+  readonly kernelHeap?: boolean;
 }
 
 /** The weights file that `path` names: itself, or a run directory's best (or last) checkpoint. */
@@ -50,7 +52,7 @@ export function loadModel(path: string, opts: LoadModelOptions = {}): TrainedMod
   const { tensors, config, step } = loadWeights(file);
   const task = createTask(config.task);
   // the init stream is irrelevant: every parameter is overwritten from the file
-  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(0), opts.dtype ?? 'f32');
+  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(0), opts.dtype ?? 'f32', { kernelHeap: opts.kernelHeap });
   applyWeights(model.params, tensors, file);
   return { model, config, task, path: file, step };
 }

@@ -9,9 +9,21 @@ import { Dnc } from './dnc.js';
 import { Ntm } from './ntm.js';
 import { adoptParams } from '../kernels/adopt.js';
 
+export interface CreateModelOptions {
+  /**
+   * false keeps a float32 model's parameters in ordinary arrays instead of moving them onto the
+   * WASM kernel heap. The heap never frees parameters (see kernels/adopt.ts), so a process that
+   * makes models over and over (a server inspecting checkpoints) passes false; the kernels then
+   * copy the weights per call, which is slower but bounded.
+   */
+  readonly kernelHeap?: boolean;
+}
+
 /** A float32 model's parameters move onto the WASM kernel heap (see kernels/adopt.ts) unless setKernels('ts'). */
-export function createModel(cfg: ModelConfig, inputSize: number, outputSize: number, rng: Rng, dtype: DType = 'f32'): MemoryModel {
+export function createModel(
+  cfg: ModelConfig, inputSize: number, outputSize: number, rng: Rng, dtype: DType = 'f32', options: CreateModelOptions = {},
+): MemoryModel {
   const model = cfg.type === 'ntm' ? new Ntm(cfg, inputSize, outputSize, rng, dtype) : new Dnc(cfg, inputSize, outputSize, rng, dtype);
-  adoptParams(model.params);
+  if (options.kernelHeap !== false) adoptParams(model.params);
   return model;
 }

@@ -25,7 +25,8 @@ export function inspectLive(model: MemoryModel, sample: Batch, step: number): In
 
 /** Loads a run directory's best (else last) checkpoint and inspects one sample. */
 export function inspectRun(runDir: string, seed: number, length?: number): Inspection {
-  const { model, config, step, path: file } = loadModel(runDir);
+  // a model per request: off the kernel heap, which never frees parameters
+  const { model, config, step, path: file } = loadModel(runDir, { kernelHeap: false });
   const sample = inspectionSample(config, seed, length);
   const known = Number.isFinite(step) ? step : null;
   const which = file.endsWith('best.safetensors') ? 'best' : 'last';
