@@ -63,12 +63,16 @@ export interface HeadSpec {
 }
 
 interface FusedHeads {
+  readonly heads: readonly HeadSpec[];
+  /** the parameter names and tensors it was made from: a store whose tensors were replaced gets a new one */
+  readonly names: readonly string[];
   readonly members: readonly Tensor[];
-  readonly weight: Tensor; // [ΣO, H]: every part of every head, in order
-  readonly bias: Tensor; // [ΣO]
+  /** [ΣO, H]: every part of every head, in order; null when they are not back to back */
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null; // [ΣO]
 }
 
-const fusedCache = new WeakMap<ParamStore, FusedHeads | null>();
+const fusedCache = new WeakMap<ParamStore, FusedHeads>();
 
 /** One view over `bufs` when they lie back to back on the kernel heap, else null. */
 function spanOf(bufs: readonly (Float32Array | Float64Array | null)[]): Float32Array | null {
@@ -85,31 +89,32 @@ function spanOf(bufs: readonly (Float32Array | Float64Array | null)[]): Float32A
   return new Float32Array(heap.memory.buffer, first.byteOffset, n);
 }
 
-function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads | null {
-  const names = heads.flatMap((h) => h.parts.map((p) => `${h.prefix}.${p.name}`));
-  const members = [...names.map((n) => param(store, `${n}.weight`)), ...names.map((n) => param(store, `${n}.bias`))];
+function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads {
   const cached = fusedCache.get(store);
-  if (cached !== undefined && (cached === null || cached.members.every((t, i) => t === members[i]))) return cached;
-  const ws = members.slice(0, names.length), bs = members.slice(names.length);
+  if (cached !== undefined && cached.heads === heads && cached.names.every((n, i) => store.get(n) === cached.members[i])) return cached;
+  const parts = heads.flatMap((h) => h.parts.map((p) => `${h.prefix}.${p.name}`));
+  const names = [...parts.map((n) => `${n}.weight`), ...parts.map((n) => `${n}.bias`)];
+  const members = names.map((n) => param(store, n));
+  const ws = members.slice(0, parts.length), bs = members.slice(parts.length);
   const H = ws[0]!.shape[1]!;
   const O = ws.reduce((s, w) => s + w.shape[0]!, 0);
   const w = spanOf(ws.map((t) => t.data)), gw = spanOf(ws.map((t) => t.grad));
   const b = spanOf(bs.map((t) => t.data)), gb = spanOf(bs.map((t) => t.grad));
-  let fused: FusedHeads | null = null;
+  let weight: Tensor | null = null, bias: Tensor | null = null;
   if (w && gw && b && gb && ws.every((t) => t.shape[1] === H)) {
-    const weight = new Tensor(w, [O, H], true);
+    weight = new Tensor(w, [O, H], true);
     weight.grad = gw;
-    const bias = new Tensor(b, [O], true);
+    bias = new Tensor(b, [O], true);
     bias.grad = gb;
-    fused = { members, weight, bias };
   }
+  const fused = { heads, names, members, weight, bias };
   fusedCache.set(store, fused);
   return fused;
 }
 
 /** True when headOutputsAll runs these heads as one product (for tests and benchmarks). */
 export function headsFused(store: ParamStore, heads: readonly HeadSpec[]): boolean {
-  return heads.length > 0 && fusedHeads(store, heads) !== null;
+  return heads.length > 0 && fusedHeads(store, heads).weight !== null;
 }
 
 /**
@@ -121,7 +126,7 @@ export function headsFused(store: ParamStore, heads: readonly HeadSpec[]): boole
  */
 export function headOutputsAll(store: ParamStore, heads: readonly HeadSpec[], hidden: Tensor): Record<string, Tensor>[] {
   const fused = heads.length > 0 ? fusedHeads(store, heads) : null;
-  if (fused === null) return heads.map((h) => headOutputs(store, h.prefix, h.parts, hidden));
+  if (fused === null || fused.weight === null) return heads.map((h) => headOutputs(store, h.prefix, h.parts, hidden));
   const y = linear(hidden, fused.weight, fused.bias);
   let off = 0;
   return heads.map((h) => {
