@@ -5,6 +5,7 @@
 // (the heap's blocks start above the module's static data, so 0 is never a real buffer).
 import { matmulXWt, matmulXWtBackwardW, matmulXWtBackwardX } from './matmul';
 import { expv } from './simd-math';
+import { ld, st } from './common';
 
 // σ(x) = 1 / (1 + e^−x)
 // @ts-ignore: decorator
@@ -18,18 +19,6 @@ function sigmoidv(x: v128): v128 {
 @inline
 function tanhv(x: v128): v128 {
   return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(expv(f32x4.add(x, x)), f32x4.splat(1))));
-}
-
-// @ts-ignore: decorator
-@inline
-function ld(p: usize, i: i32): v128 {
-  return v128.load(p + (<usize>i << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function st(p: usize, i: i32, v: v128): void {
-  v128.store(p + (<usize>i << 2), v);
 }
 
 // @ts-ignore: decorator

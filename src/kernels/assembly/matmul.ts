@@ -7,41 +7,7 @@
 // whole reduction, so every value loaded feeds several multiply-adds and each result is
 // loaded and stored once (not once per term, as an axpy per row would).
 
-// @ts-ignore: decorator
-@inline
-function ld(p: usize, i: i32): v128 {
-  return v128.load(p + (<usize>i << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function st(p: usize, i: i32, v: v128): void {
-  v128.store(p + (<usize>i << 2), v);
-}
-
-// @ts-ignore: decorator
-@inline
-function fl(p: usize, i: i32): f32 {
-  return load<f32>(p + (<usize>i << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function fs(p: usize, i: i32, v: f32): void {
-  store<f32>(p + (<usize>i << 2), v);
-}
-
-// @ts-ignore: decorator
-@inline
-function fma(acc: v128, a: v128, b: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(a, b));
-}
-
-// @ts-ignore: decorator
-@inline
-function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
+import { f, fma, hsum, ld, setf, st } from './common';
 
 /** Σ_i a[i]·b[i] over n floats (one result, for the edges of the tiles). */
 function dot(a: usize, b: usize, n: i32): f32 {
@@ -50,7 +16,7 @@ function dot(a: usize, b: usize, n: i32): f32 {
   let i = 0;
   for (; i < n4; i += 4) acc = fma(acc, ld(a, i), ld(b, i));
   let s = hsum(acc);
-  for (; i < n; i++) s += fl(a, i) * fl(b, i);
+  for (; i < n; i++) s += f(a, i) * f(b, i);
   return s;
 }
 
@@ -80,30 +46,30 @@ export function matmulXWt(x: usize, w: usize, y: usize, B: i32, I: i32, O: i32):
       let s00 = hsum(a00), s01 = hsum(a01), s02 = hsum(a02), s03 = hsum(a03);
       let s10 = hsum(a10), s11 = hsum(a11), s12 = hsum(a12), s13 = hsum(a13);
       for (; i < I; i++) {
-        const xi0 = fl(x0, i), xi1 = fl(x1, i);
-        const v0 = fl(w0, i), v1 = fl(w1, i), v2 = fl(w2, i), v3 = fl(w3, i);
+        const xi0 = f(x0, i), xi1 = f(x1, i);
+        const v0 = f(w0, i), v1 = f(w1, i), v2 = f(w2, i), v3 = f(w3, i);
         s00 += xi0 * v0; s01 += xi0 * v1; s02 += xi0 * v2; s03 += xi0 * v3;
         s10 += xi1 * v0; s11 += xi1 * v1; s12 += xi1 * v2; s13 += xi1 * v3;
       }
-      fs(y0, o, fl(y0, o) + s00); fs(y0, o + 1, fl(y0, o + 1) + s01); fs(y0, o + 2, fl(y0, o + 2) + s02); fs(y0, o + 3, fl(y0, o + 3) + s03);
-      fs(y1, o, fl(y1, o) + s10); fs(y1, o + 1, fl(y1, o + 1) + s11); fs(y1, o + 2, fl(y1, o + 2) + s12); fs(y1, o + 3, fl(y1, o + 3) + s13);
+      setf(y0, o, f(y0, o) + s00); setf(y0, o + 1, f(y0, o + 1) + s01); setf(y0, o + 2, f(y0, o + 2) + s02); setf(y0, o + 3, f(y0, o + 3) + s03);
+      setf(y1, o, f(y1, o) + s10); setf(y1, o + 1, f(y1, o + 1) + s11); setf(y1, o + 2, f(y1, o + 2) + s12); setf(y1, o + 3, f(y1, o + 3) + s13);
     }
     for (; o < O; o++) {
       const wo = w + (<usize>(o * I) << 2);
-      fs(y0, o, fl(y0, o) + dot(x0, wo, I));
-      fs(y1, o, fl(y1, o) + dot(x1, wo, I));
+      setf(y0, o, f(y0, o) + dot(x0, wo, I));
+      setf(y1, o, f(y1, o) + dot(x1, wo, I));
     }
   }
   for (; b < B; b++) {
     const xb = x + (<usize>(b * I) << 2);
     const yb = y + (<usize>(b * O) << 2);
-    for (let o = 0; o < O; o++) fs(yb, o, fl(yb, o) + dot(xb, w + (<usize>(o * I) << 2), I));
+    for (let o = 0; o < O; o++) setf(yb, o, f(yb, o) + dot(xb, w + (<usize>(o * I) << 2), I));
   }
 }
 
 /** True when all n floats at p are 0 (a masked time step's output gradient): nothing to add. */
 function allZero(p: usize, n: i32): bool {
-  for (let i = 0; i < n; i++) if (fl(p, i) != 0) return false;
+  for (let i = 0; i < n; i++) if (f(p, i) != 0) return false;
   return true;
 }
 
@@ -125,7 +91,7 @@ export function matmulXWtBackwardX(w: usize, gy: usize, gx: usize, B: i32, I: i3
       for (let o = 0; o < O; o++) {
         const wo = w + (<usize>(o * I + i) << 2);
         const v0 = v128.load(wo), v1 = v128.load(wo, 16), v2 = v128.load(wo, 32), v3 = v128.load(wo, 48);
-        const s0 = f32x4.splat(fl(g0, o)), s1 = f32x4.splat(fl(g1, o));
+        const s0 = f32x4.splat(f(g0, o)), s1 = f32x4.splat(f(g1, o));
         a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
         a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
       }
@@ -136,19 +102,19 @@ export function matmulXWtBackwardX(w: usize, gy: usize, gx: usize, B: i32, I: i3
       let a0 = ld(x0, i), a1 = ld(x1, i);
       for (let o = 0; o < O; o++) {
         const v = ld(w + (<usize>(o * I) << 2), i);
-        a0 = fma(a0, f32x4.splat(fl(g0, o)), v);
-        a1 = fma(a1, f32x4.splat(fl(g1, o)), v);
+        a0 = fma(a0, f32x4.splat(f(g0, o)), v);
+        a1 = fma(a1, f32x4.splat(f(g1, o)), v);
       }
       st(x0, i, a0); st(x1, i, a1);
     }
     for (; i < I; i++) {
-      let s0 = fl(x0, i), s1 = fl(x1, i);
+      let s0 = f(x0, i), s1 = f(x1, i);
       for (let o = 0; o < O; o++) {
-        const v = fl(w, o * I + i);
-        s0 += fl(g0, o) * v;
-        s1 += fl(g1, o) * v;
+        const v = f(w, o * I + i);
+        s0 += f(g0, o) * v;
+        s1 += f(g1, o) * v;
       }
-      fs(x0, i, s0); fs(x1, i, s1);
+      setf(x0, i, s0); setf(x1, i, s1);
     }
   }
   for (; b < B; b++) {
@@ -157,13 +123,13 @@ export function matmulXWtBackwardX(w: usize, gy: usize, gx: usize, B: i32, I: i3
     let i = 0;
     for (; i < I4; i += 4) {
       let a = ld(xb, i);
-      for (let o = 0; o < O; o++) a = fma(a, f32x4.splat(fl(gb, o)), ld(w + (<usize>(o * I) << 2), i));
+      for (let o = 0; o < O; o++) a = fma(a, f32x4.splat(f(gb, o)), ld(w + (<usize>(o * I) << 2), i));
       st(xb, i, a);
     }
     for (; i < I; i++) {
-      let s = fl(xb, i);
-      for (let o = 0; o < O; o++) s += fl(gb, o) * fl(w, o * I + i);
-      fs(xb, i, s);
+      let s = f(xb, i);
+      for (let o = 0; o < O; o++) s += f(gb, o) * f(w, o * I + i);
+      setf(xb, i, s);
     }
   }
 }
@@ -185,7 +151,7 @@ export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i3
       for (let b = 0; b < B; b++) {
         const xb = x + (<usize>(b * I + i) << 2);
         const v0 = v128.load(xb), v1 = v128.load(xb, 16), v2 = v128.load(xb, 32), v3 = v128.load(xb, 48);
-        const s0 = f32x4.splat(fl(gy, b * O + o)), s1 = f32x4.splat(fl(gy, b * O + o + 1));
+        const s0 = f32x4.splat(f(gy, b * O + o)), s1 = f32x4.splat(f(gy, b * O + o + 1));
         a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
         a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
       }
@@ -196,19 +162,19 @@ export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i3
       let a0 = ld(r0, i), a1 = ld(r1, i);
       for (let b = 0; b < B; b++) {
         const v = ld(x + (<usize>(b * I) << 2), i);
-        a0 = fma(a0, f32x4.splat(fl(gy, b * O + o)), v);
-        a1 = fma(a1, f32x4.splat(fl(gy, b * O + o + 1)), v);
+        a0 = fma(a0, f32x4.splat(f(gy, b * O + o)), v);
+        a1 = fma(a1, f32x4.splat(f(gy, b * O + o + 1)), v);
       }
       st(r0, i, a0); st(r1, i, a1);
     }
     for (; i < I; i++) {
-      let s0 = fl(r0, i), s1 = fl(r1, i);
+      let s0 = f(r0, i), s1 = f(r1, i);
       for (let b = 0; b < B; b++) {
-        const v = fl(x, b * I + i);
-        s0 += fl(gy, b * O + o) * v;
-        s1 += fl(gy, b * O + o + 1) * v;
+        const v = f(x, b * I + i);
+        s0 += f(gy, b * O + o) * v;
+        s1 += f(gy, b * O + o + 1) * v;
       }
-      fs(r0, i, s0); fs(r1, i, s1);
+      setf(r0, i, s0); setf(r1, i, s1);
     }
   }
   for (; o < O; o++) {
@@ -216,13 +182,13 @@ export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i3
     let i = 0;
     for (; i < I4; i += 4) {
       let a = ld(r, i);
-      for (let b = 0; b < B; b++) a = fma(a, f32x4.splat(fl(gy, b * O + o)), ld(x + (<usize>(b * I) << 2), i));
+      for (let b = 0; b < B; b++) a = fma(a, f32x4.splat(f(gy, b * O + o)), ld(x + (<usize>(b * I) << 2), i));
       st(r, i, a);
     }
     for (; i < I; i++) {
-      let s = fl(r, i);
-      for (let b = 0; b < B; b++) s += fl(gy, b * O + o) * fl(x, b * I + i);
-      fs(r, i, s);
+      let s = f(r, i);
+      for (let b = 0; b < B; b++) s += f(gy, b * O + o) * f(x, b * I + i);
+      setf(r, i, s);
     }
   }
 }

@@ -8,26 +8,9 @@
 // gradient accumulated so far there, or zeros).
 
 import { expv, logv } from './simd-math';
+import { f, hsum, setf } from './common';
 
 const COSINE_EPS: f32 = 1e-6;
-
-// @ts-ignore: decorator
-@inline
-function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
-// @ts-ignore: decorator
-@inline
-function f(p: usize, i: i32): f32 {
-  return load<f32>(p + (<usize>i << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function setf(p: usize, i: i32, v: f32): void {
-  store<f32>(p + (<usize>i << 2), v);
-}
 
 /** Σ_j a[j]·b[j] over W floats. */
 // @ts-ignore: decorator

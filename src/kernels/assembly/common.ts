@@ -1,0 +1,42 @@
+// @file Loads, stores and small SIMD helpers shared by the kernels (all inlined). Indices count
+// float32 elements from a byte pointer.
+
+// four floats at p[i..i+4)
+// @ts-ignore: decorator
+@inline
+export function ld(p: usize, i: i32): v128 {
+  return v128.load(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+export function st(p: usize, i: i32, v: v128): void {
+  v128.store(p + (<usize>i << 2), v);
+}
+
+// one float at p[i]
+// @ts-ignore: decorator
+@inline
+export function f(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+export function setf(p: usize, i: i32, v: f32): void {
+  store<f32>(p + (<usize>i << 2), v);
+}
+
+// acc + a·b, four lanes (no fused multiply-add in baseline WebAssembly SIMD)
+// @ts-ignore: decorator
+@inline
+export function fma(acc: v128, a: v128, b: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+// the sum of the four lanes
+// @ts-ignore: decorator
+@inline
+export function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
