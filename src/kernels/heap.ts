@@ -82,6 +82,7 @@ export class KernelHeap {
   private readonly free = new Map<number, number[]>();
   /** every buffer object the memory has had (one per growth): a view on any of them is ours */
   private readonly buffers = new Set<ArrayBufferLike>();
+  private latest: ArrayBufferLike;
 
   constructor(mod: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
@@ -89,7 +90,8 @@ export class KernelHeap {
     this.k = inst.exports as unknown as KernelExports;
     this.top = align(this.k.heapBase()); // the module's static data (math tables) lies below
     this.f32 = new Float32Array(this.memory.buffer);
-    this.buffers.add(this.memory.buffer);
+    this.latest = this.memory.buffer;
+    this.buffers.add(this.latest);
   }
 
   /** Bytes in use or in free lists (the memory's high-water mark). */
@@ -99,7 +101,9 @@ export class KernelHeap {
 
   /** True when `b` is a float32 view on this heap's memory. */
   owns(b: Buf | null): boolean {
-    return b instanceof Float32Array && this.buffers.has(b.buffer);
+    if (!(b instanceof Float32Array)) return false;
+    const buf = b.buffer;
+    return buf === this.latest || this.buffers.has(buf); // most views are made after the last growth
   }
 
   /** A block of `n` floats (contents undefined), or -1 when the memory cannot grow that far. */
@@ -118,7 +122,8 @@ export class KernelHeap {
         return -1; // past the maximum or out of memory: callers fall back to ordinary arrays
       }
       this.f32 = new Float32Array(this.memory.buffer);
-      this.buffers.add(this.memory.buffer);
+      this.latest = this.memory.buffer;
+      this.buffers.add(this.latest);
     }
     this.top = end;
     return off;

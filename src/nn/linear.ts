@@ -2,7 +2,7 @@
  * @file Linear layer y = x·Wᵀ + b (PyTorch layout: W is [out, in]), its backward pass,
  * and PyTorch's default initialisation U(−1/√in, 1/√in) for weight and bias.
  */
-import { alloc, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
 import { activeHeap } from '../kernels/wasm.js';
 
@@ -126,8 +126,12 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   expectShape('linear', 'input', x, [B, I]);
   if (bias) expectShape('linear', 'bias', bias, [O]);
   const tape = bias ? tapeFor(x, weight, bias) : tapeFor(x, weight);
-  const yd = alloc(x.dtype, B * O);
-  if (bias) for (let b = 0; b < B; b++) yd.set(bias.data, b * O);
+  const yd = bias ? allocOverwritten(x.dtype, B * O) : alloc(x.dtype, B * O);
+  if (bias) {
+    // a plain loop: TypedArray.set is slow on the kernels' shared memory
+    const bd = bias.data;
+    for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) yd[b * O + o] = bd[o]!;
+  }
   matmulXWt(x.data, weight.data, yd, B, I, O);
   const y = new Tensor(yd, [B, O], tape !== null);
   if (tape) {
