@@ -5,14 +5,14 @@
  */
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { linear, initLinear } from '../nn/linear.js';
-import { oneplus, sigmoid, sliceCols, softmax, softplus, tanh } from '../tensor/ops.js';
+import { oneplus, sigmoid, softmax, softplus, splitActivate, tanh, type PartActivation } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
 
 /** Parameters by checkpoint name, e.g. `heads.write.0.key.weight`; insertion order is stable. */
 export type ParamStore = Map<string, Tensor>;
 
-export type Activation = 'tanh' | 'softplus' | 'sigmoid' | 'softmax' | 'oneplus' | 'identity';
+export type Activation = PartActivation;
 
 export interface PartSpec {
   readonly name: string;
@@ -70,6 +70,8 @@ interface FusedHeads {
   /** [ΣO, H]: every part of every head, in order; null when they are not back to back */
   readonly weight: Tensor | null;
   readonly bias: Tensor | null; // [ΣO]
+  /** every head's parts, in order */
+  readonly parts: readonly PartSpec[];
 }
 
 const fusedCache = new WeakMap<ParamStore, FusedHeads>();
@@ -107,7 +109,7 @@ function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads {
     bias = new Tensor(b, [O], true);
     bias.grad = gb;
   }
-  const fused = { heads, names, members, weight, bias };
+  const fused = { heads, names, members, weight, bias, parts: heads.flatMap((h) => h.parts) };
   fusedCache.set(store, fused);
   return fused;
 }
@@ -120,21 +122,18 @@ export function headsFused(store: ParamStore, heads: readonly HeadSpec[]): boole
 /**
  * headOutputs for several heads at once. When the heads' weights, biases and their gradients
  * lie back to back (adoptParams lays a float32 model's out so), every part of every head comes
- * from one product with the stacked [ΣO, H] weights, and columns are sliced off per part: one
- * kernel call instead of one per part, the same values (each column's sum is the same dot
- * product). Otherwise (float64 models, the TypeScript kernels) one linear per part.
+ * from one product with the stacked [ΣO, H] weights, split into parts and activated by one op
+ * (splitActivate): one kernel call instead of one per part, the same values (each column's sum is
+ * the same dot product). Otherwise (float64 models, the TypeScript kernels) one linear per part.
  */
 export function headOutputsAll(store: ParamStore, heads: readonly HeadSpec[], hidden: Tensor): Record<string, Tensor>[] {
   const fused = heads.length > 0 ? fusedHeads(store, heads) : null;
   if (fused === null || fused.weight === null) return heads.map((h) => headOutputs(store, h.prefix, h.parts, hidden));
-  const y = linear(hidden, fused.weight, fused.bias);
-  let off = 0;
+  const values = splitActivate(linear(hidden, fused.weight, fused.bias), fused.parts);
+  let i = 0;
   return heads.map((h) => {
     const out: Record<string, Tensor> = {};
-    for (const p of h.parts) {
-      out[p.name] = ACTIVATIONS[p.activation](sliceCols(y, off, p.size));
-      off += p.size;
-    }
+    for (const p of h.parts) out[p.name] = values[i++]!;
     return out;
   });
 }

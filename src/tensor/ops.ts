@@ -162,6 +162,87 @@ export function concat(xs: readonly Tensor[]): Tensor {
   return y;
 }
 
+/** What splitActivate applies to a group of columns. */
+export type PartActivation = 'tanh' | 'softplus' | 'sigmoid' | 'softmax' | 'oneplus' | 'identity';
+
+/**
+ * Splits the columns of x into consecutive parts and applies each part's activation (softmax
+ * over the part's columns): sliceCols then the activation, for every part, as one op with one
+ * backward pass (the heads' parameters of a time step come out of one product this way).
+ * @param x [B, ΣK_i]  @returns one [B, K_i] tensor per part
+ */
+export function splitActivate(x: Tensor, parts: readonly { readonly size: number; readonly activation: PartActivation }[]): Tensor[] {
+  const [B, K] = x.shape as [number, number];
+  const total = parts.reduce((n, p) => n + p.size, 0);
+  if (x.shape.length !== 2 || total !== K) {
+    throw new Error(`splitActivate: parts of ${total} columns in all do not split shape [${x.shape.join(', ')}]`);
+  }
+  const tape = tapeFor(x);
+  const xd = x.data;
+  const outs: Tensor[] = [];
+  let off = 0;
+  for (const p of parts) {
+    const k = p.size;
+    const yd = allocOverwritten(x.dtype, B * k);
+    for (let b = 0; b < B; b++) {
+      const xo = b * K + off, yo = b * k;
+      switch (p.activation) {
+        case 'sigmoid': for (let j = 0; j < k; j++) yd[yo + j] = sigmoidScalar(xd[xo + j]!); break;
+        case 'tanh': for (let j = 0; j < k; j++) yd[yo + j] = Math.tanh(xd[xo + j]!); break;
+        case 'softplus': for (let j = 0; j < k; j++) yd[yo + j] = softplusScalar(xd[xo + j]!); break;
+        case 'oneplus': for (let j = 0; j < k; j++) yd[yo + j] = 1 + softplusScalar(xd[xo + j]!); break;
+        case 'identity': for (let j = 0; j < k; j++) yd[yo + j] = xd[xo + j]!; break;
+        case 'softmax': {
+          let m = -Infinity;
+          for (let j = 0; j < k; j++) m = Math.max(m, xd[xo + j]!);
+          let sum = 0;
+          for (let j = 0; j < k; j++) {
+            const e = Math.exp(xd[xo + j]! - m);
+            yd[yo + j] = e;
+            sum += e;
+          }
+          for (let j = 0; j < k; j++) yd[yo + j]! /= sum;
+          break;
+        }
+      }
+    }
+    outs.push(new Tensor(yd, [B, k], tape !== null));
+    off += k;
+  }
+  if (tape) {
+    tape.push(() => {
+      let gx: Buf | null = null;
+      let o = 0;
+      parts.forEach((p, i) => {
+        const y = outs[i]!, k = p.size;
+        const gy = y.grad;
+        if (gy !== null) {
+          gx ??= x.g();
+          const yd = y.data;
+          for (let b = 0; b < B; b++) {
+            const xo = b * K + o, yo = b * k;
+            switch (p.activation) {
+              case 'sigmoid': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * yd[yo + j]! * (1 - yd[yo + j]!); break;
+              case 'tanh': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * (1 - yd[yo + j]! * yd[yo + j]!); break;
+              case 'softplus':
+              case 'oneplus': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * sigmoidScalar(xd[xo + j]!); break;
+              case 'identity': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]!; break;
+              case 'softmax': {
+                let dot = 0;
+                for (let j = 0; j < k; j++) dot += gy[yo + j]! * yd[yo + j]!;
+                for (let j = 0; j < k; j++) gx[xo + j]! += yd[yo + j]! * (gy[yo + j]! - dot);
+                break;
+              }
+            }
+          }
+        }
+        o += k;
+      });
+    });
+  }
+  return outs;
+}
+
 /**
  * Columns [start, start+len) of a 2-D tensor.
  * @param x [B, K]  @returns [B, len]
