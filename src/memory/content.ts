@@ -4,7 +4,7 @@
  *   w_c  = softmax_i(β·K)                                 content weighting
  */
 import { contentBackwardWasm, contentForwardWasm } from '../kernels/memory.js';
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /** ε in the cosine similarity: keeps the norm and the quotient finite for all-zero keys or rows. */
 export const COSINE_EPS = 1e-6;
@@ -20,12 +20,13 @@ export function contentWeights(memory: Tensor, key: Tensor, strength: Tensor): T
   const tape = tapeFor(memory, key, strength);
   const M = memory.data, k = key.data, beta = strength.data;
   const dt = memory.dtype;
-  const sim = alloc(dt, B * N); // K[b, i]
-  const den = alloc(dt, B * N); // D = √((|k|²+ε)(|M_i|²+ε)) + ε
-  const nm2 = alloc(dt, B * N); // |M_i|² + ε
-  const nk2 = alloc(dt, B); // |k|² + ε
-  const dot = alloc(dt, B * N);
-  const w = alloc(dt, B * N);
+  // every one written in full, by the kernel or by the loops below
+  const sim = allocOverwritten(dt, B * N); // K[b, i]
+  const den = allocOverwritten(dt, B * N); // D = √((|k|²+ε)(|M_i|²+ε)) + ε
+  const nm2 = allocOverwritten(dt, B * N); // |M_i|² + ε
+  const nk2 = allocOverwritten(dt, B); // |k|² + ε
+  const dot = allocOverwritten(dt, B * N);
+  const w = allocOverwritten(dt, B * N);
   const f32 = M instanceof Float32Array && k instanceof Float32Array && beta instanceof Float32Array;
   type F = Float32Array;
   const saved = { sim: sim as F, den: den as F, nm2: nm2 as F, dot: dot as F, nk2: nk2 as F };

@@ -6,7 +6,7 @@
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { locationBackwardWasm, locationForwardWasm, type LocationSaved } from '../kernels/memory.js';
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 import { interpolate } from './interpolate.js';
 import { sharpen } from './sharpen.js';
 import { circularShift } from './shift.js';
@@ -29,8 +29,11 @@ export function locationWeights(content: Tensor, previous: Tensor, gate: Tensor,
   if (S % 2 !== 1 || activeKernels() !== 'wasm' || !ins.every((t) => t.data instanceof Float32Array)) return twin();
   type F = Float32Array;
   const [wc, wp, g, s, gm] = ins.map((t) => t.data as F) as [F, F, F, F, F];
-  const saved: LocationSaved = { wg: alloc('f32', B * N) as F, wt: alloc('f32', B * N) as F, p: alloc('f32', B * N) as F, sums: alloc('f32', B) as F };
-  const w = alloc('f32', B * N) as F;
+  // all written in full by the kernel
+  const saved: LocationSaved = {
+    wg: allocOverwritten('f32', B * N) as F, wt: allocOverwritten('f32', B * N) as F, p: allocOverwritten('f32', B * N) as F, sums: allocOverwritten('f32', B) as F,
+  };
+  const w = allocOverwritten('f32', B * N) as F;
   if (!locationForwardWasm(wc, wp, g, s, gm, saved, w, B, N, S)) return twin();
   const tape = tapeFor(...ins);
   const out = new Tensor(w, [B, N], tape !== null);

@@ -6,7 +6,7 @@
  *   c' = f∘c + i∘g,  h' = o∘tanh(c')
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { alloc, expectShape, Tensor, tapeFor, type DType, type Tape } from '../tensor/tensor.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type DType, type Tape } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
 import { matmulXWt, matmulXWtBackward, uniformParam } from './linear.js';
 import { activeHeap } from '../kernels/wasm.js';
@@ -119,7 +119,9 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
 function lstmCellWasm(heap: KernelHeap, p: LstmParams, x: Tensor, h: Tensor, c: Tensor, B: number, X: number, H: number, tape: Tape | null): { h: Tensor; c: Tensor } {
   type F = Float32Array;
   const G = 4 * H;
-  const act = alloc('f32', B * G) as F, cn = alloc('f32', B * H) as F, hn = alloc('f32', B * H) as F, tc = alloc('f32', B * H) as F;
+  // all written in full by the kernel
+  const act = allocOverwritten('f32', B * G) as F, cn = allocOverwritten('f32', B * H) as F;
+  const hn = allocOverwritten('f32', B * H) as F, tc = allocOverwritten('f32', B * H) as F;
   const d = (t: Tensor): F => t.data as F;
   heap.k.lstmForward(
     heap.in(d(x)), heap.in(d(h)), heap.in(d(p.weightIh)), heap.in(d(p.weightHh)), heap.in(d(p.biasIh)), heap.in(d(p.biasHh)),
