@@ -29,31 +29,31 @@ export function readWeighting(content: Tensor, backward: readonly Tensor[], forw
   const tape = tapeFor(modes, ...sources);
   const pi = modes.data;
   const out = alloc(content.dtype, B * N);
-  sources.forEach((s, m) => {
+  for (let m = 0; m < M; m++) {
+    const sd = sources[m]!.data;
     for (let b = 0; b < B; b++) {
       const p = pi[b * M + m]!;
-      for (let n = 0; n < N; n++) out[b * N + n]! += p * s.data[b * N + n]!;
+      for (let n = 0; n < N; n++) out[b * N + n]! += p * sd[b * N + n]!;
     }
-  });
+  }
   const y = new Tensor(out, [B, N], tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
       const gpi = modes.requiresGrad ? modes.g() : null;
-      sources.forEach((s, m) => {
+      for (let m = 0; m < M; m++) {
+        const s = sources[m]!;
+        const sd = s.data;
         const gs = s.requiresGrad ? s.g() : null;
         for (let b = 0; b < B; b++) {
           const p = pi[b * M + m]!;
           let dp = 0;
-          for (let n = 0; n < N; n++) {
-            const d = gy[b * N + n]!;
-            dp += d * s.data[b * N + n]!;
-            if (gs) gs[b * N + n]! += d * p;
-          }
+          for (let n = 0; n < N; n++) dp += gy[b * N + n]! * sd[b * N + n]!;
+          if (gs) for (let n = 0; n < N; n++) gs[b * N + n]! += gy[b * N + n]! * p;
           if (gpi) gpi[b * M + m]! += dp;
         }
-      });
+      }
     });
   }
   return y;
