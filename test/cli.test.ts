@@ -112,6 +112,9 @@ test('bench --json: the last line is one JSON object with msPerStep, nothing els
     assert.ok(typeof out[k] === 'number' && Number.isFinite(out[k]) && (out[k] as number) > 0, `${k}: ${String(out[k])}`);
   }
   assert.ok((out.p10 as number) <= (out.msPerStep as number) && (out.msPerStep as number) <= (out.p90 as number));
+  for (const k of ['bufferAllocsPerStep', 'gcMsPerStep']) {
+    assert.ok(typeof out[k] === 'number' && Number.isFinite(out[k]) && (out[k] as number) >= 0, `${k}: ${String(out[k])}`);
+  }
   assert.equal(out.preset, 'ntm-copy-small');
   for (const l of lines) assert.throws(() => JSON.parse(l));
   assertOneLineError(engram(['bench', '--kernels', 'gpu']), /--kernels must be wasm or ts/);

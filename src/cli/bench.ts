@@ -10,6 +10,7 @@ import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
 import { setKernels, activeKernels } from '../kernels/wasm.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
@@ -35,13 +36,15 @@ export interface BenchResult {
   peakRssMB: number;
   /** buffers the step's pool had to make during the timed steps, per step (0: every buffer reused) */
   bufferAllocsPerStep: number;
+  /** this thread's garbage-collection pauses during the timed steps, per step (the step's short-lived JavaScript objects) */
+  gcMsPerStep: number;
 }
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-export function benchPreset(name: string, steps: number, warmup = 20, threads?: number): BenchResult {
+export async function benchPreset(name: string, steps: number, warmup = 20, threads?: number): Promise<BenchResult> {
   const preset = findPreset(name);
   if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
   const config = cloneConfig(preset.config);
@@ -55,9 +58,14 @@ export function benchPreset(name: string, steps: number, warmup = 20, threads?: 
   let peak = process.memoryUsage().rss;
   let fresh0 = 0;
   let fresh = 0;
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
   try {
     for (let i = 0; i < warmup; i++) trainer.trainStep();
     fresh0 = trainer.trainPool.fresh;
+    gc.observe({ entryTypes: ['gc'] });
     for (let i = 0; i < steps; i++) {
       const t = performance.now();
       trainer.trainStep();
@@ -65,7 +73,9 @@ export function benchPreset(name: string, steps: number, warmup = 20, threads?: 
       if (i % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
     }
     fresh = trainer.trainPool.fresh - fresh0;
+    await new Promise((resolve) => setTimeout(resolve, 20)); // GC entries arrive asynchronously
   } finally {
+    gc.disconnect();
     trainer.close();
   }
   times.sort((a, b) => a - b);
@@ -88,10 +98,11 @@ export function benchPreset(name: string, steps: number, warmup = 20, threads?: 
     meanT,
     peakRssMB: peak / 2 ** 20,
     bufferAllocsPerStep: fresh / steps,
+    gcMsPerStep: gcMs / steps,
   };
 }
 
-export function benchCommand(argv: string[]): number {
+export async function benchCommand(argv: string[]): Promise<number> {
   const f = parseFlags('bench', argv, {
     preset: { type: 'string' }, steps: { type: 'string' }, kernels: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -107,13 +118,14 @@ export function benchCommand(argv: string[]): number {
   const names = typeof f.preset === 'string' ? [f.preset] : ['ntm-copy', 'dnc-repeat-copy'];
   const steps = intFlag('steps', f.steps) ?? 200;
   const threads = intFlag('threads', f.threads);
-  const results = names.map((n) => {
-    const r = benchPreset(n, steps, 20, threads);
+  const results: BenchResult[] = [];
+  for (const n of names) {
+    const r = await benchPreset(n, steps, 20, threads);
     console.log(`${r.preset} (${activeKernels()} kernels, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
-      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step | ${r.steps} steps`);
-    return r;
-  });
+      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step | GC ${r.gcMsPerStep.toFixed(2)} ms/step | ${r.steps} steps`);
+    results.push(r);
+  }
   const kernels = activeKernels();
   if (f.json) console.log(JSON.stringify(results.length === 1 ? { ...results[0], kernels } : { results, kernels, msPerStep: results[0]!.msPerStep }));
   return 0;
