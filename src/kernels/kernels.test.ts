@@ -486,3 +486,39 @@ test('vectorised exp and log (LSTM gates, sharpening): relative error below 5e-7
   heap.release(x);
   heap.release(y);
 });
+
+test('kernel-only ops: switching to the TypeScript kernels between forward and backward keeps the gradients', () => {
+  // location, links, linkage and allocation save what only their kernel reads: the backward
+  // pass must run on the kernel whatever setKernels says by then
+  const cases: [string, number[][], (t: Tensor[]) => Tensor[]][] = [
+    ['locationWeights', [[B, N], [B, N], [B, 1], [B, 3], [B, 1]],
+      ([c, p, g, s, gm]) => [locationWeights(softmax(c!), softmax(p!), sigmoid(g!), softmax(s!), oneplus(gm!))]],
+    ['allocationWeights', [[B, N]], ([u]) => [allocationWeights(sigmoid(u!))]],
+    ['updateLinkage', [[B, N, N], [B, N], [B, N]], ([L, p, w]) => {
+      const o = updateLinkage(sigmoid(L!), softmax(p!), softmax(w!));
+      return [o.link, o.precedence];
+    }],
+    ['followLinksHeads', [[B, N, N], [B, N], [B, N]], ([L, a, b]) => {
+      const o = followLinksHeads(sigmoid(L!), [softmax(a!), softmax(b!)]);
+      return [...o.forward, ...o.backward];
+    }],
+  ];
+  for (const [name, shapes, build] of cases) {
+    const grads = (switchToTs: boolean): Float32Array[] => {
+      const rng = new Rng(31);
+      const inputs = shapes.map((sh) => rand(sh, rng));
+      const tape = new Tape();
+      const loss = withTape(tape, () => addScalars(build(inputs).map((y) => weightedSum(y, Array.from({ length: y.size }, (_, i) => Math.sin(i + 1))))));
+      try {
+        if (switchToTs) setKernels('ts');
+        tape.backward(loss);
+      } finally {
+        setKernels('wasm');
+      }
+      return inputs.map((x) => Float32Array.from(x.grad ?? new Float32Array(x.size)));
+    };
+    const a = grads(false), b = grads(true);
+    assert.ok(a.every((g) => g.some((v) => v !== 0)), `${name}: every input gets a gradient`);
+    a.forEach((g, i) => assert.deepEqual(Array.from(b[i]!), Array.from(g), `${name} gradient ${i}`));
+  }
+});

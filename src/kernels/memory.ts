@@ -5,10 +5,21 @@
  * false when the kernels are off (setKernels('ts')) or unavailable, and the op then runs its
  * TypeScript twin.
  */
-import type { KernelHeap } from './heap.js';
+import { kernelHeapOrNull, type KernelHeap } from './heap.js';
 import { activeHeap } from './wasm.js';
 
 type F = Float32Array;
+
+/**
+ * The heap for the backward pass of an op whose forward pass ran on a kernel and saved what only
+ * the kernel reads (location, links, linkage, allocation): the backward runs on the kernel too,
+ * even if setKernels('ts') came in between.
+ */
+function backwardHeap(): KernelHeap {
+  const h = kernelHeapOrNull();
+  if (h === null) throw new Error('a backward kernel ran without the kernel heap its forward pass used');
+  return h;
+}
 
 export interface ContentSaved {
   sim: F; den: F; nm2: F; dot: F; nk2: F;
@@ -88,8 +99,7 @@ export function locationBackwardWasm(
   wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, gw: F,
   gwc: F | null, gwp: F | null, gg: F | null, gs: F | null, ggamma: F | null, B: number, N: number, S: number,
 ): boolean {
-  const h = activeHeap();
-  if (!h) return false;
+  const h = backwardHeap();
   const BN = B * N;
   h.k.locationBackward(
     h.in(wc), h.in(wp), h.in(g), h.in(s), h.in(gamma), h.in(saved.wg), h.in(saved.wt), h.in(saved.p), h.in(saved.sums), h.in(w), h.in(gw),
@@ -136,8 +146,7 @@ export function linksForwardWasm(L: F, w: readonly F[], fw: readonly F[], bk: re
 export function linksBackwardWasm(
   L: F, w: readonly F[], gf: readonly (F | null)[], gb: readonly (F | null)[], gL: F | null, gw: readonly (F | null)[], B: number, N: number,
 ): boolean {
-  const h = activeHeap();
-  if (!h) return false;
+  const h = backwardHeap();
   const BN = B * N;
   const wantW = gw.some((g) => g !== null);
   const grad = (g: F | null): number => (g ? h.in(g) : h.grad(null, BN));
@@ -162,8 +171,7 @@ export function linkageForwardWasm(L: F, p: F, w: F, Lo: F, po: F, keep: F, B: n
 export function linkageBackwardWasm(
   L: F, p: F, w: F, keep: F, gLo: F | null, gpo: F | null, gL: F | null, gp: F | null, gw: F | null, B: number, N: number,
 ): boolean {
-  const h = activeHeap();
-  if (!h) return false;
+  const h = backwardHeap();
   const BN = B * N;
   h.k.linkageBackward(
     h.in(L), h.in(p), h.in(w), h.in(keep), gLo ? h.in(gLo) : h.grad(null, L.length), gpo ? h.in(gpo) : h.grad(null, BN),
@@ -237,8 +245,7 @@ export function allocationForwardWasm(u: F, saved: AllocationSaved, a: F, B: num
 
 /** Gradient of allocationForwardWasm for ga, added to gu. */
 export function allocationBackwardWasm(saved: AllocationSaved, ga: F, gu: F, B: number, N: number): boolean {
-  const h = activeHeap();
-  if (!h) return false;
+  const h = backwardHeap();
   h.k.allocationBackward(h.in(saved.hat), h.in(saved.order), h.in(saved.prefix), h.in(ga), h.inout(gu), B, N);
   h.done();
   return true;
