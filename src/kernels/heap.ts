@@ -169,12 +169,19 @@ export class KernelHeap {
   private readonly tmpN: number[] = [];
   private readonly backDst: Float32Array[] = [];
   private readonly backOff: number[] = [];
+  /** the off-heap buffers of this call and their blocks */
+  private readonly inDst: Float32Array[] = [];
+  private readonly inOff: number[] = [];
 
   /** An input the kernel only reads. */
   in(b: Float32Array): number {
     if (this.owns(b)) return b.byteOffset;
+    const seen = this.copied(b);
+    if (seen >= 0) return seen;
     const p = this.tmp(b.length);
     this.f32.set(b, p >>> 2);
+    this.inDst.push(b);
+    this.inOff.push(p);
     return p;
   }
 
@@ -182,18 +189,40 @@ export class KernelHeap {
   inout(b: Float32Array): number {
     if (this.owns(b)) return b.byteOffset;
     const p = this.in(b);
-    this.backDst.push(b);
-    this.backOff.push(p);
+    if (!this.backDst.includes(b)) {
+      this.backDst.push(b);
+      this.backOff.push(p);
+    }
     return p;
   }
 
   /** An output the kernel overwrites entirely. */
   out(b: Float32Array): number {
     if (this.owns(b)) return b.byteOffset;
+    const seen = this.copied(b);
+    if (seen >= 0) {
+      if (!this.backDst.includes(b)) {
+        this.backDst.push(b);
+        this.backOff.push(seen);
+      }
+      return seen;
+    }
     const p = this.tmp(b.length);
+    this.inDst.push(b);
+    this.inOff.push(p);
     this.backDst.push(b);
     this.backOff.push(p);
     return p;
+  }
+
+  /**
+   * Where an off-heap buffer already given to this call was put, or −1: a buffer passed twice
+   * (as two arguments) gets one block, so the kernel sees one buffer, as it does on the heap,
+   * and its result comes back once.
+   */
+  private copied(b: Float32Array): number {
+    const i = this.inDst.indexOf(b);
+    return i < 0 ? -1 : this.inOff[i]!;
   }
 
   /** An output the kernel adds into, zeroed first. */
@@ -202,8 +231,9 @@ export class KernelHeap {
       this.zero(b);
       return b.byteOffset;
     }
-    b.fill(0);
-    return this.inout(b);
+    const p = this.inout(b);
+    this.k.zeroBytes(p, 4 * b.length);
+    return p;
   }
 
   /** A gradient the kernel adds into; null (not wanted) adds into a zeroed scratch block. */
@@ -231,6 +261,7 @@ export class KernelHeap {
     }
     for (let i = 0; i < this.tmpOff.length; i++) this.releaseRaw(this.tmpOff[i]!, this.tmpN[i]!);
     this.backDst.length = this.backOff.length = this.tmpOff.length = this.tmpN.length = 0;
+    this.inDst.length = this.inOff.length = 0;
   }
 }
 

@@ -522,3 +522,31 @@ test('kernel-only ops: switching to the TypeScript kernels between forward and b
     a.forEach((g, i) => assert.deepEqual(Array.from(b[i]!), Array.from(g), `${name} gradient ${i}`));
   }
 });
+
+test('one off-heap buffer passed as two arguments of a kernel call behaves as it does on the heap', () => {
+  // lstmCell(p, t, t, c): the same tensor as input and previous hidden state, whose gradient
+  // buffer then takes both contributions
+  const Hs = 4, G = 16;
+  const grads = (onHeap: boolean): Float32Array[] => {
+    const pool = new BufferPool(8, heapAllocator());
+    const body = (): Float32Array[] => {
+      const rng = new Rng(41);
+      const [wih, whh, bih, bhh, x, c] = [[G, Hs], [G, Hs], [G], [G], [B, Hs], [B, Hs]].map((sh) => rand(sh, rng));
+      const tape = new Tape();
+      const loss = withTape(tape, () => {
+        const o = lstmCell({ weightIh: wih!, weightHh: whh!, biasIh: bih!, biasHh: bhh! }, x!, x!, c!);
+        return weightedSum(concat([o.h, o.c]), Array.from({ length: 2 * B * Hs }, (_, i) => Math.cos(i)));
+      });
+      tape.backward(loss);
+      assert.equal(kernelHeapOrNull()!.owns(x!.data), onHeap);
+      return [x!, wih!, whh!].map((t) => Float32Array.from(t.grad!));
+    };
+    try {
+      return onHeap ? withPool(pool, 0, body) : body();
+    } finally {
+      pool.clear();
+    }
+  };
+  const on = grads(true), off = grads(false);
+  on.forEach((g, i) => assertAllClose(off[i]!, g, 1e-6, 1e-6, `gradient ${i}`));
+});

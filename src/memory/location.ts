@@ -26,7 +26,8 @@ export function locationWeights(content: Tensor, previous: Tensor, gate: Tensor,
   const ins = [content, previous, gate, shift, gamma];
   const twin = (): Tensor => sharpen(circularShift(interpolate(content, previous, gate), shift), gamma);
   // the fused kernel needs float32 inputs and the WASM kernels; decide before allocating its buffers
-  if (S % 2 !== 1 || activeKernels() !== 'wasm' || !ins.every((t) => t.data instanceof Float32Array)) return twin();
+  // the kernel pads a copy of w_g with (S − 1)/2 wrapped slots on each side: at most N of them
+  if (S % 2 !== 1 || (S - 1) / 2 > N || activeKernels() !== 'wasm' || !ins.every((t) => t.data instanceof Float32Array)) return twin();
   type F = Float32Array;
   const [wc, wp, g, s, gm] = ins.map((t) => t.data as F) as [F, F, F, F, F];
   // all written in full by the kernel
