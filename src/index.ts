@@ -8,7 +8,7 @@ export * from './config/schema.js';
 export { PRESETS, findPreset, presetNames, type Preset } from './config/presets.js';
 export { createTask } from './tasks/registry.js';
 export type { Batch, Task } from './tasks/batch.js';
-export { createModel } from './models/registry.js';
+export { createModel, releaseModel, type CreateModelOptions } from './models/registry.js';
 export type { MemoryModel, StepObserver, StepSnapshot } from './models/model.js';
 export { countParams, type ParamStore } from './models/params.js';
 export { Ntm } from './models/ntm.js';

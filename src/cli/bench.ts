@@ -4,7 +4,7 @@
  */
 import { findPreset, presetNames } from '../config/presets.js';
 import { cloneConfig, validateConfig } from '../config/schema.js';
-import { createModel } from '../models/registry.js';
+import { createModel, releaseModel } from '../models/registry.js';
 import { forwardFlopsPerTimeStep } from '../models/flops.js';
 import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
@@ -76,7 +76,8 @@ export async function benchPreset(name: string, steps: number, warmup = 20, thre
     await new Promise((resolve) => setTimeout(resolve, 20)); // GC entries arrive asynchronously
   } finally {
     gc.disconnect();
-    trainer.close();
+    trainer.dispose(); // the next preset of this process reuses the memory
+    releaseModel(model);
   }
   times.sort((a, b) => a - b);
   const median = quantile(times, 0.5);

@@ -8,15 +8,20 @@
  * in the store's order. The heads' weights then form one [ΣO, H] matrix and their biases one
  * vector, so all heads' linears run as one product (see headOutputsAll in models/params.ts).
  *
- * The blocks stay allocated for the thread's lifetime (a process makes few models, and a
- * view of a parameter may outlive its tensor, so freeing on collection would not be safe).
+ * The blocks stay allocated until releaseParams moves the parameters back off the heap (a view
+ * of a parameter may outlive its tensor, so freeing them when the model is collected would not
+ * be safe).
  */
 import type { ParamStore } from '../models/params.js';
 import { Tensor } from '../tensor/tensor.js';
+import { kernelHeapOrNull } from './heap.js';
 import { activeHeap } from './wasm.js';
 
 const HEAD_WEIGHT = /^heads\..*\.weight$/;
 const HEAD_BIAS = /^heads\..*\.bias$/;
+
+/** The two blocks each adopted store's parameters and gradients live in. */
+const adopted = new WeakMap<ParamStore, { readonly data: Float32Array; readonly grad: Float32Array }>();
 
 export function adoptParams(store: ParamStore): void {
   const heap = activeHeap();
@@ -33,8 +38,11 @@ export function adoptParams(store: ParamStore): void {
     n += t.size;
   }
   const data = heap.alloc(n);
-  const grad = heap.alloc(n);
-  if (data === null || grad === null) return; // heap full: ordinary arrays (the kernels copy them)
+  const grad = data === null ? null : heap.alloc(n);
+  if (data === null || grad === null) {
+    if (data !== null) heap.release(data);
+    return; // heap full: ordinary arrays (the kernels copy them)
+  }
   order.forEach(([name, t], i) => {
     const view = data.subarray(offsets[i]!, offsets[i]! + t.size);
     view.set(t.data);
@@ -42,4 +50,24 @@ export function adoptParams(store: ParamStore): void {
     moved.grad = grad.subarray(offsets[i]!, offsets[i]! + t.size);
     store.set(name, moved);
   });
+  adopted.set(store, { data, grad });
+}
+
+/**
+ * Moves adopted parameters and their gradients back into ordinary arrays (values kept: the model
+ * still works, on copied kernel arguments) and gives their blocks back to the heap. For a process
+ * that makes many models; a no-op for a store that was never adopted.
+ */
+export function releaseParams(store: ParamStore): void {
+  const blocks = adopted.get(store);
+  const heap = kernelHeapOrNull();
+  if (blocks === undefined || heap === null) return;
+  for (const [name, t] of store) {
+    const moved = new Tensor(Float32Array.from(t.data), t.shape, true);
+    moved.grad = t.grad === null ? null : Float32Array.from(t.grad);
+    store.set(name, moved);
+  }
+  heap.release(blocks.data);
+  heap.release(blocks.grad);
+  adopted.delete(store);
 }

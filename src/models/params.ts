@@ -7,7 +7,7 @@ import { kernelHeapOrNull } from '../kernels/heap.js';
 import { linear, initLinear } from '../nn/linear.js';
 import { oneplus, sigmoid, softmax, softplus, splitActivate, tanh, type PartActivation } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
-import { Tensor, type DType } from '../tensor/tensor.js';
+import { Tensor, type Buf, type DType } from '../tensor/tensor.js';
 
 /** Parameters by checkpoint name, e.g. `heads.write.0.key.weight`; insertion order is stable. */
 export type ParamStore = Map<string, Tensor>;
@@ -67,6 +67,8 @@ interface FusedHeads {
   /** the parameter names and tensors it was made from: a store whose tensors were replaced gets a new one */
   readonly names: readonly string[];
   readonly members: readonly Tensor[];
+  readonly datas: readonly Buf[];
+  readonly grads: readonly (Buf | null)[];
   /** [ΣO, H]: every part of every head, in order; null when they are not back to back */
   readonly weight: Tensor | null;
   readonly bias: Tensor | null; // [ΣO]
@@ -93,7 +95,11 @@ function spanOf(bufs: readonly (Float32Array | Float64Array | null)[]): Float32A
 
 function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads {
   const cached = fusedCache.get(store);
-  if (cached !== undefined && cached.heads === heads && cached.names.every((n, i) => store.get(n) === cached.members[i])) return cached;
+  if (cached !== undefined && cached.heads === heads && cached.names.every((n, i) => {
+    const t = store.get(n), m = cached.members[i]!;
+    // the same tensors, still on the buffers the stacked views cover
+    return t === m && t.data === cached.datas[i] && t.grad === cached.grads[i];
+  })) return cached;
   const parts = heads.flatMap((h) => h.parts.map((p) => `${h.prefix}.${p.name}`));
   const names = [...parts.map((n) => `${n}.weight`), ...parts.map((n) => `${n}.bias`)];
   const members = names.map((n) => param(store, n));
@@ -109,7 +115,9 @@ function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads {
     bias = new Tensor(b, [O], true);
     bias.grad = gb;
   }
-  const fused = { heads, names, members, weight, bias, parts: heads.flatMap((h) => h.parts) };
+  const fused = {
+    heads, names, members, datas: members.map((t) => t.data), grads: members.map((t) => t.grad), weight, bias, parts: heads.flatMap((h) => h.parts),
+  };
   fusedCache.set(store, fused);
   return fused;
 }

@@ -7,7 +7,7 @@ import type { DType } from '../tensor/tensor.js';
 import type { MemoryModel } from './model.js';
 import { Dnc } from './dnc.js';
 import { Ntm } from './ntm.js';
-import { adoptParams } from '../kernels/adopt.js';
+import { adoptParams, releaseParams } from '../kernels/adopt.js';
 
 export interface CreateModelOptions {
   /**
@@ -26,4 +26,14 @@ export function createModel(
   const model = cfg.type === 'ntm' ? new Ntm(cfg, inputSize, outputSize, rng, dtype) : new Dnc(cfg, inputSize, outputSize, rng, dtype);
   if (options.kernelHeap !== false) adoptParams(model.params);
   return model;
+}
+
+/**
+ * Gives a model's parameters' kernel-heap memory back (the parameters move to ordinary arrays
+ * and keep their values; the model still works). WebAssembly memory never shrinks, but the
+ * blocks are reused by the next model: a process that makes model after model (a sweep, a
+ * server) stays bounded. See Trainer.dispose for a trainer's own memory.
+ */
+export function releaseModel(model: MemoryModel): void {
+  releaseParams(model.params);
 }

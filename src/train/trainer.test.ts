@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findPreset } from '../config/presets.js';
 import { cloneConfig, type Config } from '../config/schema.js';
-import { createModel } from '../models/registry.js';
+import { createModel, releaseModel } from '../models/registry.js';
+import { kernelHeapOrNull } from '../kernels/heap.js';
 import { createTask } from '../tasks/registry.js';
+import { Rng } from '../tensor/random.js';
 import { NonFiniteError, seedStreams, Trainer } from './trainer.js';
 
 function trainer(edit: (c: Config) => void = () => {}): Trainer {
@@ -81,4 +83,28 @@ test('an off-schedule evaluation changes nothing that later training or evaluati
   }
   assert.deepEqual(a.evalRecord(0), b.evalRecord(0));
   assert.deepEqual(everything(a), everything(b));
+});
+
+test('dispose and releaseModel give the kernel heap back: trainer after trainer stays bounded; a released model still computes the same', () => {
+  const heap = kernelHeapOrNull()!;
+  const config = cloneConfig(findPreset('ntm-copy-small')!.config);
+  const cycle = (): number => {
+    const streams = seedStreams(config.seed);
+    const task = createTask(config.task);
+    const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
+    const trainer = new Trainer(model, task, config, streams);
+    for (let i = 0; i < 3; i++) trainer.trainStep();
+    const batch = task.sample(new Rng(8), 2);
+    const before = model.forward(batch.input, batch.T, batch.B).map((t) => Array.from(t.data));
+    trainer.dispose();
+    releaseModel(model);
+    assert.ok([...model.params.values()].every((p) => !heap.owns(p.data) && !heap.owns(p.grad)), 'parameters off the heap');
+    assert.deepEqual(model.forward(batch.input, batch.T, batch.B).map((t) => Array.from(t.data)), before, 'the same outputs');
+    assert.throws(() => trainer.trainStep(), /disposed/);
+    assert.equal(Number.isFinite(trainer.optimizer.state().step), true, 'the optimiser state is still readable');
+    return heap.bytes;
+  };
+  cycle();
+  const after = cycle();
+  for (let i = 0; i < 3; i++) assert.equal(cycle(), after, 'no growth from one trainer to the next');
 });

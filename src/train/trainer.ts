@@ -68,6 +68,7 @@ export class Trainer {
   /** copies of the weights and optimiser buffers from before the update, to undo a non-finite one */
   private readonly undo = new Map<Buf, Buf>();
   private readonly heap = activeHeap();
+  private disposed = false;
 
   constructor(
     readonly model: MemoryModel,
@@ -93,11 +94,35 @@ export class Trainer {
   }
 
   /**
+   * close(), then gives this trainer's kernel-heap memory back: its step buffers, its undo copies,
+   * and its optimiser state (moved to ordinary arrays, so state() still reads it for a checkpoint).
+   * The trainer must not train or evaluate afterwards. The model's own parameters stay where they
+   * are: releaseModel(model) moves those.
+   */
+  dispose(): void {
+    this.close();
+    this.trainPool.clear();
+    this.evalPool.clear();
+    const heap = this.heap;
+    if (heap === null) return;
+    for (const copy of this.undo.values()) if (heap.owns(copy)) heap.release(copy as Float32Array);
+    this.undo.clear();
+    const buffers = this.optimizer.state().buffers;
+    for (const [k, b] of buffers) {
+      if (!heap.owns(b)) continue;
+      buffers.set(k, Float32Array.from(b));
+      heap.release(b as Float32Array);
+    }
+    this.disposed = true;
+  }
+
+  /**
    * One optimisation step on a fresh training batch. A step whose loss, gradient or update is
    * not finite is undone and counted in `skippedSteps`; after train.maxBadSteps of them in a
    * row it throws NonFiniteError, the weights still those from before the first.
    */
   trainStep(): StepResult {
+    if (this.disposed) throw new Error('Trainer.trainStep: this trainer was disposed');
     const params = [...this.model.params.values()];
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize);
     zeroGrads(params);
@@ -144,6 +169,7 @@ export class Trainer {
 
   /** SPEC §5's metrics over `batches` fresh batches from `rng` (the eval stream); never trains. */
   evaluate(batches = this.config.train.evalBatches, length?: number, rng: Rng = this.streams.eval): Metrics {
+    if (this.disposed) throw new Error('Trainer.evaluate: this trainer was disposed');
     const acc = new MetricsAccumulator();
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, length);
