@@ -8,10 +8,11 @@
  * the Float32Array views already handed out (growing an unshared memory detaches them all).
  * It is never posted to another thread; each thread has its own heap.
  *
- * Allocation: 16-byte aligned blocks, bump-allocated from the top, and released blocks kept
- * in free lists by exact size. A step's buffers come back in the same sizes every step, and
- * sizes are few (per-time-step shapes do not depend on the sequence length), so exact-size
- * reuse keeps fragmentation low without a general allocator.
+ * Allocation: 16-byte aligned blocks, bumped upward from the module's heap base (the memory
+ * grows by at least a quarter at a time), and released blocks kept in free lists by their
+ * aligned size, without coalescing. A step's buffers come back in the same sizes every step, and
+ * sizes are few (per-time-step shapes do not depend on the sequence length), so exact-size reuse
+ * keeps fragmentation low without a general allocator.
  */
 import { readFileSync } from 'node:fs';
 import type { Buf } from '../tensor/tensor.js';
@@ -115,7 +116,10 @@ export class KernelHeap {
     const end = off + bytes;
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      const pages = Math.ceil((end - have) / PAGE);
+      // geometric growth: few growths (each makes a new buffer object that views are checked against)
+      const need = Math.ceil((end - have) / PAGE), room = MAX_PAGES - have / PAGE;
+      if (need > room) return -1;
+      const pages = Math.min(room, Math.max(need, Math.ceil(have / PAGE / 4)));
       try {
         this.memory.grow(pages);
       } catch {

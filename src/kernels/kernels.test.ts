@@ -169,8 +169,9 @@ test('temporal-read kernel (every read head from one link) agrees with followLin
       const d = followLinksHeads(sigmoid(L!), [zero, hot]);
       return [...d.forward, ...d.backward];
     }, [[B, n, n], [B, n], [B, n]]);
-    // one tensor as two heads' weights: its gradient is the sum over both
-    compare(`followLinksHeads N=${n} one tensor twice`, ([L, w]) => {
+    // one tensor as two heads' weights: its gradient is the sum over both (the op takes its
+    // TypeScript twin for repeated tensors, so this holds the dispatch, not the kernel)
+    compare(`followLinksHeads N=${n} one tensor twice (runs the twin)`, ([L, w]) => {
       const s = softmax(w!);
       const d = followLinksHeads(sigmoid(L!), [s, s]);
       return [...d.forward, ...d.backward];
@@ -219,7 +220,7 @@ test('linkage kernel (link and precedence fused) agrees with updateLink and upda
     // absent input gradients: the DNC's first step (zero link and precedence, constants)
     compare(`updateLinkage N=${n} first step`, ([w, g]) => both(updateLinkage(Tensor.zeros([B, n, n]), Tensor.zeros([B, n]), ww(w!, g!))), [[B, n], [B, 1]]);
     compare(`updateLinkage N=${n} constant weights`, ([L, p]) => both(updateLinkage(sigmoid(L!), softmax(p!), Tensor.full([B, n], 0.5 / n))), [[B, n, n], [B, n]]);
-    compare(`updateLinkage N=${n} one tensor as precedence and weights`, ([L, w, g]) => {
+    compare(`updateLinkage N=${n} one tensor as precedence and weights (runs the twin)`, ([L, w, g]) => {
       const x = ww(w!, g!);
       return both(updateLinkage(sigmoid(L!), x, x));
     }, [[B, n, n], [B, n], [B, 1]]);
@@ -251,7 +252,7 @@ test('usage kernel agrees with updateUsage, write gradient stopped or not', () =
         const { ww, f, wr } = split(xs);
         return updateUsage(Tensor.zeros([B, n]), ww, [Tensor.full([B, 1], 0.5), ...f.slice(1)], [degenerate('oneHot', B, n), ...wr.slice(1)], { stopWriteGradient: false });
       }, shapes);
-      compare(`updateUsage N=${n} Wh=${Wh} R=${R} one tensor for every read head`, (xs) => {
+      compare(`updateUsage N=${n} Wh=${Wh} R=${R} one tensor for every read head (runs the twin)`, (xs) => {
         const { u, ww, f } = split(xs);
         const r = softmax(xs[1 + Wh + R]!);
         return updateUsage(u, ww, f, f.map(() => r));

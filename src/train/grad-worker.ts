@@ -11,6 +11,7 @@ import type { Batch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients } from './gradients.js';
+import { zeroGrads } from './optim.js';
 import { State, type SliceMessage } from './parallel-protocol.js';
 
 interface WorkerInit {
@@ -51,9 +52,9 @@ try {
       let off = 0;
       for (const p of params) {
         p.data.set(weights.subarray(off, off + p.size));
-        p.grad!.fill(0);
         off += p.size;
       }
+      zeroGrads(params); // one memory fill per parameter on the kernel heap
       const batch: Batch = { ...msg.batch };
       const loss = accumulateGradients(model, batch, pool, msg.normaliser);
       off = 0;

@@ -183,6 +183,8 @@ test('optimizer kernels (parameters on the kernel heap) give the same bits as th
         for (let i = 0; i < n; i++) w.grad[i] = i % 7 === 0 ? 0 : rng.normal() * 10 ** (s - 2);
         opt.step();
       }
+      // on the heap every buffer is there, so the kernel ran; off it none is, so the loops did
+      assert.ok([...opt.state().buffers.values()].every((b) => heap.owns(b) === onHeap), 'optimiser state where its parameter is');
       return [Array.from(w.data), ...[...opt.state().buffers.values()].map((b) => Array.from(b))];
     };
     assert.deepEqual(runOn(true), runOn(false), `${JSON.stringify(over)}: kernel and loops differ`);
