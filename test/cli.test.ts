@@ -112,7 +112,7 @@ test('bench --json: the last line is one JSON object with msPerStep, nothing els
     assert.ok(typeof out[k] === 'number' && Number.isFinite(out[k]) && (out[k] as number) > 0, `${k}: ${String(out[k])}`);
   }
   assert.ok((out.p10 as number) <= (out.msPerStep as number) && (out.msPerStep as number) <= (out.p90 as number));
-  for (const k of ['bufferAllocsPerStep', 'gcMsPerStep']) {
+  for (const k of ['bufferAllocsPerStep', 'newLengths', 'gcMsPerStep']) {
     assert.ok(typeof out[k] === 'number' && Number.isFinite(out[k]) && (out[k] as number) >= 0, `${k}: ${String(out[k])}`);
   }
   assert.equal(out.preset, 'ntm-copy-small');

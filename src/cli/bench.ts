@@ -34,8 +34,14 @@ export interface BenchResult {
   gflops: number;
   meanT: number;
   peakRssMB: number;
-  /** buffers the step's pool had to make during the timed steps, per step (0: every buffer reused) */
+  /**
+   * buffers the step's pool had to make, per timed step whose sequence length an earlier step
+   * already had (the steady state; 0: every buffer reused). A step with a new length makes its
+   * plan's buffers once; those are counted in newLengths instead.
+   */
   bufferAllocsPerStep: number;
+  /** timed steps with a sequence length no earlier step had */
+  newLengths: number;
   /** this thread's garbage-collection pauses during the timed steps, per step (the step's short-lived JavaScript objects) */
   gcMsPerStep: number;
 }
@@ -53,8 +59,19 @@ export async function benchPreset(name: string, steps: number, warmup = 20, thre
   const streams = seedStreams(config.seed);
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
-  const trainer = new Trainer(model, task, config, streams);
+  // the same task, noting each batch's length
+  let lastT = 0;
+  const noting = Object.create(task) as typeof task;
+  noting.sample = (rng, B, length) => {
+    const b = task.sample(rng, B, length);
+    lastT = b.T;
+    return b;
+  };
+  const trainer = new Trainer(model, noting, config, streams);
   const times: number[] = [];
+  const seen = new Set<number>();
+  let repeatSteps = 0;
+  let newLengths = 0;
   let peak = process.memoryUsage().rss;
   let fresh0 = 0;
   let fresh = 0;
@@ -63,16 +80,25 @@ export async function benchPreset(name: string, steps: number, warmup = 20, thre
     for (const e of list.getEntries()) gcMs += e.duration;
   });
   try {
-    for (let i = 0; i < warmup; i++) trainer.trainStep();
-    fresh0 = trainer.trainPool.fresh;
+    for (let i = 0; i < warmup; i++) {
+      trainer.trainStep();
+      seen.add(lastT);
+    }
     gc.observe({ entryTypes: ['gc'] });
     for (let i = 0; i < steps; i++) {
+      fresh0 = trainer.trainPool.fresh;
       const t = performance.now();
       trainer.trainStep();
       times.push(performance.now() - t);
+      if (seen.has(lastT)) {
+        fresh += trainer.trainPool.fresh - fresh0;
+        repeatSteps++;
+      } else {
+        seen.add(lastT);
+        newLengths++;
+      }
       if (i % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
     }
-    fresh = trainer.trainPool.fresh - fresh0;
     await new Promise((resolve) => setTimeout(resolve, 20)); // GC entries arrive asynchronously
   } finally {
     gc.disconnect();
@@ -98,7 +124,8 @@ export async function benchPreset(name: string, steps: number, warmup = 20, thre
     gflops: flops / (median * 1e6),
     meanT,
     peakRssMB: peak / 2 ** 20,
-    bufferAllocsPerStep: fresh / steps,
+    bufferAllocsPerStep: repeatSteps > 0 ? fresh / repeatSteps : 0,
+    newLengths,
     gcMsPerStep: gcMs / steps,
   };
 }
@@ -124,7 +151,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const r = await benchPreset(n, steps, 20, threads);
     console.log(`${r.preset} (${activeKernels()} kernels, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
-      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step | GC ${r.gcMsPerStep.toFixed(2)} ms/step | ${r.steps} steps`);
+      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step | ${r.steps} steps`);
     results.push(r);
   }
   const kernels = activeKernels();
