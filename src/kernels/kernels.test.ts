@@ -89,8 +89,17 @@ test('the WASM kernels are built and selected by default', () => {
   setKernels('wasm');
 });
 
-test('content kernel agrees with its TypeScript twin', () => {
+test('content kernel agrees with its TypeScript twin (rows one at a time, and four at a time when W is a multiple of 4)', () => {
   compare('contentWeights', ([M, k, beta]) => contentWeights(M!, tanh(k!), beta!), [[B, N, W], [B, W], [B, 1]]);
+  // W 8: blocks of four rows, then N mod 4 rows one at a time; N 16: blocks only
+  for (const [n, w] of [[7, 8], [16, 8], [5, 12]] as const) {
+    compare(`contentWeights N=${n} W=${w}`, ([M, k, beta]) => contentWeights(M!, tanh(k!), oneplus(beta!)), [[B, n, w], [B, w], [B, 1]]);
+  }
+  // a zero row and a zero key: the ε terms keep the similarity finite
+  compare('contentWeights zero rows', ([M, k]) => {
+    const Mz = Tensor.from(Array.from(M!.data, (v, i) => (Math.floor(i / 8) % 3 === 0 ? 0 : v)), [B, 7, 8], 'f32', true);
+    return contentWeights(Mz, tanh(k!), Tensor.full([B, 1], 4));
+  }, [[B, 7, 8], [B, 8]]);
 });
 
 test('read kernel agrees with its TypeScript twin', () => {

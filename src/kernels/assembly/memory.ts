@@ -43,13 +43,45 @@ function axpyW(y: usize, s: f32, x: usize, W: i32): void {
 // k·M[i] and |M[i]|² in one pass over each row.
 export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, B: i32, N: i32, W: i32): void {
   const W4 = W & ~3;
+  // four rows at a time when W is a multiple of 4: their eight sums are reduced together
+  const N4 = W4 == W ? N & ~3 : 0;
+  const epsv = f32x4.splat(COSINE_EPS);
   for (let b = 0; b < B; b++) {
     const kb = k + (<usize>(b * W) << 2);
     const kk = dotW(kb, kb, W) + COSINE_EPS;
     setf(nk2, b, kk);
     const bt = f(beta, b);
+    const kkv = f32x4.splat(kk), btv = f32x4.splat(bt);
+    let mxv = f32x4.splat(-Infinity);
     let mx: f32 = -Infinity;
-    for (let i = 0; i < N; i++) {
+    let i = 0;
+    for (; i < N4; i += 4) {
+      const bi = b * N + i;
+      const r0 = M + (<usize>(bi * W) << 2), r1 = r0 + (<usize>W << 2), r2 = r1 + (<usize>W << 2), r3 = r2 + (<usize>W << 2);
+      let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+      let m0 = f32x4.splat(0), m1 = f32x4.splat(0), m2 = f32x4.splat(0), m3 = f32x4.splat(0);
+      for (let j = 0; j < W4; j += 4) {
+        const o = <usize>j << 2;
+        const kv = v128.load(kb + o);
+        const x0 = v128.load(r0 + o), x1 = v128.load(r1 + o), x2 = v128.load(r2 + o), x3 = v128.load(r3 + o);
+        d0 = f32x4.add(d0, f32x4.mul(kv, x0)); m0 = f32x4.add(m0, f32x4.mul(x0, x0));
+        d1 = f32x4.add(d1, f32x4.mul(kv, x1)); m1 = f32x4.add(m1, f32x4.mul(x1, x1));
+        d2 = f32x4.add(d2, f32x4.mul(kv, x2)); m2 = f32x4.add(m2, f32x4.mul(x2, x2));
+        d3 = f32x4.add(d3, f32x4.mul(kv, x3)); m3 = f32x4.add(m3, f32x4.mul(x3, x3));
+      }
+      const d = sum4(d0, d1, d2, d3);
+      const mm = f32x4.add(sum4(m0, m1, m2, m3), epsv);
+      const D = f32x4.add(f32x4.sqrt(f32x4.mul(kkv, mm)), epsv);
+      const K = f32x4.div(d, D);
+      const q = <usize>bi << 2;
+      v128.store(dot + q, d);
+      v128.store(nm2 + q, mm);
+      v128.store(den + q, D);
+      v128.store(sim + q, K);
+      mxv = f32x4.max(mxv, f32x4.mul(btv, K));
+    }
+    mx = Mathf.max(Mathf.max(f32x4.extract_lane(mxv, 0), f32x4.extract_lane(mxv, 1)), Mathf.max(f32x4.extract_lane(mxv, 2), f32x4.extract_lane(mxv, 3)));
+    for (; i < N; i++) {
       const bi = b * N + i;
       const row = M + (<usize>(bi * W) << 2);
       let ad = f32x4.splat(0), am = f32x4.splat(0);
@@ -75,15 +107,42 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
       setf(sim, bi, K);
       mx = Mathf.max(mx, bt * K);
     }
-    let s: f32 = 0;
-    for (let i = 0; i < N; i++) {
-      const e = Mathf.exp(bt * f(sim, b * N + i) - mx);
+    // softmax over the slots of β·K, four at a time with the vectorised exp
+    const mxs = f32x4.splat(mx);
+    const o = <usize>(b * N) << 2;
+    const NV = N & ~3;
+    let sv = f32x4.splat(0);
+    i = 0;
+    for (; i < NV; i += 4) {
+      const q = <usize>i << 2;
+      const e = expv(f32x4.sub(f32x4.mul(btv, v128.load(sim + o + q)), mxs));
+      v128.store(w + o + q, e);
+      sv = f32x4.add(sv, e);
+    }
+    let s: f32 = hsum(sv);
+    for (; i < N; i++) {
+      const e = f32x4.extract_lane(expv(f32x4.splat(bt * f(sim, b * N + i) - mx)), 0);
       setf(w, b * N + i, e);
       s += e;
     }
     const inv: f32 = 1 / s;
-    for (let i = 0; i < N; i++) setf(w, b * N + i, f(w, b * N + i) * inv);
+    const invv = f32x4.splat(inv);
+    i = 0;
+    for (; i < NV; i += 4) {
+      const q = <usize>i << 2;
+      v128.store(w + o + q, f32x4.mul(v128.load(w + o + q), invv));
+    }
+    for (; i < N; i++) setf(w, b * N + i, f(w, b * N + i) * inv);
   }
+}
+
+// [Σ a, Σ b, Σ c, Σ d]: the four vectors' lane sums in one vector (a 4×4 transpose-and-add)
+// @ts-ignore: decorator
+@inline
+function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7)); // a0+a2 b0+b2 a1+a3 b1+b3
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
 }
 
 // Gradients of contentForward added to gM [B,N,W], gk [B,W], gbeta [B].
