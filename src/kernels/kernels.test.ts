@@ -106,15 +106,17 @@ test('read kernel agrees with its TypeScript twin', () => {
   compare('readMemory', ([M, w]) => readMemory(M!, softmax(w!)), [[B, N, W], [B, N]]);
 });
 
-test('write kernel agrees with its TypeScript twin, one and several heads', () => {
-  for (const heads of [1, H, 3]) {
-    const shapes = [[B, N, W]];
-    for (let h = 0; h < heads; h++) shapes.push([B, N], [B, W], [B, W]);
-    compare(`writeMemory ×${heads}`, ([M, ...rest]) => {
-      const hs = [];
-      for (let h = 0; h < heads; h++) hs.push({ weights: softmax(rest[3 * h]!), erase: sigmoid(rest[3 * h + 1]!), add: tanh(rest[3 * h + 2]!) });
-      return writeMemory(M!, hs);
-    }, shapes);
+test('write kernel agrees with its TypeScript twin, one and several heads (W 5, and W 8: the one-head path)', () => {
+  for (const w of [W, 8]) {
+    for (const heads of [1, H, 3]) {
+      const shapes = [[B, N, w]];
+      for (let h = 0; h < heads; h++) shapes.push([B, N], [B, w], [B, w]);
+      compare(`writeMemory ×${heads} W=${w}`, ([M, ...rest]) => {
+        const hs = [];
+        for (let h = 0; h < heads; h++) hs.push({ weights: softmax(rest[3 * h]!), erase: sigmoid(rest[3 * h + 1]!), add: tanh(rest[3 * h + 2]!) });
+        return writeMemory(M!, hs);
+      }, shapes);
+    }
   }
 });
 
