@@ -58,6 +58,15 @@ test('an allocation that fails anyway is named as out of memory, in one line', a
   }
   assert.match(outOfMemoryMessage(caught) ?? '', /^out of memory \(.*\): .*lower train\.batchSize/);
   assert.equal(outOfMemoryMessage(new Error('other')), null);
+  // the kernels' heap at its 4 GiB limit says so the same way
+  const { kernelHeapOrNull } = await import('../src/kernels/heap.js');
+  caught = undefined;
+  try {
+    kernelHeapOrNull()!.tmp(2 ** 31);
+  } catch (err) {
+    caught = err;
+  }
+  assert.match(outOfMemoryMessage(caught) ?? '', /^out of memory \(the WebAssembly kernels' heap cannot grow by \d+ bytes, past its 4 GiB\): .*lower train\.batchSize/);
 });
 
 test('train writes a run directory; test reads it back; an existing run is never overwritten', () => {

@@ -22,7 +22,7 @@ export function isUserFacing(err: unknown): err is Error {
  */
 export function outOfMemoryMessage(err: unknown): string | null {
   if (!(err instanceof RangeError)) return null;
-  if (!/Invalid typed array length|Array buffer allocation failed|could not allocate memory|Invalid array length/.test(err.message)) return null;
+  if (!/Invalid typed array length|Array buffer allocation failed|could not allocate memory|Invalid array length|heap cannot grow/.test(err.message)) return null;
   return `out of memory (${err.message.split('\n')[0]}): the config or flags ask for larger tensors than this machine can hold; ` +
     'lower train.batchSize, model.memorySlots, model.wordSize, model.hiddenSize, the head counts, task.bits, task.maxWords or --length';
 }

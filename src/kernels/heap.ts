@@ -251,7 +251,7 @@ export class KernelHeap {
   /** Scratch of `n` floats for this call only. */
   tmp(n: number): number {
     const p = this.allocRaw(n);
-    if (p < 0) throw new RangeError(`out of memory: the WebAssembly kernels' heap cannot grow by ${4 * n} bytes`);
+    if (p < 0) throw new RangeError(`the WebAssembly kernels' heap cannot grow by ${4 * n} bytes, past its 4 GiB`);
     this.tmpOff.push(p);
     this.tmpN.push(n);
     return p;
