@@ -4,35 +4,67 @@
  */
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
 
-/** The elementwise activations, by kind: one loop per kind and no callbacks in it (see unary). */
-const enum Act { Sigmoid, Tanh, Softplus, Oneplus }
+/** An activation, applied elementwise (softmax: over the group of values it is given). */
+export type PartActivation = 'tanh' | 'softplus' | 'sigmoid' | 'softmax' | 'oneplus' | 'identity';
 
-function unary(x: Tensor, act: Act): Tensor {
-  // a switch on a constant per element, rather than a function argument called per element:
-  // the calls were megamorphic (one site for every activation) and cost more than the math
+/**
+ * y[yo..yo+k) = act(x[xo..xo+k)). One loop per kind and no callbacks in it: a function argument
+ * called per element was a megamorphic call site (one for every activation) costing more than
+ * the math. Shared by the elementwise ops, softmax and splitActivate.
+ */
+function activate(act: PartActivation, xd: Buf, xo: number, yd: Buf, yo: number, k: number): void {
+  switch (act) {
+    case 'sigmoid': for (let j = 0; j < k; j++) yd[yo + j] = sigmoidScalar(xd[xo + j]!); break;
+    case 'tanh': for (let j = 0; j < k; j++) yd[yo + j] = Math.tanh(xd[xo + j]!); break;
+    case 'softplus': for (let j = 0; j < k; j++) yd[yo + j] = softplusScalar(xd[xo + j]!); break;
+    case 'oneplus': for (let j = 0; j < k; j++) yd[yo + j] = 1 + softplusScalar(xd[xo + j]!); break;
+    case 'identity': for (let j = 0; j < k; j++) yd[yo + j] = xd[xo + j]!; break;
+    case 'softmax': {
+      // max-shifted for stability
+      let m = -Infinity;
+      for (let j = 0; j < k; j++) m = Math.max(m, xd[xo + j]!);
+      let sum = 0;
+      for (let j = 0; j < k; j++) {
+        const e = Math.exp(xd[xo + j]! - m);
+        yd[yo + j] = e;
+        sum += e;
+      }
+      for (let j = 0; j < k; j++) yd[yo + j]! /= sum;
+      break;
+    }
+  }
+}
+
+/** gx[xo..xo+k) += dL/dx from gy[yo..yo+k), for y = act(x) as activate computed it. */
+function activateBackward(act: PartActivation, xd: Buf, xo: number, yd: Buf, yo: number, gy: Buf, gx: Buf, k: number): void {
+  switch (act) {
+    case 'sigmoid': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * yd[yo + j]! * (1 - yd[yo + j]!); break;
+    case 'tanh': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * (1 - yd[yo + j]! * yd[yo + j]!); break;
+    // d softplus(x)/dx = σ(x), for oneplus too
+    case 'softplus':
+    case 'oneplus': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * sigmoidScalar(xd[xo + j]!); break;
+    case 'identity': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]!; break;
+    case 'softmax': {
+      let dot = 0;
+      for (let j = 0; j < k; j++) dot += gy[yo + j]! * yd[yo + j]!;
+      for (let j = 0; j < k; j++) gx[xo + j]! += yd[yo + j]! * (gy[yo + j]! - dot);
+      break;
+    }
+  }
+}
+
+function unary(x: Tensor, act: PartActivation): Tensor {
   const tape = tapeFor(x);
   const n = x.size;
   const xd = x.data;
   const yd = allocOverwritten(x.dtype, n);
-  switch (act) {
-    case Act.Sigmoid: for (let i = 0; i < n; i++) yd[i] = sigmoidScalar(xd[i]!); break;
-    case Act.Tanh: for (let i = 0; i < n; i++) yd[i] = Math.tanh(xd[i]!); break;
-    case Act.Softplus: for (let i = 0; i < n; i++) yd[i] = softplusScalar(xd[i]!); break;
-    case Act.Oneplus: for (let i = 0; i < n; i++) yd[i] = 1 + softplusScalar(xd[i]!); break;
-  }
+  activate(act, xd, 0, yd, 0, n);
   const y = new Tensor(yd, x.shape, tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
-      const gx = x.g();
-      switch (act) {
-        case Act.Sigmoid: for (let i = 0; i < n; i++) gx[i]! += gy[i]! * yd[i]! * (1 - yd[i]!); break;
-        case Act.Tanh: for (let i = 0; i < n; i++) gx[i]! += gy[i]! * (1 - yd[i]! * yd[i]!); break;
-        // d softplus(x)/dx = σ(x), for oneplus too
-        case Act.Softplus:
-        case Act.Oneplus: for (let i = 0; i < n; i++) gx[i]! += gy[i]! * sigmoidScalar(xd[i]!); break;
-      }
+      activateBackward(act, xd, 0, yd, 0, gy, x.g(), n);
     });
   }
   return y;
@@ -47,15 +79,15 @@ export function softplusScalar(v: number): number {
   return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
 }
 
-export const sigmoid = (x: Tensor): Tensor => unary(x, Act.Sigmoid);
-export const tanh = (x: Tensor): Tensor => unary(x, Act.Tanh);
-export const softplus = (x: Tensor): Tensor => unary(x, Act.Softplus);
+export const sigmoid = (x: Tensor): Tensor => unary(x, 'sigmoid');
+export const tanh = (x: Tensor): Tensor => unary(x, 'tanh');
+export const softplus = (x: Tensor): Tensor => unary(x, 'softplus');
 /** 1 + softplus(x): the NTM sharpening exponent γ ≥ 1. */
-export const oneplus = (x: Tensor): Tensor => unary(x, Act.Oneplus);
+export const oneplus = (x: Tensor): Tensor => unary(x, 'oneplus');
 
 /** Clamps to [lo, hi]; the gradient passes where lo ≤ x ≤ hi (PyTorch's rule) and is 0 outside. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
-  // its own loops rather than unary's callbacks: it runs on every controller output and logit
+  // its own loops (bounds, not an activation kind): it runs on every controller output and logit
   const tape = tapeFor(x);
   const n = x.size;
   const xd = x.data;
@@ -89,35 +121,17 @@ export function softmax(x: Tensor): Tensor {
   const rows = x.size / K;
   const xd = x.data;
   const yd = alloc(x.dtype, x.size);
-  for (let r = 0; r < rows; r++) softmaxRow(xd, yd, r * K, K, 1);
+  for (let r = 0; r < rows; r++) activate('softmax', xd, r * K, yd, r * K, K);
   const y = new Tensor(yd, x.shape, tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
       const gx = x.g();
-      for (let r = 0; r < rows; r++) {
-        const o = r * K;
-        let dot = 0;
-        for (let k = 0; k < K; k++) dot += gy[o + k]! * yd[o + k]!;
-        for (let k = 0; k < K; k++) gx[o + k]! += yd[o + k]! * (gy[o + k]! - dot);
-      }
+      for (let r = 0; r < rows; r++) activateBackward('softmax', xd, r * K, yd, r * K, gy, gx, K);
     });
   }
   return y;
-}
-
-/** y[o..o+K) = softmax(scale · x[o..o+K)), max-shifted for stability. */
-export function softmaxRow(x: Buf, y: Buf, o: number, K: number, scale: number): void {
-  let m = -Infinity;
-  for (let k = 0; k < K; k++) m = Math.max(m, scale * x[o + k]!);
-  let s = 0;
-  for (let k = 0; k < K; k++) {
-    const e = Math.exp(scale * x[o + k]! - m);
-    y[o + k] = e;
-    s += e;
-  }
-  for (let k = 0; k < K; k++) y[o + k]! /= s;
 }
 
 /**
@@ -162,9 +176,6 @@ export function concat(xs: readonly Tensor[]): Tensor {
   return y;
 }
 
-/** What splitActivate applies to a group of columns. */
-export type PartActivation = 'tanh' | 'softplus' | 'sigmoid' | 'softmax' | 'oneplus' | 'identity';
-
 /**
  * Splits the columns of x into consecutive parts and applies each part's activation (softmax
  * over the part's columns): sliceCols then the activation, for every part, as one op with one
@@ -184,28 +195,7 @@ export function splitActivate(x: Tensor, parts: readonly { readonly size: number
   for (const p of parts) {
     const k = p.size;
     const yd = allocOverwritten(x.dtype, B * k);
-    for (let b = 0; b < B; b++) {
-      const xo = b * K + off, yo = b * k;
-      switch (p.activation) {
-        case 'sigmoid': for (let j = 0; j < k; j++) yd[yo + j] = sigmoidScalar(xd[xo + j]!); break;
-        case 'tanh': for (let j = 0; j < k; j++) yd[yo + j] = Math.tanh(xd[xo + j]!); break;
-        case 'softplus': for (let j = 0; j < k; j++) yd[yo + j] = softplusScalar(xd[xo + j]!); break;
-        case 'oneplus': for (let j = 0; j < k; j++) yd[yo + j] = 1 + softplusScalar(xd[xo + j]!); break;
-        case 'identity': for (let j = 0; j < k; j++) yd[yo + j] = xd[xo + j]!; break;
-        case 'softmax': {
-          let m = -Infinity;
-          for (let j = 0; j < k; j++) m = Math.max(m, xd[xo + j]!);
-          let sum = 0;
-          for (let j = 0; j < k; j++) {
-            const e = Math.exp(xd[xo + j]! - m);
-            yd[yo + j] = e;
-            sum += e;
-          }
-          for (let j = 0; j < k; j++) yd[yo + j]! /= sum;
-          break;
-        }
-      }
-    }
+    for (let b = 0; b < B; b++) activate(p.activation, xd, b * K + off, yd, b * k, k);
     outs.push(new Tensor(yd, [B, k], tape !== null));
     off += k;
   }
@@ -218,23 +208,7 @@ export function splitActivate(x: Tensor, parts: readonly { readonly size: number
         const gy = y.grad;
         if (gy !== null) {
           gx ??= x.g();
-          const yd = y.data;
-          for (let b = 0; b < B; b++) {
-            const xo = b * K + o, yo = b * k;
-            switch (p.activation) {
-              case 'sigmoid': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * yd[yo + j]! * (1 - yd[yo + j]!); break;
-              case 'tanh': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * (1 - yd[yo + j]! * yd[yo + j]!); break;
-              case 'softplus':
-              case 'oneplus': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]! * sigmoidScalar(xd[xo + j]!); break;
-              case 'identity': for (let j = 0; j < k; j++) gx[xo + j]! += gy[yo + j]!; break;
-              case 'softmax': {
-                let dot = 0;
-                for (let j = 0; j < k; j++) dot += gy[yo + j]! * yd[yo + j]!;
-                for (let j = 0; j < k; j++) gx[xo + j]! += yd[yo + j]! * (gy[yo + j]! - dot);
-                break;
-              }
-            }
-          }
+          for (let b = 0; b < B; b++) activateBackward(p.activation, xd, b * K + o, y.data, b * k, gy, gx, k);
         }
         o += k;
       });
