@@ -2,7 +2,7 @@
  * @file Memory read (NTM paper §3.1, DNC paper eq. "r = Mᵀw"): r[j] = Σ_i w[i] · M[i, j].
  */
 import { readBackwardWasm, readForwardWasm } from '../kernels/memory.js';
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /**
  * @param memory M_t [B, N, W]  @param weights w [B, N]
@@ -13,13 +13,17 @@ export function readMemory(memory: Tensor, weights: Tensor): Tensor {
   expectShape('readMemory', 'weights', weights, [B, N]);
   const tape = tapeFor(memory, weights);
   const M = memory.data, w = weights.data;
-  const r = alloc(memory.dtype, B * W);
+  // zeroed once: by the kernel's call (it sums into r), or below for the loops
+  const r = allocOverwritten(memory.dtype, B * W);
   const f32 = M instanceof Float32Array && w instanceof Float32Array;
-  if (!(f32 && readForwardWasm(M, w, r as Float32Array, B, N, W))) for (let b = 0; b < B; b++) {
-    for (let i = 0; i < N; i++) {
-      const wi = w[b * N + i]!;
-      const m = (b * N + i) * W;
-      for (let j = 0; j < W; j++) r[b * W + j]! += wi * M[m + j]!;
+  if (!(f32 && readForwardWasm(M, w, r as Float32Array, B, N, W))) {
+    r.fill(0);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < N; i++) {
+        const wi = w[b * N + i]!;
+        const m = (b * N + i) * W;
+        for (let j = 0; j < W; j++) r[b * W + j]! += wi * M[m + j]!;
+      }
     }
   }
   const out = new Tensor(r, [B, W], tape !== null);
