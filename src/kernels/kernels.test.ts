@@ -351,8 +351,10 @@ test('a DNC step sequence gives the same logits and parameter gradients on eithe
 
 test('matmul kernels agree with their TypeScript twins, on the heap (in place) and off it (copied)', () => {
   const heap = kernelHeapOrNull()!;
+  // widths through every column block (16, 8, 4, single) and sums through odd and even counts
+  const shapes = [[5, 13, 7], [16, 130, 400], [1, 3, 1], [3, 30, 9], [4, 29, 6], [2, 8, 3], [7, 4, 5], [16, 70, 256], [1, 17, 2], [3, 12, 1], [2, 24, 5], [6, 63, 11]] as const;
   for (const onHeap of [true, false]) {
-    for (const [b, I, O] of [[5, 13, 7], [16, 130, 400], [1, 3, 1]] as const) {
+    for (const [b, I, O] of shapes) {
       const rng = new Rng(b * I * O);
       const make = (n: number): Float32Array => (onHeap ? heap.alloc(n)! : new Float32Array(n));
       const w = make(I * O), gw = make(I * O), x = make(b * I), gy = make(b * O);
@@ -370,6 +372,35 @@ test('matmul kernels agree with their TypeScript twins, on the heap (in place) a
       assertAllClose(gw, gw2, 1e-4, 1e-5, 'gW');
       assert.equal(heap.owns(x), onHeap);
       if (onHeap) for (const t of [w, gw, x, gy, y1, gx1]) heap.release(t);
+    }
+  }
+});
+
+test('matmul kernels: a row or column gives the same bits whether it is tiled with others or alone (batch splits and head layouts do not change results)', () => {
+  for (const [B, I, O] of [[5, 30, 9], [3, 29, 7], [7, 100, 13]] as const) {
+    const rng = new Rng(B + I + O);
+    const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+    const x = rand(B * I), w = rand(O * I), gy = rand(B * O);
+    const y = new Float32Array(B * O), gx = new Float32Array(B * I), gw = new Float32Array(O * I);
+    matmulXWt(x, w, y, B, I, O);
+    matmulXWtBackward(x, w, gy, gx, gw, B, I, O);
+    for (let b = 0; b < B; b++) {
+      // batch row b alone
+      const xb = x.slice(b * I, (b + 1) * I), gyb = gy.slice(b * O, (b + 1) * O);
+      const yb = new Float32Array(O), gxb = new Float32Array(I), gwb = new Float32Array(O * I);
+      matmulXWt(xb, w, yb, 1, I, O);
+      matmulXWtBackward(xb, w, gyb, gxb, gwb, 1, I, O);
+      assert.deepEqual(yb, y.slice(b * O, (b + 1) * O), `y row ${b} of ${B}×${I}×${O}`);
+      assert.deepEqual(gxb, gx.slice(b * I, (b + 1) * I), `gx row ${b}`);
+    }
+    for (let o = 0; o < O; o++) {
+      // output column o alone (one row of W)
+      const wo = w.slice(o * I, (o + 1) * I), gyo = Float32Array.from({ length: B }, (_, b) => gy[b * O + o]!);
+      const yo = new Float32Array(B), gwo = new Float32Array(I);
+      matmulXWt(x, wo, yo, B, I, 1);
+      matmulXWtBackward(x, wo, gyo, new Float32Array(B * I), gwo, B, I, 1);
+      assert.deepEqual(yo, Float32Array.from({ length: B }, (_, b) => y[b * O + o]!), `y column ${o}`);
+      assert.deepEqual(gwo, gw.slice(o * I, (o + 1) * I), `gW row ${o}`);
     }
   }
 });

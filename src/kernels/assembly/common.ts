@@ -40,3 +40,19 @@ export function fma(acc: v128, a: v128, b: v128): v128 {
 export function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
+
+// [Σ a, Σ b, Σ c, Σ d]: the four vectors' lane sums in one vector (a 4×4 transpose-and-add)
+// @ts-ignore: decorator
+@inline
+export function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7)); // a0+a2 b0+b2 a1+a3 b1+b3
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+// p[0] broadcast to four lanes (one load, no shuffle)
+// @ts-ignore: decorator
+@inline
+export function bc(p: usize, i: i32): v128 {
+  return v128.load32_splat(p + (<usize>i << 2));
+}

@@ -7,20 +7,22 @@
 // whole reduction, so every value loaded feeds several multiply-adds and each result is
 // loaded and stored once (not once per term, as an axpy per row would).
 
-import { f, fma, hsum, ld, setf, st } from './common';
+import { bc, f, fma, ld, setf, st, sum4 } from './common';
 
-/** Σ_i a[i]·b[i] over n floats (one result, for the edges of the tiles). */
+/** Σ_i a[i]·b[i] over n floats, in the order of matmulXWt's tiles (lanes summed as sum4 does, then
+ * the last n % 4 terms one by one), so an output's value does not depend on its place in a tile. */
 function dot(a: usize, b: usize, n: i32): f32 {
   const n4 = n & ~3;
   let acc = f32x4.splat(0);
   let i = 0;
   for (; i < n4; i += 4) acc = fma(acc, ld(a, i), ld(b, i));
-  let s = hsum(acc);
+  let s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 2)) + (f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 3));
   for (; i < n; i++) s += f(a, i) * f(b, i);
   return s;
 }
 
-// y[b, o] += Σ_i x[b, i] · W[o, i]: tiles of 2 batch rows × 4 output columns (8 accumulators).
+// y[b, o] += Σ_i x[b, i] · W[o, i]: tiles of 2 batch rows × 4 output columns (8 accumulators),
+// each tile's lane sums folded in one transpose-and-add and added to y four at a time.
 export function matmulXWt(x: usize, w: usize, y: usize, B: i32, I: i32, O: i32): void {
   const I4 = I & ~3;
   const O4 = O & ~3;
@@ -43,16 +45,15 @@ export function matmulXWt(x: usize, w: usize, y: usize, B: i32, I: i32, O: i32):
         a00 = fma(a00, xv0, wv0); a01 = fma(a01, xv0, wv1); a02 = fma(a02, xv0, wv2); a03 = fma(a03, xv0, wv3);
         a10 = fma(a10, xv1, wv0); a11 = fma(a11, xv1, wv1); a12 = fma(a12, xv1, wv2); a13 = fma(a13, xv1, wv3);
       }
-      let s00 = hsum(a00), s01 = hsum(a01), s02 = hsum(a02), s03 = hsum(a03);
-      let s10 = hsum(a10), s11 = hsum(a11), s12 = hsum(a12), s13 = hsum(a13);
+      let s0 = sum4(a00, a01, a02, a03), s1 = sum4(a10, a11, a12, a13);
       for (; i < I; i++) {
-        const xi0 = f(x0, i), xi1 = f(x1, i);
-        const v0 = f(w0, i), v1 = f(w1, i), v2 = f(w2, i), v3 = f(w3, i);
-        s00 += xi0 * v0; s01 += xi0 * v1; s02 += xi0 * v2; s03 += xi0 * v3;
-        s10 += xi1 * v0; s11 += xi1 * v1; s12 += xi1 * v2; s13 += xi1 * v3;
+        // the last I % 4 terms: column i of W's four rows against x's two elements
+        const wv = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(f(w0, i)), 1, f(w1, i)), 2, f(w2, i)), 3, f(w3, i));
+        s0 = fma(s0, bc(x0, i), wv);
+        s1 = fma(s1, bc(x1, i), wv);
       }
-      setf(y0, o, f(y0, o) + s00); setf(y0, o + 1, f(y0, o + 1) + s01); setf(y0, o + 2, f(y0, o + 2) + s02); setf(y0, o + 3, f(y0, o + 3) + s03);
-      setf(y1, o, f(y1, o) + s10); setf(y1, o + 1, f(y1, o + 1) + s11); setf(y1, o + 2, f(y1, o + 2) + s12); setf(y1, o + 3, f(y1, o + 3) + s13);
+      st(y0, o, f32x4.add(ld(y0, o), s0));
+      st(y1, o, f32x4.add(ld(y1, o), s1));
     }
     for (; o < O; o++) {
       const wo = w + (<usize>(o * I) << 2);
@@ -73,124 +74,152 @@ function allZero(p: usize, n: i32): bool {
   return true;
 }
 
-// gx[b, i] += Σ_o gy[b, o] · W[o, i]: tiles of 2 batch rows × 16 columns of gx (8 accumulators),
-// the sum over o running in registers.
-export function matmulXWtBackwardX(w: usize, gy: usize, gx: usize, B: i32, I: i32, O: i32): void {
-  if (allZero(gy, B * O)) return;
+// The two backward products share one shape: for a pair of rows r = 0, 1 of the result R (row
+// length I), R[r, i] += Σ_k s[k, r] · V[k, i], k over K terms, with s[k, 0] at byte s + k·sk·4,
+// s[k, 1] so bytes after it, and V's rows I floats apart. Columns go 16, then 8, then 4 at a time with the sum over k held
+// in registers (two accumulators per vector in the narrow blocks, even and odd k, so the adds do
+// not wait on each other), then one at a time.
+// @ts-ignore: decorator
+@inline
+function accumulatePair(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: usize, K: i32, I: i32): void {
   const I16 = I & ~15;
+  const I8 = I & ~7;
   const I4 = I & ~3;
-  const B2 = B & ~1;
-  let b = 0;
-  for (; b < B2; b += 2) {
-    const g0 = gy + (<usize>(b * O) << 2), g1 = g0 + (<usize>O << 2);
-    const x0 = gx + (<usize>(b * I) << 2), x1 = x0 + (<usize>I << 2);
-    let i = 0;
-    for (; i < I16; i += 16) {
-      let a00 = ld(x0, i), a01 = ld(x0, i + 4), a02 = ld(x0, i + 8), a03 = ld(x0, i + 12);
-      let a10 = ld(x1, i), a11 = ld(x1, i + 4), a12 = ld(x1, i + 8), a13 = ld(x1, i + 12);
-      for (let o = 0; o < O; o++) {
-        const wo = w + (<usize>(o * I + i) << 2);
-        const v0 = v128.load(wo), v1 = v128.load(wo, 16), v2 = v128.load(wo, 32), v3 = v128.load(wo, 48);
-        const s0 = f32x4.splat(f(g0, o)), s1 = f32x4.splat(f(g1, o));
-        a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
-        a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
-      }
-      st(x0, i, a00); st(x0, i + 4, a01); st(x0, i + 8, a02); st(x0, i + 12, a03);
-      st(x1, i, a10); st(x1, i + 4, a11); st(x1, i + 8, a12); st(x1, i + 12, a13);
+  const K2 = K & ~1;
+  const vstep = <usize>I << 2, sstep = <usize>sk << 2;
+  let i = 0;
+  for (; i < I16; i += 16) {
+    let a00 = ld(R0, i), a01 = ld(R0, i + 4), a02 = ld(R0, i + 8), a03 = ld(R0, i + 12);
+    let a10 = ld(R1, i), a11 = ld(R1, i + 4), a12 = ld(R1, i + 8), a13 = ld(R1, i + 12);
+    let vp = V + (<usize>i << 2), sp = s;
+    for (let k = 0; k < K; k++) {
+      const v0 = v128.load(vp), v1 = v128.load(vp, 16), v2 = v128.load(vp, 32), v3 = v128.load(vp, 48);
+      const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
+      a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
+      a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
+      vp += vstep; sp += sstep;
     }
-    for (; i < I4; i += 4) {
-      let a0 = ld(x0, i), a1 = ld(x1, i);
-      for (let o = 0; o < O; o++) {
-        const v = ld(w + (<usize>(o * I) << 2), i);
-        a0 = fma(a0, f32x4.splat(f(g0, o)), v);
-        a1 = fma(a1, f32x4.splat(f(g1, o)), v);
-      }
-      st(x0, i, a0); st(x1, i, a1);
-    }
-    for (; i < I; i++) {
-      let s0 = f(x0, i), s1 = f(x1, i);
-      for (let o = 0; o < O; o++) {
-        const v = f(w, o * I + i);
-        s0 += f(g0, o) * v;
-        s1 += f(g1, o) * v;
-      }
-      setf(x0, i, s0); setf(x1, i, s1);
-    }
+    st(R0, i, a00); st(R0, i + 4, a01); st(R0, i + 8, a02); st(R0, i + 12, a03);
+    st(R1, i, a10); st(R1, i + 4, a11); st(R1, i + 8, a12); st(R1, i + 12, a13);
   }
-  for (; b < B; b++) {
-    const gb = gy + (<usize>(b * O) << 2);
-    const xb = gx + (<usize>(b * I) << 2);
-    let i = 0;
-    for (; i < I4; i += 4) {
-      let a = ld(xb, i);
-      for (let o = 0; o < O; o++) a = fma(a, f32x4.splat(f(gb, o)), ld(w + (<usize>(o * I) << 2), i));
-      st(xb, i, a);
+  if (i < I8) {
+    let a00 = ld(R0, i), a01 = ld(R0, i + 4), a10 = ld(R1, i), a11 = ld(R1, i + 4);
+    let b00 = f32x4.splat(0), b01 = f32x4.splat(0), b10 = f32x4.splat(0), b11 = f32x4.splat(0);
+    let vp = V + (<usize>i << 2), sp = s;
+    let k = 0;
+    for (; k < K2; k += 2) {
+      const v0 = v128.load(vp), v1 = v128.load(vp, 16);
+      const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
+      a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1);
+      vp += vstep; sp += sstep;
+      const u0 = v128.load(vp), u1 = v128.load(vp, 16);
+      const t0 = v128.load32_splat(sp), t1 = v128.load32_splat(sp + so);
+      b00 = fma(b00, t0, u0); b01 = fma(b01, t0, u1); b10 = fma(b10, t1, u0); b11 = fma(b11, t1, u1);
+      vp += vstep; sp += sstep;
     }
-    for (; i < I; i++) {
-      let s = f(xb, i);
-      for (let o = 0; o < O; o++) s += f(gb, o) * f(w, o * I + i);
-      setf(xb, i, s);
+    if (k < K) {
+      const v0 = v128.load(vp), v1 = v128.load(vp, 16);
+      const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
+      a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1);
     }
+    st(R0, i, f32x4.add(a00, b00)); st(R0, i + 4, f32x4.add(a01, b01));
+    st(R1, i, f32x4.add(a10, b10)); st(R1, i + 4, f32x4.add(a11, b11));
+    i += 8;
+  }
+  if (i < I4) {
+    let a0 = ld(R0, i), a1 = ld(R1, i);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let vp = V + (<usize>i << 2), sp = s;
+    let k = 0;
+    for (; k < K2; k += 2) {
+      const v = v128.load(vp);
+      a0 = fma(a0, v128.load32_splat(sp), v); a1 = fma(a1, v128.load32_splat(sp + so), v);
+      vp += vstep; sp += sstep;
+      const u = v128.load(vp);
+      b0 = fma(b0, v128.load32_splat(sp), u); b1 = fma(b1, v128.load32_splat(sp + so), u);
+      vp += vstep; sp += sstep;
+    }
+    if (k < K) {
+      const v = v128.load(vp);
+      a0 = fma(a0, v128.load32_splat(sp), v); a1 = fma(a1, v128.load32_splat(sp + so), v);
+    }
+    st(R0, i, f32x4.add(a0, b0)); st(R1, i, f32x4.add(a1, b1));
+    i += 4;
+  }
+  for (; i < I; i++) {
+    let s0 = f(R0, i), s1 = f(R1, i);
+    for (let k = 0; k < K; k++) {
+      const v = f(V, k * I + i);
+      s0 += f(s, k * sk) * v;
+      s1 += load<f32>(s + (<usize>(k * sk) << 2) + so) * v;
+    }
+    setf(R0, i, s0); setf(R1, i, s1);
   }
 }
 
-// gW[o, i] += Σ_b gy[b, o] · x[b, i]: tiles of 2 rows of gW × 16 columns (8 accumulators), the
-// sum over the batch running in registers.
-export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i32, O: i32): void {
-  if (allZero(gy, B * O)) return;
+// One row: R[i] += Σ_k s[k·sk] · V[k, i], each column summed in the same order as in
+// accumulatePair (one chain in the 16-wide blocks, even and odd k apart in the 8- and 4-wide
+// ones), so a result never depends on whether its row was paired: the same numbers come out for
+// any batch split or head layout.
+function accumulateRow(R: usize, s: usize, sk: i32, V: usize, K: i32, I: i32): void {
   const I16 = I & ~15;
   const I4 = I & ~3;
+  const K2 = K & ~1;
+  const vstep = <usize>I << 2, sstep = <usize>sk << 2;
+  let i = 0;
+  for (; i < I16; i += 4) {
+    let a = ld(R, i);
+    let vp = V + (<usize>i << 2), sp = s;
+    for (let k = 0; k < K; k++) {
+      a = fma(a, v128.load32_splat(sp), v128.load(vp));
+      vp += vstep; sp += sstep;
+    }
+    st(R, i, a);
+  }
+  for (; i < I4; i += 4) {
+    let a = ld(R, i), b = f32x4.splat(0);
+    let vp = V + (<usize>i << 2), sp = s;
+    let k = 0;
+    for (; k < K2; k += 2) {
+      a = fma(a, v128.load32_splat(sp), v128.load(vp));
+      vp += vstep; sp += sstep;
+      b = fma(b, v128.load32_splat(sp), v128.load(vp));
+      vp += vstep; sp += sstep;
+    }
+    if (k < K) a = fma(a, v128.load32_splat(sp), v128.load(vp));
+    st(R, i, f32x4.add(a, b));
+  }
+  for (; i < I; i++) {
+    let acc = f(R, i);
+    for (let k = 0; k < K; k++) acc += f(s, k * sk) * f(V, k * I + i);
+    setf(R, i, acc);
+  }
+}
+
+// gx[b, i] += Σ_o gy[b, o] · W[o, i]: rows of gx two at a time, the sum over o in registers.
+export function matmulXWtBackwardX(w: usize, gy: usize, gx: usize, B: i32, I: i32, O: i32): void {
+  if (allZero(gy, B * O)) return;
+  const B2 = B & ~1;
+  let b = 0;
+  for (; b < B2; b += 2) {
+    const x0 = gx + (<usize>(b * I) << 2);
+    // s[k = o, r] = gy[b + r, o]: consecutive o one float apart, the second row O floats on
+    accumulatePair(x0, x0 + (<usize>I << 2), gy + (<usize>(b * O) << 2), 1, <usize>O << 2, w, O, I);
+  }
+  for (; b < B; b++) accumulateRow(gx + (<usize>(b * I) << 2), gy + (<usize>(b * O) << 2), 1, w, O, I);
+}
+
+// gW[o, i] += Σ_b gy[b, o] · x[b, i]: rows of gW two at a time, the sum over the batch in registers.
+export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i32, O: i32): void {
+  if (allZero(gy, B * O)) return;
   const O2 = O & ~1;
   let o = 0;
+  // s[k = b, r] = gy[b, o + r]: the pair side by side, consecutive b O floats apart
   for (; o < O2; o += 2) {
-    const r0 = gw + (<usize>(o * I) << 2), r1 = r0 + (<usize>I << 2);
-    let i = 0;
-    for (; i < I16; i += 16) {
-      let a00 = ld(r0, i), a01 = ld(r0, i + 4), a02 = ld(r0, i + 8), a03 = ld(r0, i + 12);
-      let a10 = ld(r1, i), a11 = ld(r1, i + 4), a12 = ld(r1, i + 8), a13 = ld(r1, i + 12);
-      for (let b = 0; b < B; b++) {
-        const xb = x + (<usize>(b * I + i) << 2);
-        const v0 = v128.load(xb), v1 = v128.load(xb, 16), v2 = v128.load(xb, 32), v3 = v128.load(xb, 48);
-        const s0 = f32x4.splat(f(gy, b * O + o)), s1 = f32x4.splat(f(gy, b * O + o + 1));
-        a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
-        a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
-      }
-      st(r0, i, a00); st(r0, i + 4, a01); st(r0, i + 8, a02); st(r0, i + 12, a03);
-      st(r1, i, a10); st(r1, i + 4, a11); st(r1, i + 8, a12); st(r1, i + 12, a13);
-    }
-    for (; i < I4; i += 4) {
-      let a0 = ld(r0, i), a1 = ld(r1, i);
-      for (let b = 0; b < B; b++) {
-        const v = ld(x + (<usize>(b * I) << 2), i);
-        a0 = fma(a0, f32x4.splat(f(gy, b * O + o)), v);
-        a1 = fma(a1, f32x4.splat(f(gy, b * O + o + 1)), v);
-      }
-      st(r0, i, a0); st(r1, i, a1);
-    }
-    for (; i < I; i++) {
-      let s0 = f(r0, i), s1 = f(r1, i);
-      for (let b = 0; b < B; b++) {
-        const v = f(x, b * I + i);
-        s0 += f(gy, b * O + o) * v;
-        s1 += f(gy, b * O + o + 1) * v;
-      }
-      setf(r0, i, s0); setf(r1, i, s1);
-    }
+    const r0 = gw + (<usize>(o * I) << 2);
+    accumulatePair(r0, r0 + (<usize>I << 2), gy + (<usize>o << 2), O, 4, x, B, I);
   }
-  for (; o < O; o++) {
-    const r = gw + (<usize>(o * I) << 2);
-    let i = 0;
-    for (; i < I4; i += 4) {
-      let a = ld(r, i);
-      for (let b = 0; b < B; b++) a = fma(a, f32x4.splat(f(gy, b * O + o)), ld(x + (<usize>(b * I) << 2), i));
-      st(r, i, a);
-    }
-    for (; i < I; i++) {
-      let s = f(r, i);
-      for (let b = 0; b < B; b++) s += f(gy, b * O + o) * f(x, b * I + i);
-      setf(r, i, s);
-    }
-  }
+  for (; o < O; o++) accumulateRow(gw + (<usize>(o * I) << 2), gy + (<usize>o << 2), O, x, B, I);
 }
 
 // Zeroes `bytes` bytes at `p` (one memory.fill: V8's TypedArray.fill is several times slower on

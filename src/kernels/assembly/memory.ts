@@ -8,7 +8,7 @@
 // gradient accumulated so far there, or zeros).
 
 import { expv, logv } from './simd-math';
-import { f, hsum, setf } from './common';
+import { f, hsum, setf, sum4 } from './common';
 
 const COSINE_EPS: f32 = 1e-6;
 
@@ -134,15 +134,6 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
     }
     for (; i < N; i++) setf(w, b * N + i, f(w, b * N + i) * inv);
   }
-}
-
-// [Σ a, Σ b, Σ c, Σ d]: the four vectors' lane sums in one vector (a 4×4 transpose-and-add)
-// @ts-ignore: decorator
-@inline
-function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7)); // a0+a2 b0+b2 a1+a3 b1+b3
-  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
-  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
 }
 
 // Gradients of contentForward added to gM [B,N,W], gk [B,W], gbeta [B].
