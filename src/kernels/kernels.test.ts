@@ -71,8 +71,8 @@ function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor | Tensor[]
 function compare(name: string, build: (inputs: Tensor[]) => Tensor | Tensor[], shapes: number[][]): void {
   const b = run('ts', build, 11, shapes);
   const copied = run('wasm', build, 11, shapes);
-  const pool = new BufferPool(8, heapAllocator());
-  const inPlace = withPool(pool, 0, () => run('wasm', build, 11, shapes));
+  const pool = new BufferPool(heapAllocator());
+  const inPlace = withPool(pool, () => run('wasm', build, 11, shapes));
   assert.ok(inPlace.onHeap && !copied.onHeap, 'the pooled run works on the heap, the other off it');
   for (const [how, a] of [['copied', copied], ['in place', inPlace]] as const) {
     assertAllClose(a.out, b.out, 1e-5, 1e-5, `${name} forward (${how})`);
@@ -421,10 +421,13 @@ test('kernel heap: views stay valid as it grows; released blocks are reused by s
   heap.release(a);
 
   let released = 0;
-  const pool = new BufferPool(1, { alloc: (n) => heap.alloc(n), release: (b) => { released++; heap.release(b); }, zero: (b) => heap.zero(b) });
-  const first = withPool(pool, 1, () => alloc('f32', 64));
+  const pool = new BufferPool({ alloc: (n) => heap.alloc(n), release: (b) => { released++; heap.release(b); }, zero: (b) => heap.zero(b) }, 2);
+  const first = withPool(pool, () => alloc('f32', 64));
   assert.ok(heap.owns(first));
-  withPool(pool, 2, () => alloc('f32', 64)); // key 1's plan is dropped: its buffer goes back
+  withPool(pool, () => alloc('f32', 32));
+  withPool(pool, () => alloc('f32', 32)); // the 64 floats have been idle for one step: kept
+  assert.equal(released, 0);
+  withPool(pool, () => alloc('f32', 32)); // idle for two: given back
   assert.equal(released, 1);
   pool.clear();
   assert.equal(released, 2);
@@ -463,7 +466,7 @@ test('whole NTM and DNC training steps: WASM kernels (heads in one product, buff
       setKernels(kind);
       try {
         const model = createModel(cfg, task.inputSize, task.outputSize, new Rng(1));
-        const pool = new BufferPool(8, heapAllocator());
+        const pool = new BufferPool(heapAllocator());
         const loss = accumulateGradients(model, batch, pool);
         const heads = [...model.params.keys()].filter((n) => n.startsWith('heads.') && n.endsWith('.weight'));
         const specs = (model as unknown as { heads: HeadSpec[] }).heads;
@@ -571,7 +574,7 @@ test('one off-heap buffer passed as two arguments of a kernel call behaves as it
   // buffer then takes both contributions
   const Hs = 4, G = 16;
   const grads = (onHeap: boolean): Float32Array[] => {
-    const pool = new BufferPool(8, heapAllocator());
+    const pool = new BufferPool(heapAllocator());
     const body = (): Float32Array[] => {
       const rng = new Rng(41);
       const [wih, whh, bih, bhh, x, c] = [[G, Hs], [G, Hs], [G], [G], [B, Hs], [B, Hs]].map((sh) => rand(sh, rng));
@@ -585,7 +588,7 @@ test('one off-heap buffer passed as two arguments of a kernel call behaves as it
       return [x!, wih!, whh!].map((t) => Float32Array.from(t.grad!));
     };
     try {
-      return onHeap ? withPool(pool, 0, body) : body();
+      return onHeap ? withPool(pool, body) : body();
     } finally {
       pool.clear();
     }

@@ -1,39 +1,56 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alloc, BufferPool, withPool } from './tensor.js';
+import { alloc, allocOverwritten, BufferPool, withPool, type Buf } from './tensor.js';
 
-test('BufferPool: the k-th allocation of a step reuses the k-th buffer of the last step with that key, zeroed', () => {
+test('BufferPool: a step gets the buffers of the last step back, zeroed, each at most once', () => {
   const pool = new BufferPool();
-  const first = withPool(pool, 7, () => [alloc('f32', 5), alloc('f64', 3)]);
-  first[0]!.fill(9);
-  first[1]!.fill(4);
-  const second = withPool(pool, 7, () => [alloc('f32', 5), alloc('f64', 3)]);
-  assert.equal(second[0], first[0]);
-  assert.equal(second[1], first[1]);
-  assert.deepEqual(Array.from(second[0]!), [0, 0, 0, 0, 0]);
-  assert.deepEqual(Array.from(second[1]!), [0, 0, 0]);
+  const first = withPool(pool, () => [alloc('f32', 5), alloc('f64', 3), alloc('f32', 5)]);
+  for (const b of first) b.fill(9);
+  const second = withPool(pool, () => [alloc('f32', 5), alloc('f64', 3), alloc('f32', 5)]);
+  assert.equal(new Set(second).size, 3, 'three different buffers');
+  for (const b of second) assert.ok(first.includes(b), 'reused');
+  for (const b of second) assert.ok(b.every((v) => v === 0), 'zeroed');
   assert.ok(second[1] instanceof Float64Array);
+  assert.equal(pool.fresh, 3);
 });
 
-test('BufferPool: another key, size or dtype gets a fresh buffer; outside a pool nothing is reused', () => {
+test('BufferPool: another size or dtype gets a fresh buffer; allocOverwritten skips the zeroing; outside a pool nothing is reused', () => {
   const pool = new BufferPool();
-  const a = withPool(pool, 1, () => alloc('f32', 4));
-  const b = withPool(pool, 2, () => alloc('f32', 4));
-  assert.notEqual(a, b);
-  const c = withPool(pool, 1, () => alloc('f32', 6));
+  const a = withPool(pool, () => alloc('f32', 4));
+  const c = withPool(pool, () => alloc('f32', 6));
   assert.notEqual(c, a);
-  const d = withPool(pool, 1, () => alloc('f64', 6));
+  const d = withPool(pool, () => alloc('f64', 6));
   assert.notEqual(d, c);
+  d.fill(7);
+  const e = withPool(pool, () => allocOverwritten('f64', 6));
+  assert.equal(e, d);
+  assert.equal(e[0], 7, 'not zeroed: its caller overwrites it');
   assert.notEqual(alloc('f32', 4), alloc('f32', 4));
-  assert.equal(pool.bytes, 4 * 4 /* key 2 */ + 6 * 8 /* key 1, replaced twice */);
+  assert.equal(pool.bytes, 4 * 4 + 6 * 4 + 6 * 8);
 });
 
-test('BufferPool: keeps at most maxPlans plans, dropping the least recently used', () => {
-  const pool = new BufferPool(2);
-  const a = withPool(pool, 1, () => alloc('f32', 8));
-  withPool(pool, 2, () => alloc('f32', 8));
-  assert.equal(withPool(pool, 1, () => alloc('f32', 8)), a); // 1 is now the most recent
-  withPool(pool, 3, () => alloc('f32', 8)); // drops 2
-  assert.equal(pool.bytes, 2 * 8 * 4);
-  assert.equal(withPool(pool, 1, () => alloc('f32', 8)), a);
+test('BufferPool: steps of different lengths share buffers, so the pool holds what the largest step needs', () => {
+  const pool = new BufferPool();
+  // a step of length T takes T buffers of 10 floats and one of 10·T
+  const step = (T: number): Buf[] => withPool(pool, () => [...Array.from({ length: T }, () => alloc('f32', 10)), alloc('f32', 10 * T)]);
+  for (const T of [3, 8, 5, 8, 3]) step(T);
+  const made = pool.fresh;
+  assert.equal(made, 8 + 3); // eight of 10, one each of 30, 80, 50
+  for (let i = 0; i < 20; i++) step([3, 8, 5][i % 3]!);
+  assert.equal(pool.fresh, made, 'nothing made once every length has run');
+  assert.equal(pool.bytes, 4 * (8 * 10 + 30 + 80 + 50));
+});
+
+test('BufferPool: a size idle for keepSteps steps goes back to the allocator; clear gives back everything', () => {
+  const released: number[] = [];
+  const pool = new BufferPool({ alloc: () => null, release: (b) => released.push(b.length), zero: (b) => b.fill(0) }, 3);
+  withPool(pool, () => [alloc('f32', 7), alloc('f32', 2)]);
+  for (let i = 0; i < 3; i++) withPool(pool, () => alloc('f32', 2));
+  assert.deepEqual(released, [], 'idle for two steps: kept');
+  withPool(pool, () => alloc('f32', 2));
+  assert.deepEqual(released, [7], 'idle for three: given back');
+  assert.equal(pool.bytes, 2 * 4);
+  pool.clear();
+  assert.deepEqual(released, [7, 2]);
+  assert.equal(pool.bytes, 0);
 });

@@ -34,74 +34,101 @@ export interface F32Allocator {
   zero(b: Float32Array): void;
 }
 
+/** One size's idle buffers, most recently used last, with the step each was last used in. */
+interface FreeList {
+  readonly bufs: Buf[];
+  readonly stamps: number[];
+}
+
 /**
- * Reuses the buffers of a training step. The ops of a step allocate in the same order, with
- * the same sizes, whenever the batch has the same shape, so the k-th allocation of a step gets
- * the k-th buffer of the last step with the same key (the sequence length), zeroed.
+ * Reuses the buffers of training steps. Every buffer a step takes goes back to the pool when
+ * the next step begins, and a step takes idle buffers of the size it asks for (zeroed) before
+ * making new ones: once a step of every shape has run, steps make none (the steady state), and
+ * the pool holds what the largest step needs, not one set per sequence length. A size no step
+ * has used for `keepSteps` steps goes back to the allocator.
  * Only for work whose buffers do not outlive it: a buffer is handed out again next step.
  */
 export class BufferPool {
-  private readonly plans = new Map<number, Buf[]>();
-  private plan: Buf[] = [];
-  private next = 0;
-  /** Buffers made (not reused) so far: constant once every plan has run (the steady state). */
+  private readonly free32 = new Map<number, FreeList>();
+  private readonly free64 = new Map<number, FreeList>();
+  /** buffers taken since the step began */
+  private readonly used: Buf[] = [];
+  private steps = 0;
+  /** Buffers made (not reused) so far: constant once every shape of step has run (the steady state). */
   fresh = 0;
 
   /**
-   * @param maxPlans plans kept, least recently used dropped first (a task of many lengths stays bounded)
    * @param f32 where float32 buffers come from (default: ordinary arrays)
+   * @param keepSteps idle buffers unused for this many steps are given back
    */
-  constructor(private readonly maxPlans = 8, private readonly f32: F32Allocator | null = null) {}
+  constructor(private readonly f32: F32Allocator | null = null, private readonly keepSteps = 64) {}
 
-  begin(key: number): void {
-    let p = this.plans.get(key);
-    if (p === undefined) p = [];
-    else this.plans.delete(key);
-    this.plans.set(key, p); // most recently used last
-    if (this.plans.size > this.maxPlans) {
-      const oldest = this.plans.keys().next().value!;
-      this.drop(this.plans.get(oldest)!);
-      this.plans.delete(oldest);
+  /** Starts a step: every buffer of the last one is idle again. */
+  begin(): void {
+    this.steps++;
+    for (const b of this.used) {
+      const lists = b instanceof Float64Array ? this.free64 : this.free32;
+      let l = lists.get(b.length);
+      if (l === undefined) lists.set(b.length, (l = { bufs: [], stamps: [] }));
+      l.bufs.push(b);
+      l.stamps.push(this.steps);
     }
-    this.plan = p;
-    this.next = 0;
+    this.used.length = 0;
+    this.trim();
   }
 
   /** @param zero false: the caller overwrites every element (see allocOverwritten) */
   take(dtype: DType, n: number, zero = true): Buf {
-    const b = this.plan[this.next];
-    if (b !== undefined && b.length === n && dtypeOf(b) === dtype) {
-      this.next++;
-      if (!zero) return b;
-      if (this.f32 !== null && b instanceof Float32Array) this.f32.zero(b);
-      else b.fill(0);
-      return b;
+    const l = (dtype === 'f64' ? this.free64 : this.free32).get(n);
+    let b = l?.bufs.pop();
+    if (b !== undefined) {
+      l!.stamps.pop();
+      if (zero) {
+        if (this.f32 !== null && b instanceof Float32Array) this.f32.zero(b);
+        else b.fill(0);
+      }
+    } else {
+      this.fresh++;
+      b = dtype === 'f64' ? new Float64Array(n) : (this.f32?.alloc(n) ?? new Float32Array(n));
     }
-    if (b !== undefined) this.dropOne(b);
-    this.fresh++;
-    const fresh = dtype === 'f64' ? new Float64Array(n) : (this.f32?.alloc(n) ?? new Float32Array(n));
-    this.plan[this.next++] = fresh;
-    return fresh;
+    this.used.push(b);
+    return b;
   }
 
   /** Gives every buffer back to the allocator; the pool starts empty again. */
   clear(): void {
-    for (const p of this.plans.values()) this.drop(p);
-    this.plans.clear();
-    this.plan = [];
-    this.next = 0;
+    for (const b of this.used) this.dropOne(b);
+    this.used.length = 0;
+    for (const lists of [this.free32, this.free64]) {
+      for (const l of lists.values()) for (const b of l.bufs) this.dropOne(b);
+      lists.clear();
+    }
   }
 
-  /** Bytes held over all plans. */
+  /** Bytes held, idle or in use. */
   get bytes(): number {
     let n = 0;
-    for (const p of this.plans.values()) for (const b of p) n += b.byteLength;
+    for (const b of this.used) n += b.byteLength;
+    for (const lists of [this.free32, this.free64]) for (const l of lists.values()) for (const b of l.bufs) n += b.byteLength;
     return n;
   }
 
-  private drop(plan: Buf[]): void {
-    for (const b of plan) this.dropOne(b);
-    plan.length = 0;
+  /**
+   * Gives back the buffers idle for the last keepSteps steps. A buffer stamped s went idle when
+   * step s began; each list is oldest first.
+   */
+  private trim(): void {
+    const last = this.steps - this.keepSteps; // idle since this step or earlier: given back
+    for (const lists of [this.free32, this.free64]) {
+      for (const [n, l] of lists) {
+        let k = 0;
+        while (k < l.bufs.length && l.stamps[k]! <= last) this.dropOne(l.bufs[k++]!);
+        if (k === 0) continue;
+        l.bufs.splice(0, k);
+        l.stamps.splice(0, k);
+        if (l.bufs.length === 0) lists.delete(n);
+      }
+    }
   }
 
   private dropOne(b: Buf): void {
@@ -111,10 +138,10 @@ export class BufferPool {
 
 let activePool: BufferPool | null = null;
 
-/** Runs `fn` with every `alloc` served by `pool` under `key` (see BufferPool). */
-export function withPool<T>(pool: BufferPool, key: number, fn: () => T): T {
+/** Runs `fn` as one step of `pool`: every `alloc` in it is served by the pool (see BufferPool). */
+export function withPool<T>(pool: BufferPool, fn: () => T): T {
   const prev = activePool;
-  pool.begin(key);
+  pool.begin();
   activePool = pool;
   try {
     return fn();

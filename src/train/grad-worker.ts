@@ -40,7 +40,7 @@ try {
   const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
   const params = [...model.params.values()];
   for (const p of params) p.g(); // gradient buffers for the whole run (already there on the WASM kernels)
-  const pool = new BufferPool(8, heapAllocator());
+  const pool = new BufferPool(heapAllocator());
   for (;;) {
     Atomics.wait(control, 0, State.Idle);
     const state = Atomics.load(control, 0);

@@ -14,7 +14,7 @@ import { lossScale, maskedBceLoss } from './loss.js';
 export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch)): number {
   const tape = new Tape();
   // the step's buffers come from the pool; nothing that holds one outlives this block
-  return withPool(pool, batch.T, () => {
+  return withPool(pool, () => {
     const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch, normaliser));
     tape.backward(loss);
     return loss.data[0]!;

@@ -82,8 +82,8 @@ export class Trainer {
   }
 
   /** Step buffers reused across steps of the same sequence length (no allocation in the steady state). */
-  readonly trainPool = new BufferPool(8, heapAllocator());
-  readonly evalPool = new BufferPool(8, heapAllocator());
+  readonly trainPool = new BufferPool(heapAllocator());
+  readonly evalPool = new BufferPool(heapAllocator());
   /** gradient workers, started at the first step when config.train.threads > 1 */
   private parallel: ParallelGradients | null = null;
 
@@ -173,7 +173,7 @@ export class Trainer {
     const acc = new MetricsAccumulator();
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, length);
-      withPool(this.evalPool, batch.T, () => {
+      withPool(this.evalPool, () => {
         const logits = this.model.forward(batch.input, batch.T, batch.B);
         acc.add(logits.map((z) => z.data), batch);
       });
