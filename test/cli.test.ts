@@ -113,7 +113,7 @@ test('test refuses a corrupt checkpoint with one line', () => {
 });
 
 test('bench --json: the last line is one JSON object with msPerStep, nothing else on stdout is JSON', () => {
-  const r = engram(['bench', '--preset', 'ntm-copy-small', '--steps', '5', '--json']);
+  const r = engram(['bench', '--preset', 'ntm-copy-small', '--steps', '5', '--warmup', '2', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   const out = JSON.parse(lines.pop()!) as Record<string, unknown>;
@@ -125,6 +125,10 @@ test('bench --json: the last line is one JSON object with msPerStep, nothing els
     assert.ok(typeof out[k] === 'number' && Number.isFinite(out[k]) && (out[k] as number) >= 0, `${k}: ${String(out[k])}`);
   }
   assert.equal(out.preset, 'ntm-copy-small');
+  assert.equal(out.warmupSteps, 2);
+  assert.match(lines.at(-1)!, /5 steps after 2 warm-up/);
   for (const l of lines) assert.throws(() => JSON.parse(l));
   assertOneLineError(engram(['bench', '--kernels', 'gpu']), /--kernels must be wasm or ts/);
+  assertOneLineError(engram(['bench', '--warmup=-1']), /--warmup must be an integer ≥ 0/);
+  assertOneLineError(engram(['bench', '--warmup', 'lots']), /--warmup must be an integer ≥ 0/);
 });

@@ -14,10 +14,13 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
-export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--kernels wasm|ts] [--json]
+export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--warmup N] [--kernels wasm|ts] [--threads N] [--json]
 
   --preset NAME      time this preset (default: ntm-copy and dnc-repeat-copy)
-  --steps N          timed training steps after 20 warm-up steps (default 200)
+  --steps N          timed training steps after the warm-up (default 200)
+  --warmup N         untimed steps first (default: 20 steps, and more until 3 s have passed,
+                     at most 2000: V8 keeps optimising the step's code for a few hundred short
+                     steps, and with gradient threads those compiles stall a step now and then)
   --kernels K        wasm (the SIMD kernels, default) or ts (their plain TypeScript twins)
   --threads N        gradient threads per step (train.threads; default: the preset's)
   --json             print the result as one JSON object on the last line (msPerStep, p10, p90, ...)`;
@@ -44,13 +47,23 @@ export interface BenchResult {
   newLengths: number;
   /** this thread's garbage-collection pauses during the timed steps, per step (the step's short-lived JavaScript objects) */
   gcMsPerStep: number;
+  /** untimed steps run first */
+  warmupSteps: number;
 }
+
+/** The default warm-up: at least this many steps ... */
+const WARMUP_MIN_STEPS = 20;
+/** ... and more until this much time has passed ... */
+const WARMUP_MIN_MS = 3000;
+/** ... but no more than this many steps. */
+const WARMUP_MAX_STEPS = 2000;
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-export async function benchPreset(name: string, steps: number, warmup = 20, threads?: number): Promise<BenchResult> {
+/** @param warmup untimed steps first; undefined: the default rule (WARMUP_MIN_STEPS, WARMUP_MIN_MS, WARMUP_MAX_STEPS) */
+export async function benchPreset(name: string, steps: number, warmup?: number, threads?: number): Promise<BenchResult> {
   const preset = findPreset(name);
   if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
   const config = cloneConfig(preset.config);
@@ -69,6 +82,7 @@ export async function benchPreset(name: string, steps: number, warmup = 20, thre
   };
   const trainer = new Trainer(model, noting, config, streams);
   const times: number[] = [];
+  let warmupSteps = 0;
   const seen = new Set<number>();
   let repeatSteps = 0;
   let newLengths = 0;
@@ -80,9 +94,14 @@ export async function benchPreset(name: string, steps: number, warmup = 20, thre
     for (const e of list.getEntries()) gcMs += e.duration;
   });
   try {
-    for (let i = 0; i < warmup; i++) {
+    const w0 = performance.now();
+    const warming = (): boolean => warmup !== undefined
+      ? warmupSteps < warmup
+      : warmupSteps < WARMUP_MIN_STEPS || (warmupSteps < WARMUP_MAX_STEPS && performance.now() - w0 < WARMUP_MIN_MS);
+    while (warming()) {
       trainer.trainStep();
       seen.add(lastT);
+      warmupSteps++;
     }
     gc.observe({ entryTypes: ['gc'] });
     for (let i = 0; i < steps; i++) {
@@ -127,12 +146,13 @@ export async function benchPreset(name: string, steps: number, warmup = 20, thre
     bufferAllocsPerStep: repeatSteps > 0 ? fresh / repeatSteps : 0,
     newLengths,
     gcMsPerStep: gcMs / steps,
+    warmupSteps,
   };
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const f = parseFlags('bench', argv, {
-    preset: { type: 'string' }, steps: { type: 'string' }, kernels: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
@@ -146,12 +166,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const names = typeof f.preset === 'string' ? [f.preset] : ['ntm-copy', 'dnc-repeat-copy'];
   const steps = intFlag('steps', f.steps) ?? 200;
   const threads = intFlag('threads', f.threads);
+  const warmup = intFlag('warmup', f.warmup, 0);
   const results: BenchResult[] = [];
   for (const n of names) {
-    const r = await benchPreset(n, steps, 20, threads);
+    const r = await benchPreset(n, steps, warmup, threads);
     console.log(`${r.preset} (${activeKernels()} kernels, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
-      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step | ${r.steps} steps`);
+      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
     results.push(r);
   }
   const kernels = activeKernels();
