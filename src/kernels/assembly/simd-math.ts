@@ -1,24 +1,54 @@
 // @file exp and log for four float32 lanes, after Cephes' expf and logf (range reduction and a
 // short polynomial; relative error ~2e-7 where the result is a normal number).
 
+// The constants live in a static table and are broadcast by one load each: V8 (11.x) builds a
+// v128 constant with three instructions at every use inside a loop, which cost more than the
+// arithmetic here. Each constant's float32 bits are the same as a literal's, so are the results.
+const C = memory.data<f32>([
+  -87.0, 88.0, 1.44269504088896341, 12582912.0, // 0: exp's clamp, log2(e), 1.5·2^23 (rounds to an integer when added)
+  0.693359375, -2.12194440e-4, // 16: ln2 in two parts
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1.0, // 24: exp's polynomial, 1
+  0.707106781186547524, // 52: √½
+  7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, // 56: log's polynomial
+  -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1, 0.5, // 76
+]);
+const CI = memory.data<i32>([127, 126, 0x007fffff, 0x3f000000]);
+
+// the constant at byte offset `o` of C, in four lanes
+// @ts-ignore: decorator
+@inline
+function k(o: usize): v128 {
+  return v128.load32_splat(C + o);
+}
+
+// @ts-ignore: decorator
+@inline
+function ki(o: usize): v128 {
+  return v128.load32_splat(CI + o);
+}
+
 // e^x: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two constants so n·ln2 is exact), e^r by
 // Cephes' polynomial, 2^n put straight into the exponent bits. x is clamped to [−87, 88], where
-// 2^n stays normal (so e^x ≥ 1.6e−38 rather than 0 far below).
+// 2^n stays normal (so e^x ≥ 1.6e−38 rather than 0 far below). n = round(x·log2 e) comes from
+// adding 1.5·2^23, which leaves n in the low mantissa bits: the same integer f32x4.nearest gives
+// (ties to even), and its bits shifted by 23 give 2^n's exponent with no float-to-int conversion.
 // @ts-ignore: decorator
 @inline
 export function expv(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  x = f32x4.pmin(f32x4.pmax(x, k(0)), k(4)); // one instruction each: x is never −0 against these bounds, NaN stays NaN
+  const t = f32x4.add(f32x4.mul(x, k(8)), k(12));
+  const n = f32x4.sub(t, k(12));
+  let r = f32x4.sub(x, f32x4.mul(n, k(16)));
+  r = f32x4.sub(r, f32x4.mul(n, k(20)));
+  let p = k(24);
+  p = f32x4.add(f32x4.mul(p, r), k(28));
+  p = f32x4.add(f32x4.mul(p, r), k(32));
+  p = f32x4.add(f32x4.mul(p, r), k(36));
+  p = f32x4.add(f32x4.mul(p, r), k(40));
+  p = f32x4.add(f32x4.mul(p, r), k(44));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), k(48));
+  // t's bits are 0x4B400000 + n; shifted by 23 the first part drops out
+  const scale = i32x4.shl(i32x4.add(t, ki(0)), 23);
   return f32x4.mul(p, scale);
 }
 
@@ -28,26 +58,27 @@ export function expv(x: v128): v128 {
 @inline
 export function logv(x: v128): v128 {
   const bits = x;
-  let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(126)));
-  let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f000000)); // [0.5, 1)
-  const small = f32x4.lt(m, f32x4.splat(0.707106781186547524));
+  let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), ki(4)));
+  let m = v128.or(v128.and(bits, ki(8)), ki(12)); // [0.5, 1)
+  const small = f32x4.lt(m, k(52));
+  const one = k(48);
   // m < √½: use 2m − 1 and e − 1; else m − 1
-  e = f32x4.sub(e, v128.and(small, f32x4.splat(1)));
-  const t = f32x4.sub(f32x4.add(m, v128.and(small, m)), f32x4.splat(1));
+  e = f32x4.sub(e, v128.and(small, one));
+  const t = f32x4.sub(f32x4.add(m, v128.and(small, m)), one);
   const z = f32x4.mul(t, t);
-  let y = f32x4.splat(7.0376836292e-2);
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-1.1514610310e-1));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(1.1676998740e-1));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-1.2420140846e-1));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(1.4249322787e-1));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-1.6668057665e-1));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(2.0000714765e-1));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-2.4999993993e-1));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(3.3333331174e-1));
+  let y = k(56);
+  y = f32x4.add(f32x4.mul(y, t), k(60));
+  y = f32x4.add(f32x4.mul(y, t), k(64));
+  y = f32x4.add(f32x4.mul(y, t), k(68));
+  y = f32x4.add(f32x4.mul(y, t), k(72));
+  y = f32x4.add(f32x4.mul(y, t), k(76));
+  y = f32x4.add(f32x4.mul(y, t), k(80));
+  y = f32x4.add(f32x4.mul(y, t), k(84));
+  y = f32x4.add(f32x4.mul(y, t), k(88));
   y = f32x4.mul(f32x4.mul(y, t), z);
-  y = f32x4.add(y, f32x4.mul(e, f32x4.splat(-2.12194440e-4)));
-  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
-  return f32x4.add(f32x4.add(t, y), f32x4.mul(e, f32x4.splat(0.693359375)));
+  y = f32x4.add(y, f32x4.mul(e, k(20)));
+  y = f32x4.sub(y, f32x4.mul(z, k(92)));
+  return f32x4.add(f32x4.add(t, y), f32x4.mul(e, k(16)));
 }
 
 // dst[i] = e^src[i] and ln src[i] over n floats (n a multiple of 4): for the accuracy tests.
