@@ -569,6 +569,31 @@ test('kernel-only ops: switching to the TypeScript kernels between forward and b
   }
 });
 
+test('one-head write: the kernel keeps no erase factor, and a backward pass on the TypeScript kernels rebuilds it', () => {
+  const grads = (fwd: 'wasm' | 'ts', bwd: 'wasm' | 'ts'): Float32Array[] => {
+    const rng = new Rng(17);
+    const inputs = [[B, N, 8], [B, N], [B, 8], [B, 8]].map((sh) => rand(sh, rng));
+    const tape = new Tape();
+    try {
+      setKernels(fwd);
+      const [M, w, e, a] = inputs;
+      const y = withTape(tape, () => writeMemory(M!, [{ weights: softmax(w!), erase: sigmoid(e!), add: tanh(a!) }]));
+      const loss = withTape(tape, () => weightedSum(y, Array.from({ length: y.size }, (_, i) => Math.cos(i))));
+      setKernels(bwd);
+      tape.backward(loss);
+    } finally {
+      setKernels('wasm');
+    }
+    return inputs.map((x) => Float32Array.from(x.grad!));
+  };
+  const ts = grads('ts', 'ts'), switched = grads('wasm', 'ts'), wasm = grads('wasm', 'wasm');
+  ts.forEach((g, i) => {
+    assert.ok(g.some((v) => v !== 0), `input ${i} gets a gradient`);
+    assert.deepEqual(Array.from(switched[i]!), Array.from(g), `switched, gradient ${i}`);
+    assertAllClose(wasm[i]!, g, 1e-5, 1e-5, `kernel, gradient ${i}`);
+  });
+});
+
 test('one off-heap buffer passed as two arguments of a kernel call behaves as it does on the heap', () => {
   // lstmCell(p, t, t, c): the same tensor as input and previous hidden state, whose gradient
   // buffer then takes both contributions

@@ -61,20 +61,33 @@ export function readBackwardWasm(M: F, w: F, gr: F, gM: F | null, gw: F | null, 
 }
 
 /** @param w [H·B·N] @param e [H·B·W] @param a [H·B·W] packed head-major */
-export function writeForwardWasm(M: F, w: F, e: F, a: F, keep: F, out: F, H: number, B: number, N: number, W: number): boolean {
+/**
+ * keep: where Π_h (1 − w_h e_hᵀ) goes for the backward pass; null with one head and W a multiple
+ * of 4 (writeKeepsNoFactor), where the backward kernel recomputes it.
+ */
+export function writeForwardWasm(M: F, w: F, e: F, a: F, keep: F | null, out: F, H: number, B: number, N: number, W: number): boolean {
   const h = activeHeap();
   if (!h) return false;
-  h.k.writeForward(h.in(M), h.in(w), h.in(e), h.in(a), h.out(keep), h.out(out), H, B, N, W);
+  h.k.writeForward(h.in(M), h.in(w), h.in(e), h.in(a), keep === null ? 0 : h.out(keep), h.out(out), H, B, N, W);
   h.done();
   return true;
 }
 
-/** Gradients packed like the inputs; written (not added) into gw, ge, ga; gM is added into. */
-export function writeBackwardWasm(M: F, w: F, e: F, a: F, keep: F, gy: F, gM: F | null, gw: F, ge: F, ga: F, H: number, B: number, N: number, W: number): boolean {
+/** True where the write kernels neither store nor need the erase factor `keep` (one head, W a multiple of 4). */
+export function writeKeepsNoFactor(H: number, W: number): boolean {
+  return H === 1 && W % 4 === 0;
+}
+
+/**
+ * Gradients packed like the inputs, all added into (null: not wanted). keep: as writeForwardWasm
+ * stored it (null where writeKeepsNoFactor).
+ */
+export function writeBackwardWasm(M: F, w: F, e: F, a: F, keep: F | null, gy: F, gM: F | null, gw: F | null, ge: F | null, ga: F | null,
+  H: number, B: number, N: number, W: number): boolean {
   const h = activeHeap();
   if (!h) return false;
   h.k.writeBackward(
-    h.in(M), h.in(w), h.in(e), h.in(a), h.in(keep), h.in(gy), h.grad(gM, M.length), h.out(gw), h.zeroed(ge), h.zeroed(ga), H, B, N, W,
+    h.in(M), h.in(w), h.in(e), h.in(a), keep === null ? 0 : h.in(keep), h.in(gy), h.grad(gM, M.length), h.grad(gw, H * B * N), h.grad(ge, H * B * W), h.grad(ga, H * B * W), H, B, N, W,
   );
   h.done();
   return true;

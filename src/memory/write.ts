@@ -4,7 +4,7 @@
  *   M_t = M_{t−1} ∘ Π_h (1 − w_h e_hᵀ) + Σ_h w_h a_hᵀ
  * Every head erases from M_{t−1} before any head adds, so the heads commute.
  */
-import { writeBackwardWasm, writeForwardWasm } from '../kernels/memory.js';
+import { writeBackwardWasm, writeForwardWasm, writeKeepsNoFactor } from '../kernels/memory.js';
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
 
 export interface WriteHeadInput {
@@ -28,13 +28,14 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
   const tape = tapeFor(memory, ...heads.flatMap((h) => [h.weights, h.erase, h.add]));
   const M = memory.data;
   const size = B * N * W;
-  // both overwritten entirely, by the kernel or by writeForwardTs
-  const keep = allocOverwritten(memory.dtype, size); // P = Π_h (1 − w_h e_hᵀ)
-  const out = allocOverwritten(memory.dtype, size);
+  const out = allocOverwritten(memory.dtype, size); // overwritten entirely, by the kernel or by writeForwardTs
   const f32 = M instanceof Float32Array && heads.every((h) => h.weights.data instanceof Float32Array && h.erase.data instanceof Float32Array && h.add.data instanceof Float32Array);
   // the WASM kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
   const packed = f32 ? { w: pack(heads.map((h) => h.weights.data)), e: pack(heads.map((h) => h.erase.data)), a: pack(heads.map((h) => h.add.data)) } : null;
-  if (!(packed && writeForwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array, out as Float32Array, H, B, N, W))) {
+  // P = Π_h (1 − w_h e_hᵀ), kept for the backward pass unless the kernels recompute it
+  let keep: Buf | null = packed && writeKeepsNoFactor(H, W) ? null : allocOverwritten(memory.dtype, size);
+  if (!(packed && writeForwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, out as Float32Array, H, B, N, W))) {
+    keep ??= allocOverwritten(memory.dtype, size);
     writeForwardTs(M, heads, keep, out, B, N, W);
   }
   const y = new Tensor(out, [B, N, W], tape !== null);
@@ -43,16 +44,28 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
       const gy = y.grad;
       if (gy === null) return;
       if (packed) {
-        const gw = alloc('f32', H * B * N) as Float32Array, ge = alloc('f32', H * B * W) as Float32Array, ga = alloc('f32', H * B * W) as Float32Array;
         const gM = memory.requiresGrad ? (memory.g() as Float32Array) : null;
-        if (writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array, gy as Float32Array, gM, gw, ge, ga, H, B, N, W)) {
-          heads.forEach((h, i) => {
-            addSlice(h.weights, gw, i * B * N);
-            addSlice(h.erase, ge, i * B * W);
-            addSlice(h.add, ga, i * B * W);
-          });
+        // one head: its own gradients are added into; several: packed ones, then added to each head's
+        const one = H === 1;
+        const grad = (t: Tensor): Float32Array | null => (t.requiresGrad ? (t.g() as Float32Array) : null);
+        const gw = one ? grad(heads[0]!.weights) : (alloc('f32', H * B * N) as Float32Array);
+        const ge = one ? grad(heads[0]!.erase) : (alloc('f32', H * B * W) as Float32Array);
+        const ga = one ? grad(heads[0]!.add) : (alloc('f32', H * B * W) as Float32Array);
+        if (writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, gy as Float32Array, gM, gw, ge, ga, H, B, N, W)) {
+          if (!one) {
+            heads.forEach((h, i) => {
+              addSlice(h.weights, gw!, i * B * N);
+              addSlice(h.erase, ge!, i * B * W);
+              addSlice(h.add, ga!, i * B * W);
+            });
+          }
           return;
         }
+      }
+      if (keep === null) {
+        // the forward kernel did not store it and the TypeScript backward needs it
+        keep = allocOverwritten(memory.dtype, size);
+        writeForwardTs(M, heads, keep, alloc(memory.dtype, size), B, N, W);
       }
       if (memory.requiresGrad) {
         const gM = memory.g();

@@ -203,11 +203,12 @@ export function readBackward(M: usize, w: usize, gr: usize, gM: usize, gw: usize
   }
 }
 
-// Write with H heads: w [H,B,N], e [H,B,W], a [H,B,W]; out [B,N,W] = M∘keep + Σ_h w_h a_hᵀ, keep = Π_h(1 − w_h e_hᵀ).
+// Write with H heads: w [H,B,N], e [H,B,W], a [H,B,W]; out [B,N,W] = M∘keep + Σ_h w_h a_hᵀ, keep = Π_h(1 − w_h e_hᵀ)
+// (stored for writeBackward, except with one head and W a multiple of 4: keep may be 0 then).
 // One pass per memory row, four columns at a time.
 export function writeForward(M: usize, w: usize, e: usize, a: usize, keep: usize, out: usize, H: i32, B: i32, N: i32, W: i32): void {
   if (H == 1 && (W & 3) == 0) {
-    writeForward1(M, w, e, a, keep, out, B, N, W);
+    writeForward1(M, w, e, a, out, B, N, W);
     return;
   }
   const W4 = W & ~3;
@@ -246,27 +247,28 @@ export function writeForward(M: usize, w: usize, e: usize, a: usize, keep: usize
   }
 }
 
-// writeForward for one head and W a multiple of 4 (both presets): keep = 1 − w eᵀ, out = M∘keep + w aᵀ.
-function writeForward1(M: usize, w: usize, e: usize, a: usize, keep: usize, out: usize, B: i32, N: i32, W: i32): void {
+// writeForward for one head and W a multiple of 4 (both presets): out = M∘(1 − w eᵀ) + w aᵀ.
+// keep is not stored (writeBackward1 recomputes it): B·N·W floats less to write and read back.
+function writeForward1(M: usize, w: usize, e: usize, a: usize, out: usize, B: i32, N: i32, W: i32): void {
   const one = f32x4.splat(1);
   for (let b = 0; b < B; b++) {
     const eb = e + (<usize>(b * W) << 2), ab = a + (<usize>(b * W) << 2);
     for (let i = 0; i < N; i++) {
       const row = <usize>((b * N + i) * W) << 2;
-      const wv = f32x4.splat(f(w, b * N + i));
+      const wv = v128.load32_splat(w + (<usize>(b * N + i) << 2));
       for (let j = 0; j < W; j += 4) {
         const o = <usize>j << 2;
         const kv = f32x4.sub(one, f32x4.mul(wv, v128.load(eb + o)));
-        v128.store(keep + row + o, kv);
         v128.store(out + row + o, f32x4.add(f32x4.mul(v128.load(M + row + o), kv), f32x4.mul(wv, v128.load(ab + o))));
       }
     }
   }
 }
 
-// writeBackward for one head and W a multiple of 4: gM += gy∘keep; gw = Σ_j gy·(a − M∘e);
-// ge −= w·Σ_i gy∘M; ga += w·Σ_i gy (ge, ga zeroed by the caller).
-function writeBackward1(M: usize, w: usize, e: usize, a: usize, keep: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, B: i32, N: i32, W: i32): void {
+// writeBackward for one head and W a multiple of 4: gM += gy∘keep with keep = 1 − w eᵀ
+// recomputed; gw += Σ_j gy·(a − M∘e); ge −= w·Σ_i gy∘M; ga += w·Σ_i gy.
+function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, B: i32, N: i32, W: i32): void {
+  const one = f32x4.splat(1);
   for (let b = 0; b < B; b++) {
     const off = <usize>(b * W) << 2;
     const eb = e + off, ab = a + off, geb = ge + off, gab = ga + off;
@@ -278,23 +280,25 @@ function writeBackward1(M: usize, w: usize, e: usize, a: usize, keep: usize, gy:
       for (let j = 0; j < W; j += 4) {
         const o = <usize>j << 2;
         const g = v128.load(gy + row + o);
-        v128.store(gM + row + o, f32x4.add(v128.load(gM + row + o), f32x4.mul(g, v128.load(keep + row + o))));
+        const ev = v128.load(eb + o);
+        v128.store(gM + row + o, f32x4.add(v128.load(gM + row + o), f32x4.mul(g, f32x4.sub(one, f32x4.mul(wv, ev)))));
         const dF = f32x4.mul(g, v128.load(M + row + o));
-        dwv = f32x4.add(dwv, f32x4.sub(f32x4.mul(g, v128.load(ab + o)), f32x4.mul(dF, v128.load(eb + o))));
+        dwv = f32x4.add(dwv, f32x4.sub(f32x4.mul(g, v128.load(ab + o)), f32x4.mul(dF, ev)));
         v128.store(geb + o, f32x4.sub(v128.load(geb + o), f32x4.mul(dF, wv)));
         v128.store(gab + o, f32x4.add(v128.load(gab + o), f32x4.mul(g, wv)));
       }
-      setf(gw, b * N + i, hsum(dwv));
+      setf(gw, b * N + i, f(gw, b * N + i) + hsum(dwv));
     }
   }
 }
 
-// Gradients of writeForward: added to gM [B,N,W] and to zeroed ge, ga [H,B,W]; gw [H,B,N] is set.
+// Gradients of writeForward, added to gM [B,N,W], gw [H,B,N], ge and ga [H,B,W]. keep: what
+// writeForward stored (unused, and not stored, for one head with W a multiple of 4).
 // Per memory row and head, four columns at a time; Π of the other heads' erase factors is
 // recomputed (not keep / own factor, which is 0/0 when a head erases a cell fully).
 export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, H: i32, B: i32, N: i32, W: i32): void {
   if (H == 1 && (W & 3) == 0) {
-    writeBackward1(M, w, e, a, keep, gy, gM, gw, ge, ga, B, N, W);
+    writeBackward1(M, w, e, a, gy, gM, gw, ge, ga, B, N, W);
     return;
   }
   const W4 = W & ~3;
@@ -346,7 +350,7 @@ export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usiz
           store<f32>(ge + hw + o, load<f32>(ge + hw + o) - dF * wi);
           store<f32>(ga + hw + o, load<f32>(ga + hw + o) + g * wi);
         }
-        setf(gw, hb * N + i, dw);
+        setf(gw, hb * N + i, f(gw, hb * N + i) + dw);
       }
     }
   }
