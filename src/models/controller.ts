@@ -37,7 +37,16 @@ export function controllerStep(store: ParamStore, kind: ControllerKind, z: Tenso
       },
       z, h, c,
     );
-    return { h: clamp(next.h, -clip, clip), c: next.c };
+    return { h: clampOutput(next.h, clip), c: next.c };
   }
-  return { h: clamp(tanh(applyLinear(store, 'controller.ff', z)), -clip, clip), c };
+  return { h: clampOutput(tanh(applyLinear(store, 'controller.ff', z)), clip), c };
+}
+
+/**
+ * h clamped to ±clip. Both controllers' outputs lie in [−1, 1] (o∘tanh(c), tanh), where a clamp
+ * at ±clip ≥ 1 changes no value and passes every gradient: it is skipped then (the same numbers,
+ * one op less per time step).
+ */
+export function clampOutput(h: Tensor, clip: number): Tensor {
+  return clip >= 1 ? h : clamp(h, -clip, clip);
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ntm, ntmReadParts, ntmWriteParts } from './ntm.js';
 import { MEMORY_INIT } from './recurrent.js';
+import { clampOutput } from './controller.js';
 import { countParams } from './params.js';
 import type { StepSnapshot } from './model.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
@@ -15,9 +16,9 @@ import { sharpen } from '../memory/sharpen.js';
 import { writeMemory } from '../memory/write.js';
 import { initLstm, lstmCell } from '../nn/lstm.js';
 import { linear } from '../nn/linear.js';
-import { clamp, concat, oneplus, sigmoid, softmax, softplus, tanh } from '../tensor/ops.js';
+import { clamp, concat, oneplus, sigmoid, softmax, softplus, tanh, weightedSum } from '../tensor/ops.js';
 import { Rng } from '../tensor/random.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tape, Tensor, withTape } from '../tensor/tensor.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: H=3, N=7, W=5, R=2 read heads, Wh=2 write heads, X=6, Y=4.
@@ -214,3 +215,21 @@ for (const controller of ['lstm', 'feedforward'] as const) {
     }
   });
 }
+
+test('controller output clamp: skipped at clip ≥ 1 (outputs in [−1, 1]: the same values and gradients), applied below', () => {
+  // the extremes an LSTM or tanh output can take, ±1 included
+  const values = [-1, -0.9999999, -0.5, 0, 0.25, 0.75, 1];
+  for (const clip of [1, 20, 0.5]) {
+    const run = (f: (x: Tensor) => Tensor): { y: number[]; g: number[] } => {
+      const x = new Tensor(Float32Array.from(values), [1, values.length], true);
+      const tape = new Tape();
+      const loss = withTape(tape, () => weightedSum(f(x), values.map((_, i) => i + 1)));
+      tape.backward(loss);
+      return { y: Array.from(withTape(new Tape(), () => f(x)).data), g: Array.from(x.grad!) };
+    };
+    const x0 = new Tensor(Float32Array.from(values), [1, values.length]);
+    if (clip >= 1) assert.equal(clampOutput(x0, clip), x0, 'no op');
+    else assert.notEqual(clampOutput(x0, clip), x0);
+    assert.deepEqual(run((x) => clampOutput(x, clip)), run((x) => clamp(x, -clip, clip)), `clip ${clip}`);
+  }
+});
