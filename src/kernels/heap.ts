@@ -48,6 +48,8 @@ export interface KernelExports {
   allFinite(p: number, n: number): number;
   lstmForward(...args: number[]): void;
   lstmBackward(...args: number[]): void;
+  activateForward(x: number, K: number, B: number, spec: number, P: number, outs: number): void;
+  activateBackward(x: number, K: number, B: number, spec: number, P: number, outs: number, gouts: number, gx: number): void;
   heapBase(): number;
 }
 

@@ -11,7 +11,7 @@ import { writeWeighting } from '../memory/write-weighting.js';
 import { followLinksHeads } from '../memory/temporal-read.js';
 import { oneplus } from '../tensor/ops.js';
 import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
-import { softmax, sigmoid, tanh, weightedSum, addScalars, concat } from '../tensor/ops.js';
+import { softmax, sigmoid, tanh, weightedSum, addScalars, concat, splitActivate } from '../tensor/ops.js';
 import { lstmCell } from '../nn/lstm.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
@@ -118,6 +118,37 @@ test('write kernel agrees with its TypeScript twin, one and several heads (W 5, 
       }, shapes);
     }
   }
+});
+
+test('splitActivate kernel agrees with its TypeScript twin: every activation, widths below and above four, large inputs, parts without a gradient', () => {
+  const parts = [
+    { size: 5, activation: 'tanh' }, { size: 1, activation: 'softplus' }, { size: 1, activation: 'sigmoid' }, { size: 3, activation: 'softmax' },
+    { size: 1, activation: 'oneplus' }, { size: 8, activation: 'sigmoid' }, { size: 6, activation: 'softplus' }, { size: 2, activation: 'identity' },
+    { size: 4, activation: 'oneplus' }, { size: 5, activation: 'softmax' }, { size: 4, activation: 'tanh' },
+  ] as const;
+  const K = parts.reduce((n, p) => n + p.size, 0);
+  for (const scale of [1, 30]) {
+    // scale 30: saturated sigmoids and tanhs, softplus far into both tails, peaked softmaxes
+    compare(`splitActivate ×${scale}`, ([x]) => {
+      for (let i = 0; i < x!.size; i++) x!.data[i]! *= scale;
+      return splitActivate(x!, parts);
+    }, [[B, K]]);
+    // two parts' outputs unused: no gradient flows from them
+    compare(`splitActivate ×${scale}, some parts unused`, ([x]) => {
+      for (let i = 0; i < x!.size; i++) x!.data[i]! *= scale;
+      return splitActivate(x!, parts).filter((_, i) => i !== 3 && i !== 6);
+    }, [[B, K]]);
+  }
+});
+
+test('splitActivate kernel: softplus keeps its relative accuracy in the tails (log1p, not log of 1 + a tiny number)', () => {
+  const xs = Array.from({ length: 161 }, (_, i) => -20 + i * 0.25);
+  const x = new Tensor(Float32Array.from(xs), [1, xs.length]);
+  const [y] = splitActivate(x, [{ size: xs.length, activation: 'softplus' }]);
+  xs.forEach((v, i) => {
+    const exact = Math.max(Math.fround(v), 0) + Math.log1p(Math.exp(-Math.abs(Math.fround(v))));
+    assert.ok(Math.abs(y!.data[i]! - exact) <= 1e-6 * exact, `softplus(${v}) = ${y!.data[i]}, exactly ${exact}`);
+  });
 });
 
 test('fused location kernel (interpolate, shift, sharpen) agrees with its three TypeScript twins', () => {

@@ -131,7 +131,7 @@ let i32: Int32Array | null = null;
  * take a variable number of head buffers without packing them by copying. Call it after the
  * offsets are known: taking them (h.in, h.out, ...) may grow the memory.
  */
-function table(h: KernelHeap, offsets: readonly number[]): number {
+export function table(h: KernelHeap, offsets: readonly number[]): number {
   const t = h.tmp(Math.max(offsets.length, 1));
   if (i32 === null || i32.buffer !== h.f32.buffer) i32 = new Int32Array(h.f32.buffer);
   i32.set(offsets, t >>> 2);

@@ -5,7 +5,7 @@
  */
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { linear, initLinear } from '../nn/linear.js';
-import { oneplus, sigmoid, softmax, softplus, splitActivate, tanh, type PartActivation } from '../tensor/ops.js';
+import { splitActivate, type PartActivation } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
 import { Tensor, type Buf, type DType } from '../tensor/tensor.js';
 
@@ -20,14 +20,14 @@ export interface PartSpec {
   readonly activation: Activation;
 }
 
-const ACTIVATIONS: { [A in Activation]: (x: Tensor) => Tensor } = {
-  tanh,
-  softplus,
-  sigmoid,
-  softmax,
-  oneplus,
-  identity: (x) => x,
-};
+/** A part as a parts list of its own (for splitActivate), made once per part. */
+const singletons = new WeakMap<PartSpec, readonly PartSpec[]>();
+
+function alone(p: PartSpec): readonly PartSpec[] {
+  let s = singletons.get(p);
+  if (s === undefined) singletons.set(p, (s = [p]));
+  return s;
+}
 
 export function addLinear(store: ParamStore, prefix: string, inF: number, outF: number, rng: Rng, dtype: DType): void {
   const p = initLinear(inF, outF, rng, dtype);
@@ -50,10 +50,13 @@ export function initHead(store: ParamStore, prefix: string, parts: readonly Part
   for (const p of parts) addLinear(store, `${prefix}.${p.name}`, H, p.size, rng, dtype);
 }
 
-/** Every part's activated value from the controller output `hidden` [B, H]. */
+/**
+ * Every part's activated value from the controller output `hidden` [B, H]. Each activation goes
+ * through splitActivate, as in headOutputsAll, so both give the same numbers on either kernels.
+ */
 export function headOutputs(store: ParamStore, prefix: string, parts: readonly PartSpec[], hidden: Tensor): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
-  for (const p of parts) out[p.name] = ACTIVATIONS[p.activation](applyLinear(store, `${prefix}.${p.name}`, hidden));
+  for (const p of parts) out[p.name] = splitActivate(applyLinear(store, `${prefix}.${p.name}`, hidden), alone(p))[0]!;
   return out;
 }
 

@@ -2,6 +2,7 @@
  * @file Elementwise and shape ops with their gradients, each backward beside its forward.
  * Shapes use SPEC.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
+import { activateBackwardWasm, activateForwardWasm } from '../kernels/activate.js';
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
 
 /** An activation, applied elementwise (softmax: over the group of values it is given). */
@@ -190,17 +191,21 @@ export function splitActivate(x: Tensor, parts: readonly { readonly size: number
   }
   const tape = tapeFor(x);
   const xd = x.data;
-  const outs: Tensor[] = [];
-  let off = 0;
-  for (const p of parts) {
-    const k = p.size;
-    const yd = allocOverwritten(x.dtype, B * k);
-    for (let b = 0; b < B; b++) activate(p.activation, xd, b * K + off, yd, b * k, k);
-    outs.push(new Tensor(yd, [B, k], tape !== null));
-    off += k;
+  const ys = parts.map((p) => allocOverwritten(x.dtype, B * p.size));
+  if (!(xd instanceof Float32Array && activateForwardWasm(xd, K, B, parts, ys as Float32Array[]))) {
+    let off = 0;
+    parts.forEach((p, i) => {
+      for (let b = 0; b < B; b++) activate(p.activation, xd, b * K + off, ys[i]!, b * p.size, p.size);
+      off += p.size;
+    });
   }
+  const outs = ys.map((yd, i) => new Tensor(yd, [B, parts[i]!.size], tape !== null));
   if (tape) {
     tape.push(() => {
+      if (xd instanceof Float32Array && outs.some((y) => y.grad !== null)) {
+        const gx = x.g() as Float32Array;
+        if (activateBackwardWasm(xd, K, B, parts, ys as Float32Array[], outs.map((y) => y.grad as Float32Array | null), gx)) return;
+      }
       let gx: Buf | null = null;
       let o = 0;
       parts.forEach((p, i) => {

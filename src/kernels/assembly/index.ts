@@ -3,5 +3,6 @@
 export * from './matmul';
 export * from './memory';
 export * from './lstm';
+export * from './activate';
 export { expArray, logArray } from './simd-math';
 export * from './optim';

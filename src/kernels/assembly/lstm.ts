@@ -4,22 +4,8 @@
 // Pointers are byte offsets into the shared kernel heap; a pointer of 0 means "not wanted"
 // (the heap's blocks start above the module's static data, so 0 is never a real buffer).
 import { matmulXWt, matmulXWtBackwardW, matmulXWtBackwardX } from './matmul';
-import { expv } from './simd-math';
+import { sigmoidv, tanhv } from './simd-math';
 import { ld, st } from './common';
-
-// σ(x) = 1 / (1 + e^−x)
-// @ts-ignore: decorator
-@inline
-function sigmoidv(x: v128): v128 {
-  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(x))));
-}
-
-// tanh(x) = 1 − 2 / (e^2x + 1): exact limits ±1, absolute error ~1e-7 near 0
-// @ts-ignore: decorator
-@inline
-function tanhv(x: v128): v128 {
-  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(expv(f32x4.add(x, x)), f32x4.splat(1))));
-}
 
 // @ts-ignore: decorator
 @inline

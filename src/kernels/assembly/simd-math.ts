@@ -81,6 +81,20 @@ export function logv(x: v128): v128 {
   return f32x4.add(f32x4.add(t, y), f32x4.mul(e, k(16)));
 }
 
+// σ(x) = 1 / (1 + e^−x)
+// @ts-ignore: decorator
+@inline
+export function sigmoidv(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(x))));
+}
+
+// tanh(x) = 1 − 2 / (e^2x + 1): exact limits ±1, absolute error ~1e-7 near 0
+// @ts-ignore: decorator
+@inline
+export function tanhv(x: v128): v128 {
+  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(expv(f32x4.add(x, x)), f32x4.splat(1))));
+}
+
 // dst[i] = e^src[i] and ln src[i] over n floats (n a multiple of 4): for the accuracy tests.
 export function expArray(src: usize, dst: usize, n: i32): void {
   for (let i = 0; i < n; i += 4) v128.store(dst + (<usize>i << 2), expv(v128.load(src + (<usize>i << 2))));

@@ -1,0 +1,54 @@
+/**
+ * @file splitActivate on the WASM SIMD kernels (src/kernels/assembly/activate.ts): every part's
+ * activation of a [B, K] tensor in one call, forward and backward. The TypeScript twin is the
+ * loop in splitActivate (src/tensor/ops.ts); each returns false when the kernels are off.
+ */
+import type { PartActivation } from '../tensor/ops.js';
+import { table } from './memory.js';
+import { activeHeap } from './wasm.js';
+
+type F = Float32Array;
+
+/** The kernel's number for each activation. */
+const CODES: Record<PartActivation, number> = { identity: 0, sigmoid: 1, tanh: 2, softplus: 3, oneplus: 4, softmax: 5 };
+
+export interface Part {
+  readonly size: number;
+  readonly activation: PartActivation;
+}
+
+/** (kind, width) per part, made once per parts list (a model's head layout). */
+const specs = new WeakMap<readonly Part[], number[]>();
+
+function spec(parts: readonly Part[]): number[] {
+  let s = specs.get(parts);
+  if (s === undefined) {
+    s = parts.flatMap((p) => [CODES[p.activation], p.size]);
+    specs.set(parts, s);
+  }
+  return s;
+}
+
+/** outs[i] [B, parts[i].size] = activation of x's columns of part i; x [B, K]. */
+export function activateForwardWasm(x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[]): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const px = h.in(x);
+  const po = outs.map((o) => h.out(o));
+  h.k.activateForward(px, K, B, table(h, spec(parts)), parts.length, table(h, po));
+  h.done();
+  return true;
+}
+
+/** Adds into gx [B, K] the gradient through each part with an output gradient (null: none). */
+export function activateBackwardWasm(x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[], gouts: readonly (F | null)[], gx: F): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const px = h.in(x);
+  const po = outs.map((o) => h.in(o));
+  const pg = gouts.map((g) => (g === null ? 0 : h.in(g)));
+  const pgx = h.inout(gx);
+  h.k.activateBackward(px, K, B, table(h, spec(parts)), parts.length, table(h, po), table(h, pg), pgx);
+  h.done();
+  return true;
+}
