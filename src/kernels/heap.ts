@@ -48,6 +48,8 @@ export interface KernelExports {
   allFinite(p: number, n: number): number;
   lstmForward(...args: number[]): void;
   lstmBackward(...args: number[]): void;
+  readWeightingForward(src: number, M: number, pi: number, out: number, B: number, N: number): void;
+  readWeightingBackward(src: number, M: number, pi: number, gy: number, gsrc: number, gpi: number, B: number, N: number): void;
   activateForward(x: number, K: number, B: number, spec: number, P: number, outs: number): void;
   activateBackward(x: number, K: number, B: number, spec: number, P: number, outs: number, gouts: number, gx: number): void;
   heapBase(): number;

@@ -8,6 +8,7 @@ import { updateLinkage } from '../memory/linkage.js';
 import { allocationWeights, writeAllocations } from '../memory/allocation.js';
 import { updateUsage } from '../memory/usage.js';
 import { writeWeighting } from '../memory/write-weighting.js';
+import { readWeighting } from '../memory/read-weighting.js';
 import { followLinksHeads } from '../memory/temporal-read.js';
 import { oneplus } from '../tensor/ops.js';
 import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
@@ -149,6 +150,18 @@ test('splitActivate kernel: softplus keeps its relative accuracy in the tails (l
     const exact = Math.max(Math.fround(v), 0) + Math.log1p(Math.exp(-Math.abs(Math.fround(v))));
     assert.ok(Math.abs(y!.data[i]! - exact) <= 1e-6 * exact, `softplus(${v}) = ${y!.data[i]}, exactly ${exact}`);
   });
+});
+
+test('read-weighting kernel agrees with its TypeScript twin (one and two write heads, N 7 and 8)', () => {
+  for (const n of [N, 8]) {
+    for (const wh of [1, 2]) {
+      const shapes = [[B, n], ...Array.from({ length: 2 * wh }, () => [B, n]), [B, 2 * wh + 1]];
+      compare(`readWeighting Wh=${wh} N=${n}`, ([c, ...rest]) => {
+        const bwd = rest.slice(0, wh).map((t) => softmax(t)), fwd = rest.slice(wh, 2 * wh).map((t) => softmax(t));
+        return readWeighting(softmax(c!), bwd, fwd, softmax(rest[2 * wh]!));
+      }, shapes);
+    }
+  }
 });
 
 test('fused location kernel (interpolate, shift, sharpen) agrees with its three TypeScript twins', () => {

@@ -263,3 +263,26 @@ export function allocationBackwardWasm(saved: AllocationSaved, ga: F, gu: F, B: 
   h.done();
   return true;
 }
+
+/** DNC read weighting, one read head: out [B,N] = Σ_m π[b,m]·src_m (out overwritten). */
+export function readWeightingForwardWasm(src: readonly F[], pi: F, out: F, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const ps = src.map((s) => h.in(s));
+  const ppi = h.in(pi), po = h.out(out);
+  h.k.readWeightingForward(table(h, ps), src.length, ppi, po, B, N);
+  h.done();
+  return true;
+}
+
+/** Its gradients, added into gsrc[m] (null: not wanted) and gpi (null: not wanted). */
+export function readWeightingBackwardWasm(src: readonly F[], pi: F, gy: F, gsrc: readonly (F | null)[], gpi: F | null, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const ps = src.map((s) => h.in(s));
+  const pg = gsrc.map((g) => (g === null ? 0 : h.inout(g)));
+  const ppi = h.in(pi), pgy = h.in(gy), pgpi = gpi === null ? 0 : h.inout(gpi);
+  h.k.readWeightingBackward(table(h, ps), src.length, ppi, pgy, table(h, pg), pgpi, B, N);
+  h.done();
+  return true;
+}

@@ -5,7 +5,8 @@
  *   [backward × Wh, forward × Wh, content],
  * so π[h] weighs b_h, π[Wh + h] weighs f_h and π[2·Wh] weighs c^r.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { readWeightingBackwardWasm, readWeightingForwardWasm } from '../kernels/memory.js';
+import { alloc, allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /** Index of the content mode in π; backward modes are 0..Wh−1, forward modes Wh..2·Wh−1. */
 export const contentModeIndex = (Wh: number): number => 2 * Wh;
@@ -28,12 +29,16 @@ export function readWeighting(content: Tensor, backward: readonly Tensor[], forw
   const sources = [...backward, ...forward, content];
   const tape = tapeFor(modes, ...sources);
   const pi = modes.data;
-  const out = alloc(content.dtype, B * N);
-  for (let m = 0; m < M; m++) {
-    const sd = sources[m]!.data;
-    for (let b = 0; b < B; b++) {
-      const p = pi[b * M + m]!;
-      for (let n = 0; n < N; n++) out[b * N + n]! += p * sd[b * N + n]!;
+  const f32 = pi instanceof Float32Array && sources.every((s) => s.data instanceof Float32Array);
+  const out = f32 ? allocOverwritten(content.dtype, B * N) : alloc(content.dtype, B * N);
+  if (!(f32 && readWeightingForwardWasm(sources.map((s) => s.data as Float32Array), pi, out as Float32Array, B, N))) {
+    out.fill(0);
+    for (let m = 0; m < M; m++) {
+      const sd = sources[m]!.data;
+      for (let b = 0; b < B; b++) {
+        const p = pi[b * M + m]!;
+        for (let n = 0; n < N; n++) out[b * N + n]! += p * sd[b * N + n]!;
+      }
     }
   }
   const y = new Tensor(out, [B, N], tape !== null);
@@ -42,6 +47,10 @@ export function readWeighting(content: Tensor, backward: readonly Tensor[], forw
       const gy = y.grad;
       if (gy === null) return;
       const gpi = modes.requiresGrad ? modes.g() : null;
+      if (f32 && readWeightingBackwardWasm(
+        sources.map((s) => s.data as Float32Array), pi as Float32Array, gy as Float32Array,
+        sources.map((s) => (s.requiresGrad ? (s.g() as Float32Array) : null)), gpi as Float32Array | null, B, N,
+      )) return;
       for (let m = 0; m < M; m++) {
         const s = sources[m]!;
         const sd = s.data;
