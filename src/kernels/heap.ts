@@ -45,6 +45,8 @@ export interface KernelExports {
   expArray(src: number, dst: number, n: number): void;
   logArray(src: number, dst: number, n: number): void;
   copyBytes(dst: number, src: number, bytes: number): void;
+  copyCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
+  addCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
   allFinite(p: number, n: number): number;
   lstmForward(...args: number[]): void;
   lstmBackward(...args: number[]): void;
@@ -263,13 +265,17 @@ export class KernelHeap {
 
   /** After the kernel ran: copies outputs off the heap back and frees the call's scratch. */
   done(): void {
-    for (let i = 0; i < this.backDst.length; i++) {
-      const d = this.backDst[i]!, p = this.backOff[i]! >>> 2;
-      d.set(this.f32.subarray(p, p + d.length));
+    // emptied by pop and only when used: setting an array's length is a runtime call, and most
+    // calls (every buffer on the heap) have no copies to undo
+    if (this.backDst.length !== 0) {
+      for (let i = 0; i < this.backDst.length; i++) {
+        const d = this.backDst[i]!, p = this.backOff[i]! >>> 2;
+        d.set(this.f32.subarray(p, p + d.length));
+      }
+      this.backDst.length = this.backOff.length = 0;
     }
-    for (let i = 0; i < this.tmpOff.length; i++) this.releaseRaw(this.tmpOff[i]!, this.tmpN[i]!);
-    this.backDst.length = this.backOff.length = this.tmpOff.length = this.tmpN.length = 0;
-    this.inDst.length = this.inOff.length = 0;
+    while (this.tmpOff.length !== 0) this.releaseRaw(this.tmpOff.pop()!, this.tmpN.pop()!);
+    if (this.inDst.length !== 0) this.inDst.length = this.inOff.length = 0;
   }
 }
 

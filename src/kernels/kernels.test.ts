@@ -164,6 +164,19 @@ test('read-weighting kernel agrees with its TypeScript twin (one and two write h
   }
 });
 
+test('concat on the kernel heap (block copies and adds in WebAssembly) gives the same bits as its loops off it', () => {
+  // a's gradient holds tanh's part when concat's backward adds to it
+  const build = ([a, b, c]: Tensor[]): Tensor[] => [concat([a!, tanh(b!), c!]), tanh(a!)];
+  const shapes = [[B, 5], [B, 1], [B, 9]];
+  const off = run('wasm', build, 5, shapes);
+  const pool = new BufferPool(heapAllocator());
+  const on = withPool(pool, () => run('wasm', build, 5, shapes));
+  assert.ok(on.onHeap && !off.onHeap);
+  assert.deepEqual(Array.from(on.out), Array.from(off.out));
+  on.grads.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(off.grads[i]!), `gradient ${i}`));
+  pool.clear();
+});
+
 test('fused location kernel (interpolate, shift, sharpen) agrees with its three TypeScript twins', () => {
   for (const S of [3, 5]) {
     compare(`locationWeights S=${S}`, ([wc, wp, g, s, gm]) =>

@@ -134,7 +134,8 @@ let i32: Int32Array | null = null;
 export function table(h: KernelHeap, offsets: readonly number[]): number {
   const t = h.tmp(Math.max(offsets.length, 1));
   if (i32 === null || i32.buffer !== h.f32.buffer) i32 = new Int32Array(h.f32.buffer);
-  i32.set(offsets, t >>> 2);
+  const at = t >>> 2;
+  for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
   return t;
 }
 

@@ -3,6 +3,7 @@
  * Shapes use SPEC.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
 import { activateBackwardWasm, activateForwardWasm } from '../kernels/activate.js';
+import { activeHeap } from '../kernels/wasm.js';
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
 
 /** An activation, applied elementwise (softmax: over the group of values it is given). */
@@ -135,6 +136,14 @@ export function softmax(x: Tensor): Tensor {
   return y;
 }
 
+/** True when y and every x are float32 views on the active kernel heap. */
+function onHeap(y: Buf, xs: readonly Tensor[]): boolean {
+  const h = activeHeap();
+  if (h === null || !h.owns(y)) return false;
+  for (const x of xs) if (!h.owns(x.data)) return false;
+  return true;
+}
+
 /**
  * Concatenates 2-D tensors along the last axis.
  * @param xs each [B, K_i]  @returns [B, ΣK_i]
@@ -150,12 +159,16 @@ export function concat(xs: readonly Tensor[]): Tensor {
   }
   const tape = tapeFor(...xs);
   const yd = allocOverwritten(xs[0]!.dtype, B * K);
+  // on the kernel heap (a pooled step's buffers): a block copy per row in WebAssembly; else plain
+  // loops (no subarray view per row, and TypedArray.set is slow on the kernels' shared memory).
+  // Either way the same numbers: copies, and float32 sums.
+  const h = onHeap(yd, xs) ? activeHeap() : null;
   let off = 0;
   for (const x of xs) {
     const k = x.shape[1]!;
-    // plain loops: no subarray view per row, and TypedArray.set is slow on the kernels' shared memory
     const xd = x.data;
-    for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) yd[b * K + off + j] = xd[b * k + j]!;
+    if (h !== null) h.k.copyCols(xd.byteOffset, k, yd.byteOffset + 4 * off, K, B, k);
+    else for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) yd[b * K + off + j] = xd[b * k + j]!;
     off += k;
   }
   const y = new Tensor(yd, [B, K], tape !== null);
@@ -168,7 +181,8 @@ export function concat(xs: readonly Tensor[]): Tensor {
         const k = x.shape[1]!;
         if (x.requiresGrad) {
           const gx = x.g();
-          for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) gx[b * k + j]! += gy[b * K + o + j]!;
+          if (h !== null && h.owns(gx) && h.owns(gy)) h.k.addCols(gy.byteOffset + 4 * o, K, gx.byteOffset, k, B, k);
+          else for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) gx[b * k + j]! += gy[b * K + o + j]!;
         }
         o += k;
       }

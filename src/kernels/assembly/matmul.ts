@@ -267,3 +267,21 @@ export function allFinite(p: usize, n: i32): i32 {
 export function copyBytes(dst: usize, src: usize, bytes: usize): void {
   memory.copy(dst, src, bytes);
 }
+
+// dst[r, 0..cols) = src[r, 0..cols) for r < rows, rows sStride and dStride floats apart (concat's
+// forward pass: an input's block of columns into the output)
+export function copyCols(src: usize, sStride: i32, dst: usize, dStride: i32, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) memory.copy(dst + (<usize>(r * dStride) << 2), src + (<usize>(r * sStride) << 2), <usize>cols << 2);
+}
+
+// dst[r, 0..cols) += src[r, 0..cols) (concat's backward pass: a block of the output's gradient
+// into an input's)
+export function addCols(src: usize, sStride: i32, dst: usize, dStride: i32, rows: i32, cols: i32): void {
+  const c4 = cols & ~3;
+  for (let r = 0; r < rows; r++) {
+    const s = src + (<usize>(r * sStride) << 2), d = dst + (<usize>(r * dStride) << 2);
+    let j = 0;
+    for (; j < c4; j += 4) st(d, j, f32x4.add(ld(d, j), ld(s, j)));
+    for (; j < cols; j++) setf(d, j, f(d, j) + f(s, j));
+  }
+}
