@@ -12,7 +12,7 @@ import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients } from './gradients.js';
 import { zeroGrads } from './optim.js';
-import { State, type SliceMessage } from './parallel-protocol.js';
+import { sharedView, State, type SharedFloats, type SliceMessage } from './parallel-protocol.js';
 
 interface WorkerInit {
   config: Config;
@@ -20,15 +20,15 @@ interface WorkerInit {
   outputSize: number;
   kernels: KernelChoice;
   control: SharedArrayBuffer;
-  weights: SharedArrayBuffer;
-  grads: SharedArrayBuffer;
+  weights: SharedFloats;
+  grads: SharedFloats;
   port: MessagePort;
 }
 
 const init = workerData as WorkerInit;
 const control = new Int32Array(init.control);
-const weights = new Float32Array(init.weights);
-const grads = new Float32Array(init.grads);
+const weights = sharedView(init.weights);
+const grads = sharedView(init.grads);
 
 function finish(state: State): void {
   Atomics.store(control, 0, state);

@@ -13,3 +13,15 @@ export interface SliceMessage {
   /** the whole batch's loss divisor */
   readonly normaliser: number;
 }
+
+/**
+ * Float32 data both sides see: `length` floats at `byteOffset` of the trainer thread's kernel
+ * heap memory (shared), or a SharedArrayBuffer of their own.
+ */
+export type SharedFloats =
+  | { readonly memory: WebAssembly.Memory; readonly byteOffset: number; readonly length: number }
+  | { readonly buffer: SharedArrayBuffer; readonly length: number };
+
+export function sharedView(s: SharedFloats): Float32Array {
+  return 'memory' in s ? new Float32Array(s.memory.buffer, s.byteOffset, s.length) : new Float32Array(s.buffer, 0, s.length);
+}

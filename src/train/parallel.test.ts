@@ -6,6 +6,7 @@ import { createModel } from '../models/registry.js';
 import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
+import { kernelHeapOrNull } from '../kernels/heap.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { accumulateGradients } from './gradients.js';
 import { ParallelGradients, sliceSizes } from './parallel.js';
@@ -51,6 +52,21 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
     }
   });
 }
+
+test('the weights and gradients the workers share are blocks of the kernel heap, given back when the workers stop', async () => {
+  const heap = kernelHeapOrNull()!;
+  const { config, model } = setup('ntm-copy-small');
+  const size = [...model.params.values()].reduce((n, p) => n + p.size, 0);
+  const par = new ParallelGradients(model, config, 3);
+  const blocks = [0, 1, 2].map(() => heap.alloc(size)!); // after the pool's three (weights, two workers' gradients)
+  for (const b of blocks) heap.release(b);
+  await par.close();
+  // the three blocks ParallelGradients took are free again: three more allocations of that size reuse blocks, not the top
+  const top = heap.bytes;
+  const again = [0, 1, 2, 3, 4, 5].map(() => heap.alloc(size)!);
+  assert.equal(heap.bytes, top, 'no growth: six blocks of that size were free');
+  for (const b of again) heap.release(b);
+});
 
 test('training with 2 threads is deterministic and close to training with 1', () => {
   const run = (threads: number): number[] => {

@@ -10,13 +10,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
+import { kernelHeapOrNull, type KernelHeap } from '../kernels/heap.js';
 import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
 import { sliceBatch, type Batch } from '../tasks/batch.js';
 import type { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients } from './gradients.js';
 import { lossScale } from './loss.js';
-import { State, type SliceMessage } from './parallel-protocol.js';
+import { State, type SharedFloats, type SliceMessage } from './parallel-protocol.js';
 
 /** A gradient worker that stopped answering; the message says how to train without workers. */
 export class GradientWorkerError extends Error {}
@@ -31,6 +32,18 @@ interface Handle {
   readonly port: MessagePort;
 }
 
+/**
+ * A float32 buffer the workers can see: a block of this thread's kernel heap (whose memory is
+ * shared), so the weights go in and the gradients are summed by the kernels' block copies and
+ * adds, or else a SharedArrayBuffer of its own.
+ */
+function sharedFloats(heap: KernelHeap | null, n: number): { view: Float32Array; where: SharedFloats } {
+  const view = heap?.alloc(n) ?? null;
+  if (view !== null) return { view, where: { memory: heap!.memory, byteOffset: view.byteOffset, length: n } };
+  const own = new Float32Array(new SharedArrayBuffer(4 * n));
+  return { view: own, where: { buffer: own.buffer as SharedArrayBuffer, length: n } };
+}
+
 /** Sizes of `parts` contiguous slices of B samples, the first B mod parts one larger. */
 export function sliceSizes(B: number, parts: number): number[] {
   const n = Math.min(parts, B);
@@ -41,6 +54,8 @@ export class ParallelGradients {
   private readonly handles: Handle[] = [];
   private readonly weights: Float32Array;
   private readonly size: number;
+  /** this thread's kernel heap, where the shared weights and gradients are, if it has one */
+  private readonly heap: KernelHeap | null;
 
   constructor(model: MemoryModel, config: Config, readonly threads: number) {
     // Workers made from here on compile optimised code on their own thread rather than on a
@@ -50,20 +65,22 @@ export class ParallelGradients {
     // this flag when it starts, so the running one is unaffected.
     setFlagsFromString('--no-concurrent-recompilation');
     this.size = [...model.params.values()].reduce((n, p) => n + p.size, 0);
-    this.weights = new Float32Array(new SharedArrayBuffer(4 * this.size));
+    this.heap = kernelHeapOrNull();
+    const weights = sharedFloats(this.heap, this.size);
+    this.weights = weights.view;
     for (let i = 1; i < threads; i++) {
       const control = new Int32Array(new SharedArrayBuffer(4));
-      const grads = new Float32Array(new SharedArrayBuffer(4 * this.size));
+      const grads = sharedFloats(this.heap, this.size);
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
         workerData: {
           config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: activeKernels(),
-          control: control.buffer, weights: this.weights.buffer, grads: grads.buffer, port: port2,
+          control: control.buffer, weights: weights.where, grads: grads.where, port: port2,
         },
         transferList: [port2],
       });
       worker.unref(); // a blocked worker never keeps the process alive
-      this.handles.push({ worker, control, grads, port: port1 });
+      this.handles.push({ worker, control, grads: grads.view, port: port1 });
     }
   }
 
@@ -75,9 +92,11 @@ export class ParallelGradients {
     const params = [...model.params.values()];
     const sizes = sliceSizes(batch.B, this.threads);
     const normaliser = lossScale(batch);
+    const heap = this.heap;
     let off = 0;
     for (const p of params) {
-      this.weights.set(p.data, off);
+      if (heap !== null && heap.owns(this.weights) && heap.owns(p.data)) heap.k.copyBytes(this.weights.byteOffset + 4 * off, p.data.byteOffset, 4 * p.size);
+      else this.weights.set(p.data, off);
       off += p.size;
     }
     let start = sizes[0]!;
@@ -105,20 +124,30 @@ export class ParallelGradients {
       let o = 0;
       for (const p of params) {
         const g = p.g();
-        for (let k = 0; k < p.size; k++) g[k]! += h.grads[o + k]!;
+        // float32 sums either way, so the same numbers
+        if (heap !== null && heap.owns(h.grads) && heap.owns(g)) heap.k.addCols(h.grads.byteOffset + 4 * o, 0, g.byteOffset, 0, 1, p.size);
+        else for (let k = 0; k < p.size; k++) g[k]! += h.grads[o + k]!;
         o += p.size;
       }
     }
     return loss;
   }
 
-  close(): void {
+  /** Stops the workers; the promise settles once they have stopped and the heap blocks are back. */
+  close(): Promise<void> {
+    const stopped: Promise<number>[] = [];
     for (const h of this.handles) {
       Atomics.store(h.control, 0, State.Quit);
       Atomics.notify(h.control, 0);
-      void h.worker.terminate();
+      stopped.push(h.worker.terminate());
       h.port.close();
     }
+    // heap blocks go back once no worker can write them (one that timed out may still be running)
+    const heap = this.heap;
+    const blocks = [this.weights, ...this.handles.map((h) => h.grads)].filter((b) => heap !== null && heap.owns(b));
     this.handles.length = 0;
+    return Promise.allSettled(stopped).then(() => {
+      for (const b of blocks) heap!.release(b);
+    });
   }
 }

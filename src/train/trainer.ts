@@ -89,7 +89,7 @@ export class Trainer {
 
   /** Stops the gradient workers, if any (the trainer can still evaluate). */
   close(): void {
-    this.parallel?.close();
+    void this.parallel?.close();
     this.parallel = null;
   }
 
