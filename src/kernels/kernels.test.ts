@@ -112,11 +112,16 @@ test('write kernel agrees with its TypeScript twin, one and several heads (W 5, 
     for (const heads of [1, H, 3]) {
       const shapes = [[B, N, w]];
       for (let h = 0; h < heads; h++) shapes.push([B, N], [B, w], [B, w]);
-      compare(`writeMemory ×${heads} W=${w}`, ([M, ...rest]) => {
-        const hs = [];
-        for (let h = 0; h < heads; h++) hs.push({ weights: softmax(rest[3 * h]!), erase: sigmoid(rest[3 * h + 1]!), add: tanh(rest[3 * h + 2]!) });
-        return writeMemory(M!, hs);
-      }, shapes);
+      for (const alsoLater of [false, true]) {
+        // alsoLater: M is read after the write too, so the write's backward adds to a gradient
+        // already there (else it is M's first and is written)
+        compare(`writeMemory ×${heads} W=${w}${alsoLater ? ', M used later' : ''}`, ([M, ...rest]) => {
+          const hs = [];
+          for (let h = 0; h < heads; h++) hs.push({ weights: softmax(rest[3 * h]!), erase: sigmoid(rest[3 * h + 1]!), add: tanh(rest[3 * h + 2]!) });
+          const y = writeMemory(M!, hs);
+          return alsoLater ? [y, tanh(M!)] : y;
+        }, shapes);
+      }
     }
   }
 });

@@ -80,14 +80,17 @@ export function writeKeepsNoFactor(H: number, W: number): boolean {
 
 /**
  * Gradients packed like the inputs, all added into (null: not wanted). keep: as writeForwardWasm
- * stored it (null where writeKeepsNoFactor).
+ * stored it (null where writeKeepsNoFactor). gMset: gM holds no gradient yet, not even zeros
+ * (its first contribution): the kernel writes it.
  */
 export function writeBackwardWasm(M: F, w: F, e: F, a: F, keep: F | null, gy: F, gM: F | null, gw: F | null, ge: F | null, ga: F | null,
-  H: number, B: number, N: number, W: number): boolean {
+  H: number, B: number, N: number, W: number, gMset = false): boolean {
   const h = activeHeap();
   if (!h) return false;
+  const pgM = gM === null ? h.grad(null, M.length) : gMset ? h.out(gM) : h.inout(gM);
   h.k.writeBackward(
-    h.in(M), h.in(w), h.in(e), h.in(a), keep === null ? 0 : h.in(keep), h.in(gy), h.grad(gM, M.length), h.grad(gw, H * B * N), h.grad(ge, H * B * W), h.grad(ga, H * B * W), H, B, N, W,
+    h.in(M), h.in(w), h.in(e), h.in(a), keep === null ? 0 : h.in(keep), h.in(gy), pgM, h.grad(gw, H * B * N), h.grad(ge, H * B * W), h.grad(ga, H * B * W), H, B, N, W,
+    gMset ? 1 : 0,
   );
   h.done();
   return true;

@@ -43,15 +43,22 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
+      // M_{t−1}'s gradient: this is usually its first contribution (the write is the last op to
+      // read it), which the kernel writes into a buffer nobody zeroed
+      let gMfresh = false;
+      if (memory.requiresGrad && memory.grad === null) {
+        memory.grad = allocOverwritten(memory.dtype, size);
+        gMfresh = true;
+      }
       if (packed) {
-        const gM = memory.requiresGrad ? (memory.g() as Float32Array) : null;
+        const gM = memory.grad as Float32Array | null;
         // one head: its own gradients are added into; several: packed ones, then added to each head's
         const one = H === 1;
         const grad = (t: Tensor): Float32Array | null => (t.requiresGrad ? (t.g() as Float32Array) : null);
         const gw = one ? grad(heads[0]!.weights) : (alloc('f32', H * B * N) as Float32Array);
         const ge = one ? grad(heads[0]!.erase) : (alloc('f32', H * B * W) as Float32Array);
         const ga = one ? grad(heads[0]!.add) : (alloc('f32', H * B * W) as Float32Array);
-        if (writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, gy as Float32Array, gM, gw, ge, ga, H, B, N, W)) {
+        if (writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, gy as Float32Array, gM, gw, ge, ga, H, B, N, W, gMfresh)) {
           if (!one) {
             heads.forEach((h, i) => {
               addSlice(h.weights, gw!, i * B * N);
@@ -69,6 +76,7 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
       }
       if (memory.requiresGrad) {
         const gM = memory.g();
+        if (gMfresh) gM.fill(0);
         for (let x = 0; x < size; x++) gM[x]! += gy[x]! * keep[x]!;
       }
       for (let h = 0; h < H; h++) {

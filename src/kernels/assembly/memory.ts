@@ -267,8 +267,9 @@ function writeForward1(M: usize, w: usize, e: usize, a: usize, out: usize, B: i3
 
 // writeBackward for one head and W a multiple of 4: gM += gy∘keep with keep = 1 − w eᵀ
 // recomputed; gw += Σ_j gy·(a − M∘e); ge −= w·Σ_i gy∘M; ga += w·Σ_i gy.
-function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, B: i32, N: i32, W: i32): void {
+function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, B: i32, N: i32, W: i32, gMset: bool): void {
   const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
   for (let b = 0; b < B; b++) {
     const off = <usize>(b * W) << 2;
     const eb = e + off, ab = a + off, geb = ge + off, gab = ga + off;
@@ -281,7 +282,7 @@ function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: u
         const o = <usize>j << 2;
         const g = v128.load(gy + row + o);
         const ev = v128.load(eb + o);
-        v128.store(gM + row + o, f32x4.add(v128.load(gM + row + o), f32x4.mul(g, f32x4.sub(one, f32x4.mul(wv, ev)))));
+        v128.store(gM + row + o, f32x4.add(gMset ? zero : v128.load(gM + row + o), f32x4.mul(g, f32x4.sub(one, f32x4.mul(wv, ev)))));
         const dF = f32x4.mul(g, v128.load(M + row + o));
         dwv = f32x4.add(dwv, f32x4.sub(f32x4.mul(g, v128.load(ab + o)), f32x4.mul(dF, ev)));
         v128.store(geb + o, f32x4.sub(v128.load(geb + o), f32x4.mul(dF, wv)));
@@ -296,13 +297,16 @@ function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: u
 // writeForward stored (unused, and not stored, for one head with W a multiple of 4).
 // Per memory row and head, four columns at a time; Π of the other heads' erase factors is
 // recomputed (not keep / own factor, which is 0/0 when a head erases a cell fully).
-export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, H: i32, B: i32, N: i32, W: i32): void {
+// gMset: gM holds no gradient yet (and no zeros either): it is written, as 0 + its terms, the
+// same numbers as adding into zeros.
+export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, H: i32, B: i32, N: i32, W: i32, gMset: bool): void {
   if (H == 1 && (W & 3) == 0) {
-    writeBackward1(M, w, e, a, gy, gM, gw, ge, ga, B, N, W);
+    writeBackward1(M, w, e, a, gy, gM, gw, ge, ga, B, N, W, gMset);
     return;
   }
   const W4 = W & ~3;
   const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < N; i++) {
       const row = <usize>((b * N + i) * W) << 2;
@@ -310,11 +314,11 @@ export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usiz
       let j = 0;
       for (; j < W4; j += 4) {
         const o = <usize>j << 2;
-        v128.store(gM + row + o, f32x4.add(v128.load(gM + row + o), f32x4.mul(v128.load(gy + row + o), v128.load(keep + row + o))));
+        v128.store(gM + row + o, f32x4.add(gMset ? zero : v128.load(gM + row + o), f32x4.mul(v128.load(gy + row + o), v128.load(keep + row + o))));
       }
       for (; j < W; j++) {
         const o = <usize>j << 2;
-        store<f32>(gM + row + o, load<f32>(gM + row + o) + load<f32>(gy + row + o) * load<f32>(keep + row + o));
+        store<f32>(gM + row + o, (gMset ? <f32>0 : load<f32>(gM + row + o)) + load<f32>(gy + row + o) * load<f32>(keep + row + o));
       }
       for (let h = 0; h < H; h++) {
         const hb = h * B + b;
