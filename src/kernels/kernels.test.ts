@@ -11,7 +11,7 @@ import { writeWeighting } from '../memory/write-weighting.js';
 import { readWeighting } from '../memory/read-weighting.js';
 import { followLinksHeads } from '../memory/temporal-read.js';
 import { oneplus } from '../tensor/ops.js';
-import { matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
+import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
 import { softmax, sigmoid, tanh, weightedSum, addScalars, concat, splitActivate } from '../tensor/ops.js';
 import { lstmCell } from '../nn/lstm.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
@@ -169,17 +169,22 @@ test('read-weighting kernel agrees with its TypeScript twin (one and two write h
   }
 });
 
-test('concat on the kernel heap (block copies and adds in WebAssembly) gives the same bits as its loops off it', () => {
-  // a's gradient holds tanh's part when concat's backward adds to it
-  const build = ([a, b, c]: Tensor[]): Tensor[] => [concat([a!, tanh(b!), c!]), tanh(a!)];
-  const shapes = [[B, 5], [B, 1], [B, 9]];
-  const off = run('wasm', build, 5, shapes);
-  const pool = new BufferPool(heapAllocator());
-  const on = withPool(pool, () => run('wasm', build, 5, shapes));
-  assert.ok(on.onHeap && !off.onHeap);
-  assert.deepEqual(Array.from(on.out), Array.from(off.out));
-  on.grads.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(off.grads[i]!), `gradient ${i}`));
-  pool.clear();
+test('concat and the bias of linear on the kernel heap (block copies and adds in WebAssembly) give the same bits as their loops off it', () => {
+  const cases: [string, (t: Tensor[]) => Tensor[], number[][]][] = [
+    // a's gradient holds tanh's part when concat's backward adds to it
+    ['concat', ([a, b, c]) => [concat([a!, tanh(b!), c!]), tanh(a!)], [[B, 5], [B, 1], [B, 9]]],
+    // so does the bias's
+    ['linear', ([x, w, b]) => [linear(x!, w!, b!), tanh(b!)], [[B, 6], [7, 6], [7]]],
+  ];
+  for (const [name, build, shapes] of cases) {
+    const off = run('wasm', build, 5, shapes);
+    const pool = new BufferPool(heapAllocator());
+    const on = withPool(pool, () => run('wasm', build, 5, shapes));
+    assert.ok(on.onHeap && !off.onHeap);
+    assert.deepEqual(Array.from(on.out), Array.from(off.out), name);
+    on.grads.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(off.grads[i]!), `${name} gradient ${i}`));
+    pool.clear();
+  }
 });
 
 test('fused location kernel (interpolate, shift, sharpen) agrees with its three TypeScript twins', () => {

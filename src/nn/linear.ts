@@ -127,10 +127,13 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   if (bias) expectShape('linear', 'bias', bias, [O]);
   const tape = bias ? tapeFor(x, weight, bias) : tapeFor(x, weight);
   const yd = bias ? allocOverwritten(x.dtype, B * O) : alloc(x.dtype, B * O);
+  const heap = activeHeap();
   if (bias) {
-    // a plain loop: TypedArray.set is slow on the kernels' shared memory
+    // every row starts as the bias: block copies on the kernel heap, else a plain loop
+    // (TypedArray.set is slow on the kernels' shared memory)
     const bd = bias.data;
-    for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) yd[b * O + o] = bd[o]!;
+    if (heap !== null && heap.owns(bd) && heap.owns(yd)) heap.k.copyCols(bd.byteOffset, 0, yd.byteOffset, O, B, O);
+    else for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) yd[b * O + o] = bd[o]!;
   }
   matmulXWt(x.data, weight.data, yd, B, I, O);
   const y = new Tensor(yd, [B, O], tape !== null);
@@ -144,7 +147,9 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
       );
       if (bias?.requiresGrad) {
         const gb = bias.g();
-        for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) gb[o]! += gy[b * O + o]!;
+        // the rows of gy added to gb one after another: the same float32 sums either way
+        if (heap !== null && heap.owns(gb) && heap.owns(gy)) heap.k.addCols(gy.byteOffset, O, gb.byteOffset, 0, B, O);
+        else for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) gb[o]! += gy[b * O + o]!;
       }
     });
   }
