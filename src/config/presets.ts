@@ -55,9 +55,10 @@ export const PRESETS: readonly Preset[] = [
     // 1e-3 took 2000..6250 steps; 3e-3 took 750 but diverged after learning on seed 6;
     // 1e-2 never learned seed 5; 5e-2 never learned seed 1; 2e-2 learned all ten seeds and stayed
     // below 0.1 bit errors per sequence when trained on (seeds 1..6 to 3000 steps, seed 1 to 8000;
-    // seed 3 had one spike to 2.3 that recovered by the next evaluation). Later kernels round
-    // differently: now 19 of seeds 1..20 get there in 250..4250 steps; seed 4 stalls near 6 bit
-    // errors (1e-2 and 5e-3 also miss one seed of twenty each, another one) (README).
+    // seed 3 had one spike to 2.3 that recovered by the next evaluation). Kernels that round
+    // differently move the trajectories: one build left one seed of twenty stalled near 6 bit
+    // errors (at 1e-2 and 5e-3 too, another seed each); the current one learns seeds 1..20 in
+    // 500..2500 steps (README).
     // 40 evaluation batches: 320 sequences, as many as 20 batches of 16.
     config: make({
       task: COPY,
