@@ -94,10 +94,9 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   const n = x.size;
   const xd = x.data;
   const yd = allocOverwritten(x.dtype, n);
-  for (let i = 0; i < n; i++) {
-    const v = xd[i]!;
-    yd[i] = v < lo ? lo : v > hi ? hi : v;
-  }
+  // Math.min/max rather than a conditional: choosing between a bound (a tagged argument) and a
+  // float made V8 box every element as a heap number; the same values, NaN and −0 included
+  for (let i = 0; i < n; i++) yd[i] = Math.min(hi, Math.max(lo, xd[i]!));
   const y = new Tensor(yd, x.shape, tape !== null);
   if (tape) {
     tape.push(() => {

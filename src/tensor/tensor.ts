@@ -34,10 +34,15 @@ export interface F32Allocator {
   zero(b: Float32Array): void;
 }
 
-/** One size's idle buffers, most recently used last, with the step each was last used in. */
+/**
+ * One size's idle buffers, most recently used last, with the step each was last used in: a
+ * stack whose arrays keep their length (`n` counts the live entries), so taking and giving
+ * back never reallocates them.
+ */
 interface FreeList {
   readonly bufs: Buf[];
   readonly stamps: number[];
+  n: number;
 }
 
 /**
@@ -51,8 +56,9 @@ interface FreeList {
 export class BufferPool {
   private readonly free32 = new Map<number, FreeList>();
   private readonly free64 = new Map<number, FreeList>();
-  /** buffers taken since the step began */
+  /** buffers taken since the step began: the first `nUsed` entries (the array keeps its length) */
   private readonly used: Buf[] = [];
+  private nUsed = 0;
   private steps = 0;
   /** Buffers made (not reused) so far: constant once every shape of step has run (the steady state). */
   fresh = 0;
@@ -66,23 +72,25 @@ export class BufferPool {
   /** Starts a step: every buffer of the last one is idle again. */
   begin(): void {
     this.steps++;
-    for (const b of this.used) {
+    for (let i = 0; i < this.nUsed; i++) {
+      const b = this.used[i]!;
       const lists = b instanceof Float64Array ? this.free64 : this.free32;
       let l = lists.get(b.length);
-      if (l === undefined) lists.set(b.length, (l = { bufs: [], stamps: [] }));
-      l.bufs.push(b);
-      l.stamps.push(this.steps);
+      if (l === undefined) lists.set(b.length, (l = { bufs: [], stamps: [], n: 0 }));
+      l.bufs[l.n] = b;
+      l.stamps[l.n] = this.steps;
+      l.n++;
     }
-    this.used.length = 0;
+    this.nUsed = 0;
     this.trim();
   }
 
   /** @param zero false: the caller overwrites every element (see allocOverwritten) */
   take(dtype: DType, n: number, zero = true): Buf {
     const l = (dtype === 'f64' ? this.free64 : this.free32).get(n);
-    let b = l?.bufs.pop();
-    if (b !== undefined) {
-      l!.stamps.pop();
+    let b: Buf;
+    if (l !== undefined && l.n > 0) {
+      b = l.bufs[--l.n]!;
       if (zero) {
         if (this.f32 !== null && b instanceof Float32Array) this.f32.zero(b);
         else b.fill(0);
@@ -91,16 +99,16 @@ export class BufferPool {
       this.fresh++;
       b = dtype === 'f64' ? new Float64Array(n) : (this.f32?.alloc(n) ?? new Float32Array(n));
     }
-    this.used.push(b);
+    this.used[this.nUsed++] = b;
     return b;
   }
 
   /** Gives every buffer back to the allocator; the pool starts empty again. */
   clear(): void {
-    for (const b of this.used) this.dropOne(b);
-    this.used.length = 0;
+    for (let i = 0; i < this.nUsed; i++) this.dropOne(this.used[i]!);
+    this.used.length = this.nUsed = 0;
     for (const lists of [this.free32, this.free64]) {
-      for (const l of lists.values()) for (const b of l.bufs) this.dropOne(b);
+      for (const l of lists.values()) for (let i = 0; i < l.n; i++) this.dropOne(l.bufs[i]!);
       lists.clear();
     }
   }
@@ -108,8 +116,8 @@ export class BufferPool {
   /** Bytes held, idle or in use. */
   get bytes(): number {
     let n = 0;
-    for (const b of this.used) n += b.byteLength;
-    for (const lists of [this.free32, this.free64]) for (const l of lists.values()) for (const b of l.bufs) n += b.byteLength;
+    for (let i = 0; i < this.nUsed; i++) n += this.used[i]!.byteLength;
+    for (const lists of [this.free32, this.free64]) for (const l of lists.values()) for (let i = 0; i < l.n; i++) n += l.bufs[i]!.byteLength;
     return n;
   }
 
@@ -119,16 +127,22 @@ export class BufferPool {
    */
   private trim(): void {
     const last = this.steps - this.keepSteps; // idle since this step or earlier: given back
+    let dropped = false;
     for (const lists of [this.free32, this.free64]) {
-      for (const [n, l] of lists) {
+      for (const [size, l] of lists) {
+        if (l.n === 0 || l.stamps[0]! > last) continue;
         let k = 0;
-        while (k < l.bufs.length && l.stamps[k]! <= last) this.dropOne(l.bufs[k++]!);
-        if (k === 0) continue;
+        while (k < l.n && l.stamps[k]! <= last) this.dropOne(l.bufs[k++]!);
+        l.n -= k;
+        if (l.n === 0) lists.delete(size);
+        // no references left to what went back (the arrays' spare entries included)
         l.bufs.splice(0, k);
         l.stamps.splice(0, k);
-        if (l.bufs.length === 0) lists.delete(n);
+        l.bufs.length = l.stamps.length = l.n;
+        dropped = true;
       }
     }
+    if (dropped) this.used.length = this.nUsed;
   }
 
   private dropOne(b: Buf): void {
