@@ -75,6 +75,11 @@ test('clamp: values, gradient 1 inside [lo, hi] (boundaries included) and 0 outs
   assert.deepEqual(Array.from(y.data), [-2, -2, -1.5, 0, 0.7, 1, 1]);
   const g = gradOf((t) => clamp(t, -2, 1), x, [1, 2, 3, 4, 5, 6, 7]);
   assert.deepEqual(Array.from(g), [0, 2, 3, 4, 5, 6, 0]);
+  // NaN stays NaN and −0 stays −0 (float32 and float64)
+  for (const dtype of ['f32', 'f64'] as const) {
+    const z = clamp(Tensor.from([NaN, -0, 0], [1, 3], dtype), -2, 1).data;
+    assert.ok(Number.isNaN(z[0]) && Object.is(z[1], -0) && Object.is(z[2], 0), `${dtype}: ${Array.from(z).join(', ')}`);
+  }
 });
 
 test('clamp: finite-difference gradient away from the kinks', () => {
