@@ -6,7 +6,8 @@
  *
  * The memory is shared (a SharedArrayBuffer) for one property only: growing it never detaches
  * the Float32Array views already handed out (growing an unshared memory detaches them all).
- * It is never posted to another thread; each thread has its own heap.
+ * Each thread has its own heap; a trainer's gradient workers also see two blocks of the trainer
+ * thread's (the weights they read, the gradients they write: src/train/parallel.ts).
  *
  * Allocation: 16-byte aligned blocks, bumped upward from the module's heap base (the memory
  * grows by at least a quarter at a time), and released blocks kept in free lists by their
@@ -257,7 +258,10 @@ export class KernelHeap {
   /** Scratch of `n` floats for this call only. */
   tmp(n: number): number {
     const p = this.allocRaw(n);
-    if (p < 0) throw new RangeError(`the WebAssembly kernels' heap cannot grow by ${4 * n} bytes, past its 4 GiB`);
+    if (p < 0) {
+      this.abandon(); // the call will not run: its earlier blocks and copies must not leak into the next
+      throw new RangeError(`the WebAssembly kernels' heap cannot grow by ${4 * n} bytes, past its 4 GiB`);
+    }
     this.tmpOff.push(p);
     this.tmpN.push(n);
     return p;
@@ -272,10 +276,15 @@ export class KernelHeap {
         const d = this.backDst[i]!, p = this.backOff[i]! >>> 2;
         d.set(this.f32.subarray(p, p + d.length));
       }
-      this.backDst.length = this.backOff.length = 0;
     }
+    this.abandon();
+  }
+
+  /** Frees a call's scratch blocks and forgets its buffers (done() after copying back; tmp() when the heap is full). */
+  private abandon(): void {
     while (this.tmpOff.length !== 0) this.releaseRaw(this.tmpOff.pop()!, this.tmpN.pop()!);
     if (this.inDst.length !== 0) this.inDst.length = this.inOff.length = 0;
+    if (this.backDst.length !== 0) this.backDst.length = this.backOff.length = 0;
   }
 }
 

@@ -147,6 +147,18 @@ test('splitActivate kernel agrees with its TypeScript twin: every activation, wi
   }
 });
 
+test('splitActivate kernel: tanh keeps its relative accuracy near 0 (a series there, not 1 − a number near 1)', () => {
+  const xs = [0, -0, 1e-30, -1e-20, 1e-8, 3e-6, -1e-4, 0.01, 0.1, -0.2, 0.2499, 0.25, -0.2501, 0.3, 0.5, 1, -2, 5, 9, 20, -40];
+  for (let v = -3; v <= 3; v += 0.01) xs.push(v);
+  const x = new Tensor(Float32Array.from(xs), [1, xs.length]);
+  const [y] = splitActivate(x, [{ size: xs.length, activation: 'tanh' }]);
+  xs.forEach((v, i) => {
+    const exact = Math.tanh(Math.fround(v));
+    const got = y!.data[i]!;
+    assert.ok(exact === 0 ? Object.is(got, exact) : Math.abs(got - exact) <= 1e-6 * Math.abs(exact), `tanh(${v}) = ${got}, exactly ${exact}`);
+  });
+});
+
 test('splitActivate kernel: softplus keeps its relative accuracy in the tails (log1p, not log of 1 + a tiny number)', () => {
   const xs = Array.from({ length: 161 }, (_, i) => -20 + i * 0.25);
   const x = new Tensor(Float32Array.from(xs), [1, xs.length]);
@@ -659,6 +671,20 @@ test('one-head write: the kernel keeps no erase factor, and a backward pass on t
     assert.deepEqual(Array.from(switched[i]!), Array.from(g), `switched, gradient ${i}`);
     assertAllClose(wasm[i]!, g, 1e-5, 1e-5, `kernel, gradient ${i}`);
   });
+});
+
+test('a kernel call that cannot get scratch (heap full) leaves nothing behind for the next call', () => {
+  const heap = kernelHeapOrNull()!;
+  const off = Float32Array.from([1, 2, 3]);
+  const out = new Float32Array(3);
+  heap.in(off);
+  heap.out(out);
+  assert.throws(() => heap.tmp(2 ** 31), /cannot grow/);
+  off.set([7, 8, 9]);
+  const p = heap.in(off); // a fresh copy, not the failed call's block
+  assert.deepEqual(Array.from(heap.f32.subarray(p >>> 2, (p >>> 2) + 3)), [7, 8, 9]);
+  heap.done();
+  assert.deepEqual(Array.from(out), [0, 0, 0], 'the failed call copies nothing back');
 });
 
 test('one off-heap buffer passed as two arguments of a kernel call behaves as it does on the heap', () => {

@@ -60,10 +60,10 @@ export function readBackwardWasm(M: F, w: F, gr: F, gM: F | null, gw: F | null, 
   return true;
 }
 
-/** @param w [H·B·N] @param e [H·B·W] @param a [H·B·W] packed head-major */
 /**
- * keep: where Π_h (1 − w_h e_hᵀ) goes for the backward pass; null with one head and W a multiple
- * of 4 (writeKeepsNoFactor), where the backward kernel recomputes it.
+ * @param w [H·B·N] @param e [H·B·W] @param a [H·B·W] packed head-major
+ * @param keep where Π_h (1 − w_h e_hᵀ) goes for the backward pass; null with one head and W a
+ * multiple of 4 (writeKeepsNoFactor), where the backward kernel recomputes it
  */
 export function writeForwardWasm(M: F, w: F, e: F, a: F, keep: F | null, out: F, H: number, B: number, N: number, W: number): boolean {
   const h = activeHeap();

@@ -58,7 +58,14 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
         const gw = one ? grad(heads[0]!.weights) : (alloc('f32', H * B * N) as Float32Array);
         const ge = one ? grad(heads[0]!.erase) : (alloc('f32', H * B * W) as Float32Array);
         const ga = one ? grad(heads[0]!.add) : (alloc('f32', H * B * W) as Float32Array);
-        if (writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, gy as Float32Array, gM, gw, ge, ga, H, B, N, W, gMfresh)) {
+        let done: boolean;
+        try {
+          done = writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, gy as Float32Array, gM, gw, ge, ga, H, B, N, W, gMfresh);
+        } catch (err) {
+          if (gMfresh) memory.grad = null; // never written: no gradient rather than garbage
+          throw err;
+        }
+        if (done) {
           if (!one) {
             heads.forEach((h, i) => {
               addSlice(h.weights, gw!, i * B * N);

@@ -61,10 +61,13 @@ test('the weights and gradients the workers share are blocks of the kernel heap,
   const blocks = [0, 1, 2].map(() => heap.alloc(size)!); // after the pool's three (weights, two workers' gradients)
   for (const b of blocks) heap.release(b);
   await par.close();
+  await par.close(); // a second close gives nothing back twice
+  assert.throws(() => par.accumulate(model, setup('ntm-copy-small').batch, new BufferPool()), /closed/);
   // the three blocks ParallelGradients took are free again: three more allocations of that size reuse blocks, not the top
   const top = heap.bytes;
   const again = [0, 1, 2, 3, 4, 5].map(() => heap.alloc(size)!);
   assert.equal(heap.bytes, top, 'no growth: six blocks of that size were free');
+  assert.equal(new Set(again.map((b) => b.byteOffset)).size, 6, 'six different blocks');
   for (const b of again) heap.release(b);
 });
 

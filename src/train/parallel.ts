@@ -3,8 +3,9 @@
  * contiguous slice of the batch while this thread computes the first slice; the gradients are
  * then summed in slice order, so a run is deterministic for a given thread count.
  *
- * Weights go to the workers through one SharedArrayBuffer, gradients come back through one
- * per worker; each slice goes by message, and the hand-off waits on an Atomics control word,
+ * Weights go to the workers through one shared block, gradients come back through one per
+ * worker (blocks of this thread's kernel heap, whose memory is shared, or SharedArrayBuffers
+ * without it); each slice goes by message, and the hand-off waits on an Atomics control word,
  * so a training step stays synchronous.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -56,6 +57,8 @@ export class ParallelGradients {
   private readonly size: number;
   /** this thread's kernel heap, where the shared weights and gradients are, if it has one */
   private readonly heap: KernelHeap | null;
+  /** set by close(): the shared blocks are going back to the heap */
+  private closing: Promise<void> | null = null;
 
   constructor(model: MemoryModel, config: Config, readonly threads: number) {
     // Workers made from here on compile optimised code on their own thread rather than on a
@@ -89,6 +92,7 @@ export class ParallelGradients {
    * @returns the batch's loss (the sum of the slices' losses, in slice order)
    */
   accumulate(model: MemoryModel, batch: Batch, pool: BufferPool): number {
+    if (this.closing !== null) throw new Error('ParallelGradients.accumulate: the workers were closed');
     const params = [...model.params.values()];
     const sizes = sliceSizes(batch.B, this.threads);
     const normaliser = lossScale(batch);
@@ -135,6 +139,7 @@ export class ParallelGradients {
 
   /** Stops the workers; the promise settles once they have stopped and the heap blocks are back. */
   close(): Promise<void> {
+    if (this.closing !== null) return this.closing; // once: a block given back twice would be handed out twice
     const stopped: Promise<number>[] = [];
     for (const h of this.handles) {
       Atomics.store(h.control, 0, State.Quit);
@@ -146,8 +151,9 @@ export class ParallelGradients {
     const heap = this.heap;
     const blocks = [this.weights, ...this.handles.map((h) => h.grads)].filter((b) => heap !== null && heap.owns(b));
     this.handles.length = 0;
-    return Promise.allSettled(stopped).then(() => {
+    this.closing = Promise.allSettled(stopped).then(() => {
       for (const b of blocks) heap!.release(b);
     });
+    return this.closing;
   }
 }
