@@ -49,8 +49,10 @@ interface FreeList {
  * Reuses the buffers of training steps. Every buffer a step takes goes back to the pool when
  * the next step begins, and a step takes idle buffers of the size it asks for (zeroed) before
  * making new ones: once a step of every shape has run, steps make none (the steady state), and
- * the pool holds what the largest step needs, not one set per sequence length. A size no step
- * has used for `keepSteps` steps goes back to the allocator.
+ * the pool holds what the largest step needs, not one set per sequence length. Buffers idle for
+ * `keepSteps` steps go back to the allocator, so memory follows what recent steps needed: a
+ * length that comes back after a longer absence makes its extra buffers again (a task's lengths,
+ * drawn uniformly from a few, recur far more often than that).
  * Only for work whose buffers do not outlive it: a buffer is handed out again next step.
  */
 export class BufferPool {
