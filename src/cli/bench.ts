@@ -47,6 +47,11 @@ export interface BenchResult {
   newLengths: number;
   /** this thread's garbage-collection pauses during the timed steps, per step (the step's short-lived JavaScript objects) */
   gcMsPerStep: number;
+  /**
+   * JavaScript heap a step allocates, in KB: the median growth of the used heap over the timed
+   * steps in which no collection ran (its short-lived tensor headers, closures and arrays)
+   */
+  jsKBPerStep: number;
   /** untimed steps run first */
   warmupSteps: number;
 }
@@ -88,6 +93,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   let newLengths = 0;
   let peak = process.memoryUsage().rss;
   let fresh0 = 0;
+  const heapGrowth: number[] = [];
   let fresh = 0;
   let gcMs = 0;
   const gc = new PerformanceObserver((list) => {
@@ -106,9 +112,12 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     gc.observe({ entryTypes: ['gc'] });
     for (let i = 0; i < steps; i++) {
       fresh0 = trainer.trainPool.fresh;
+      const heap0 = process.memoryUsage().heapUsed;
       const t = performance.now();
       trainer.trainStep();
       times.push(performance.now() - t);
+      const grown = process.memoryUsage().heapUsed - heap0;
+      if (grown >= 0) heapGrowth.push(grown); // else a collection ran during the step
       if (seen.has(lastT)) {
         fresh += trainer.trainPool.fresh - fresh0;
         repeatSteps++;
@@ -146,6 +155,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     bufferAllocsPerStep: repeatSteps > 0 ? fresh / repeatSteps : 0,
     newLengths,
     gcMsPerStep: gcMs / steps,
+    jsKBPerStep: heapGrowth.length > 0 ? quantile(heapGrowth.sort((a, b) => a - b), 0.5) / 1024 : NaN,
     warmupSteps,
   };
 }
@@ -172,7 +182,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const r = await benchPreset(n, steps, warmup, threads);
     console.log(`${r.preset} (${activeKernels()} kernels, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
-      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
+      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
+      `${r.jsKBPerStep.toFixed(0)} KB of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
     results.push(r);
   }
   const kernels = activeKernels();
