@@ -58,7 +58,7 @@ export const PRESETS: readonly Preset[] = [
     // seed 3 had one spike to 2.3 that recovered by the next evaluation). Kernels that round
     // differently move the trajectories: one build left one seed of twenty stalled near 6 bit
     // errors (at 1e-2 and 5e-3 too, another seed each); the current one learns seeds 1..20 in
-    // 500..2500 steps (README).
+    // 500..1500 steps (README).
     // 40 evaluation batches: 320 sequences, as many as 20 batches of 16.
     config: make({
       task: COPY,
