@@ -3,6 +3,7 @@
  * Shapes use SPEC.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
 import { activateBackwardWasm, activateForwardWasm } from '../kernels/activate.js';
+import type { KernelHeap } from '../kernels/heap.js';
 import { activeHeap } from '../kernels/wasm.js';
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
 
@@ -135,12 +136,12 @@ export function softmax(x: Tensor): Tensor {
   return y;
 }
 
-/** True when y and every x are float32 views on the active kernel heap. */
-function onHeap(y: Buf, xs: readonly Tensor[]): boolean {
+/** The active kernel heap when y and every x are float32 views on it, else null. */
+function heapHolding(y: Buf, xs: readonly Tensor[]): KernelHeap | null {
   const h = activeHeap();
-  if (h === null || !h.owns(y)) return false;
-  for (const x of xs) if (!h.owns(x.data)) return false;
-  return true;
+  if (h === null || !h.owns(y)) return null;
+  for (const x of xs) if (!h.owns(x.data)) return null;
+  return h;
 }
 
 /**
@@ -161,7 +162,7 @@ export function concat(xs: readonly Tensor[]): Tensor {
   // on the kernel heap (a pooled step's buffers): a block copy per row in WebAssembly; else plain
   // loops (no subarray view per row, and TypedArray.set is slow on the kernels' shared memory).
   // Either way the same numbers: copies, and float32 sums.
-  const h = onHeap(yd, xs) ? activeHeap() : null;
+  const h = heapHolding(yd, xs);
   let off = 0;
   for (const x of xs) {
     const k = x.shape[1]!;
