@@ -5,6 +5,7 @@
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
 import { activeHeap } from '../kernels/wasm.js';
+import { addColumns, copyColumns } from '../kernels/blocks.js';
 
 export interface LinearParams {
   readonly weight: Tensor; // [O, I]
@@ -127,14 +128,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   if (bias) expectShape('linear', 'bias', bias, [O]);
   const tape = bias ? tapeFor(x, weight, bias) : tapeFor(x, weight);
   const yd = bias ? allocOverwritten(x.dtype, B * O) : alloc(x.dtype, B * O);
-  const heap = activeHeap();
-  if (bias) {
-    // every row starts as the bias: block copies on the kernel heap, else a plain loop
-    // (TypedArray.set is slow on the kernels' shared memory)
-    const bd = bias.data;
-    if (heap !== null && heap.owns(bd) && heap.owns(yd)) heap.k.copyCols(bd.byteOffset, 0, yd.byteOffset, O, B, O);
-    else for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) yd[b * O + o] = bd[o]!;
-  }
+  if (bias) copyColumns(bias.data, 0, 0, yd, 0, O, B, O); // every row starts as the bias
   matmulXWt(x.data, weight.data, yd, B, I, O);
   const y = new Tensor(yd, [B, O], tape !== null);
   if (tape) {
@@ -145,12 +139,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
         x.data, weight.data, gy,
         x.requiresGrad ? x.g() : null, weight.requiresGrad ? weight.g() : null, B, I, O,
       );
-      if (bias?.requiresGrad) {
-        const gb = bias.g();
-        // the rows of gy added to gb one after another: the same float32 sums either way
-        if (heap !== null && heap.owns(gb) && heap.owns(gy)) heap.k.addCols(gy.byteOffset, O, gb.byteOffset, 0, B, O);
-        else for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) gb[o]! += gy[b * O + o]!;
-      }
+      if (bias?.requiresGrad) addColumns(gy, 0, O, bias.g(), 0, 0, B, O); // the rows of gy summed into gb, in order
     });
   }
   return y;

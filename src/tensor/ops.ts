@@ -3,8 +3,7 @@
  * Shapes use SPEC.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
 import { activateBackwardWasm, activateForwardWasm } from '../kernels/activate.js';
-import type { KernelHeap } from '../kernels/heap.js';
-import { activeHeap } from '../kernels/wasm.js';
+import { addColumns, copyColumns } from '../kernels/blocks.js';
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
 
 /** An activation, applied elementwise (softmax: over the group of values it is given). */
@@ -136,14 +135,6 @@ export function softmax(x: Tensor): Tensor {
   return y;
 }
 
-/** The active kernel heap when y and every x are float32 views on it, else null. */
-function heapHolding(y: Buf, xs: readonly Tensor[]): KernelHeap | null {
-  const h = activeHeap();
-  if (h === null || !h.owns(y)) return null;
-  for (const x of xs) if (!h.owns(x.data)) return null;
-  return h;
-}
-
 /**
  * Concatenates 2-D tensors along the last axis.
  * @param xs each [B, K_i]  @returns [B, ΣK_i]
@@ -159,16 +150,10 @@ export function concat(xs: readonly Tensor[]): Tensor {
   }
   const tape = tapeFor(...xs);
   const yd = allocOverwritten(xs[0]!.dtype, B * K);
-  // on the kernel heap (a pooled step's buffers): a block copy per row in WebAssembly; else plain
-  // loops (no subarray view per row, and TypedArray.set is slow on the kernels' shared memory).
-  // Either way the same numbers: copies, and float32 sums.
-  const h = heapHolding(yd, xs);
   let off = 0;
   for (const x of xs) {
     const k = x.shape[1]!;
-    const xd = x.data;
-    if (h !== null) h.k.copyCols(xd.byteOffset, k, yd.byteOffset + 4 * off, K, B, k);
-    else for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) yd[b * K + off + j] = xd[b * k + j]!;
+    copyColumns(x.data, 0, k, yd, off, K, B, k);
     off += k;
   }
   const y = new Tensor(yd, [B, K], tape !== null);
@@ -181,8 +166,7 @@ export function concat(xs: readonly Tensor[]): Tensor {
         const k = x.shape[1]!;
         if (x.requiresGrad) {
           const gx = x.g();
-          if (h !== null && h.owns(gx) && h.owns(gy)) h.k.addCols(gy.byteOffset + 4 * o, K, gx.byteOffset, k, B, k);
-          else for (let b = 0; b < B; b++) for (let j = 0; j < k; j++) gx[b * k + j]! += gy[b * K + o + j]!;
+          addColumns(gy, o, K, gx, 0, k, B, k);
         }
         o += k;
       }

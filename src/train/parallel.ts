@@ -12,6 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import { kernelHeapOrNull, type KernelHeap } from '../kernels/heap.js';
+import { addColumns } from '../kernels/blocks.js';
 import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
 import { sliceBatch, type Batch } from '../tasks/batch.js';
@@ -127,10 +128,7 @@ export class ParallelGradients {
       loss += reply.loss;
       let o = 0;
       for (const p of params) {
-        const g = p.g();
-        // float32 sums either way, so the same numbers
-        if (heap !== null && heap.owns(h.grads) && heap.owns(g)) heap.k.addCols(h.grads.byteOffset + 4 * o, 0, g.byteOffset, 0, 1, p.size);
-        else for (let k = 0; k < p.size; k++) g[k]! += h.grads[o + k]!;
+        addColumns(h.grads, o, 0, p.g(), 0, 0, 1, p.size);
         o += p.size;
       }
     }

@@ -1,0 +1,29 @@
+/**
+ * @file Blocks of columns copied or added between row-major buffers: on the kernels' block copy
+ * and add (copyCols, addCols in src/kernels/assembly/matmul.ts) when both buffers are on the
+ * active kernel heap, else plain loops (TypedArray.set is slow on the kernels' shared memory,
+ * and a subarray per row makes garbage). Both give the same numbers: copies, and float32 sums.
+ * Used by concat, linear's bias and the gradient threads' sums.
+ */
+import type { Buf } from '../tensor/tensor.js';
+import { activeHeap } from './wasm.js';
+
+/** dst[d0 + r·ds + j] = src[s0 + r·ss + j] for r < rows, j < cols (a stride of 0 repeats a row). */
+export function copyColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
+  const h = activeHeap();
+  if (h !== null && h.owns(src) && h.owns(dst)) {
+    h.k.copyCols(src.byteOffset + 4 * s0, ss, dst.byteOffset + 4 * d0, ds, rows, cols);
+    return;
+  }
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dst[d0 + r * ds + j] = src[s0 + r * ss + j]!;
+}
+
+/** dst[d0 + r·ds + j] += src[s0 + r·ss + j], rows in order (ds = 0 sums the rows into one). */
+export function addColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
+  const h = activeHeap();
+  if (h !== null && h.owns(src) && h.owns(dst)) {
+    h.k.addCols(src.byteOffset + 4 * s0, ss, dst.byteOffset + 4 * d0, ds, rows, cols);
+    return;
+  }
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dst[d0 + r * ds + j]! += src[s0 + r * ss + j]!;
+}
