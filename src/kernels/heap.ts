@@ -41,8 +41,8 @@ export interface KernelExports {
   allocationBackward(...args: number[]): void;
   zeroBytes(p: number, bytes: number): void;
   sumSquares(p: number, n: number): number;
-  adamStep(w: number, g: number, m: number, v: number, n: number, beta1: number, beta2: number, stepSize: number, sqrtBc2: number, eps: number): void;
-  rmspropStep(w: number, g: number, sq: number, mom: number, n: number, alpha: number, eps: number, lr: number, momentum: number, tf: number): void;
+  adamStep(w: number, g: number, m: number, v: number, n: number, beta1: number, c1: number, beta2: number, c2: number, stepSize: number, sqrtBc2: number, eps: number): void;
+  rmspropStep(w: number, g: number, sq: number, mom: number, n: number, alpha: number, c: number, eps: number, lr: number, momentum: number, tf: number): void;
   expArray(src: number, dst: number, n: number): void;
   logArray(src: number, dst: number, n: number): void;
   copyBytes(dst: number, src: number, bytes: number): void;

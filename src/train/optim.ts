@@ -37,6 +37,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
   // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
   const onHeap = (...bs: Buf[]): boolean => heap !== null && activeHeap() === heap && bs.every((b) => heap.owns(b));
+  const same = (x: number): number => x;
   return {
     step() {
       t++;
@@ -45,38 +46,43 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
         const g = p.grad;
         if (g === null) continue;
         const w = p.data;
+        // Float32 parameters are updated in float32 arithmetic, as PyTorch does: every operation
+        // rounded to float32 (Math.fround of a float64 +, −, ×, ÷ or √ of float32 values is the
+        // float32 operation's result), constants included; float64 ones in float64.
+        const r = w instanceof Float32Array ? Math.fround : same;
         if (cfg.name === 'adam') {
           const m = buffers.get(`exp_avg.${n}`)!, v = buffers.get(`exp_avg_sq.${n}`)!;
           const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
-          const stepSize = lr / bc1;
-          const sqrtBc2 = Math.sqrt(bc2);
+          const b1 = r(beta1), c1 = r(1 - beta1), b2 = r(beta2), c2 = r(1 - beta2);
+          const stepSize = r(lr / bc1), sqrtBc2 = r(Math.sqrt(bc2)), e = r(eps);
           if (onHeap(w, g, m, v)) {
-            heap!.k.adamStep(w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, w.length, beta1, beta2, stepSize, sqrtBc2, eps);
+            heap!.k.adamStep(w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, w.length, b1, c1, b2, c2, stepSize, sqrtBc2, e);
             continue;
           }
           for (let i = 0; i < w.length; i++) {
             const gi = g[i]!;
-            m[i] = beta1 * m[i]! + (1 - beta1) * gi;
-            v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
-            w[i]! -= (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtBc2 + eps);
+            const mi = (m[i] = r(r(b1 * m[i]!) + r(c1 * gi)));
+            const vi = (v[i] = r(r(b2 * v[i]!) + r(r(c2 * gi) * gi)));
+            w[i] = r(w[i]! - r(r(stepSize * mi) / r(r(r(Math.sqrt(vi)) / sqrtBc2) + e)));
           }
         } else {
           const sq = buffers.get(`square_avg.${n}`)!;
           const mom = momentum > 0 ? buffers.get(`momentum.${n}`)! : null;
           const tf = cfg.name === 'rmsprop-tf';
+          const a = r(alpha), c = r(1 - alpha), e = r(eps), l = r(lr), mu = r(momentum);
           if (onHeap(w, g, sq, mom ?? sq)) {
-            heap!.k.rmspropStep(w.byteOffset, g.byteOffset, sq.byteOffset, mom?.byteOffset ?? 0, w.length, alpha, eps, lr, momentum, tf ? 1 : 0);
+            heap!.k.rmspropStep(w.byteOffset, g.byteOffset, sq.byteOffset, mom?.byteOffset ?? 0, w.length, a, c, e, l, mu, tf ? 1 : 0);
             continue;
           }
           for (let i = 0; i < w.length; i++) {
             const gi = g[i]!;
-            sq[i] = alpha * sq[i]! + (1 - alpha) * gi * gi;
-            const u = gi / (tf ? Math.sqrt(sq[i]! + eps) : Math.sqrt(sq[i]!) + eps);
+            const s = (sq[i] = r(r(a * sq[i]!) + r(r(c * gi) * gi)));
+            const u = r(gi / (tf ? r(Math.sqrt(r(s + e))) : r(r(Math.sqrt(s)) + e)));
             if (mom) {
-              mom[i] = momentum * mom[i]! + u;
-              w[i]! -= lr * mom[i]!;
+              const b = (mom[i] = r(r(mu * mom[i]!) + u));
+              w[i] = r(w[i]! - r(l * b));
             } else {
-              w[i]! -= lr * u;
+              w[i] = r(w[i]! - r(l * u));
             }
           }
         }
