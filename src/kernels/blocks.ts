@@ -11,8 +11,9 @@ import { activeHeap } from './wasm.js';
 /** dst[d0 + r·ds + j] = src[s0 + r·ss + j] for r < rows, j < cols (a stride of 0 repeats a row). */
 export function copyColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
   const h = activeHeap();
-  if (h !== null && h.owns(src) && h.owns(dst)) {
-    h.k.copyCols(src.byteOffset + 4 * s0, ss, dst.byteOffset + 4 * d0, ds, rows, cols);
+  const ps = h === null ? -1 : h.ptr(src), pd = ps < 0 ? -1 : h!.ptr(dst);
+  if (pd >= 0) {
+    h!.k.copyCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
     return;
   }
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dst[d0 + r * ds + j] = src[s0 + r * ss + j]!;
@@ -21,8 +22,9 @@ export function copyColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: numb
 /** dst[d0 + r·ds + j] += src[s0 + r·ss + j], rows in order (ds = 0 sums the rows into one). */
 export function addColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
   const h = activeHeap();
-  if (h !== null && h.owns(src) && h.owns(dst)) {
-    h.k.addCols(src.byteOffset + 4 * s0, ss, dst.byteOffset + 4 * d0, ds, rows, cols);
+  const ps = h === null ? -1 : h.ptr(src), pd = ps < 0 ? -1 : h!.ptr(dst);
+  if (pd >= 0) {
+    h!.k.addCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
     return;
   }
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dst[d0 + r * ds + j]! += src[s0 + r * ss + j]!;

@@ -512,6 +512,27 @@ test('kernel heap: views stay valid as it grows; released blocks are reused by s
   assert.equal(released, 2);
 });
 
+
+test('kernel heap: ptr gives the byte offset of any float32 view on its memory (made by alloc or not, before or after a growth) and −1 for anything else', () => {
+  const heap = kernelHeapOrNull()!;
+  const a = heap.alloc(10)!;
+  assert.equal(heap.ptr(a), a.byteOffset);
+  // a view the heap did not make: found by its buffer, then remembered
+  const other = new Float32Array(heap.memory.buffer, a.byteOffset + 8, 2);
+  assert.equal(heap.ptr(other), a.byteOffset + 8);
+  assert.equal(heap.ptr(other), a.byteOffset + 8, 'the second lookup (remembered) gives the same offset');
+  const before = new Float32Array(heap.memory.buffer, a.byteOffset, 4); // on the buffer object from before the growth
+  const grown = heap.alloc(8 << 20)!;
+  assert.equal(heap.ptr(before), a.byteOffset);
+  assert.equal(heap.ptr(grown), grown.byteOffset);
+  assert.equal(heap.ptr(new Float32Array(4)), -1);
+  assert.equal(heap.ptr(new Float64Array(heap.memory.buffer, 0, 2)), -1, 'float64 views are not for the float32 kernels');
+  assert.equal(heap.ptr(new Float32Array(new SharedArrayBuffer(64))), -1, 'another shared memory');
+  assert.equal(heap.ptr(null), -1);
+  heap.release(grown);
+  heap.release(a);
+  assert.throws(() => heap.zero(new Float32Array(4)), /not on this heap/);
+});
 test('fused LSTM kernel agrees with its TypeScript twin (H a multiple of 4 and not; h, c or both used; saturated gates)', () => {
   for (const Hs of [8, 5]) {
     const G = 4 * Hs, X = 6;

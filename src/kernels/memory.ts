@@ -128,6 +128,8 @@ export function locationBackwardWasm(
 // --- the DNC kernels: per-head buffers go through pointer tables (see `at` in the kernels) ---
 
 let i32: Int32Array | null = null;
+/** the heap view i32 was made beside (renewed when the memory grows): compared, not .buffer, a slow getter */
+let i32Of: Float32Array | null = null;
 
 /**
  * A table of byte offsets (one per head) in a temporary block of this call, for kernels that
@@ -136,7 +138,10 @@ let i32: Int32Array | null = null;
  */
 export function table(h: KernelHeap, offsets: readonly number[]): number {
   const t = h.tmp(Math.max(offsets.length, 1));
-  if (i32 === null || i32.buffer !== h.f32.buffer) i32 = new Int32Array(h.f32.buffer);
+  if (i32 === null || i32Of !== h.f32) {
+    i32 = new Int32Array(h.f32.buffer);
+    i32Of = h.f32;
+  }
   const at = t >>> 2;
   for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
   return t;

@@ -36,6 +36,6 @@ export function heapAllocator(): F32Allocator | null {
   return h === null ? null : {
     alloc: (n) => h.alloc(n),
     release: (b) => { if (h.owns(b)) h.release(b); },
-    zero: (b) => { if (h.owns(b)) h.zero(b); else b.fill(0); },
+    zero: (b) => { const p = h.ptr(b); if (p >= 0) h.k.zeroBytes(p, 4 * b.length); else b.fill(0); },
   };
 }

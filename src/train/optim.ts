@@ -36,7 +36,8 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   let t = 0;
   const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
   // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
-  const onHeap = (...bs: Buf[]): boolean => heap !== null && activeHeap() === heap && bs.every((b) => heap.owns(b));
+  // byte offsets of a parameter's buffers on the heap (every one there), else null
+  const on = heap !== null && activeHeap() === heap ? heap : null;
   const same = (x: number): number => x;
   return {
     step() {
@@ -55,8 +56,9 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
           const b1 = r(beta1), c1 = r(1 - beta1), b2 = r(beta2), c2 = r(1 - beta2);
           const stepSize = r(lr / bc1), sqrtBc2 = r(Math.sqrt(bc2)), e = r(eps);
-          if (onHeap(w, g, m, v)) {
-            heap!.k.adamStep(w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, w.length, b1, c1, b2, c2, stepSize, sqrtBc2, e);
+          const pw = on === null ? -1 : on.ptr(w), pg = pw < 0 ? -1 : on!.ptr(g), pm = pg < 0 ? -1 : on!.ptr(m), pv = pm < 0 ? -1 : on!.ptr(v);
+          if (pv >= 0) {
+            on!.k.adamStep(pw, pg, pm, pv, w.length, b1, c1, b2, c2, stepSize, sqrtBc2, e);
             continue;
           }
           for (let i = 0; i < w.length; i++) {
@@ -70,8 +72,9 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           const mom = momentum > 0 ? buffers.get(`momentum.${n}`)! : null;
           const tf = cfg.name === 'rmsprop-tf';
           const a = r(alpha), c = r(1 - alpha), e = r(eps), l = r(lr), mu = r(momentum);
-          if (onHeap(w, g, sq, mom ?? sq)) {
-            heap!.k.rmspropStep(w.byteOffset, g.byteOffset, sq.byteOffset, mom?.byteOffset ?? 0, w.length, a, c, e, l, mu, tf ? 1 : 0);
+          const pw = on === null ? -1 : on.ptr(w), pg = pw < 0 ? -1 : on!.ptr(g), ps = pg < 0 ? -1 : on!.ptr(sq), pb = mom === null ? 0 : ps < 0 ? -1 : on!.ptr(mom);
+          if (ps >= 0 && pb >= 0) {
+            on!.k.rmspropStep(pw, pg, ps, pb, w.length, a, c, e, l, mu, tf ? 1 : 0);
             continue;
           }
           for (let i = 0; i < w.length; i++) {
@@ -109,8 +112,9 @@ export function globalGradNorm(params: Iterable<Tensor>): number {
   for (const p of params) {
     const g = p.grad;
     if (g === null) continue;
-    if (heap !== null && heap.owns(g)) {
-      s += heap.k.sumSquares(g.byteOffset, g.length); // float64 sums of SIMD lanes: the same to ~1e-16
+    const pg = heap === null ? -1 : heap.ptr(g);
+    if (pg >= 0) {
+      s += heap!.k.sumSquares(pg, g.length); // float64 sums of SIMD lanes: the same to ~1e-16
       continue;
     }
     for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
@@ -134,7 +138,8 @@ export function zeroGrads(params: Iterable<Tensor>): void {
   for (const p of params) {
     const g = p.grad;
     if (g === null) continue;
-    if (heap !== null && heap.owns(g)) heap.zero(g as Float32Array);
+    const pg = heap === null ? -1 : heap.ptr(g);
+    if (pg >= 0) heap!.k.zeroBytes(pg, 4 * g.length);
     else g.fill(0);
   }
 }
@@ -142,7 +147,8 @@ export function zeroGrads(params: Iterable<Tensor>): void {
 /** True when every element of `b` is finite. */
 export function allFinite(b: Buf): boolean {
   const heap = activeHeap();
-  if (heap !== null && heap.owns(b)) return heap.k.allFinite(b.byteOffset, b.length) === 1;
+  const p = heap === null ? -1 : heap.ptr(b);
+  if (p >= 0) return heap!.k.allFinite(p, b.length) === 1;
   for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i]!)) return false;
   return true;
 }

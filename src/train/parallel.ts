@@ -100,7 +100,8 @@ export class ParallelGradients {
     const heap = this.heap;
     let off = 0;
     for (const p of params) {
-      if (heap !== null && heap.owns(this.weights) && heap.owns(p.data)) heap.k.copyBytes(this.weights.byteOffset + 4 * off, p.data.byteOffset, 4 * p.size);
+      const pw = heap === null ? -1 : heap.ptr(this.weights), pp = pw < 0 ? -1 : heap!.ptr(p.data);
+      if (pp >= 0) heap!.k.copyBytes(pw + 4 * off, pp, 4 * p.size);
       else this.weights.set(p.data, off);
       off += p.size;
     }

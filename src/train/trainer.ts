@@ -50,7 +50,8 @@ export type GradientHook = (step: number, params: ReadonlyMap<string, Tensor>) =
 
 /** dst.set(src), with one memory copy when both live on the kernel heap. */
 function copyInto(dst: Buf, src: Buf, heap: KernelHeap | null): void {
-  if (heap !== null && heap.owns(dst) && heap.owns(src)) heap.copy(dst as Float32Array, src as Float32Array);
+  const pd = heap === null ? -1 : heap.ptr(dst), ps = pd < 0 ? -1 : heap!.ptr(src);
+  if (ps >= 0) heap!.k.copyBytes(pd, ps, 4 * src.length);
   else dst.set(src);
 }
 
