@@ -38,7 +38,7 @@ export function contentBackwardWasm(M: F, k: F, beta: F, w: F, s: ContentSaved, 
   if (!h) return false;
   h.k.contentBackward(
     h.in(M), h.in(k), h.in(beta), h.in(w), h.in(s.sim), h.in(s.den), h.in(s.nm2), h.in(s.dot), h.in(s.nk2), h.in(gw),
-    h.grad(gM, M.length), h.grad(gk, k.length), h.grad(gbeta, B), B, N, W,
+    h.grad(gM, M.length), h.grad(gk, k.length), h.grad(gbeta, B), h.tmp(2 * N), B, N, W,
   );
   h.done();
   return true;

@@ -136,46 +136,83 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
   }
 }
 
-// Gradients of contentForward added to gM [B,N,W], gk [B,W], gbeta [B].
-// Per row, one pass: gM[i] += dDot·k + mCoef·M[i] and gk += dDot·M[i].
-export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, gw: usize, gM: usize, gk: usize, gbeta: usize, B: i32, N: i32, W: i32): void {
+// Gradients of contentForward added to gM [B,N,W], gk [B,W], gbeta [B]. co: scratch of 2·N floats.
+// Per batch row, two passes: the slots' coefficients four at a time (dDot, the gradient of k·M[i],
+// and mCoef, that of |M[i]|², into co), then four columns at a time over every slot:
+// gM[i] += dDot_i·k + mCoef_i·M[i] and gk += Σ_i dDot_i·M[i], the sum held in a register.
+export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: usize, den: usize, nm2: usize, dot: usize, nk2: usize, gw: usize, gM: usize, gk: usize, gbeta: usize, co: usize, B: i32, N: i32, W: i32): void {
   const W4 = W & ~3;
+  const N4 = N & ~3;
+  const epsv = f32x4.splat(COSINE_EPS), zero = f32x4.splat(0);
+  const cm = co + (<usize>N << 2); // mCoef after dDot
   for (let b = 0; b < B; b++) {
+    const o = <usize>(b * N) << 2;
     const kb = k + (<usize>(b * W) << 2);
     const gkb = gk + (<usize>(b * W) << 2);
-    let wdw: f32 = 0;
-    for (let i = 0; i < N; i++) wdw += f(w, b * N + i) * f(gw, b * N + i);
+    // Σ_i w·gw, four lanes then the tail
+    let wv4 = f32x4.splat(0);
+    let i = 0;
+    for (; i < N4; i += 4) wv4 = f32x4.add(wv4, f32x4.mul(v128.load(w + o + (<usize>i << 2)), v128.load(gw + o + (<usize>i << 2))));
+    let wdw = hsum(wv4);
+    for (; i < N; i++) wdw += f(w, b * N + i) * f(gw, b * N + i);
     const bt = f(beta, b);
     const kk = f(nk2, b);
-    let dbeta: f32 = 0;
-    let kScale: f32 = 0;
-    for (let i = 0; i < N; i++) {
+    const wdwv = f32x4.splat(wdw), btv = f32x4.splat(bt), kkv = f32x4.splat(kk);
+    let dbv = f32x4.splat(0), ksv = f32x4.splat(0);
+    i = 0;
+    for (; i < N4; i += 4) {
+      const q = o + (<usize>i << 2);
+      const dz = f32x4.mul(v128.load(w + q), f32x4.sub(v128.load(gw + q), wdwv)); // through the softmax
+      dbv = f32x4.add(dbv, f32x4.mul(dz, v128.load(sim + q)));
+      const dK = f32x4.mul(dz, btv);
+      const D = v128.load(den + q);
+      const sv = f32x4.sub(D, epsv); // √(nk2·nm2)
+      const dS = f32x4.div(f32x4.mul(f32x4.neg(dK), v128.load(dot + q)), f32x4.mul(D, D));
+      const pos = f32x4.gt(sv, zero); // where s = 0 (a zero row or key) the norms pass nothing back
+      v128.store(co + (<usize>i << 2), f32x4.div(dK, D));
+      v128.store(cm + (<usize>i << 2), v128.and(pos, f32x4.div(f32x4.mul(dS, kkv), sv)));
+      ksv = f32x4.add(ksv, v128.and(pos, f32x4.div(f32x4.mul(dS, v128.load(nm2 + q)), sv)));
+    }
+    let dbeta = hsum(dbv), kScale = hsum(ksv);
+    for (; i < N; i++) {
       const bi = b * N + i;
       const dz = f(w, bi) * (f(gw, bi) - wdw);
       dbeta += dz * f(sim, bi);
-      if (dz == 0) continue; // nothing flows back through this slot
       const dK = dz * bt;
-      const D = f(den, bi), d = f(dot, bi);
-      const s = D - COSINE_EPS;
-      const dDot = dK / D;
-      const dS = (-dK * d) / (D * D);
-      const row = M + (<usize>(bi * W) << 2);
-      const grow = gM + (<usize>(bi * W) << 2);
-      const mCoef: f32 = s > 0 ? (dS * kk) / s : 0;
-      kScale += s > 0 ? (dS * f(nm2, bi)) / s : 0;
-      const dv = f32x4.splat(dDot), mv = f32x4.splat(mCoef);
-      let j = 0;
-      for (; j < W4; j += 4) {
-        const o = <usize>j << 2;
-        const r = v128.load(row + o);
-        v128.store(grow + o, f32x4.add(v128.load(grow + o), f32x4.add(f32x4.mul(dv, v128.load(kb + o)), f32x4.mul(mv, r))));
-        v128.store(gkb + o, f32x4.add(v128.load(gkb + o), f32x4.mul(dv, r)));
+      const D = f(den, bi);
+      const sc = D - COSINE_EPS;
+      const dS = (-dK * f(dot, bi)) / (D * D);
+      setf(co, i, dK / D);
+      setf(cm, i, sc > 0 ? (dS * kk) / sc : 0);
+      kScale += sc > 0 ? (dS * f(nm2, bi)) / sc : 0;
+    }
+    const rows = M + (<usize>(b * N * W) << 2), grows = gM + (<usize>(b * N * W) << 2);
+    const stride = <usize>W << 2;
+    for (let j = 0; j < W4; j += 4) {
+      const oj = <usize>j << 2;
+      const kv = v128.load(kb + oj);
+      let acc = f32x4.splat(0);
+      let r = rows + oj, g = grows + oj;
+      for (let n = 0; n < N; n++) {
+        const dv = v128.load32_splat(co + (<usize>n << 2));
+        const x = v128.load(r);
+        v128.store(g, f32x4.add(v128.load(g), f32x4.add(f32x4.mul(dv, kv), f32x4.mul(v128.load32_splat(cm + (<usize>n << 2)), x))));
+        acc = f32x4.add(acc, f32x4.mul(dv, x));
+        r += stride;
+        g += stride;
       }
-      for (; j < W; j++) {
-        const r = f(row, j);
-        setf(grow, j, f(grow, j) + dDot * f(kb, j) + mCoef * r);
-        setf(gkb, j, f(gkb, j) + dDot * r);
+      v128.store(gkb + oj, f32x4.add(v128.load(gkb + oj), acc));
+    }
+    for (let j = W4; j < W; j++) {
+      const kj = f(kb, j);
+      let acc: f32 = 0;
+      for (let n = 0; n < N; n++) {
+        const dDot = f(co, n);
+        const x = f(rows, n * W + j);
+        setf(grows, n * W + j, f(grows, n * W + j) + (dDot * kj + f(cm, n) * x));
+        acc += dDot * x;
       }
+      setf(gkb, j, f(gkb, j) + acc);
     }
     axpyW(gkb, kScale, kb, W);
     setf(gbeta, b, f(gbeta, b) + dbeta);
