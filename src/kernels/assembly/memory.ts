@@ -452,15 +452,19 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
       setf(wt, o + i, acc);
     }
     const gmv = f32x4.splat(f(gamma, b));
-    let sum: f64 = 0;
+    // float64 sums in two f64x2 accumulators (lanes 0,1 and 2,3): no chain of scalar additions
+    let sLo = f64x2.splat(0), sHi = f64x2.splat(0);
     i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
       const x = v128.load(wt + ob + q);
       const pv = v128.and(f32x4.ge(x, f32x4.splat(TINY)), expv(f32x4.mul(gmv, logv(x))));
       v128.store(p + ob + q, pv);
-      sum += <f64>f32x4.extract_lane(pv, 0) + <f64>f32x4.extract_lane(pv, 1) + <f64>f32x4.extract_lane(pv, 2) + <f64>f32x4.extract_lane(pv, 3);
+      sLo = f64x2.add(sLo, f64x2.promote_low_f32x4(pv));
+      sHi = f64x2.add(sHi, f64x2.promote_low_f32x4(v128.shuffle<f32>(pv, pv, 2, 3, 0, 1)));
     }
+    const s2 = f64x2.add(sLo, sHi);
+    let sum: f64 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
     for (; i < N; i++) {
       const x = f(wt, o + i);
       const pv: f32 = x >= TINY ? f32x4.extract_lane(expv(f32x4.mul(gmv, logv(f32x4.splat(x)))), 0) : 0;
@@ -489,13 +493,23 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
   for (let b = 0; b < B; b++) {
     const o = b * N;
     const ob = <usize>o << 2;
-    let wdw: f64 = 0;
-    for (let i = 0; i < N; i++) wdw += <f64>f(gw, o + i) * <f64>f(w, o + i);
+    // Σ gw·w in float64, two f64x2 accumulators as in the forward's sum
+    let aLo = f64x2.splat(0), aHi = f64x2.splat(0);
+    let i = 0;
+    for (; i < N4; i += 4) {
+      const q = <usize>i << 2;
+      const gv4 = v128.load(gw + ob + q), wv4 = v128.load(w + ob + q);
+      aLo = f64x2.add(aLo, f64x2.mul(f64x2.promote_low_f32x4(gv4), f64x2.promote_low_f32x4(wv4)));
+      aHi = f64x2.add(aHi, f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(gv4, gv4, 2, 3, 0, 1)), f64x2.promote_low_f32x4(v128.shuffle<f32>(wv4, wv4, 2, 3, 0, 1))));
+    }
+    const a2 = f64x2.add(aLo, aHi);
+    let wdw: f64 = f64x2.extract_lane(a2, 0) + f64x2.extract_lane(a2, 1);
+    for (; i < N; i++) wdw += <f64>f(gw, o + i) * <f64>f(w, o + i);
     const sum = f(sums, b), gm = f(gamma, b);
     const wdwv = f32x4.splat(<f32>wdw), isum = f32x4.splat(1 / sum), gmv = f32x4.splat(gm);
     // dp = (gw − Σ gw·w) / sum;  dwt = dp·γ·p / wt;  dγ = Σ dp·p·ln wt   (over wt ≥ TINY)
     let dgv = f32x4.splat(0);
-    let i = 0;
+    i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
       const x = v128.load(wt + ob + q);
