@@ -78,14 +78,16 @@ function allZero(p: usize, n: i32): bool {
 // length I), R[r, i] += Σ_k s[k, r] · V[k, i], k over K terms, with s[k, 0] at byte s + k·sk·4,
 // s[k, 1] so bytes after it, and V's rows I floats apart. Columns go 16, then 8, then 4 at a time with the sum over k held
 // in registers (two accumulators per vector in the narrow blocks, even and odd k, so the adds do
-// not wait on each other), then one at a time.
+// not wait on each other; pair8, pair4). The last columns that fill no block go as the top lanes
+// of a block of the last eight or four columns, summed the same way, the lanes below kept as they
+// are; one at a time only when I < 4 (a scalar chain over k took as long as all the blocks before
+// it for I = 30, K = 400).
 // @ts-ignore: decorator
 @inline
 function accumulatePair(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: usize, K: i32, I: i32): void {
   const I16 = I & ~15;
   const I8 = I & ~7;
   const I4 = I & ~3;
-  const K2 = K & ~1;
   const vstep = <usize>I << 2, sstep = <usize>sk << 2;
   let i = 0;
   for (; i < I16; i += 16) {
@@ -103,48 +105,24 @@ function accumulatePair(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: u
     st(R1, i, a10); st(R1, i + 4, a11); st(R1, i + 8, a12); st(R1, i + 12, a13);
   }
   if (i < I8) {
-    let a00 = ld(R0, i), a01 = ld(R0, i + 4), a10 = ld(R1, i), a11 = ld(R1, i + 4);
-    let b00 = f32x4.splat(0), b01 = f32x4.splat(0), b10 = f32x4.splat(0), b11 = f32x4.splat(0);
-    let vp = V + (<usize>i << 2), sp = s;
-    let k = 0;
-    for (; k < K2; k += 2) {
-      const v0 = v128.load(vp), v1 = v128.load(vp, 16);
-      const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
-      a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1);
-      vp += vstep; sp += sstep;
-      const u0 = v128.load(vp), u1 = v128.load(vp, 16);
-      const t0 = v128.load32_splat(sp), t1 = v128.load32_splat(sp + so);
-      b00 = fma(b00, t0, u0); b01 = fma(b01, t0, u1); b10 = fma(b10, t1, u0); b11 = fma(b11, t1, u1);
-      vp += vstep; sp += sstep;
-    }
-    if (k < K) {
-      const v0 = v128.load(vp), v1 = v128.load(vp, 16);
-      const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
-      a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1);
-    }
-    st(R0, i, f32x4.add(a00, b00)); st(R0, i + 4, f32x4.add(a01, b01));
-    st(R1, i, f32x4.add(a10, b10)); st(R1, i + 4, f32x4.add(a11, b11));
+    pair8(R0, R1, s, so, sstep, V, vstep, K, i, i32x4.splat(-1));
     i += 8;
   }
-  if (i < I4) {
-    let a0 = ld(R0, i), a1 = ld(R1, i);
-    let b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-    let vp = V + (<usize>i << 2), sp = s;
-    let k = 0;
-    for (; k < K2; k += 2) {
-      const v = v128.load(vp);
-      a0 = fma(a0, v128.load32_splat(sp), v); a1 = fma(a1, v128.load32_splat(sp + so), v);
-      vp += vstep; sp += sstep;
-      const u = v128.load(vp);
-      b0 = fma(b0, v128.load32_splat(sp), u); b1 = fma(b1, v128.load32_splat(sp + so), u);
-      vp += vstep; sp += sstep;
+  // the last I % 8 columns: 5 to 7 as the top lanes of the block of the last eight columns (the
+  // lanes below are done and kept), else a block of four and the rest as the top lanes of the
+  // last four
+  if (I - i > 4 && I >= 8) {
+    pair8(R0, R1, s, so, sstep, V, vstep, K, I - 8, tailLanes(i - (I - 8)));
+    i = I;
+  } else {
+    if (i < I4) {
+      pair4(R0, R1, s, so, sstep, V, vstep, K, i, i32x4.splat(-1));
+      i += 4;
     }
-    if (k < K) {
-      const v = v128.load(vp);
-      a0 = fma(a0, v128.load32_splat(sp), v); a1 = fma(a1, v128.load32_splat(sp + so), v);
+    if (i < I && I >= 4) {
+      pair4(R0, R1, s, so, sstep, V, vstep, K, I - 4, tailLanes(i - (I - 4)));
+      i = I;
     }
-    st(R0, i, f32x4.add(a0, b0)); st(R1, i, f32x4.add(a1, b1));
-    i += 4;
   }
   for (; i < I; i++) {
     let s0 = f(R0, i), s1 = f(R1, i);
@@ -155,6 +133,70 @@ function accumulatePair(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: u
     }
     setf(R0, i, s0); setf(R1, i, s1);
   }
+}
+
+// Eight columns from i of a pair of rows (see accumulatePair), two accumulators per vector (even
+// and odd k); lanes of the first four outside `keep0` are left as they are (columns done before).
+// @ts-ignore: decorator
+@inline
+function pair8(R0: usize, R1: usize, s: usize, so: usize, sstep: usize, V: usize, vstep: usize, K: i32, i: i32, keep0: v128): void {
+  const K2 = K & ~1;
+  const r00 = ld(R0, i), r10 = ld(R1, i);
+  let a00 = v128.and(r00, keep0), a01 = ld(R0, i + 4), a10 = v128.and(r10, keep0), a11 = ld(R1, i + 4);
+  let b00 = f32x4.splat(0), b01 = f32x4.splat(0), b10 = f32x4.splat(0), b11 = f32x4.splat(0);
+  let vp = V + (<usize>i << 2), sp = s;
+  let k = 0;
+  for (; k < K2; k += 2) {
+    const v0 = v128.load(vp), v1 = v128.load(vp, 16);
+    const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
+    a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1);
+    vp += vstep; sp += sstep;
+    const u0 = v128.load(vp), u1 = v128.load(vp, 16);
+    const t0 = v128.load32_splat(sp), t1 = v128.load32_splat(sp + so);
+    b00 = fma(b00, t0, u0); b01 = fma(b01, t0, u1); b10 = fma(b10, t1, u0); b11 = fma(b11, t1, u1);
+    vp += vstep; sp += sstep;
+  }
+  if (k < K) {
+    const v0 = v128.load(vp), v1 = v128.load(vp, 16);
+    const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
+    a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1);
+  }
+  st(R0, i, v128.bitselect(f32x4.add(a00, b00), r00, keep0)); st(R0, i + 4, f32x4.add(a01, b01));
+  st(R1, i, v128.bitselect(f32x4.add(a10, b10), r10, keep0)); st(R1, i + 4, f32x4.add(a11, b11));
+}
+
+// Four columns from i of a pair of rows, as pair8.
+// @ts-ignore: decorator
+@inline
+function pair4(R0: usize, R1: usize, s: usize, so: usize, sstep: usize, V: usize, vstep: usize, K: i32, i: i32, keep: v128): void {
+  const K2 = K & ~1;
+  const r0 = ld(R0, i), r1 = ld(R1, i);
+  let a0 = v128.and(r0, keep), a1 = v128.and(r1, keep);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let vp = V + (<usize>i << 2), sp = s;
+  let k = 0;
+  for (; k < K2; k += 2) {
+    const v = v128.load(vp);
+    a0 = fma(a0, v128.load32_splat(sp), v); a1 = fma(a1, v128.load32_splat(sp + so), v);
+    vp += vstep; sp += sstep;
+    const u = v128.load(vp);
+    b0 = fma(b0, v128.load32_splat(sp), u); b1 = fma(b1, v128.load32_splat(sp + so), u);
+    vp += vstep; sp += sstep;
+  }
+  if (k < K) {
+    const v = v128.load(vp);
+    a0 = fma(a0, v128.load32_splat(sp), v); a1 = fma(a1, v128.load32_splat(sp + so), v);
+  }
+  st(R0, i, v128.bitselect(f32x4.add(a0, b0), r0, keep));
+  st(R1, i, v128.bitselect(f32x4.add(a1, b1), r1, keep));
+}
+
+// All ones in lanes first..3, zeros below: the lanes of a four-column block at I − 4 that are
+// still to be done when columns below I − 4 + first are.
+// @ts-ignore: decorator
+@inline
+function tailLanes(first: i32): v128 {
+  return i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(first));
 }
 
 // One row: R[i] += Σ_k s[k·sk] · V[k, i], each column summed in the same order as in
@@ -188,6 +230,24 @@ function accumulateRow(R: usize, s: usize, sk: i32, V: usize, K: i32, I: i32): v
     }
     if (k < K) a = fma(a, v128.load32_splat(sp), v128.load(vp));
     st(R, i, f32x4.add(a, b));
+  }
+  if (i < I && I >= 4) {
+    // as accumulatePair's last columns: the top lanes of the last four, two chains
+    const j = I - 4;
+    const keep = tailLanes(i - j);
+    const r = ld(R, j);
+    let a = v128.and(r, keep), b = f32x4.splat(0);
+    let vp = V + (<usize>j << 2), sp = s;
+    let k = 0;
+    for (; k < K2; k += 2) {
+      a = fma(a, v128.load32_splat(sp), v128.load(vp));
+      vp += vstep; sp += sstep;
+      b = fma(b, v128.load32_splat(sp), v128.load(vp));
+      vp += vstep; sp += sstep;
+    }
+    if (k < K) a = fma(a, v128.load32_splat(sp), v128.load(vp));
+    st(R, j, v128.bitselect(f32x4.add(a, b), r, keep));
+    i = I;
   }
   for (; i < I; i++) {
     let acc = f(R, i);
