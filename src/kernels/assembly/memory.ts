@@ -303,17 +303,50 @@ function writeForward1(M: usize, w: usize, e: usize, a: usize, out: usize, B: i3
 }
 
 // writeBackward for one head and W a multiple of 4: gM += gy∘keep with keep = 1 − w eᵀ
-// recomputed; gw += Σ_j gy·(a − M∘e); ge −= w·Σ_i gy∘M; ga += w·Σ_i gy.
+// recomputed; gw += Σ_j gy·(a − M∘e); ge −= w·Σ_i gy∘M; ga += w·Σ_i gy. Four memory rows at a
+// time (their gw sums reduced together, ge and ga loaded and stored once for the four), then
+// the rest one by one.
 function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: usize, gw: usize, ge: usize, ga: usize, B: i32, N: i32, W: i32, gMset: bool): void {
   const one = f32x4.splat(1);
   const zero = f32x4.splat(0);
+  const N4 = N & ~3;
+  const rowB = <usize>W << 2;
   for (let b = 0; b < B; b++) {
     const off = <usize>(b * W) << 2;
     const eb = e + off, ab = a + off, geb = ge + off, gab = ga + off;
-    for (let i = 0; i < N; i++) {
+    let i = 0;
+    for (; i < N4; i += 4) {
+      const bi = b * N + i;
+      const r0 = <usize>(bi * W) << 2, r1 = r0 + rowB, r2 = r1 + rowB, r3 = r2 + rowB;
+      const wp = w + (<usize>bi << 2);
+      const w0 = v128.load32_splat(wp), w1 = v128.load32_splat(wp + 4), w2 = v128.load32_splat(wp + 8), w3 = v128.load32_splat(wp + 12);
+      let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+      for (let j = 0; j < W; j += 4) {
+        const o = <usize>j << 2;
+        const ev = v128.load(eb + o), av = v128.load(ab + o);
+        const g0 = v128.load(gy + r0 + o), g1 = v128.load(gy + r1 + o), g2 = v128.load(gy + r2 + o), g3 = v128.load(gy + r3 + o);
+        v128.store(gM + r0 + o, f32x4.add(gMset ? zero : v128.load(gM + r0 + o), f32x4.mul(g0, f32x4.sub(one, f32x4.mul(w0, ev)))));
+        v128.store(gM + r1 + o, f32x4.add(gMset ? zero : v128.load(gM + r1 + o), f32x4.mul(g1, f32x4.sub(one, f32x4.mul(w1, ev)))));
+        v128.store(gM + r2 + o, f32x4.add(gMset ? zero : v128.load(gM + r2 + o), f32x4.mul(g2, f32x4.sub(one, f32x4.mul(w2, ev)))));
+        v128.store(gM + r3 + o, f32x4.add(gMset ? zero : v128.load(gM + r3 + o), f32x4.mul(g3, f32x4.sub(one, f32x4.mul(w3, ev)))));
+        const f0 = f32x4.mul(g0, v128.load(M + r0 + o)), f1 = f32x4.mul(g1, v128.load(M + r1 + o));
+        const f2 = f32x4.mul(g2, v128.load(M + r2 + o)), f3 = f32x4.mul(g3, v128.load(M + r3 + o));
+        d0 = f32x4.add(d0, f32x4.sub(f32x4.mul(g0, av), f32x4.mul(f0, ev)));
+        d1 = f32x4.add(d1, f32x4.sub(f32x4.mul(g1, av), f32x4.mul(f1, ev)));
+        d2 = f32x4.add(d2, f32x4.sub(f32x4.mul(g2, av), f32x4.mul(f2, ev)));
+        d3 = f32x4.add(d3, f32x4.sub(f32x4.mul(g3, av), f32x4.mul(f3, ev)));
+        // Σ over the four rows, in row order
+        const dE = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(f0, w0), f32x4.mul(f1, w1)), f32x4.mul(f2, w2)), f32x4.mul(f3, w3));
+        const dA = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, w0), f32x4.mul(g1, w1)), f32x4.mul(g2, w2)), f32x4.mul(g3, w3));
+        v128.store(geb + o, f32x4.sub(v128.load(geb + o), dE));
+        v128.store(gab + o, f32x4.add(v128.load(gab + o), dA));
+      }
+      const q = gw + (<usize>bi << 2);
+      v128.store(q, f32x4.add(v128.load(q), sum4(d0, d1, d2, d3)));
+    }
+    for (; i < N; i++) {
       const row = <usize>((b * N + i) * W) << 2;
-      const wi = f(w, b * N + i);
-      const wv = f32x4.splat(wi);
+      const wv = v128.load32_splat(w + (<usize>(b * N + i) << 2));
       let dwv = f32x4.splat(0);
       for (let j = 0; j < W; j += 4) {
         const o = <usize>j << 2;
