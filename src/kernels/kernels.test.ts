@@ -103,8 +103,10 @@ test('content kernel agrees with its TypeScript twin (rows one at a time, and fo
   }, [[B, 7, 8], [B, 8]]);
 });
 
-test('read kernel agrees with its TypeScript twin', () => {
+test('read kernel agrees with its TypeScript twin (rows one at a time, and four at a time when W is a multiple of 4)', () => {
   compare('readMemory', ([M, w]) => readMemory(M!, softmax(w!)), [[B, N, W], [B, N]]);
+  // N 7: a block of four rows and three alone; N 8: blocks only
+  for (const n of [7, 8]) compare(`readMemory N=${n} W=8`, ([M, w]) => readMemory(M!, softmax(w!)), [[B, n, 8], [B, n]]);
 });
 
 test('write kernel agrees with its TypeScript twin, one and several heads (W 5, and W 8: the one-head path)', () => {
