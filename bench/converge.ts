@@ -14,35 +14,67 @@ import { findPreset, presetNames } from '../src/config/presets.js';
 import { applyOverrides, cloneConfig, validateConfig } from '../src/config/schema.js';
 import { runTraining } from '../src/cli/run.js';
 import { activeKernels } from '../src/kernels/wasm.js';
+import { isUserFacing } from '../src/cli/errors.js';
 
-const { values: f } = parseArgs({
-  options: {
-    preset: { type: 'string', default: 'ntm-copy' },
-    threshold: { type: 'string', default: '0.1' },
-    'max-steps': { type: 'string' },
-    'eval-every': { type: 'string' },
-    seed: { type: 'string' },
-    set: { type: 'string', multiple: true },
-    'run-dir': { type: 'string' },
-    json: { type: 'boolean' },
-  },
-});
-const preset = findPreset(f.preset!);
-if (!preset) {
-  console.error(`unknown preset ${f.preset}; presets: ${presetNames().join(', ')}`);
+const USAGE = 'usage: node dist/bench/converge.js --preset NAME [--threshold X] [--max-steps N] [--eval-every K] [--seed S] [--set key=value]... [--run-dir DIR] [--json]';
+
+/** A one-line error (what is wrong and how to call it), no stack trace; exit status 2. */
+function fail(message: string): never {
+  console.error(`converge: ${message.split('\n')[0]}. ${USAGE}`);
   process.exit(2);
 }
+
+function numberFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) fail(`--${name} must be a number, got '${value}'`);
+  return n;
+}
+
+let f: { preset?: string; threshold?: string; 'max-steps'?: string; 'eval-every'?: string; seed?: string; set?: string[]; 'run-dir'?: string; json?: boolean; help?: boolean };
+try {
+  f = parseArgs({
+    options: {
+      preset: { type: 'string', default: 'ntm-copy' },
+      threshold: { type: 'string', default: '0.1' },
+      'max-steps': { type: 'string' },
+      'eval-every': { type: 'string' },
+      seed: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      'run-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values;
+} catch (err) {
+  fail((err as Error).message);
+}
+if (f.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const preset = findPreset(f.preset!);
+if (!preset) fail(`unknown preset ${f.preset}; presets: ${presetNames().join(', ')}`);
 const config = cloneConfig(preset.config);
-config.train.untilBitErrors = Number(f.threshold);
-if (f['max-steps']) config.train.steps = Number(f['max-steps']);
-if (f['eval-every']) config.train.evalEvery = Number(f['eval-every']);
-if (f.seed) config.seed = Number(f.seed);
-applyOverrides(config, f.set ?? []);
-validateConfig(config);
+config.train.untilBitErrors = numberFlag('threshold', f.threshold)!;
+const maxSteps = numberFlag('max-steps', f['max-steps']), evalEvery = numberFlag('eval-every', f['eval-every']), seed = numberFlag('seed', f.seed);
+if (maxSteps !== undefined) config.train.steps = maxSteps;
+if (evalEvery !== undefined) config.train.evalEvery = evalEvery;
+if (seed !== undefined) config.seed = seed;
+try {
+  applyOverrides(config, f.set ?? []);
+  validateConfig(config);
+} catch (err) {
+  if (!isUserFacing(err)) throw err;
+  fail(err.message);
+}
 const runDir = f['run-dir'] ?? join(mkdtempSync(join(tmpdir(), 'engram-converge-')), 'run');
 
 const t0 = performance.now();
-const result = await runTraining({ runDir, config, resume: false });
+const result = await runTraining({ runDir, config, resume: false }).catch((err: unknown) => {
+  if (!isUserFacing(err)) throw err;
+  return fail(err.message);
+});
 const wall = (performance.now() - t0) / 1000;
 const last = result.last;
 const summary = {

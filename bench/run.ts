@@ -7,13 +7,28 @@
  *   node dist/bench/run.js [--steps N] [--out FILE]
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from '../src/cli/bench.js';
+import { writeFileAtomic } from '../src/checkpoint/atomic.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '200' }, out: { type: 'string', default: 'bench/results.json' } } });
+const USAGE = 'usage: node dist/bench/run.js [--steps N] [--out FILE]';
+let values: { steps?: string; out?: string; help?: boolean };
+try {
+  values = parseArgs({ options: { steps: { type: 'string', default: '200' }, out: { type: 'string', default: 'bench/results.json' }, help: { type: 'boolean', short: 'h' } } }).values;
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}. ${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (!/^[1-9][0-9]*$/.test(values.steps!)) {
+  console.error(`bench: --steps must be a positive whole number, got '${values.steps}'. ${USAGE}`);
+  process.exit(2);
+}
 const bin = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
 const rows: (BenchResult & { kernels: string })[] = [];
 const configs: [string, string, number][] = [];
@@ -44,5 +59,10 @@ const result = {
   steps: Number(values.steps),
   results: rows,
 };
-writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
+try {
+  writeFileAtomic(values.out!, `${JSON.stringify(result, null, 2)}\n`);
+} catch (err) {
+  console.error(`bench: ${(err as Error).message.split('\n')[0]}; the figures are printed above. Choose a writable --out FILE`);
+  process.exit(1);
+}
 console.log(`wrote ${values.out}`);

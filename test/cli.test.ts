@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { engram, tempDir } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { engram, ROOT, tempDir } from './helpers.js';
 
 /** A user error: exit 2, exactly one line on stderr naming the problem, no stack trace. */
 function assertOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
@@ -133,4 +134,25 @@ test('bench --json: the last line is one JSON object with msPerStep, nothing els
   assertOneLineError(engram(['bench', '--kernels', 'gpu']), /--kernels must be wasm or ts/);
   assertOneLineError(engram(['bench', '--warmup=-1']), /--warmup must be an integer ≥ 0/);
   assertOneLineError(engram(['bench', '--warmup', 'lots']), /--warmup must be an integer ≥ 0/);
+});
+
+test('the bench scripts (npm run bench, dist/bench/converge.js) refuse bad flags with one line', () => {
+  const script = (name: string, args: string[]): { status: number | null; stderr: string } => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', `${name}.js`), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stderr: r.stderr };
+  };
+  const check = (r: { status: number | null; stderr: string }, prefix: string, pattern: RegExp): void => {
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]!.startsWith(prefix), lines[0]);
+    assert.match(lines[0]!, pattern);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  };
+  check(script('converge', ['--bogus']), 'converge: ', /Unknown option '--bogus'.*usage: /);
+  check(script('converge', ['--seed', 'x']), 'converge: ', /--seed must be a number, got 'x'/);
+  check(script('converge', ['--preset', 'nope']), 'converge: ', /unknown preset nope; presets: ntm-copy/);
+  check(script('converge', ['--set', 'model.memorySlots=-3']), 'converge: ', /model\.memorySlots must be > 0/);
+  check(script('run', ['--steps', '0']), 'bench: ', /--steps must be a positive whole number/);
+  check(script('run', ['--bogus']), 'bench: ', /Unknown option '--bogus'/);
 });
