@@ -41,14 +41,13 @@ export interface KernelExports {
   allocationBackward(...args: number[]): void;
   zeroBytes(p: number, bytes: number): void;
   sumSquares(p: number, n: number): number;
-  adamStep(w: number, g: number, m: number, v: number, n: number, beta1: number, c1: number, beta2: number, c2: number, stepSize: number, sqrtBc2: number, eps: number): void;
-  rmspropStep(w: number, g: number, sq: number, mom: number, n: number, alpha: number, c: number, eps: number, lr: number, momentum: number, tf: number): void;
+  adamStep(w: number, g: number, m: number, v: number, n: number, beta1: number, c1: number, beta2: number, c2: number, stepSize: number, sqrtBc2: number, eps: number, uw: number, um: number, uv: number): number;
+  rmspropStep(w: number, g: number, sq: number, mom: number, n: number, alpha: number, c: number, eps: number, lr: number, momentum: number, tf: number, uw: number, usq: number, umom: number): number;
   expArray(src: number, dst: number, n: number): void;
   logArray(src: number, dst: number, n: number): void;
   copyBytes(dst: number, src: number, bytes: number): void;
   copyCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
   addCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
-  allFinite(p: number, n: number): number;
   lstmForward(...args: number[]): void;
   lstmBackward(...args: number[]): void;
   readWeightingForward(src: number, M: number, pi: number, out: number, B: number, N: number): void;

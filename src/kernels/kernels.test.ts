@@ -587,7 +587,7 @@ test('whole NTM and DNC training steps: WASM kernels (heads in one product, buff
   }
 });
 
-test('bulk kernels: sum of squares, finiteness and copies agree with plain loops (SIMD body and tail)', () => {
+test('bulk kernels: sum of squares and copies agree with plain loops (SIMD body and tail)', () => {
   const heap = kernelHeapOrNull()!;
   const rng = new Rng(5);
   for (const n of [1, 3, 4, 7, 64, 1001]) {
@@ -596,15 +596,6 @@ test('bulk kernels: sum of squares, finiteness and copies agree with plain loops
     let s = 0;
     for (let i = 0; i < n; i++) s += a[i]! * a[i]!;
     assert.ok(Math.abs(heap.k.sumSquares(a.byteOffset, n) - s) <= 1e-12 * s, `sumSquares n=${n}`);
-    assert.equal(heap.k.allFinite(a.byteOffset, n), 1);
-    for (const bad of [NaN, Infinity, -Infinity]) {
-      for (const at of [0, n - 1, n >> 1]) {
-        const keep = a[at]!;
-        a[at] = bad;
-        assert.equal(heap.k.allFinite(a.byteOffset, n), 0, `allFinite n=${n}, ${bad} at ${at}`);
-        a[at] = keep;
-      }
-    }
     const b = heap.alloc(n)!;
     heap.copy(b, a);
     assert.deepEqual(Array.from(b), Array.from(a));

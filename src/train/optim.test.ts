@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads } from './optim.js';
 import { DEFAULTS, type OptimizerConfig } from '../config/schema.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type Buf } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { Rng } from '../tensor/random.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
@@ -165,10 +165,32 @@ test('optimizers work in float32 too, and a float32 step matches float64 to floa
   }
 });
 
+test('optimizer kernels and loops report one value that is not finite wherever it is (SIMD body or tail)', () => {
+  const heap = kernelHeapOrNull()!;
+  for (const over of [{ name: 'rmsprop' }, { name: 'rmsprop', momentum: 0.9 }, { name: 'adam' }] as Partial<OptimizerConfig>[]) {
+    for (const onHeap of [true, false]) {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        for (const at of [0, 18, 35, 36]) {
+          const n = 37;
+          const make = (): Float32Array => (onHeap ? heap.alloc(n)! : new Float32Array(n));
+          const w = new Tensor(make().fill(0.5), [n], true);
+          w.grad = make().fill(0.1);
+          const opt = createOptimizer(cfg(over), new Map([['w', w]]));
+          assert.equal(opt.step(), true);
+          w.grad[at] = bad;
+          assert.equal(opt.step(), false, `${JSON.stringify(over)} ${bad} at ${at}${onHeap ? ' on the heap' : ''}`);
+        }
+      }
+    }
+  }
+});
+
 test('optimizer kernels (parameters on the kernel heap) give the same bits as the TypeScript loops', () => {
   const heap = kernelHeapOrNull()!;
   const flavours: Partial<OptimizerConfig>[] = [
     { name: 'adam' }, { name: 'rmsprop' }, { name: 'rmsprop-tf' }, { name: 'rmsprop', momentum: 0.9 }, { name: 'adam', lr: 3 },
+    // updates that overflow float32: the flag turns false on both
+    { name: 'rmsprop', lr: 1e39 }, { name: 'rmsprop', momentum: 0.9, lr: 1e39 }, { name: 'adam', lr: 1e39 },
   ];
   for (const over of flavours) {
     const runOn = (onHeap: boolean): number[][] => {
@@ -179,13 +201,27 @@ test('optimizer kernels (parameters on the kernel heap) give the same bits as th
       w.grad = make();
       for (let i = 0; i < n; i++) w.data[i] = rng.normal();
       const opt = createOptimizer(cfg(over), new Map([['w', w]]));
+      const copies = new Map<unknown, Float32Array>();
+      const backup = (b: Buf): Buf => {
+        if (!copies.has(b)) copies.set(b, make());
+        return copies.get(b)!;
+      };
+      const out: number[][] = [];
       for (let s = 0; s < 5; s++) {
         for (let i = 0; i < n; i++) w.grad[i] = i % 7 === 0 ? 0 : rng.normal() * 10 ** (s - 2);
-        opt.step();
+        const before = [w.data, ...opt.state().buffers.values()].map((b) => Array.from(b));
+        const finite = s % 2 === 0 ? opt.step() : opt.step(backup);
+        assert.equal(finite, [w.data, ...opt.state().buffers.values()].every((b) => b.every(Number.isFinite)), 'the flag says whether all it wrote is finite');
+        if (s % 2 === 1) {
+          const saved = [w.data, ...opt.state().buffers.values()].map((b) => Array.from(copies.get(b)!));
+          assert.deepEqual(saved, before, 'every buffer it changed was backed up first');
+        }
+        out.push([finite ? 1 : 0]);
       }
+      assert.equal(out.some(([f]) => f === 0), over.lr === 1e39, 'only the overflowing updates report a value that is not finite');
       // on the heap every buffer is there, so the kernel ran; off it none is, so the loops did
       assert.ok([...opt.state().buffers.values()].every((b) => heap.owns(b) === onHeap), 'optimiser state where its parameter is');
-      return [Array.from(w.data), ...[...opt.state().buffers.values()].map((b) => Array.from(b))];
+      return [...out, Array.from(w.data), ...[...opt.state().buffers.values()].map((b) => Array.from(b))];
     };
     assert.deepEqual(runOn(true), runOn(false), `${JSON.stringify(over)}: kernel and loops differ`);
   }

@@ -9,11 +9,16 @@
  */
 import type { OptimizerConfig } from '../config/schema.js';
 import { activeHeap } from '../kernels/wasm.js';
+import type { KernelHeap } from '../kernels/heap.js';
 import { alloc, type Buf, type Tensor } from '../tensor/tensor.js';
 
 export interface Optimizer {
-  /** Applies one update from each parameter's `grad`. */
-  step(): void;
+  /**
+   * Applies one update from each parameter's `grad`. With `backup`, the old contents of every
+   * buffer it changes (a parameter's data and its state buffers) go first into backup(buffer), a
+   * buffer of the same length. @returns true when every value it wrote is finite
+   */
+  step(backup?: (b: Buf) => Buf): boolean;
   /** Named state buffers, e.g. `square_avg.controller.lstm.weight_ih`, and the step count. */
   state(): { step: number; buffers: Map<string, Buf> };
   loadState(step: number, buffers: ReadonlyMap<string, Buf>): void;
@@ -35,13 +40,18 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   }
   let t = 0;
   const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
-  // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
-  // byte offsets of a parameter's buffers on the heap (every one there), else null
-  const on = heap !== null && activeHeap() === heap ? heap : null;
   const same = (x: number): number => x;
+  /** the byte offset of a backup of b (−1: off the heap), 0 without backups */
+  const saveAt = (h: KernelHeap, b: Buf, backup: ((b: Buf) => Buf) | undefined): number => (backup === undefined ? 0 : h.ptr(backup(b)));
   return {
-    step() {
+    step(backup) {
       t++;
+      let finite = true;
+      // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
+      const on = heap !== null && activeHeap() === heap ? heap : null;
+      const save = (b: Buf): void => {
+        if (backup !== undefined) backup(b).set(b);
+      };
       for (const n of names) {
         const p = params.get(n)!;
         const g = p.grad;
@@ -57,15 +67,18 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           const b1 = r(beta1), c1 = r(1 - beta1), b2 = r(beta2), c2 = r(1 - beta2);
           const stepSize = r(lr / bc1), sqrtBc2 = r(Math.sqrt(bc2)), e = r(eps);
           const pw = on === null ? -1 : on.ptr(w), pg = pw < 0 ? -1 : on!.ptr(g), pm = pg < 0 ? -1 : on!.ptr(m), pv = pm < 0 ? -1 : on!.ptr(v);
-          if (pv >= 0) {
-            on!.k.adamStep(pw, pg, pm, pv, w.length, b1, c1, b2, c2, stepSize, sqrtBc2, e);
+          const uw = pv < 0 ? -1 : saveAt(on!, w, backup), um = uw < 0 ? -1 : saveAt(on!, m, backup), uv = um < 0 ? -1 : saveAt(on!, v, backup);
+          if (uv >= 0) {
+            finite = on!.k.adamStep(pw, pg, pm, pv, w.length, b1, c1, b2, c2, stepSize, sqrtBc2, e, uw, um, uv) === 1 && finite;
             continue;
           }
+          save(w); save(m); save(v);
           for (let i = 0; i < w.length; i++) {
             const gi = g[i]!;
             const mi = (m[i] = r(r(b1 * m[i]!) + r(c1 * gi)));
             const vi = (v[i] = r(r(b2 * v[i]!) + r(r(c2 * gi) * gi)));
-            w[i] = r(w[i]! - r(r(stepSize * mi) / r(r(r(Math.sqrt(vi)) / sqrtBc2) + e)));
+            const wi = (w[i] = r(w[i]! - r(r(stepSize * mi) / r(r(r(Math.sqrt(vi)) / sqrtBc2) + e))));
+            if (!(Number.isFinite(wi) && Number.isFinite(mi) && Number.isFinite(vi))) finite = false;
           }
         } else {
           const sq = buffers.get(`square_avg.${n}`)!;
@@ -73,23 +86,31 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           const tf = cfg.name === 'rmsprop-tf';
           const a = r(alpha), c = r(1 - alpha), e = r(eps), l = r(lr), mu = r(momentum);
           const pw = on === null ? -1 : on.ptr(w), pg = pw < 0 ? -1 : on!.ptr(g), ps = pg < 0 ? -1 : on!.ptr(sq), pb = mom === null ? 0 : ps < 0 ? -1 : on!.ptr(mom);
-          if (ps >= 0 && pb >= 0) {
-            on!.k.rmspropStep(pw, pg, ps, pb, w.length, a, c, e, l, mu, tf ? 1 : 0);
+          const uw = ps < 0 || pb < 0 ? -1 : saveAt(on!, w, backup), us = uw < 0 ? -1 : saveAt(on!, sq, backup);
+          const ub = mom === null || us < 0 ? us : saveAt(on!, mom, backup);
+          if (ub >= 0) {
+            finite = on!.k.rmspropStep(pw, pg, ps, pb, w.length, a, c, e, l, mu, tf ? 1 : 0, uw, us, mom === null ? 0 : ub) === 1 && finite;
             continue;
           }
+          save(w); save(sq);
+          if (mom) save(mom);
           for (let i = 0; i < w.length; i++) {
             const gi = g[i]!;
             const s = (sq[i] = r(r(a * sq[i]!) + r(r(c * gi) * gi)));
             const u = r(gi / (tf ? r(Math.sqrt(r(s + e))) : r(r(Math.sqrt(s)) + e)));
+            let wi: number;
             if (mom) {
               const b = (mom[i] = r(r(mu * mom[i]!) + u));
-              w[i] = r(w[i]! - r(l * b));
+              wi = w[i] = r(w[i]! - r(l * b));
+              if (!Number.isFinite(b)) finite = false;
             } else {
-              w[i] = r(w[i]! - r(l * u));
+              wi = w[i] = r(w[i]! - r(l * u));
             }
+            if (!(Number.isFinite(wi) && Number.isFinite(s))) finite = false;
           }
         }
       }
+      return finite;
     },
     state() {
       return { step: t, buffers };
@@ -142,13 +163,4 @@ export function zeroGrads(params: Iterable<Tensor>): void {
     if (pg >= 0) heap!.k.zeroBytes(pg, 4 * g.length);
     else g.fill(0);
   }
-}
-
-/** True when every element of `b` is finite. */
-export function allFinite(b: Buf): boolean {
-  const heap = activeHeap();
-  const p = heap === null ? -1 : heap.ptr(b);
-  if (p >= 0) return heap!.k.allFinite(p, b.length) === 1;
-  for (let i = 0; i < b.length; i++) if (!Number.isFinite(b[i]!)) return false;
-  return true;
 }

@@ -13,7 +13,7 @@ import type { KernelHeap } from '../kernels/heap.js';
 import { accumulateGradients } from './gradients.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
-import { allFinite, clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
+import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
 
 export interface EvalRecord extends Metrics {
   step: number;
@@ -68,6 +68,15 @@ export class Trainer {
   gradientHook: GradientHook | null = null;
   /** copies of the weights and optimiser buffers from before the update, to undo a non-finite one */
   private readonly undo = new Map<Buf, Buf>();
+  /** the buffers the optimiser backed up this step (to put back if its update is not finite) */
+  private readonly saved: Buf[] = [];
+  /** The optimiser's backup: where b's old contents go (made on first use, beside b). */
+  private readonly backup = (b: Buf): Buf => {
+    let copy = this.undo.get(b);
+    if (copy === undefined) this.undo.set(b, (copy = this.heap?.owns(b) ? this.heap.alloc(b.length) ?? b.slice() : b.slice()));
+    this.saved.push(b);
+    return copy;
+  };
   private readonly heap = activeHeap();
   private disposed = false;
 
@@ -136,17 +145,12 @@ export class Trainer {
     const gradNorm = globalGradNorm(params);
     if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return this.skip(lossValue, gradNorm);
     clipGradNorm(params, gradNorm, this.config.optimizer.clipNorm);
-    // finite gradients can still overflow in the update (a huge lr): keep what to restore
-    const touched = [...params.map((p) => p.data), ...this.optimizer.state().buffers.values()];
+    // finite gradients can still overflow in the update (a huge lr): the optimiser saves what it
+    // overwrites (in the same pass as its update, on the kernels) and says whether all it wrote is finite
     const optimizerStep = this.optimizer.state().step;
-    for (const b of touched) {
-      let copy = this.undo.get(b);
-      if (copy === undefined) this.undo.set(b, (copy = this.heap?.owns(b) ? this.heap.alloc(b.length) ?? b.slice() : b.slice()));
-      copyInto(copy, b, this.heap);
-    }
-    this.optimizer.step();
-    if (!touched.every(allFinite)) {
-      for (const b of touched) copyInto(b, this.undo.get(b)!, this.heap);
+    this.saved.length = 0;
+    if (!this.optimizer.step(this.backup)) {
+      for (const b of this.saved) copyInto(b, this.undo.get(b)!, this.heap);
       this.optimizer.loadState(optimizerStep, this.optimizer.state().buffers);
       return this.skip(lossValue, gradNorm);
     }

@@ -308,21 +308,6 @@ export function sumSquares(p: usize, n: i32): f64 {
   return s;
 }
 
-// 1 when all n floats are finite, else 0 (x − x is 0 for finite x, NaN for ±Inf and NaN).
-export function allFinite(p: usize, n: i32): i32 {
-  const n4 = n & ~3;
-  let i = 0;
-  for (; i < n4; i += 4) {
-    const v = v128.load(p + (<usize>i << 2));
-    if (!i32x4.all_true(f32x4.eq(f32x4.sub(v, v), f32x4.splat(0)))) return 0;
-  }
-  for (; i < n; i++) {
-    const x = load<f32>(p + (<usize>i << 2));
-    if (x - x != 0) return 0;
-  }
-  return 1;
-}
-
 // Copies `bytes` bytes from `src` to `dst` (one memory.copy; TypedArray.set is slower on shared memory).
 export function copyBytes(dst: usize, src: usize, bytes: usize): void {
   memory.copy(dst, src, bytes);

@@ -3,6 +3,10 @@
 // operation (four elements at a time in f32x4 lanes, whose operations round exactly as scalar
 // float32 ones do, and as the twin's Math.fround of each float64 operation does), so both give
 // the same bits.
+//
+// Each update can first save the values it overwrites (undo pointers, 0: none), for a trainer to
+// put back when the update is not finite, and returns 1 when every value it wrote is finite, else
+// 0: one pass over the buffers instead of a copy, the update and a check.
 
 // @ts-ignore: decorator
 @inline
@@ -28,36 +32,65 @@ function st4(p: usize, i: i32, v: v128): void {
   v128.store(p + (<usize>i << 2), v);
 }
 
+// lanes where x is ±Inf or NaN (x − x is NaN there, 0 elsewhere)
+// @ts-ignore: decorator
+@inline
+function bad4(x: v128): v128 {
+  return f32x4.ne(f32x4.sub(x, x), f32x4.splat(0));
+}
+
 // Adam (PyTorch): m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g·g;  w ← w − stepSize·m / (√v / √bc2 + ε)
-// The constants come rounded to float32 (the twin rounds them the same way).
-export function adamStep(w: usize, g: usize, m: usize, v: usize, n: i32, beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, sqrtBc2: f32, eps: f32): void {
+// The constants come rounded to float32 (the twin rounds them the same way). uw, um, uv: where
+// the old w, m, v go first (all three, or 0).
+export function adamStep(w: usize, g: usize, m: usize, v: usize, n: i32, beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, sqrtBc2: f32, eps: f32,
+  uw: usize, um: usize, uv: usize): i32 {
+  if (uw != 0) {
+    memory.copy(uw, w, <usize>n << 2);
+    memory.copy(um, m, <usize>n << 2);
+    memory.copy(uv, v, <usize>n << 2);
+  }
   const b1 = f32x4.splat(beta1), c1v = f32x4.splat(c1), b2 = f32x4.splat(beta2), c2v = f32x4.splat(c2);
   const ss = f32x4.splat(stepSize), sb = f32x4.splat(sqrtBc2), ev = f32x4.splat(eps);
+  let bad = f32x4.splat(0);
   const n4 = n & ~3;
   let i = 0;
   for (; i < n4; i += 4) {
     const gi = ld4(g, i);
     const mi = f32x4.add(f32x4.mul(b1, ld4(m, i)), f32x4.mul(c1v, gi));
     const vi = f32x4.add(f32x4.mul(b2, ld4(v, i)), f32x4.mul(f32x4.mul(c2v, gi), gi));
+    const wi = f32x4.sub(ld4(w, i), f32x4.div(f32x4.mul(ss, mi), f32x4.add(f32x4.div(f32x4.sqrt(vi), sb), ev)));
     st4(m, i, mi);
     st4(v, i, vi);
-    st4(w, i, f32x4.sub(ld4(w, i), f32x4.div(f32x4.mul(ss, mi), f32x4.add(f32x4.div(f32x4.sqrt(vi), sb), ev))));
+    st4(w, i, wi);
+    bad = v128.or(bad, v128.or(bad4(wi), v128.or(bad4(mi), bad4(vi))));
   }
+  let ok = !v128.any_true(bad);
   for (; i < n; i++) {
     const gi = ld(g, i);
     const mi = beta1 * ld(m, i) + c1 * gi;
     const vi = beta2 * ld(v, i) + c2 * gi * gi;
+    const wi = ld(w, i) - (stepSize * mi) / (Mathf.sqrt(vi) / sqrtBc2 + eps);
     st(m, i, mi);
     st(v, i, vi);
-    st(w, i, ld(w, i) - (stepSize * mi) / (Mathf.sqrt(vi) / sqrtBc2 + eps));
+    st(w, i, wi);
+    ok = ok && isFinite(wi) && isFinite(mi) && isFinite(vi);
   }
+  return ok ? 1 : 0;
 }
 
 // RMSprop: sq ← α·sq + (1−α)·g·g;  u = g / (√sq + ε) (PyTorch) or g / √(sq + ε) (tf ≠ 0);
 // with momentum μ > 0 (mom ≠ 0): b ← μ·b + u, w ← w − lr·b; else w ← w − lr·u.
-// The constants come rounded to float32 (the twin rounds them the same way).
-export function rmspropStep(w: usize, g: usize, sq: usize, mom: usize, n: i32, alpha: f32, c: f32, eps: f32, lr: f32, momentum: f32, tf: i32): void {
+// The constants come rounded to float32 (the twin rounds them the same way). uw, usq, umom:
+// where the old w, sq and momentum go first (0: none; umom only with momentum).
+export function rmspropStep(w: usize, g: usize, sq: usize, mom: usize, n: i32, alpha: f32, c: f32, eps: f32, lr: f32, momentum: f32, tf: i32,
+  uw: usize, usq: usize, umom: usize): i32 {
+  if (uw != 0) {
+    memory.copy(uw, w, <usize>n << 2);
+    memory.copy(usq, sq, <usize>n << 2);
+    if (mom != 0) memory.copy(umom, mom, <usize>n << 2);
+  }
   const a = f32x4.splat(alpha), cv = f32x4.splat(c), ev = f32x4.splat(eps), lv = f32x4.splat(lr), mu = f32x4.splat(momentum);
+  let bad = f32x4.splat(0);
   const n4 = n & ~3;
   let i = 0;
   for (; i < n4; i += 4) {
@@ -65,25 +98,35 @@ export function rmspropStep(w: usize, g: usize, sq: usize, mom: usize, n: i32, a
     const s = f32x4.add(f32x4.mul(a, ld4(sq, i)), f32x4.mul(f32x4.mul(cv, gi), gi));
     st4(sq, i, s);
     const u = f32x4.div(gi, tf != 0 ? f32x4.sqrt(f32x4.add(s, ev)) : f32x4.add(f32x4.sqrt(s), ev));
+    let wi: v128;
     if (mom != 0) {
       const b = f32x4.add(f32x4.mul(mu, ld4(mom, i)), u);
       st4(mom, i, b);
-      st4(w, i, f32x4.sub(ld4(w, i), f32x4.mul(lv, b)));
+      wi = f32x4.sub(ld4(w, i), f32x4.mul(lv, b));
+      bad = v128.or(bad, bad4(b));
     } else {
-      st4(w, i, f32x4.sub(ld4(w, i), f32x4.mul(lv, u)));
+      wi = f32x4.sub(ld4(w, i), f32x4.mul(lv, u));
     }
+    st4(w, i, wi);
+    bad = v128.or(bad, v128.or(bad4(wi), bad4(s)));
   }
+  let ok = !v128.any_true(bad);
   for (; i < n; i++) {
     const gi = ld(g, i);
     const s = alpha * ld(sq, i) + c * gi * gi;
     st(sq, i, s);
     const u = gi / (tf != 0 ? Mathf.sqrt(s + eps) : Mathf.sqrt(s) + eps);
+    let wi: f32;
     if (mom != 0) {
       const b = momentum * ld(mom, i) + u;
       st(mom, i, b);
-      st(w, i, ld(w, i) - lr * b);
+      wi = ld(w, i) - lr * b;
+      ok = ok && isFinite(b);
     } else {
-      st(w, i, ld(w, i) - lr * u);
+      wi = ld(w, i) - lr * u;
     }
+    st(w, i, wi);
+    ok = ok && isFinite(wi) && isFinite(s);
   }
+  return ok ? 1 : 0;
 }
