@@ -24,6 +24,75 @@ export interface Optimizer {
   loadState(step: number, buffers: ReadonlyMap<string, Buf>): void;
 }
 
+// The update loops when a parameter is off the kernel heap (the TypeScript kernels, float64
+// gradient checks). Float32 ones round every operation with Math.fround, written out (a rounding
+// function passed in boxes every intermediate); float64 ones are the same formulas unrounded.
+// Each returns true when every value it wrote is finite.
+
+function adamLoop32(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, c1: number, b2: number, c2: number, stepSize: number, sqrtBc2: number, e: number): boolean {
+  const f = Math.fround;
+  let finite = true;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i]!;
+    const mi = (m[i] = f(f(b1 * m[i]!) + f(c1 * gi)));
+    const vi = (v[i] = f(f(b2 * v[i]!) + f(f(c2 * gi) * gi)));
+    const wi = (w[i] = f(w[i]! - f(f(stepSize * mi) / f(f(f(Math.sqrt(vi)) / sqrtBc2) + e))));
+    if (!(Number.isFinite(wi) && Number.isFinite(mi) && Number.isFinite(vi))) finite = false;
+  }
+  return finite;
+}
+
+function adamLoop64(w: Buf, g: Buf, m: Buf, v: Buf, b1: number, c1: number, b2: number, c2: number, stepSize: number, sqrtBc2: number, e: number): boolean {
+  let finite = true;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i]!;
+    const mi = (m[i] = b1 * m[i]! + c1 * gi);
+    const vi = (v[i] = b2 * v[i]! + c2 * gi * gi);
+    const wi = (w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + e));
+    if (!(Number.isFinite(wi) && Number.isFinite(mi) && Number.isFinite(vi))) finite = false;
+  }
+  return finite;
+}
+
+function rmspropLoop32(w: Float32Array, g: Float32Array, sq: Float32Array, mom: Float32Array | null, a: number, c: number, e: number, l: number, mu: number, tf: boolean): boolean {
+  const f = Math.fround;
+  let finite = true;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i]!;
+    const s = (sq[i] = f(f(a * sq[i]!) + f(f(c * gi) * gi)));
+    const u = f(gi / (tf ? f(Math.sqrt(f(s + e))) : f(f(Math.sqrt(s)) + e)));
+    let wi: number;
+    if (mom) {
+      const b = (mom[i] = f(f(mu * mom[i]!) + u));
+      wi = w[i] = f(w[i]! - f(l * b));
+      if (!Number.isFinite(b)) finite = false;
+    } else {
+      wi = w[i] = f(w[i]! - f(l * u));
+    }
+    if (!(Number.isFinite(wi) && Number.isFinite(s))) finite = false;
+  }
+  return finite;
+}
+
+function rmspropLoop64(w: Buf, g: Buf, sq: Buf, mom: Buf | null, a: number, c: number, e: number, l: number, mu: number, tf: boolean): boolean {
+  let finite = true;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i]!;
+    const s = (sq[i] = a * sq[i]! + c * gi * gi);
+    const u = gi / (tf ? Math.sqrt(s + e) : Math.sqrt(s) + e);
+    let wi: number;
+    if (mom) {
+      const b = (mom[i] = mu * mom[i]! + u);
+      wi = w[i] = w[i]! - l * b;
+      if (!Number.isFinite(b)) finite = false;
+    } else {
+      wi = w[i] = w[i]! - l * u;
+    }
+    if (!(Number.isFinite(wi) && Number.isFinite(s))) finite = false;
+  }
+  return finite;
+}
+
 export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string, Tensor>): Optimizer {
   const names = [...params.keys()];
   const slots = cfg.name === 'adam' ? ['exp_avg', 'exp_avg_sq'] : cfg.momentum > 0 ? ['square_avg', 'momentum'] : ['square_avg'];
@@ -40,7 +109,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   }
   let t = 0;
   const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
-  const same = (x: number): number => x;
+  const same = (x: number): number => x; // constants of float64 parameters stay as they are
   /** the byte offset of a backup of b (−1: off the heap), 0 without backups */
   const saveAt = (h: KernelHeap, b: Buf, backup: ((b: Buf) => Buf) | undefined): number => (backup === undefined ? 0 : h.ptr(backup(b)));
   return {
@@ -60,7 +129,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
         // Float32 parameters are updated in float32 arithmetic, as PyTorch does: every operation
         // rounded to float32 (Math.fround of a float64 +, −, ×, ÷ or √ of float32 values is the
         // float32 operation's result), constants included; float64 ones in float64.
-        const r = w instanceof Float32Array ? Math.fround : same;
+        const r = w instanceof Float32Array ? Math.fround : same; // for the constants
         if (cfg.name === 'adam') {
           const m = buffers.get(`exp_avg.${n}`)!, v = buffers.get(`exp_avg_sq.${n}`)!;
           const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
@@ -73,13 +142,10 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
             continue;
           }
           save(w); save(m); save(v);
-          for (let i = 0; i < w.length; i++) {
-            const gi = g[i]!;
-            const mi = (m[i] = r(r(b1 * m[i]!) + r(c1 * gi)));
-            const vi = (v[i] = r(r(b2 * v[i]!) + r(r(c2 * gi) * gi)));
-            const wi = (w[i] = r(w[i]! - r(r(stepSize * mi) / r(r(r(Math.sqrt(vi)) / sqrtBc2) + e))));
-            if (!(Number.isFinite(wi) && Number.isFinite(mi) && Number.isFinite(vi))) finite = false;
-          }
+          const ok = w instanceof Float32Array
+            ? adamLoop32(w, g as Float32Array, m as Float32Array, v as Float32Array, b1, c1, b2, c2, stepSize, sqrtBc2, e)
+            : adamLoop64(w, g, m, v, b1, c1, b2, c2, stepSize, sqrtBc2, e);
+          finite = ok && finite;
         } else {
           const sq = buffers.get(`square_avg.${n}`)!;
           const mom = momentum > 0 ? buffers.get(`momentum.${n}`)! : null;
@@ -94,20 +160,10 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           }
           save(w); save(sq);
           if (mom) save(mom);
-          for (let i = 0; i < w.length; i++) {
-            const gi = g[i]!;
-            const s = (sq[i] = r(r(a * sq[i]!) + r(r(c * gi) * gi)));
-            const u = r(gi / (tf ? r(Math.sqrt(r(s + e))) : r(r(Math.sqrt(s)) + e)));
-            let wi: number;
-            if (mom) {
-              const b = (mom[i] = r(r(mu * mom[i]!) + u));
-              wi = w[i] = r(w[i]! - r(l * b));
-              if (!Number.isFinite(b)) finite = false;
-            } else {
-              wi = w[i] = r(w[i]! - r(l * u));
-            }
-            if (!(Number.isFinite(wi) && Number.isFinite(s))) finite = false;
-          }
+          const ok = w instanceof Float32Array
+            ? rmspropLoop32(w, g as Float32Array, sq as Float32Array, mom as Float32Array | null, a, c, e, l, mu, tf)
+            : rmspropLoop64(w, g, sq, mom, a, c, e, l, mu, tf);
+          finite = ok && finite;
         }
       }
       return finite;
