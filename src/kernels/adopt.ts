@@ -71,3 +71,15 @@ export function releaseParams(store: ParamStore): void {
   heap.release(blocks.grad);
   adopted.delete(store);
 }
+
+/**
+ * The blocks an adopted store's parameters and gradients live in, with each parameter's offset
+ * (in floats, in the store's order) inside them; undefined for a store that is not adopted.
+ */
+export function adoptedLayout(store: ParamStore): { readonly data: Float32Array; readonly grad: Float32Array; readonly offsets: readonly number[] } | undefined {
+  const blocks = adopted.get(store);
+  const heap = kernelHeapOrNull();
+  if (blocks === undefined || heap === null) return undefined;
+  const base = heap.ptr(blocks.data);
+  return { ...blocks, offsets: [...store.values()].map((t) => (heap.ptr(t.data) - base) / 4) };
+}

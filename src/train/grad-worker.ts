@@ -12,7 +12,9 @@ import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients } from './gradients.js';
 import { zeroGrads } from './optim.js';
-import { sharedView, State, type SharedFloats, type SliceMessage } from './parallel-protocol.js';
+import { sameLayout, sharedView, SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage } from './parallel-protocol.js';
+import { adoptedLayout } from '../kernels/adopt.js';
+import { kernelHeapOrNull } from '../kernels/heap.js';
 
 interface WorkerInit {
   config: Config;
@@ -22,6 +24,9 @@ interface WorkerInit {
   control: SharedArrayBuffer;
   weights: SharedFloats;
   grads: SharedFloats;
+  layout: SharedLayout;
+  /** every thread has a core: spin briefly before sleeping on the control word */
+  spin: boolean;
   port: MessagePort;
 }
 
@@ -40,28 +45,30 @@ try {
   const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
   const params = [...model.params.values()];
   for (const p of params) p.g(); // gradient buffers for the whole run (already there on the WASM kernels)
+  // this model's block of parameters and gradients, when it is laid out as the shared buffers
+  // (the same model on the same kernels: it is), goes across in one copy each way
+  const own = adoptedLayout(model.params);
+  const block = own !== undefined && sameLayout(init.layout, own.data.length, own.offsets) ? own : null;
   const pool = new BufferPool(heapAllocator());
   for (;;) {
-    Atomics.wait(control, 0, State.Idle);
+    waitWhile(control, State.Idle, init.spin ? SPIN_MS : 0, Infinity);
     const state = Atomics.load(control, 0);
     if (state === State.Quit) break;
     if (state !== State.Go) continue;
     try {
       const msg = receiveMessageOnPort(init.port)?.message as SliceMessage | undefined;
       if (msg === undefined) throw new Error('gradient worker: no slice was sent');
-      let off = 0;
-      for (const p of params) {
-        p.data.set(weights.subarray(off, off + p.size));
-        off += p.size;
+      if (block !== null) {
+        block.data.set(weights);
+        kernelHeapOrNull()!.zero(block.grad); // one memory fill
+      } else {
+        params.forEach((p, i) => p.data.set(weights.subarray(init.layout.offsets[i]!, init.layout.offsets[i]! + p.size)));
+        zeroGrads(params); // one memory fill per parameter on the kernel heap
       }
-      zeroGrads(params); // one memory fill per parameter on the kernel heap
       const batch: Batch = { ...msg.batch };
       const loss = accumulateGradients(model, batch, pool, msg.normaliser);
-      off = 0;
-      for (const p of params) {
-        grads.set(p.grad!, off);
-        off += p.size;
-      }
+      if (block !== null) grads.set(block.grad);
+      else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));
       init.port.postMessage({ loss });
       finish(State.Done);
     } catch (err) {

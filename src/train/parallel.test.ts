@@ -7,9 +7,12 @@ import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
+import { adoptedLayout } from '../kernels/adopt.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { accumulateGradients } from './gradients.js';
 import { ParallelGradients, sliceSizes } from './parallel.js';
+import { State, waitWhile } from './parallel-protocol.js';
+import { Worker } from 'node:worker_threads';
 import { seedStreams, Trainer } from './trainer.js';
 
 test('sliceSizes: contiguous slices as equal as possible, never more slices than samples', () => {
@@ -19,22 +22,26 @@ test('sliceSizes: contiguous slices as equal as possible, never more slices than
   assert.deepEqual(sliceSizes(5, 1), [5]);
 });
 
-function setup(name: string): { config: Config; model: ReturnType<typeof createModel>; batch: ReturnType<ReturnType<typeof createTask>['sample']> } {
+function setup(name: string, kernelHeap = true): { config: Config; model: ReturnType<typeof createModel>; batch: ReturnType<ReturnType<typeof createTask>['sample']> } {
   const config = cloneConfig(findPreset(name)!.config);
   config.train.batchSize = 7; // odd, so the slices differ in size
   const task = createTask(config.task);
-  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(3));
+  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(3), 'f32', { kernelHeap });
   return { config, model, batch: task.sample(new Rng(4), config.train.batchSize) };
 }
 
-for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
-  test(`${name}: gradients from 3 threads equal the single-thread gradients (float32 rounding only)`, () => {
-    const { config, model, batch } = setup(name);
+// kernelHeap false: this thread's parameters are ordinary arrays, so the shared buffers hold them
+// back to back and go across one parameter at a time (the workers' own, on their heaps, too);
+// else the model's block of parameters is laid out in them as it is and goes across whole.
+for (const [name, kernelHeap] of [['ntm-copy-small', true], ['dnc-repeat-copy-small', true], ['dnc-repeat-copy-small', false]] as const) {
+  test(`${name}${kernelHeap ? '' : ' (parameters off the kernel heap)'}: gradients from 3 threads equal the single-thread gradients (float32 rounding only)`, () => {
+    const { config, model, batch } = setup(name, kernelHeap);
+    assert.equal(adoptedLayout(model.params) !== undefined, kernelHeap);
     const params = [...model.params.values()];
-    for (const p of params) p.grad!.fill(0);
+    for (const p of params) p.g().fill(0);
     const single = accumulateGradients(model, batch, new BufferPool());
     const expected = params.map((p) => Float32Array.from(p.grad!));
-    for (const p of params) p.grad!.fill(0);
+    for (const p of params) p.g().fill(0);
     const par = new ParallelGradients(model, config, 3);
     try {
       const loss = par.accumulate(model, batch, new BufferPool());
@@ -42,9 +49,9 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
       const scale = Math.max(...expected.map((g) => Math.max(...Array.from(g, Math.abs))));
       params.forEach((p, i) => assertAllClose(p.grad!, expected[i]!, 1e-5 * scale, 1e-4, `gradient ${i}`));
       // a second step with other weights uses the new weights
-      for (const p of params) { p.data[0]! += 0.5; p.grad!.fill(0); }
+      for (const p of params) { p.data[0]! += 0.5; p.g().fill(0); }
       const again = par.accumulate(model, batch, new BufferPool());
-      for (const p of params) p.grad!.fill(0);
+      for (const p of params) p.g().fill(0);
       const ref = accumulateGradients(model, batch, new BufferPool());
       assert.ok(Math.abs(again - ref) <= 1e-6 * Math.abs(ref), `after a weight change: ${again} vs ${ref}`);
     } finally {
@@ -56,7 +63,7 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
 test('the weights and gradients the workers share are blocks of the kernel heap, given back when the workers stop', async () => {
   const heap = kernelHeapOrNull()!;
   const { config, model } = setup('ntm-copy-small');
-  const size = [...model.params.values()].reduce((n, p) => n + p.size, 0);
+  const size = adoptedLayout(model.params)!.data.length; // the shared buffers are laid out as the model's block
   const par = new ParallelGradients(model, config, 3);
   const blocks = [0, 1, 2].map(() => heap.alloc(size)!); // after the pool's three (weights, two workers' gradients)
   for (const b of blocks) heap.release(b);
@@ -92,4 +99,23 @@ test('training with 2 threads is deterministic and close to training with 1', ()
   // the same batches and (up to rounding) the same gradients: the first losses agree closely
   assert.ok(Math.abs(a[0]! - one[0]!) <= 1e-6 * one[0]!, `${a[0]} vs ${one[0]}`);
   assert.ok(Math.abs(a[19]! - one[19]!) <= 1e-2 * one[19]!, `${a[19]} vs ${one[19]}`);
+});
+
+test('waitWhile: returns at once when the word differs, when another thread changes it (spinning or asleep), and false at its deadline', async () => {
+  const control = new Int32Array(new SharedArrayBuffer(4));
+  control[0] = State.Done;
+  assert.equal(waitWhile(control, State.Go, 1, Date.now() + 1000), true);
+  control[0] = State.Go;
+  const t0 = Date.now();
+  assert.equal(waitWhile(control, State.Go, 1, Date.now() + 30, 5), false, 'nobody changes it: false once the deadline has passed');
+  assert.ok(Date.now() - t0 >= 30);
+  for (const spinMs of [0, 50]) {
+    control[0] = State.Go;
+    // a thread that sets Done after 20 ms and wakes sleepers
+    const w = new Worker(`const { workerData } = require('node:worker_threads'); const c = new Int32Array(workerData);
+      setTimeout(() => { Atomics.store(c, 0, ${State.Done}); Atomics.notify(c, 0); }, 20);`, { eval: true, workerData: control.buffer });
+    assert.equal(waitWhile(control, State.Go, spinMs, Date.now() + 10_000), true, `spin ${spinMs} ms`);
+    assert.equal(Atomics.load(control, 0), State.Done);
+    await w.terminate();
+  }
 });
