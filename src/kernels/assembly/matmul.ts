@@ -165,6 +165,25 @@ function pair8(R0: usize, R1: usize, s: usize, so: usize, sstep: usize, V: usize
   st(R1, i, v128.bitselect(f32x4.add(a10, b10), r10, keep0)); st(R1, i + 4, f32x4.add(a11, b11));
 }
 
+// Four columns from i of one row (see accumulateRow), two accumulators (even and odd k), as pair4.
+// @ts-ignore: decorator
+@inline
+function row4(R: usize, s: usize, sstep: usize, V: usize, vstep: usize, K: i32, i: i32, keep: v128): void {
+  const K2 = K & ~1;
+  const r = ld(R, i);
+  let a = v128.and(r, keep), b = f32x4.splat(0);
+  let vp = V + (<usize>i << 2), sp = s;
+  let k = 0;
+  for (; k < K2; k += 2) {
+    a = fma(a, v128.load32_splat(sp), v128.load(vp));
+    vp += vstep; sp += sstep;
+    b = fma(b, v128.load32_splat(sp), v128.load(vp));
+    vp += vstep; sp += sstep;
+  }
+  if (k < K) a = fma(a, v128.load32_splat(sp), v128.load(vp));
+  st(R, i, v128.bitselect(f32x4.add(a, b), r, keep));
+}
+
 // Four columns from i of a pair of rows, as pair8.
 // @ts-ignore: decorator
 @inline
@@ -206,7 +225,6 @@ function tailLanes(first: i32): v128 {
 function accumulateRow(R: usize, s: usize, sk: i32, V: usize, K: i32, I: i32): void {
   const I16 = I & ~15;
   const I4 = I & ~3;
-  const K2 = K & ~1;
   const vstep = <usize>I << 2, sstep = <usize>sk << 2;
   let i = 0;
   for (; i < I16; i += 4) {
@@ -218,35 +236,10 @@ function accumulateRow(R: usize, s: usize, sk: i32, V: usize, K: i32, I: i32): v
     }
     st(R, i, a);
   }
-  for (; i < I4; i += 4) {
-    let a = ld(R, i), b = f32x4.splat(0);
-    let vp = V + (<usize>i << 2), sp = s;
-    let k = 0;
-    for (; k < K2; k += 2) {
-      a = fma(a, v128.load32_splat(sp), v128.load(vp));
-      vp += vstep; sp += sstep;
-      b = fma(b, v128.load32_splat(sp), v128.load(vp));
-      vp += vstep; sp += sstep;
-    }
-    if (k < K) a = fma(a, v128.load32_splat(sp), v128.load(vp));
-    st(R, i, f32x4.add(a, b));
-  }
+  for (; i < I4; i += 4) row4(R, s, sstep, V, vstep, K, i, i32x4.splat(-1));
   if (i < I && I >= 4) {
-    // as accumulatePair's last columns: the top lanes of the last four, two chains
-    const j = I - 4;
-    const keep = tailLanes(i - j);
-    const r = ld(R, j);
-    let a = v128.and(r, keep), b = f32x4.splat(0);
-    let vp = V + (<usize>j << 2), sp = s;
-    let k = 0;
-    for (; k < K2; k += 2) {
-      a = fma(a, v128.load32_splat(sp), v128.load(vp));
-      vp += vstep; sp += sstep;
-      b = fma(b, v128.load32_splat(sp), v128.load(vp));
-      vp += vstep; sp += sstep;
-    }
-    if (k < K) a = fma(a, v128.load32_splat(sp), v128.load(vp));
-    st(R, j, v128.bitselect(f32x4.add(a, b), r, keep));
+    // as accumulatePair's last columns: the top lanes of the last four
+    row4(R, s, sstep, V, vstep, K, I - 4, tailLanes(i - (I - 4)));
     i = I;
   }
   for (; i < I; i++) {
