@@ -80,6 +80,13 @@ export function adoptedLayout(store: ParamStore): { readonly data: Float32Array;
   const blocks = adopted.get(store);
   const heap = kernelHeapOrNull();
   if (blocks === undefined || heap === null) return undefined;
-  const base = heap.ptr(blocks.data);
-  return { ...blocks, offsets: [...store.values()].map((t) => (heap.ptr(t.data) - base) / 4) };
+  const base = heap.ptr(blocks.data), gbase = heap.ptr(blocks.grad);
+  const offsets: number[] = [];
+  for (const t of store.values()) {
+    const at = heap.ptr(t.data) - base;
+    // every parameter and its gradient at the same place in the two blocks, or no layout
+    if (at < 0 || at + 4 * t.size > 4 * blocks.data.length || heap.ptr(t.grad) !== gbase + at) return undefined;
+    offsets.push(at / 4);
+  }
+  return { ...blocks, offsets };
 }

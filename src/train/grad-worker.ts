@@ -51,10 +51,14 @@ try {
   const block = own !== undefined && sameLayout(init.layout, own.data.length, own.offsets) ? own : null;
   const pool = new BufferPool(heapAllocator());
   for (;;) {
-    waitWhile(control, State.Idle, init.spin ? SPIN_MS : 0, Infinity);
     const state = Atomics.load(control, 0);
     if (state === State.Quit) break;
-    if (state !== State.Go) continue;
+    if (state !== State.Go) {
+      // Idle, or Done / Failed until the trainer has read the answer: wait for the next change
+      // (spinning only briefly: with more threads than cores it would take the trainer's core)
+      waitWhile(control, state, init.spin ? SPIN_MS : 0, Infinity);
+      continue;
+    }
     try {
       const msg = receiveMessageOnPort(init.port)?.message as SliceMessage | undefined;
       if (msg === undefined) throw new Error('gradient worker: no slice was sent');

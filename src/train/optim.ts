@@ -107,8 +107,9 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
       buffers.set(`${slot}.${n}`, b);
     }
   }
-  // each parameter's state buffers, looked up once (loadState copies into these same buffers)
-  const slotsOf = names.map((n) => ({ n, s: slots.map((slot) => buffers.get(`${slot}.${n}`)!) }));
+  // each parameter's state keys, made once (the buffers are looked up each step: Trainer.dispose
+  // replaces them)
+  const slotsOf = names.map((n) => ({ n, keys: slots.map((slot) => `${slot}.${n}`) }));
   let t = 0;
   const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
   const same = (x: number): number => x; // constants of float64 parameters stay as they are
@@ -123,7 +124,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
       const save = (b: Buf): void => {
         if (backup !== undefined) backup(b).set(b);
       };
-      for (const { n, s: state } of slotsOf) {
+      for (const { n, keys } of slotsOf) {
         const p = params.get(n)!;
         const g = p.grad;
         if (g === null) continue;
@@ -133,7 +134,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
         // float32 operation's result), constants included; float64 ones in float64.
         const r = w instanceof Float32Array ? Math.fround : same; // for the constants
         if (cfg.name === 'adam') {
-          const m = state[0]!, v = state[1]!;
+          const m = buffers.get(keys[0]!)!, v = buffers.get(keys[1]!)!;
           const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
           const b1 = r(beta1), c1 = r(1 - beta1), b2 = r(beta2), c2 = r(1 - beta2);
           const stepSize = r(lr / bc1), sqrtBc2 = r(Math.sqrt(bc2)), e = r(eps);
@@ -149,8 +150,8 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
             : adamLoop64(w, g, m, v, b1, c1, b2, c2, stepSize, sqrtBc2, e);
           finite = ok && finite;
         } else {
-          const sq = state[0]!;
-          const mom = momentum > 0 ? state[1]! : null;
+          const sq = buffers.get(keys[0]!)!;
+          const mom = momentum > 0 ? buffers.get(keys[1]!)! : null;
           const tf = cfg.name === 'rmsprop-tf';
           const a = r(alpha), c = r(1 - alpha), e = r(eps), l = r(lr), mu = r(momentum);
           const pw = on === null ? -1 : on.ptr(w), pg = pw < 0 ? -1 : on!.ptr(g), ps = pg < 0 ? -1 : on!.ptr(sq), pb = mom === null ? 0 : ps < 0 ? -1 : on!.ptr(mom);

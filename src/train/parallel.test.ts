@@ -10,7 +10,7 @@ import { kernelHeapOrNull } from '../kernels/heap.js';
 import { adoptedLayout } from '../kernels/adopt.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { accumulateGradients } from './gradients.js';
-import { ParallelGradients, sliceSizes } from './parallel.js';
+import { GradientWorkerError, ParallelGradients, sliceSizes } from './parallel.js';
 import { State, waitWhile } from './parallel-protocol.js';
 import { Worker } from 'node:worker_threads';
 import { seedStreams, Trainer } from './trainer.js';
@@ -117,5 +117,21 @@ test('waitWhile: returns at once when the word differs, when another thread chan
     assert.equal(waitWhile(control, State.Go, spinMs, Date.now() + 10_000), true, `spin ${spinMs} ms`);
     assert.equal(Atomics.load(control, 0), State.Done);
     await w.terminate();
+  }
+});
+
+test('a gradient worker that failed to start is reported at the next step, not after a timeout', async () => {
+  const { config, model, batch } = setup('ntm-copy-small');
+  const broken = cloneConfig(config);
+  broken.model.hiddenSize = -5; // the worker cannot build its model
+  const par = new ParallelGradients(model, broken, 2);
+  try {
+    await new Promise((r) => setTimeout(r, 1500)); // it has failed by now
+    const t0 = Date.now();
+    assert.throws(() => par.accumulate(model, batch, new BufferPool()), (e: Error) =>
+      e instanceof GradientWorkerError && /failed to start/.test(e.message) && /train\.threads=1/.test(e.message));
+    assert.ok(Date.now() - t0 < 5000);
+  } finally {
+    await par.close();
   }
 });

@@ -121,8 +121,9 @@ export class ParallelGradients {
     const normaliser = lossScale(batch);
     const heap = this.heap;
     // the model's own block, while its parameters are still there (else one copy per parameter)
-    const base = this.block === null ? -1 : heap!.ptr(this.block.data);
-    const block = base >= 0 && params.every((p, i) => heap!.ptr(p.data) === base + 4 * this.layout.offsets[i]!) ? this.block : null;
+    const base = this.block === null ? -1 : heap!.ptr(this.block.data), gbase = this.block === null ? -1 : heap!.ptr(this.block.grad);
+    const block = base >= 0 && gbase >= 0 && params.every((p, i) =>
+      heap!.ptr(p.data) === base + 4 * this.layout.offsets[i]! && heap!.ptr(p.grad) === gbase + 4 * this.layout.offsets[i]!) ? this.block : null;
     if (block !== null) {
       copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.size);
     } else {
@@ -131,6 +132,11 @@ export class ParallelGradients {
     let start = sizes[0]!;
     const busy = this.handles.slice(0, sizes.length - 1);
     busy.forEach((h, i) => {
+      if (Atomics.load(h.control, 0) === State.Failed) {
+        // it failed to start (its model, its kernels): say so now rather than after a timeout
+        const reply = receiveMessageOnPort(h.port)?.message as { error?: string } | undefined;
+        throw new GradientWorkerError(`${reply?.error ?? 'a gradient worker failed to start'}; set train.threads=1 to train without workers`);
+      }
       const msg: SliceMessage = { batch: sliceBatch(batch, start, sizes[i + 1]!), normaliser };
       start += sizes[i + 1]!;
       h.port.postMessage(msg);
