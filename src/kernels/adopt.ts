@@ -73,6 +73,14 @@ export function releaseParams(store: ParamStore): void {
 }
 
 /**
+ * The blocks an adopted store's parameters and gradients live in, the same object until
+ * releaseParams (the only other thing that moves them), or undefined.
+ */
+export function adoptedBlocks(store: ParamStore): { readonly data: Float32Array; readonly grad: Float32Array } | undefined {
+  return adopted.get(store);
+}
+
+/**
  * The blocks an adopted store's parameters and gradients live in, with each parameter's offset
  * (in floats, in the store's order) inside them; undefined for a store that is not adopted.
  */

@@ -7,7 +7,7 @@ import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
-import { adoptedLayout } from '../kernels/adopt.js';
+import { adoptedLayout, releaseParams } from '../kernels/adopt.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { accumulateGradients } from './gradients.js';
 import { GradientWorkerError, ParallelGradients, sliceSizes } from './parallel.js';
@@ -133,5 +133,26 @@ test('a gradient worker that failed to start is reported at the next step, not a
     assert.ok(Date.now() - t0 < 5000);
   } finally {
     await par.close();
+  }
+});
+
+test('parameters moved off the kernel heap (releaseParams) between steps: the workers still get the weights and give their gradients', () => {
+  const { config, model, batch } = setup('dnc-repeat-copy-small');
+  const par = new ParallelGradients(model, config, 2);
+  try {
+    par.accumulate(model, batch, new BufferPool()); // the first step on the model's block
+    releaseParams(model.params);
+    assert.equal(adoptedLayout(model.params), undefined);
+    const params = [...model.params.values()];
+    for (const p of params) { p.data[0]! += 0.25; p.g().fill(0); }
+    const loss = par.accumulate(model, batch, new BufferPool());
+    const got = params.map((p) => Float32Array.from(p.grad!));
+    for (const p of params) p.g().fill(0);
+    const single = accumulateGradients(model, batch, new BufferPool());
+    assert.ok(Math.abs(loss - single) <= 1e-6 * Math.abs(single), `loss ${loss} vs ${single}`);
+    const scale = Math.max(...params.map((p) => Math.max(...Array.from(p.grad!, Math.abs))));
+    params.forEach((p, i) => assertAllClose(got[i]!, p.grad!, 1e-5 * scale, 1e-4, `gradient ${i}`));
+  } finally {
+    par.close();
   }
 });

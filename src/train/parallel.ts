@@ -14,7 +14,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { Config } from '../config/schema.js';
 import { kernelHeapOrNull, type KernelHeap } from '../kernels/heap.js';
 import { addColumns, copyColumns } from '../kernels/blocks.js';
-import { adoptedLayout } from '../kernels/adopt.js';
+import { adoptedBlocks, adoptedLayout } from '../kernels/adopt.js';
 import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
 import { sliceBatch, type Batch } from '../tasks/batch.js';
@@ -57,7 +57,6 @@ export function sliceSizes(B: number, parts: number): number[] {
 export class ParallelGradients {
   private readonly handles: Handle[] = [];
   private readonly weights: Float32Array;
-  private readonly size: number;
   /** this thread's kernel heap, where the shared weights and gradients are, if it has one */
   private readonly heap: KernelHeap | null;
   /** as many threads as cores at most: the hand-offs spin before they sleep (see SPIN_MS) */
@@ -81,7 +80,7 @@ export class ParallelGradients {
     const own = adoptedLayout(model.params);
     if (own !== undefined) {
       this.layout = { size: own.data.length, offsets: own.offsets };
-      this.block = own;
+      this.block = adoptedBlocks(model.params)!;
     } else {
       const offsets: number[] = [];
       let n = 0;
@@ -91,12 +90,11 @@ export class ParallelGradients {
       }
       this.layout = { size: n, offsets };
     }
-    this.size = this.layout.size;
-    const weights = sharedFloats(this.heap, this.size);
+    const weights = sharedFloats(this.heap, this.layout.size);
     this.weights = weights.view;
     for (let i = 1; i < threads; i++) {
       const control = new Int32Array(new SharedArrayBuffer(4));
-      const grads = sharedFloats(this.heap, this.size);
+      const grads = sharedFloats(this.heap, this.layout.size);
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
         workerData: {
@@ -119,13 +117,11 @@ export class ParallelGradients {
     const params = [...model.params.values()];
     const sizes = sliceSizes(batch.B, this.threads);
     const normaliser = lossScale(batch);
-    const heap = this.heap;
-    // the model's own block, while its parameters are still there (else one copy per parameter)
-    const base = this.block === null ? -1 : heap!.ptr(this.block.data), gbase = this.block === null ? -1 : heap!.ptr(this.block.grad);
-    const block = base >= 0 && gbase >= 0 && params.every((p, i) =>
-      heap!.ptr(p.data) === base + 4 * this.layout.offsets[i]! && heap!.ptr(p.grad) === gbase + 4 * this.layout.offsets[i]!) ? this.block : null;
+    // the model's own block while its parameters are still in it (until releaseParams moves them;
+    // then one copy per parameter)
+    const block = this.block !== null && adoptedBlocks(model.params) === this.block ? this.block : null;
     if (block !== null) {
-      copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.size);
+      copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.layout.size);
     } else {
       params.forEach((p, i) => copyColumns(p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
     }
@@ -153,7 +149,7 @@ export class ParallelGradients {
       Atomics.store(h.control, 0, State.Idle);
       if (failed || reply?.loss === undefined) throw new Error(reply?.error ?? 'a gradient worker failed');
       loss += reply.loss;
-      if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.size);
+      if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
       else params.forEach((p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
     }
     return loss;
