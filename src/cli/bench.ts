@@ -10,11 +10,12 @@ import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
 import { setKernels, activeKernels } from '../kernels/wasm.js';
+import { setStepReplay, stepReplayEnabled } from '../train/replay.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
-export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--warmup N] [--kernels wasm|ts] [--threads N] [--json]
+export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--warmup N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--json]
 
   --preset NAME      time this preset (default: ntm-copy and dnc-repeat-copy)
   --steps N          timed training steps after the warm-up (default 200)
@@ -22,6 +23,8 @@ export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--wa
                      at most 2000: V8 keeps optimising the step's code for a few hundred short
                      steps, and with gradient threads those compiles stall a step now and then)
   --kernels K        wasm (the SIMD kernels, default) or ts (their plain TypeScript twins)
+  --replay on|off    replay each batch shape's recorded kernel calls (on, default) or run
+                     every step through the model's code and the tape (off)
   --threads N        gradient threads per step (train.threads; default: the preset's)
   --json             print the result as one JSON object on the last line (msPerStep, p10, p90, ...)`;
 
@@ -162,7 +165,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const f = parseFlags('bench', argv, {
-    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, replay: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
@@ -173,6 +176,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (f.kernels !== 'wasm' && f.kernels !== 'ts') throw new UserError(`--kernels must be wasm or ts, got "${String(f.kernels)}"`);
     setKernels(f.kernels);
   }
+  if (f.replay !== undefined) {
+    if (f.replay !== 'on' && f.replay !== 'off') throw new UserError(`--replay must be on or off, got "${String(f.replay)}"`);
+    setStepReplay(f.replay === 'on');
+  }
   const names = typeof f.preset === 'string' ? [f.preset] : ['ntm-copy', 'dnc-repeat-copy'];
   const steps = intFlag('steps', f.steps) ?? 200;
   const threads = intFlag('threads', f.threads);
@@ -180,13 +187,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const results: BenchResult[] = [];
   for (const n of names) {
     const r = await benchPreset(n, steps, warmup, threads);
-    console.log(`${r.preset} (${activeKernels()} kernels, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
+    console.log(`${r.preset} (${activeKernels()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
       `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
       `${r.jsKBPerStep.toFixed(0)} KB of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
     results.push(r);
   }
-  const kernels = activeKernels();
-  if (f.json) console.log(JSON.stringify(results.length === 1 ? { ...results[0], kernels } : { results, kernels, msPerStep: results[0]!.msPerStep }));
+  const kernels = activeKernels(), replay = stepReplayEnabled();
+  if (f.json) console.log(JSON.stringify(results.length === 1 ? { ...results[0], kernels, replay } : { results, kernels, replay, msPerStep: results[0]!.msPerStep }));
   return 0;
 }

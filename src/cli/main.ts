@@ -16,7 +16,7 @@ usage: engram <command> [flags]
   presets [--json]                 list the presets: name, model, task, parameter count
   train --preset NAME [...]        train a model in a run directory (engram train --help)
   test --run-dir DIR [...]         evaluate a trained model (engram test --help)
-  bench [--preset NAME] [--steps N] [--kernels wasm|ts] [--threads N] [--json]
+  bench [--preset NAME] [--steps N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--json]
                                    time training steps
   dashboard [--runs DIR] [--port P]
                                    serve a page with the runs in DIR (default runs/)

@@ -79,9 +79,26 @@ export function kernelsModuleAvailable(): boolean {
   return moduleOrNull() !== null;
 }
 
+/**
+ * What records a step's kernel calls for replay (src/train/replay.ts), told by the heap of every
+ * call, of every scratch block a call used (kept for the replays, not freed) and of anything a
+ * replay could not redo.
+ */
+export interface KernelRecorder {
+  call(fn: (...args: number[]) => unknown, args: readonly number[]): void;
+  keep(off: number, n: number): void;
+  fail(reason: string): void;
+}
+
+type KernelFn = (...args: number[]) => unknown;
+
 export class KernelHeap {
   readonly memory: WebAssembly.Memory;
-  readonly k: KernelExports;
+  /** the kernels: the module's exports, or while a step is recorded, recording twins of them */
+  k: KernelExports;
+  private readonly exports: KernelExports;
+  private recorder: KernelRecorder | null = null;
+  private recording: KernelExports | null = null;
   /** A view of the whole memory, renewed when it grows (for copies without a view per call). */
   f32: Float32Array;
   private top: number;
@@ -94,11 +111,42 @@ export class KernelHeap {
   constructor(mod: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
     const inst = new WebAssembly.Instance(mod, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
-    this.k = inst.exports as unknown as KernelExports;
+    this.k = this.exports = inst.exports as unknown as KernelExports;
     this.top = align(this.k.heapBase()); // the module's static data (math tables) lies below
     this.f32 = new Float32Array(this.memory.buffer);
     this.latest = this.memory.buffer;
     this.buffers.add(this.latest);
+  }
+
+  /**
+   * Sends every kernel call to `r` until stopRecording(), and keeps each call's scratch blocks
+   * (r.keep) instead of freeing them. A kernel whose result JavaScript could read, or an argument
+   * copied from off the heap, makes the recording unusable (r.fail).
+   */
+  startRecording(r: KernelRecorder): void {
+    if (this.recorder !== null) throw new Error('KernelHeap: a recording is already under way');
+    if (this.recording === null) {
+      const twins: Record<string, KernelFn> = {};
+      for (const [name, f] of Object.entries(this.exports)) {
+        if (typeof f !== 'function') continue;
+        const fn = f as KernelFn;
+        twins[name] = (...args: number[]): unknown => {
+          const rec = this.recorder!;
+          rec.call(fn, args);
+          const out = fn(...args);
+          if (out !== undefined) rec.fail(`kernel ${name} returned a value`);
+          return out;
+        };
+      }
+      this.recording = twins as unknown as KernelExports;
+    }
+    this.recorder = r;
+    this.k = this.recording;
+  }
+
+  stopRecording(): void {
+    this.recorder = null;
+    this.k = this.exports;
   }
 
   /** Bytes in use or in free lists (the memory's high-water mark). */
@@ -312,6 +360,11 @@ export class KernelHeap {
 
   /** Frees a call's scratch blocks and forgets its buffers (done() after copying back; tmp() when the heap is full). */
   private abandon(): void {
+    const rec = this.recorder;
+    if (rec !== null) {
+      if (this.inDst.length !== 0 || this.backDst.length !== 0) rec.fail('a kernel argument was copied from off the heap');
+      while (this.tmpOff.length !== 0) rec.keep(this.tmpOff.pop()!, this.tmpN.pop()!);
+    }
     while (this.tmpOff.length !== 0) this.releaseRaw(this.tmpOff.pop()!, this.tmpN.pop()!);
     if (this.inDst.length !== 0) this.inDst.length = this.inOff.length = 0;
     if (this.backDst.length !== 0) this.backDst.length = this.backOff.length = 0;

@@ -4,7 +4,7 @@
  * g_a chooses between allocating fresh slots (a) and writing by content (c^w, on M_{t−1});
  * g_w scales the whole write, so g_w = 0 writes nothing.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { alloc, expectShape, replayJs, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /**
  * @param allocation a [B, N]  @param content c^w [B, N]
@@ -20,12 +20,16 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocGate: T
   const tape = tapeFor(allocation, content, allocGate, writeGate);
   const a = allocation.data, c = content.data, ga = allocGate.data, gw = writeGate.data;
   const out = alloc(allocation.dtype, B * N);
-  for (let b = 0; b < B; b++) {
-    for (let n = 0; n < N; n++) {
-      const x = b * N + n;
-      out[x] = gw[b]! * (ga[b]! * a[x]! + (1 - ga[b]!) * c[x]!);
+  const forward = (): void => {
+    for (let b = 0; b < B; b++) {
+      for (let n = 0; n < N; n++) {
+        const x = b * N + n;
+        out[x] = gw[b]! * (ga[b]! * a[x]! + (1 - ga[b]!) * c[x]!);
+      }
     }
-  }
+  };
+  forward();
+  replayJs(forward);
   const y = new Tensor(out, [B, N], tape !== null);
   if (tape) {
     tape.push(() => {
@@ -35,19 +39,23 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocGate: T
       const dc = content.requiresGrad ? content.g() : null;
       const dga = allocGate.requiresGrad ? allocGate.g() : null;
       const dgw = writeGate.requiresGrad ? writeGate.g() : null;
-      for (let b = 0; b < B; b++) {
-        let sga = 0, sgw = 0;
-        for (let n = 0; n < N; n++) {
-          const x = b * N + n;
-          const d = gy[x]!;
-          if (da) da[x]! += d * gw[b]! * ga[b]!;
-          if (dc) dc[x]! += d * gw[b]! * (1 - ga[b]!);
-          sga += d * gw[b]! * (a[x]! - c[x]!);
-          sgw += d * (ga[b]! * a[x]! + (1 - ga[b]!) * c[x]!);
+      const backward = (): void => {
+        for (let b = 0; b < B; b++) {
+          let sga = 0, sgw = 0;
+          for (let n = 0; n < N; n++) {
+            const x = b * N + n;
+            const d = gy[x]!;
+            if (da) da[x]! += d * gw[b]! * ga[b]!;
+            if (dc) dc[x]! += d * gw[b]! * (1 - ga[b]!);
+            sga += d * gw[b]! * (a[x]! - c[x]!);
+            sgw += d * (ga[b]! * a[x]! + (1 - ga[b]!) * c[x]!);
+          }
+          if (dga) dga[b]! += sga;
+          if (dgw) dgw[b]! += sgw;
         }
-        if (dga) dga[b]! += sga;
-        if (dgw) dgw[b]! += sgw;
-      }
+      };
+      backward();
+      replayJs(backward);
     });
   }
   return y;

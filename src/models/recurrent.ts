@@ -3,7 +3,7 @@
  * and the loop that runs a step function over a padded batch.
  */
 import type { ModelConfig } from '../config/schema.js';
-import { alloc, Tensor, type DType } from '../tensor/tensor.js';
+import { alloc, replayJs, Tensor, type DType } from '../tensor/tensor.js';
 import type { StepObserver } from './model.js';
 
 /** Initial memory and read vectors (SPEC §2): a small constant, the start Collier & Beel found to train fastest. */
@@ -24,7 +24,11 @@ export function initialAccessState(cfg: ModelConfig, B: number, dt: DType): Acce
   const { hiddenSize: H, memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh } = cfg;
   const oneHot = (): Tensor => {
     const w = Tensor.zeros([B, N], dt);
-    for (let b = 0; b < B; b++) w.data[b * N] = 1;
+    const set = (): void => {
+      for (let b = 0; b < B; b++) w.data[b * N] = 1;
+    };
+    set();
+    replayJs(set);
     return w;
   };
   return {
@@ -51,6 +55,7 @@ export function runSequence<S>(
   for (let t = 0; t < T; t++) {
     const xd = alloc(dt, B * X);
     xd.set(input.subarray(t * B * X, (t + 1) * B * X));
+    replayJs((batch) => xd.set(batch.input.subarray(t * B * X, (t + 1) * B * X)));
     const r = step(state, new Tensor(xd, [B, X]), t, observer);
     state = r.state;
     out.push(r.logits);

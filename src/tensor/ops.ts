@@ -4,7 +4,7 @@
  */
 import { activateBackwardWasm, activateForwardWasm } from '../kernels/activate.js';
 import { addColumns, copyColumns } from '../kernels/blocks.js';
-import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
+import { alloc, allocOverwritten, expectShape, replayJs, Tensor, tapeFor, type Buf } from './tensor.js';
 
 /** An activation, applied elementwise (softmax: over the group of values it is given). */
 export type PartActivation = 'tanh' | 'softplus' | 'sigmoid' | 'softmax' | 'oneplus' | 'identity';
@@ -96,17 +96,25 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   const yd = allocOverwritten(x.dtype, n);
   // Math.min/max rather than a conditional: choosing between a bound (a tagged argument) and a
   // float made V8 box every element as a heap number; the same values, NaN and −0 included
-  for (let i = 0; i < n; i++) yd[i] = Math.min(hi, Math.max(lo, xd[i]!));
+  const forward = (): void => {
+    for (let i = 0; i < n; i++) yd[i] = Math.min(hi, Math.max(lo, xd[i]!));
+  };
+  forward();
+  replayJs(forward);
   const y = new Tensor(yd, x.shape, tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
       const gx = x.g();
-      for (let i = 0; i < n; i++) {
-        const v = xd[i]!;
-        if (v >= lo && v <= hi) gx[i]! += gy[i]!;
-      }
+      const backward = (): void => {
+        for (let i = 0; i < n; i++) {
+          const v = xd[i]!;
+          if (v >= lo && v <= hi) gx[i]! += gy[i]!;
+        }
+      };
+      backward();
+      replayJs(backward);
     });
   }
   return y;

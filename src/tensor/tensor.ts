@@ -5,9 +5,31 @@
  * Every op allocates its output with the dtype of its inputs, so the same model code
  * runs in float32 (training) and float64 (finite-difference gradient checks).
  */
+import type { Batch } from '../tasks/batch.js';
 
 export type Buf = Float32Array | Float64Array;
 export type DType = 'f32' | 'f64';
+
+/**
+ * Work done in JavaScript on a step's buffers (not by a kernel) that a replay of the step must
+ * redo (src/train/replay.ts), given the batch of the replayed step.
+ */
+export type ReplayJs = (batch: Batch) => void;
+
+let jsRecorder: ((fn: ReplayJs) => void) | null = null;
+
+/** Sets (or, with null, ends) where replayJs sends what it is given; src/train/replay.ts only. */
+export function setJsRecorder(r: ((fn: ReplayJs) => void) | null): void {
+  jsRecorder = r;
+}
+
+/**
+ * While a step is being recorded for replay, records `fn`: JavaScript work on the step's buffers
+ * that the caller has just done (with this step's batch). Outside a recording it does nothing.
+ */
+export function replayJs(fn: ReplayJs): void {
+  if (jsRecorder !== null) jsRecorder(fn);
+}
 
 /** A zeroed buffer of `n` elements of the given dtype (from the active BufferPool, if any). */
 export function alloc(dtype: DType, n: number): Buf {
@@ -35,35 +57,43 @@ export interface F32Allocator {
 }
 
 /**
- * One size's idle buffers, most recently used last, with the step each was last used in: a
- * stack whose arrays keep their length (`n` counts the live entries), so taking and giving
- * back never reallocates them.
+ * One size's buffers in the order a step takes them: the k-th buffer of this size a step asks
+ * for is always bufs[k] (stable assignment, so a recorded step's buffers are the same in every
+ * step of its shape: src/train/replay.ts), and lastUse[k] is the last step that took it.
  */
-interface FreeList {
+interface SizeList {
   readonly bufs: Buf[];
-  readonly stamps: number[];
-  n: number;
+  readonly lastUse: number[];
+  /** how many this step has taken */
+  next: number;
 }
 
 /**
  * Reuses the buffers of training steps. Every buffer a step takes goes back to the pool when
- * the next step begins, and a step takes idle buffers of the size it asks for (zeroed) before
- * making new ones: once a step of every shape has run, steps make none (the steady state), and
- * the pool holds what the largest step needs, not one set per sequence length. Buffers idle for
- * `keepSteps` steps go back to the allocator, so memory follows what recent steps needed: a
- * length that comes back after a longer absence makes its extra buffers again (a task's lengths,
- * drawn uniformly from a few, recur far more often than that).
+ * the next step begins, and a step takes the pool's buffers of the size it asks for (zeroed) in
+ * a fixed order before making new ones: once a step of every shape has run, steps make none (the
+ * steady state), and the pool holds what the largest step needs, not one set per sequence
+ * length. Buffers idle for `keepSteps` steps go back to the allocator, so memory follows what
+ * recent steps needed: a length that comes back after a longer absence makes its extra buffers
+ * again (a task's lengths, drawn uniformly from a few, recur far more often than that).
  * Only for work whose buffers do not outlive it: a buffer is handed out again next step.
  */
 export class BufferPool {
-  private readonly free32 = new Map<number, FreeList>();
-  private readonly free64 = new Map<number, FreeList>();
-  /** buffers taken since the step began: the first `nUsed` entries (the array keeps its length) */
-  private readonly used: Buf[] = [];
-  private nUsed = 0;
+  private readonly lists32 = new Map<number, SizeList>();
+  private readonly lists64 = new Map<number, SizeList>();
+  /** the lists this step has taken from: the first `nTouched` entries (the array keeps its length) */
+  private readonly touched: SizeList[] = [];
+  private nTouched = 0;
   private steps = 0;
   /** Buffers made (not reused) so far: constant once every shape of step has run (the steady state). */
   fresh = 0;
+  /**
+   * Counts the buffers given back to the allocator: a step recorded on this pool's buffers
+   * (src/train/replay.ts) stays valid while it is unchanged.
+   */
+  epoch = 0;
+  /** Called once by clear(), before the buffers go: what was recorded on them lets go of its own memory. */
+  onClear: (() => void) | null = null;
 
   /**
    * @param f32 where float32 buffers come from (default: ordinary arrays)
@@ -74,25 +104,25 @@ export class BufferPool {
   /** Starts a step: every buffer of the last one is idle again. */
   begin(): void {
     this.steps++;
-    for (let i = 0; i < this.nUsed; i++) {
-      const b = this.used[i]!;
-      const lists = b instanceof Float64Array ? this.free64 : this.free32;
-      let l = lists.get(b.length);
-      if (l === undefined) lists.set(b.length, (l = { bufs: [], stamps: [], n: 0 }));
-      l.bufs[l.n] = b;
-      l.stamps[l.n] = this.steps;
-      l.n++;
+    for (let i = 0; i < this.nTouched; i++) {
+      const l = this.touched[i]!;
+      // a step takes a prefix of each list, so lastUse never increases along it
+      for (let k = 0; k < l.next; k++) l.lastUse[k] = this.steps;
+      l.next = 0;
     }
-    this.nUsed = 0;
+    this.nTouched = 0;
     this.trim();
   }
 
   /** @param zero false: the caller overwrites every element (see allocOverwritten) */
   take(dtype: DType, n: number, zero = true): Buf {
-    const l = (dtype === 'f64' ? this.free64 : this.free32).get(n);
+    const lists = dtype === 'f64' ? this.lists64 : this.lists32;
+    let l = lists.get(n);
+    if (l === undefined) lists.set(n, (l = { bufs: [], lastUse: [], next: 0 }));
+    if (l.next === 0) this.touched[this.nTouched++] = l;
     let b: Buf;
-    if (l !== undefined && l.n > 0) {
-      b = l.bufs[--l.n]!;
+    if (l.next < l.bufs.length) {
+      b = l.bufs[l.next]!;
       if (zero) {
         if (this.f32 !== null && b instanceof Float32Array) this.f32.zero(b);
         else b.fill(0);
@@ -100,54 +130,53 @@ export class BufferPool {
     } else {
       this.fresh++;
       b = dtype === 'f64' ? new Float64Array(n) : (this.f32?.alloc(n) ?? new Float32Array(n));
+      l.bufs.push(b);
+      l.lastUse.push(this.steps);
     }
-    this.used[this.nUsed++] = b;
+    l.next++;
     return b;
   }
 
   /** Gives every buffer back to the allocator; the pool starts empty again. */
   clear(): void {
-    for (let i = 0; i < this.nUsed; i++) this.dropOne(this.used[i]!);
-    this.used.length = this.nUsed = 0;
-    for (const lists of [this.free32, this.free64]) {
-      for (const l of lists.values()) for (let i = 0; i < l.n; i++) this.dropOne(l.bufs[i]!);
+    const hook = this.onClear;
+    this.onClear = null;
+    hook?.();
+    for (const lists of [this.lists32, this.lists64]) {
+      for (const l of lists.values()) for (const b of l.bufs) this.dropOne(b);
       lists.clear();
     }
+    this.touched.length = this.nTouched = 0;
   }
 
   /** Bytes held, idle or in use. */
   get bytes(): number {
     let n = 0;
-    for (let i = 0; i < this.nUsed; i++) n += this.used[i]!.byteLength;
-    for (const lists of [this.free32, this.free64]) for (const l of lists.values()) for (let i = 0; i < l.n; i++) n += l.bufs[i]!.byteLength;
+    for (const lists of [this.lists32, this.lists64]) for (const l of lists.values()) for (const b of l.bufs) n += b.byteLength;
     return n;
   }
 
-  /**
-   * Gives back the buffers idle for the last keepSteps steps. A buffer stamped s went idle when
-   * step s began; each list is oldest first.
-   */
+  /** Every buffer the pool holds, idle or in use. */
+  *buffers(): IterableIterator<Buf> {
+    for (const lists of [this.lists32, this.lists64]) for (const l of lists.values()) yield* l.bufs;
+  }
+
+  /** Gives back the buffers no step has taken for the last keepSteps steps (the tail of each list). */
   private trim(): void {
     const last = this.steps - this.keepSteps; // idle since this step or earlier: given back
-    let dropped = false;
-    for (const lists of [this.free32, this.free64]) {
+    for (const lists of [this.lists32, this.lists64]) {
       for (const [size, l] of lists) {
-        if (l.n === 0 || l.stamps[0]! > last) continue;
-        let k = 0;
-        while (k < l.n && l.stamps[k]! <= last) this.dropOne(l.bufs[k++]!);
-        l.n -= k;
-        if (l.n === 0) lists.delete(size);
-        // no references left to what went back (the arrays' spare entries included)
-        l.bufs.splice(0, k);
-        l.stamps.splice(0, k);
-        l.bufs.length = l.stamps.length = l.n;
-        dropped = true;
+        let n = l.bufs.length;
+        if (n === 0 || l.lastUse[n - 1]! > last) continue;
+        while (n > 0 && l.lastUse[n - 1]! <= last) this.dropOne(l.bufs[--n]!);
+        l.bufs.length = l.lastUse.length = n;
+        if (n === 0) lists.delete(size);
       }
     }
-    if (dropped) this.used.length = this.nUsed;
   }
 
   private dropOne(b: Buf): void {
+    this.epoch++;
     if (this.f32 !== null && b instanceof Float32Array) this.f32.release(b);
   }
 }
@@ -217,7 +246,9 @@ export class Tensor {
 
   static full(shape: readonly number[], value: number, dtype: DType = 'f32'): Tensor {
     const t = Tensor.zeros(shape, dtype);
-    t.data.fill(value);
+    const fill = (): void => void t.data.fill(value);
+    fill();
+    replayJs(fill);
     return t;
   }
 }
@@ -237,7 +268,10 @@ export class Tape {
   /** Seeds d(loss)/d(loss) = 1 and propagates to every tensor that requires a gradient. */
   backward(loss: Tensor): void {
     if (loss.size !== 1) throw new Error(`backward: loss must be a scalar, got shape [${loss.shape.join(', ')}]`);
-    loss.g()[0] = 1;
+    const g = loss.g();
+    const seed = (): void => void (g[0] = 1);
+    seed();
+    replayJs(seed);
     for (let i = this.steps.length - 1; i >= 0; i--) this.steps[i]!();
     this.steps.length = 0;
   }

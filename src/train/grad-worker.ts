@@ -12,6 +12,7 @@ import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients } from './gradients.js';
 import { zeroGrads } from './optim.js';
+import { setStepReplay } from './replay.js';
 import { sameLayout, sharedView, SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage } from './parallel-protocol.js';
 import { adoptedLayout } from '../kernels/adopt.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
@@ -21,6 +22,8 @@ interface WorkerInit {
   inputSize: number;
   outputSize: number;
   kernels: KernelChoice;
+  /** the trainer thread's stepReplayEnabled() */
+  replay: boolean;
   control: SharedArrayBuffer;
   weights: SharedFloats;
   grads: SharedFloats;
@@ -42,6 +45,7 @@ function finish(state: State): void {
 
 try {
   setKernels(init.kernels);
+  setStepReplay(init.replay);
   const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
   const params = [...model.params.values()];
   for (const p of params) p.g(); // gradient buffers for the whole run (already there on the WASM kernels)

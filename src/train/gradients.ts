@@ -4,7 +4,9 @@
  */
 import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
-import { BufferPool, Tape, withPool, withTape } from '../tensor/tensor.js';
+import { activeHeap } from '../kernels/wasm.js';
+import { BufferPool, Tape, withPool, withTape, type Buf } from '../tensor/tensor.js';
+import { StepReplay, stepReplayEnabled } from './replay.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 
 /**
@@ -12,11 +14,37 @@ import { lossScale, maskedBceLoss } from './loss.js';
  * @returns the loss value
  */
 export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch)): number {
-  const tape = new Tape();
-  // the step's buffers come from the pool; nothing that holds one outlives this block
-  return withPool(pool, () => {
-    const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch, normaliser));
-    tape.backward(loss);
-    return loss.data[0]!;
-  });
+  const ordinary = (): Buf => {
+    const tape = new Tape();
+    // the step's buffers come from the pool; nothing that holds one outlives this block
+    return withPool(pool, () => {
+      const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch, normaliser));
+      tape.backward(loss);
+      return loss.data;
+    });
+  };
+  const replay = replayFor(model, pool);
+  return replay === null ? ordinary()[0]! : replay.accumulate(batch, normaliser, ordinary);
+}
+
+const replays = new WeakMap<BufferPool, StepReplay>();
+
+/**
+ * The pool's step replay for `model` (made on first use; see replay.ts), or null when steps
+ * cannot be replayed: replay is off, or the kernels are.
+ */
+export function replayFor(model: MemoryModel, pool: BufferPool): StepReplay | null {
+  const heap = activeHeap();
+  if (!stepReplayEnabled() || heap === null) return null;
+  let r = replays.get(pool);
+  if (r === undefined || r.model !== model) {
+    r?.dropAll();
+    r = new StepReplay(model, pool, heap);
+    replays.set(pool, r);
+  }
+  if (pool.onClear === null) {
+    const replay = r;
+    pool.onClear = () => replay.dropAll();
+  }
+  return r;
 }

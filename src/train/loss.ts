@@ -6,7 +6,7 @@
  *   bitErrorsPerSeq = Σ mask·[round(σ(z)) ≠ y] / B
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { expectShape, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import { expectShape, replayJs, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
 import type { Batch } from '../tasks/batch.js';
 
 export function bceWithLogits(z: number, y: number): number {
@@ -30,27 +30,38 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
   logits.forEach((z) => expectShape('maskedBceLoss', 'logits', z, [B, Y]));
   const tape = tapeFor(...logits);
   const scale = 1 / normaliser;
-  let sum = 0;
-  for (let t = 0; t < T; t++) sum += maskedBceSum(logits[t]!.data, batch, t);
-  const out = Tensor.from([sum * scale], [1], logits[0]!.dtype, tape !== null);
+  const out = Tensor.zeros([1], logits[0]!.dtype, tape !== null);
+  // both passes are functions of the batch, so a replay of the step redoes them with its own
+  const forward = (batch: Batch): void => {
+    let sum = 0;
+    for (let t = 0; t < T; t++) sum += maskedBceSum(logits[t]!.data, batch, t);
+    out.data[0] = sum * scale;
+  };
+  forward(batch);
+  replayJs(forward);
   if (tape) {
     tape.push(() => {
       const g = out.grad;
       if (g === null) return;
-      const s = g[0]! * scale;
-      for (let t = 0; t < T; t++) {
-        const z = logits[t]!;
-        if (!z.requiresGrad) continue;
-        const gz = z.g();
-        for (let b = 0; b < B; b++) {
-          const m = batch.mask[t * B + b]!;
-          if (m === 0) continue;
-          for (let j = 0; j < Y; j++) {
-            const k = b * Y + j;
-            gz[k]! += s * m * (sigmoidScalar(z.data[k]!) - batch.target[(t * B + b) * Y + j]!);
+      const gz = logits.map((z) => (z.requiresGrad ? z.g() : null));
+      const backward = (batch: Batch): void => {
+        const s = g[0]! * scale;
+        for (let t = 0; t < T; t++) {
+          const gzt = gz[t];
+          if (!gzt) continue;
+          const zd = logits[t]!.data;
+          for (let b = 0; b < B; b++) {
+            const m = batch.mask[t * B + b]!;
+            if (m === 0) continue;
+            for (let j = 0; j < Y; j++) {
+              const k = b * Y + j;
+              gzt[k]! += s * m * (sigmoidScalar(zd[k]!) - batch.target[(t * B + b) * Y + j]!);
+            }
           }
         }
-      }
+      };
+      backward(batch);
+      replayJs(backward);
     });
   }
   return out;

@@ -20,6 +20,7 @@ import type { MemoryModel } from '../models/model.js';
 import { sliceBatch, type Batch } from '../tasks/batch.js';
 import type { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients } from './gradients.js';
+import { stepReplayEnabled } from './replay.js';
 import { lossScale } from './loss.js';
 import { SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage } from './parallel-protocol.js';
 
@@ -98,7 +99,7 @@ export class ParallelGradients {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
         workerData: {
-          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: activeKernels(),
+          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: activeKernels(), replay: stepReplayEnabled(),
           control: control.buffer, weights: weights.where, grads: grads.where, layout: this.layout, spin: this.spin, port: port2,
         },
         transferList: [port2],

@@ -1,0 +1,294 @@
+/**
+ * @file Step replay: a training step's forward and backward passes, recorded once per batch
+ * shape and then re-run as a flat list of kernel calls, without the model's JavaScript.
+ *
+ * A step on the WASM kernels is a fixed sequence of kernel calls on fixed buffers: the step's
+ * buffers come from a BufferPool that hands the k-th buffer of a size to the k-th request for it
+ * (stable assignment), the parameters and their gradients stay where they are, and the few pieces
+ * of work done in JavaScript on step buffers (copying the input in, the loss and its gradient,
+ * clamping, constants of the initial state) register themselves with `replayJs` as functions of
+ * the batch. Recording one step of a shape (T, B) therefore gives a program that, run on another
+ * batch of that shape, computes the same loss and adds the same gradients, bit for bit, with no
+ * tape, no closures made and no tensors: most of a small model's step time is that JavaScript.
+ *
+ * Nothing is trusted unchecked. The second step of a shape runs the ordinary way and then again
+ * by replay, from the same gradients and with every pool buffer first filled with NaN (so a
+ * buffer the program reads but never writes shows); the program is used only if the loss and
+ * every gradient match to the bit, else that shape keeps the ordinary path. A program is dropped
+ * when anything it relies on changes: the pool gives buffers back (its epoch), a parameter or
+ * gradient buffer is replaced, the kernels are switched off, or the loss normaliser differs.
+ */
+import type { MemoryModel } from '../models/model.js';
+import type { Batch } from '../tasks/batch.js';
+import { activeHeap } from '../kernels/wasm.js';
+import type { KernelHeap, KernelRecorder } from '../kernels/heap.js';
+import { setJsRecorder, type Buf, type BufferPool, type ReplayJs } from '../tensor/tensor.js';
+
+type KernelFn = (...args: number[]) => unknown;
+
+let enabled = true;
+
+/** Turns step replay on or off for every later step (on by default); for benchmarks and tests. */
+export function setStepReplay(on: boolean): void {
+  enabled = on;
+}
+
+export function stepReplayEnabled(): boolean {
+  return enabled;
+}
+
+/** A recorded step: kernel calls (argc ≥ 0 arguments) and JavaScript pieces (argc −1), in order. */
+class StepProgram implements KernelRecorder {
+  private readonly fns: (KernelFn | ReplayJs)[] = [];
+  private readonly argcs: number[] = [];
+  private argList: number[] = [];
+  private args = new Float64Array(0);
+  private argc = new Int32Array(0);
+  /** scratch blocks of the recorded calls (pointer tables the calls read): the program's own */
+  private readonly kept: number[] = [];
+  failure: string | null = null;
+
+  constructor(private readonly heap: KernelHeap) {}
+
+  call(fn: KernelFn, args: readonly number[]): void {
+    this.fns.push(fn);
+    this.argcs.push(args.length);
+    for (const a of args) this.argList.push(a);
+  }
+
+  js(fn: ReplayJs): void {
+    this.fns.push(fn);
+    this.argcs.push(-1);
+  }
+
+  keep(off: number, n: number): void {
+    this.kept.push(off, n);
+  }
+
+  fail(reason: string): void {
+    this.failure ??= reason;
+  }
+
+  /** Ends the recording: the calls' arguments packed for run(). */
+  seal(): void {
+    this.args = Float64Array.from(this.argList);
+    this.argc = Int32Array.from(this.argcs);
+    this.argList = [];
+  }
+
+  get calls(): number {
+    return this.fns.length;
+  }
+
+  /** Runs the recorded step on `batch` (of the recorded shape). */
+  run(batch: Batch): void {
+    const fns = this.fns, argc = this.argc, a = this.args;
+    let o = 0;
+    for (let i = 0; i < fns.length; i++) {
+      const n = argc[i]!;
+      const f = fns[i] as KernelFn;
+      switch (n) {
+        case -1: (fns[i] as ReplayJs)(batch); break;
+        case 0: f(); break;
+        case 1: f(a[o]!); break;
+        case 2: f(a[o]!, a[o + 1]!); break;
+        case 3: f(a[o]!, a[o + 1]!, a[o + 2]!); break;
+        case 4: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!); break;
+        case 5: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!); break;
+        case 6: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!); break;
+        case 7: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!); break;
+        case 8: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!); break;
+        case 9: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!); break;
+        case 10: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!); break;
+        case 11: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!); break;
+        case 12: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!); break;
+        case 13: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!); break;
+        case 14: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!); break;
+        case 15: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!); break;
+        case 16: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!); break;
+        case 17: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!); break;
+        case 18: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!, a[o + 17]!); break;
+        case 19: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!, a[o + 17]!, a[o + 18]!); break;
+        case 20: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!, a[o + 17]!, a[o + 18]!, a[o + 19]!); break;
+        case 21: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!, a[o + 17]!, a[o + 18]!, a[o + 19]!, a[o + 20]!); break;
+        case 22: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!, a[o + 17]!, a[o + 18]!, a[o + 19]!, a[o + 20]!, a[o + 21]!); break;
+        case 23: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!, a[o + 17]!, a[o + 18]!, a[o + 19]!, a[o + 20]!, a[o + 21]!, a[o + 22]!); break;
+        case 24: f(a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, a[o + 8]!, a[o + 9]!, a[o + 10]!, a[o + 11]!, a[o + 12]!, a[o + 13]!, a[o + 14]!, a[o + 15]!, a[o + 16]!, a[o + 17]!, a[o + 18]!, a[o + 19]!, a[o + 20]!, a[o + 21]!, a[o + 22]!, a[o + 23]!); break;
+        default: f(...a.subarray(o, o + n)); // no kernel has more than 24 arguments
+      }
+      if (n > 0) o += n;
+    }
+  }
+
+  /** Gives the program's scratch blocks back to the heap; it must not run afterwards. */
+  dispose(): void {
+    for (let i = 0; i < this.kept.length; i += 2) this.heap.releaseRaw(this.kept[i]!, this.kept[i + 1]!);
+    this.kept.length = 0;
+  }
+}
+
+/** One batch shape's program and what it was recorded on. */
+interface Entry {
+  program: StepProgram;
+  /** 'recorded': not yet checked against an ordinary step; 'checked': replayed from then on */
+  state: 'recorded' | 'checked';
+  normaliser: number;
+  epoch: number;
+  /** the loss's buffer (element 0 is the step's loss after a run) */
+  loss: Buf;
+}
+
+/** How many batch shapes a pool records at most (a task has a few; more take the ordinary path). */
+const MAX_SHAPES = 64;
+
+/** What a pool's steps have recorded and replayed (for tests and benchmarks). */
+export interface ReplayStats {
+  recorded: number;
+  checked: number;
+  /** shapes whose program was unusable or did not match the ordinary step, and why */
+  failed: string[];
+  replayed: number;
+  ordinary: number;
+}
+
+/**
+ * The recorded steps of one model on one pool. accumulate() is accumulateGradients' work (see
+ * gradients.ts): it records, checks or replays as the shape's state says.
+ */
+export class StepReplay {
+  private readonly entries = new Map<number, Entry>();
+  /** shapes that take the ordinary path for good (a failed recording or check) */
+  private readonly refused = new Set<number>();
+  /** the parameters' value and gradient buffers the programs were recorded with */
+  private readonly buffers: Buf[];
+  readonly stats: ReplayStats = { recorded: 0, checked: 0, failed: [], replayed: 0, ordinary: 0 };
+
+  constructor(readonly model: MemoryModel, private readonly pool: BufferPool, private readonly heap: KernelHeap) {
+    this.buffers = this.paramBuffers();
+  }
+
+  /**
+   * Forward pass, loss and backward pass of `batch`, adding into the parameters' gradients.
+   * @param ordinary the step the ordinary way (the model, the tape); returns the loss's buffer
+   */
+  accumulate(batch: Batch, normaliser: number, ordinary: () => Buf): number {
+    if (!this.usable()) {
+      this.dropAll();
+      return this.ordinaryStep(ordinary);
+    }
+    const key = batch.T * 8192 + batch.B;
+    if (this.refused.has(key)) return this.ordinaryStep(ordinary);
+    let e = this.entries.get(key);
+    if (e !== undefined && (e.epoch !== this.pool.epoch || e.normaliser !== normaliser)) {
+      e.program.dispose();
+      this.entries.delete(key);
+      e = undefined;
+    }
+    if (e === undefined) {
+      if (this.entries.size >= MAX_SHAPES) return this.ordinaryStep(ordinary);
+      return this.record(key, normaliser, ordinary);
+    }
+    if (e.state === 'checked') {
+      e.program.run(batch);
+      this.stats.replayed++;
+      return e.loss[0]!;
+    }
+    return this.check(key, e, batch, ordinary);
+  }
+
+  /** Gives back every program's memory (the pool is being cleared, or the model left the heap). */
+  dropAll(): void {
+    for (const e of this.entries.values()) e.program.dispose();
+    this.entries.clear();
+  }
+
+  private ordinaryStep(ordinary: () => Buf): number {
+    this.stats.ordinary++;
+    return ordinary()[0]!;
+  }
+
+  /** Still the kernels, the heap and the parameter buffers the programs were recorded with. */
+  private usable(): boolean {
+    if (!enabled || activeHeap() !== this.heap || this.model.params.size * 2 !== this.buffers.length) return false;
+    let i = 0;
+    for (const p of this.model.params.values()) {
+      if (p.data !== this.buffers[i++] || (p.grad ?? p.data) !== this.buffers[i++]) return false;
+    }
+    return true;
+  }
+
+  private paramBuffers(): Buf[] {
+    const out: Buf[] = [];
+    for (const p of this.model.params.values()) out.push(p.data, p.grad ?? p.data);
+    return out;
+  }
+
+  /** An ordinary step, recorded. */
+  private record(key: number, normaliser: number, ordinary: () => Buf): number {
+    const program = new StepProgram(this.heap);
+    let loss: Buf;
+    this.heap.startRecording(program);
+    setJsRecorder((fn) => program.js(fn));
+    try {
+      loss = ordinary();
+    } finally {
+      setJsRecorder(null);
+      this.heap.stopRecording();
+    }
+    program.seal();
+    this.stats.ordinary++;
+    // every buffer must be the heap's own float32: a step with others is not recorded
+    const onHeap = this.heap.ptr(loss) >= 0 && this.buffers.every((b) => this.heap.ptr(b) >= 0);
+    if (program.failure !== null || !onHeap) {
+      this.refuse(key, program.failure ?? 'a buffer off the kernel heap', program);
+    } else {
+      this.entries.set(key, { program, state: 'recorded', normaliser, epoch: this.pool.epoch, loss });
+      this.stats.recorded++;
+    }
+    return loss[0]!;
+  }
+
+  /**
+   * The shape's second step: ordinary, then replayed from the same gradients on NaN-filled step
+   * buffers; the program is kept if both give the same loss and gradients to the bit.
+   */
+  private check(key: number, e: Entry, batch: Batch, ordinary: () => Buf): number {
+    const grads = this.buffers.filter((_, i) => i % 2 === 1);
+    const before = grads.map((g) => g.slice());
+    const lossBuf = ordinary();
+    const loss = lossBuf[0]!;
+    const expected = grads.map((g) => g.slice());
+    this.stats.ordinary++;
+    if (e.epoch !== this.pool.epoch || lossBuf !== e.loss) {
+      // the ordinary step changed the pool or its buffers: record again next time
+      e.program.dispose();
+      this.entries.delete(key);
+      return loss;
+    }
+    grads.forEach((g, i) => g.set(before[i]!));
+    for (const b of this.pool.buffers()) b.fill(NaN);
+    e.program.run(batch);
+    const same = Object.is(e.loss[0], loss) && grads.every((g, i) => sameBits(g, expected[i]!));
+    if (!same) {
+      grads.forEach((g, i) => g.set(expected[i]!));
+      this.entries.delete(key);
+      this.refuse(key, `a replay of T=${batch.T}, B=${batch.B} differed from the ordinary step`, e.program);
+      return loss;
+    }
+    e.state = 'checked';
+    this.stats.checked++;
+    return loss;
+  }
+
+  private refuse(key: number, reason: string, program: StepProgram): void {
+    program.dispose();
+    this.refused.add(key);
+    this.stats.failed.push(reason);
+  }
+}
+
+function sameBits(a: Buf, b: Buf): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
