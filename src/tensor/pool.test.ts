@@ -54,3 +54,25 @@ test('BufferPool: a size idle for keepSteps steps goes back to the allocator; cl
   assert.deepEqual(released, [7, 2]);
   assert.equal(pool.bytes, 0);
 });
+
+test('BufferPool: the k-th buffer of a size a step takes is the same every step (what a recorded step relies on); giving one back moves the epoch', () => {
+  const released: number[] = [];
+  const pool = new BufferPool({ alloc: () => null, release: (b) => released.push(b.length), zero: (b) => b.fill(0) }, 2);
+  const step = (T: number): Buf[] => withPool(pool, () => [alloc('f32', 3), ...Array.from({ length: T }, () => alloc('f32', 10)), alloc('f64', 3)]);
+  const long = step(4);
+  const short = step(2);
+  assert.deepEqual(short, [long[0], long[1], long[2], long[5]], 'a shorter step takes the first of each size');
+  assert.deepEqual(step(4), long, 'in the same order every step');
+  assert.deepEqual(step(4), long);
+  assert.equal(pool.epoch, 0);
+  step(2);
+  step(2);
+  assert.equal(pool.epoch, 0, 'the two buffers only the long step takes: idle for one step');
+  step(2);
+  assert.deepEqual(released, [10, 10], 'idle for two steps: given back, the last first');
+  assert.equal(pool.epoch, 2);
+  assert.deepEqual(step(2), short, 'the rest stay where they were');
+  assert.equal([...pool.buffers()].length, 4);
+  pool.clear();
+  assert.equal(pool.epoch, 6);
+});

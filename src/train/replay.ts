@@ -160,7 +160,7 @@ export class StepReplay {
   /** shapes that take the ordinary path for good (a failed recording or check) */
   private readonly refused = new Set<number>();
   /** the parameters' value and gradient buffers the programs were recorded with */
-  private readonly buffers: Buf[];
+  private buffers: Buf[];
   readonly stats: ReplayStats = { recorded: 0, checked: 0, failed: [], replayed: 0, ordinary: 0 };
 
   constructor(readonly model: MemoryModel, private readonly pool: BufferPool, private readonly heap: KernelHeap) {
@@ -172,9 +172,15 @@ export class StepReplay {
    * @param ordinary the step the ordinary way (the model, the tape); returns the loss's buffer
    */
   accumulate(batch: Batch, normaliser: number, ordinary: () => Buf): number {
-    if (!this.usable()) {
+    if (!enabled || activeHeap() !== this.heap) {
       this.dropAll();
       return this.ordinaryStep(ordinary);
+    }
+    if (!this.sameParams()) {
+      // the parameters moved (released from the heap, or replaced): record on the new ones
+      this.dropAll();
+      this.refused.clear();
+      this.buffers = this.paramBuffers();
     }
     const key = batch.T * 8192 + batch.B;
     if (this.refused.has(key)) return this.ordinaryStep(ordinary);
@@ -207,9 +213,9 @@ export class StepReplay {
     return ordinary()[0]!;
   }
 
-  /** Still the kernels, the heap and the parameter buffers the programs were recorded with. */
-  private usable(): boolean {
-    if (!enabled || activeHeap() !== this.heap || this.model.params.size * 2 !== this.buffers.length) return false;
+  /** Still the parameter and gradient buffers the programs were recorded with. */
+  private sameParams(): boolean {
+    if (this.model.params.size * 2 !== this.buffers.length) return false;
     let i = 0;
     for (const p of this.model.params.values()) {
       if (p.data !== this.buffers[i++] || (p.grad ?? p.data) !== this.buffers[i++]) return false;
@@ -226,6 +232,7 @@ export class StepReplay {
   /** An ordinary step, recorded. */
   private record(key: number, normaliser: number, ordinary: () => Buf): number {
     const program = new StepProgram(this.heap);
+    const fresh = this.pool.fresh;
     let loss: Buf;
     this.heap.startRecording(program);
     setJsRecorder((fn) => program.js(fn));
@@ -241,6 +248,10 @@ export class StepReplay {
     const onHeap = this.heap.ptr(loss) >= 0 && this.buffers.every((b) => this.heap.ptr(b) >= 0);
     if (program.failure !== null || !onHeap) {
       this.refuse(key, program.failure ?? 'a buffer off the kernel heap', program);
+    } else if (this.pool.fresh !== fresh) {
+      // the pool made buffers for this step, and the heap zeroed each as it made it: those calls
+      // would be replayed every time for nothing, so the shape is recorded again next time
+      program.dispose();
     } else {
       this.entries.set(key, { program, state: 'recorded', normaliser, epoch: this.pool.epoch, loss });
       this.stats.recorded++;

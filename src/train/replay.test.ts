@@ -1,0 +1,167 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findPreset } from '../config/presets.js';
+import { cloneConfig, type Config } from '../config/schema.js';
+import { createModel } from '../models/registry.js';
+import type { MemoryModel } from '../models/model.js';
+import { createTask } from '../tasks/registry.js';
+import type { Task } from '../tasks/batch.js';
+import { Rng } from '../tensor/random.js';
+import { allocOverwritten, BufferPool, Tensor } from '../tensor/tensor.js';
+import { concat } from '../tensor/ops.js';
+import { linear } from '../nn/linear.js';
+import { releaseParams } from '../kernels/adopt.js';
+import { kernelHeapOrNull } from '../kernels/heap.js';
+import { heapAllocator } from '../kernels/wasm.js';
+import { accumulateGradients, replayFor } from './gradients.js';
+import { setStepReplay, type ReplayStats } from './replay.js';
+import { seedStreams, Trainer } from './trainer.js';
+
+const heap = kernelHeapOrNull();
+const skip = heap === null ? 'the WASM kernels are not built' : false;
+
+interface Run {
+  losses: number[];
+  weights: Float32Array[];
+  stats: ReplayStats | null;
+}
+
+/** `steps` training steps from seed 5, with step replay on or off; `wrap` may change the model. */
+function train(preset: string, steps: number, replay: boolean, wrap?: (m: MemoryModel, task: Task) => MemoryModel, threads = 1): Run {
+  setStepReplay(replay);
+  try {
+    const config: Config = cloneConfig(findPreset(preset)!.config);
+    config.train.threads = threads;
+    const streams = seedStreams(5);
+    const task = createTask(config.task);
+    let model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
+    if (wrap) model = wrap(model, task);
+    const trainer = new Trainer(model, task, config, streams);
+    try {
+      const losses: number[] = [];
+      for (let i = 0; i < steps; i++) losses.push(trainer.trainStep().loss);
+      const stats = replay ? { ...replayFor(model, trainer.trainPool)!.stats } : null;
+      return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats };
+    } finally {
+      trainer.dispose();
+    }
+  } finally {
+    setStepReplay(true);
+  }
+}
+
+function assertSameRun(a: Run, b: Run): void {
+  assert.equal(a.losses.length, b.losses.length);
+  a.losses.forEach((l, i) => assert.ok(Object.is(l, b.losses[i]), `loss of step ${i + 1}: ${l} vs ${b.losses[i]}`));
+  a.weights.forEach((w, i) => assert.deepEqual(w, b.weights[i], `parameter ${i}`));
+}
+
+for (const preset of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
+  test(`${preset}: steps replayed from their recordings give the ordinary steps' losses and weights, to the bit`, { skip }, () => {
+    const off = train(preset, 40, false);
+    const on = train(preset, 40, true);
+    assertSameRun(on, off);
+    const s = on.stats!;
+    assert.deepEqual(s.failed, []);
+    assert.ok(s.checked >= 1 && s.replayed >= 20, `recorded ${s.recorded}, checked ${s.checked}, replayed ${s.replayed} of 40`);
+    assert.equal(s.replayed + s.ordinary, 40);
+  });
+}
+
+test('step replay with two gradient threads: the same losses and weights as without it', { skip }, () => {
+  const off = train('dnc-repeat-copy-small', 12, false, undefined, 2);
+  const on = train('dnc-repeat-copy-small', 12, true, undefined, 2);
+  assertSameRun(on, off);
+});
+
+/**
+ * The model's logits plus K through a kernel product, K made by JavaScript that does not tell
+ * replayJs: `data` adds 0.01 × the sum of the step's input (a value a replay would not redo); `constant`
+ * writes 0.25 every step (the same each time: only a replay on NaN-filled buffers shows that
+ * it reads what it never writes).
+ */
+function unrecordedJs(kind: 'data' | 'constant'): (m: MemoryModel, task: Task) => MemoryModel {
+  return (inner, task) => {
+    const Y = task.outputSize;
+    return {
+      config: inner.config, inputSize: inner.inputSize, outputSize: inner.outputSize, params: inner.params,
+      forward(input, T, B, observer) {
+        return inner.forward(input, T, B, observer).map((z) => {
+          // step buffers not zeroed by the pool (no kernel call touches them before the product)
+          const k = new Tensor(allocOverwritten('f32', B * Y), [B, Y]);
+          k.data.fill(kind === 'data' ? 0.01 * Array.from(input).reduce((a, b) => a + b, 0) : 0.25);
+          const sum = new Tensor(allocOverwritten('f32', 2 * Y * Y), [Y, 2 * Y]); // [I | I]
+          sum.data.fill(0);
+          for (let j = 0; j < Y; j++) sum.data[j * 2 * Y + j] = sum.data[j * 2 * Y + Y + j] = 1;
+          return linear(concat([z, k]), sum, null);
+        });
+      },
+    };
+  };
+}
+
+for (const kind of ['data', 'constant'] as const) {
+  test(`step replay: a step whose JavaScript writes (${kind === 'data' ? 'of the batch' : 'constants'}) were not recorded is never replayed`, { skip }, () => {
+    const off = train('dnc-repeat-copy-small', 12, false, unrecordedJs(kind));
+    const on = train('dnc-repeat-copy-small', 12, true, unrecordedJs(kind));
+    assertSameRun(on, off);
+    const s = on.stats!;
+    assert.equal(s.replayed, 0);
+    assert.ok(s.failed.length >= 1 && s.failed.every((r) => /differed from the ordinary step/.test(r)), s.failed.join('; '));
+  });
+}
+
+test('step replay: a step with buffers off the kernel heap is not recorded, and parameters that move are recorded again', { skip }, () => {
+  const config = cloneConfig(findPreset('ntm-copy-small')!.config);
+  const task = createTask(config.task);
+  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(2));
+  const batch = task.sample(new Rng(3), 4, 2);
+  const grads = (): Float32Array[] => [...model.params.values()].map((p) => Float32Array.from(p.grad!));
+  const zero = (): void => {
+    for (const p of model.params.values()) p.g().fill(0);
+  };
+  // a pool of ordinary arrays: every kernel call copies its arguments, which a replay cannot
+  const plain = new BufferPool();
+  for (let i = 0; i < 3; i++) accumulateGradients(model, batch, plain);
+  assert.match(replayFor(model, plain)!.stats.failed.join(), /off the heap|off the kernel heap/);
+  assert.equal(replayFor(model, plain)!.stats.replayed, 0);
+
+  const pool = new BufferPool(heapAllocator());
+  const r = replayFor(model, pool)!;
+  zero();
+  const first = accumulateGradients(model, batch, pool);
+  const expected = grads();
+  for (let i = 0; i < 3; i++) {
+    zero();
+    assert.ok(Object.is(accumulateGradients(model, batch, pool), first));
+    assert.deepEqual(grads(), expected);
+  }
+  assert.ok(r.stats.replayed >= 1, `replayed ${r.stats.replayed}`);
+  // parameters moved off the heap: the recordings are dropped and the steps go the ordinary way
+  // (off the heap, the heads' products are not fused, so the last bits differ from the above)
+  releaseParams(model.params);
+  setStepReplay(false);
+  zero();
+  const offHeap = accumulateGradients(model, batch, new BufferPool(heapAllocator()));
+  const offHeapGrads = grads();
+  setStepReplay(true);
+  const replayedBefore = r.stats.replayed;
+  for (let i = 0; i < 3; i++) {
+    zero();
+    assert.ok(Object.is(accumulateGradients(model, batch, pool), offHeap));
+    assert.deepEqual(grads(), offHeapGrads);
+  }
+  assert.equal(r.stats.replayed, replayedBefore);
+  assert.match(r.stats.failed.join(), /off the heap|off the kernel heap/);
+  // a cleared pool drops its recordings, and their scratch blocks go back to the heap
+  const before = heap!.bytes;
+  for (let round = 0; round < 3; round++) {
+    const p = new BufferPool(heapAllocator());
+    const m = createModel(config.model, task.inputSize, task.outputSize, new Rng(2));
+    for (let i = 0; i < 4; i++) accumulateGradients(m, batch, p);
+    assert.ok(replayFor(m, p)!.stats.replayed >= 1);
+    p.clear();
+    releaseParams(m.params);
+  }
+  assert.ok(heap!.bytes - before < 1 << 20, `the heap grew by ${heap!.bytes - before} bytes over three models`);
+});
