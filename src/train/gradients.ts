@@ -14,24 +14,25 @@ import { lossScale, maskedBceLoss } from './loss.js';
  * @returns the loss value
  */
 export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch)): number {
-  const ordinary = (): Buf => {
+  const ordinary = (): Buf[] => {
     const tape = new Tape();
     // the step's buffers come from the pool; nothing that holds one outlives this block
     return withPool(pool, () => {
       const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch, normaliser));
       tape.backward(loss);
-      return loss.data;
+      return [loss.data];
     });
   };
   const replay = replayFor(model, pool);
-  return replay === null ? ordinary()[0]! : replay.accumulate(batch, normaliser, ordinary);
+  return (replay === null ? ordinary() : replay.run(batch, normaliser, ordinary))[0]![0]!;
 }
 
 const replays = new WeakMap<BufferPool, StepReplay>();
 
 /**
  * The pool's step replay for `model` (made on first use; see replay.ts), or null when steps
- * cannot be replayed: replay is off, or the kernels are.
+ * cannot be replayed: replay is off, or the kernels are. A pool serves one kind of step (training
+ * steps, or forward passes).
  */
 export function replayFor(model: MemoryModel, pool: BufferPool): StepReplay | null {
   const heap = activeHeap();

@@ -24,6 +24,9 @@ interface Run {
   losses: number[];
   weights: Float32Array[];
   stats: ReplayStats | null;
+  /** two evaluations, after the steps */
+  evals: unknown[];
+  evalStats: ReplayStats | null;
 }
 
 /** `steps` training steps from seed 5, with step replay on or off; `wrap` may change the model. */
@@ -41,7 +44,9 @@ function train(preset: string, steps: number, replay: boolean, wrap?: (m: Memory
       const losses: number[] = [];
       for (let i = 0; i < steps; i++) losses.push(trainer.trainStep().loss);
       const stats = replay ? { ...replayFor(model, trainer.trainPool)!.stats } : null;
-      return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats };
+      const evals = [trainer.evaluate(6), trainer.evaluate(6)];
+      const evalStats = replay ? { ...replayFor(model, trainer.evalPool)!.stats } : null;
+      return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats, evals, evalStats };
     } finally {
       trainer.dispose();
     }
@@ -54,10 +59,11 @@ function assertSameRun(a: Run, b: Run): void {
   assert.equal(a.losses.length, b.losses.length);
   a.losses.forEach((l, i) => assert.ok(Object.is(l, b.losses[i]), `loss of step ${i + 1}: ${l} vs ${b.losses[i]}`));
   a.weights.forEach((w, i) => assert.deepEqual(w, b.weights[i], `parameter ${i}`));
+  assert.deepEqual(a.evals, b.evals);
 }
 
 for (const preset of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
-  test(`${preset}: steps replayed from their recordings give the ordinary steps' losses and weights, to the bit`, { skip }, () => {
+  test(`${preset}: steps replayed from their recordings give the ordinary steps' losses, weights and evaluations, to the bit`, { skip }, () => {
     const off = train(preset, 40, false);
     const on = train(preset, 40, true);
     assertSameRun(on, off);
@@ -65,6 +71,9 @@ for (const preset of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
     assert.deepEqual(s.failed, []);
     assert.ok(s.checked >= 1 && s.replayed >= 20, `recorded ${s.recorded}, checked ${s.checked}, replayed ${s.replayed} of 40`);
     assert.equal(s.replayed + s.ordinary, 40);
+    const e = on.evalStats!;
+    assert.deepEqual(e.failed, []);
+    assert.ok(e.replayed >= 4, `evaluation: recorded ${e.recorded}, checked ${e.checked}, replayed ${e.replayed} of 12 forward passes`);
   });
 }
 

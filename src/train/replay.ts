@@ -132,10 +132,11 @@ interface Entry {
   program: StepProgram;
   /** 'recorded': not yet checked against an ordinary step; 'checked': replayed from then on */
   state: 'recorded' | 'checked';
-  normaliser: number;
+  /** what else the recorded step's closures baked in (the loss normaliser; 0 for a forward pass) */
+  extra: number;
   epoch: number;
-  /** the loss's buffer (element 0 is the step's loss after a run) */
-  loss: Buf;
+  /** the step's results (the loss's buffer; a forward pass's logits), the same buffers every run */
+  outputs: readonly Buf[];
 }
 
 /** How many batch shapes a pool records at most (a task has a few; more take the ordinary path). */
@@ -152,8 +153,9 @@ export interface ReplayStats {
 }
 
 /**
- * The recorded steps of one model on one pool. accumulate() is accumulateGradients' work (see
- * gradients.ts): it records, checks or replays as the shape's state says.
+ * The recorded steps of one model on one pool: run() records, checks or replays a step as its
+ * shape's state says (accumulateGradients in gradients.ts, a training step; Trainer.evaluate, a
+ * forward pass).
  */
 export class StepReplay {
   private readonly entries = new Map<number, Entry>();
@@ -168,10 +170,12 @@ export class StepReplay {
   }
 
   /**
-   * Forward pass, loss and backward pass of `batch`, adding into the parameters' gradients.
-   * @param ordinary the step the ordinary way (the model, the tape); returns the loss's buffer
+   * A step on `batch`: what `ordinary` does (the model's code, the tape), by replay when it can.
+   * @param extra any number the step's JavaScript depends on besides the batch's shape (the loss normaliser)
+   * @param ordinary the step the ordinary way, within its own withPool(pool); returns its result buffers
+   * @returns the result buffers (valid until the pool's next step)
    */
-  accumulate(batch: Batch, normaliser: number, ordinary: () => Buf): number {
+  run(batch: Batch, extra: number, ordinary: () => readonly Buf[]): readonly Buf[] {
     if (!enabled || activeHeap() !== this.heap) {
       this.dropAll();
       return this.ordinaryStep(ordinary);
@@ -185,19 +189,19 @@ export class StepReplay {
     const key = batch.T * 8192 + batch.B;
     if (this.refused.has(key)) return this.ordinaryStep(ordinary);
     let e = this.entries.get(key);
-    if (e !== undefined && (e.epoch !== this.pool.epoch || e.normaliser !== normaliser)) {
+    if (e !== undefined && (e.epoch !== this.pool.epoch || e.extra !== extra)) {
       e.program.dispose();
       this.entries.delete(key);
       e = undefined;
     }
     if (e === undefined) {
       if (this.entries.size >= MAX_SHAPES) return this.ordinaryStep(ordinary);
-      return this.record(key, normaliser, ordinary);
+      return this.record(key, extra, ordinary);
     }
     if (e.state === 'checked') {
       e.program.run(batch);
       this.stats.replayed++;
-      return e.loss[0]!;
+      return e.outputs;
     }
     return this.check(key, e, batch, ordinary);
   }
@@ -208,9 +212,9 @@ export class StepReplay {
     this.entries.clear();
   }
 
-  private ordinaryStep(ordinary: () => Buf): number {
+  private ordinaryStep(ordinary: () => readonly Buf[]): readonly Buf[] {
     this.stats.ordinary++;
-    return ordinary()[0]!;
+    return ordinary();
   }
 
   /** Still the parameter and gradient buffers the programs were recorded with. */
@@ -230,14 +234,14 @@ export class StepReplay {
   }
 
   /** An ordinary step, recorded. */
-  private record(key: number, normaliser: number, ordinary: () => Buf): number {
+  private record(key: number, extra: number, ordinary: () => readonly Buf[]): readonly Buf[] {
     const program = new StepProgram(this.heap);
     const fresh = this.pool.fresh;
-    let loss: Buf;
+    let outputs: readonly Buf[];
     this.heap.startRecording(program);
     setJsRecorder((fn) => program.js(fn));
     try {
-      loss = ordinary();
+      outputs = ordinary();
     } finally {
       setJsRecorder(null);
       this.heap.stopRecording();
@@ -245,7 +249,7 @@ export class StepReplay {
     program.seal();
     this.stats.ordinary++;
     // every buffer must be the heap's own float32: a step with others is not recorded
-    const onHeap = this.heap.ptr(loss) >= 0 && this.buffers.every((b) => this.heap.ptr(b) >= 0);
+    const onHeap = outputs.every((b) => this.heap.ptr(b) >= 0) && this.buffers.every((b) => this.heap.ptr(b) >= 0);
     if (program.failure !== null || !onHeap) {
       this.refuse(key, program.failure ?? 'a buffer off the kernel heap', program);
     } else if (this.pool.fresh !== fresh) {
@@ -253,42 +257,44 @@ export class StepReplay {
       // would be replayed every time for nothing, so the shape is recorded again next time
       program.dispose();
     } else {
-      this.entries.set(key, { program, state: 'recorded', normaliser, epoch: this.pool.epoch, loss });
+      this.entries.set(key, { program, state: 'recorded', extra, epoch: this.pool.epoch, outputs: [...outputs] });
       this.stats.recorded++;
     }
-    return loss[0]!;
+    return outputs;
   }
 
   /**
    * The shape's second step: ordinary, then replayed from the same gradients on NaN-filled step
-   * buffers; the program is kept if both give the same loss and gradients to the bit.
+   * buffers; the program is kept if both give the same results and gradients to the bit.
    */
-  private check(key: number, e: Entry, batch: Batch, ordinary: () => Buf): number {
+  private check(key: number, e: Entry, batch: Batch, ordinary: () => readonly Buf[]): readonly Buf[] {
     const grads = this.buffers.filter((_, i) => i % 2 === 1);
     const before = grads.map((g) => g.slice());
-    const lossBuf = ordinary();
-    const loss = lossBuf[0]!;
+    const outputs = ordinary();
+    const expectedOut = outputs.map((b) => b.slice());
     const expected = grads.map((g) => g.slice());
     this.stats.ordinary++;
-    if (e.epoch !== this.pool.epoch || lossBuf !== e.loss) {
+    if (e.epoch !== this.pool.epoch || outputs.length !== e.outputs.length || outputs.some((b, i) => b !== e.outputs[i])) {
       // the ordinary step changed the pool or its buffers: record again next time
       e.program.dispose();
       this.entries.delete(key);
-      return loss;
+      return outputs;
     }
     grads.forEach((g, i) => g.set(before[i]!));
     for (const b of this.pool.buffers()) b.fill(NaN);
     e.program.run(batch);
-    const same = Object.is(e.loss[0], loss) && grads.every((g, i) => sameBits(g, expected[i]!));
+    const same = outputs.every((b, i) => sameBits(b, expectedOut[i]!)) && grads.every((g, i) => sameBits(g, expected[i]!));
     if (!same) {
+      // the ordinary step's results stand
+      outputs.forEach((b, i) => b.set(expectedOut[i]!));
       grads.forEach((g, i) => g.set(expected[i]!));
       this.entries.delete(key);
       this.refuse(key, `a replay of T=${batch.T}, B=${batch.B} differed from the ordinary step`, e.program);
-      return loss;
+      return outputs;
     }
     e.state = 'checked';
     this.stats.checked++;
-    return loss;
+    return outputs;
   }
 
   private refuse(key: number, reason: string, program: StepProgram): void {

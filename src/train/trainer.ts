@@ -10,7 +10,7 @@ import { Rng } from '../tensor/random.js';
 import { BufferPool, withPool, type Buf, type Tensor } from '../tensor/tensor.js';
 import { activeHeap, heapAllocator } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
-import { accumulateGradients } from './gradients.js';
+import { accumulateGradients, replayFor } from './gradients.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
@@ -176,12 +176,11 @@ export class Trainer {
   evaluate(batches = this.config.train.evalBatches, length?: number, rng: Rng = this.streams.eval): Metrics {
     if (this.disposed) throw new Error('Trainer.evaluate: this trainer was disposed');
     const acc = new MetricsAccumulator();
+    const replay = replayFor(this.model, this.evalPool);
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, length);
-      withPool(this.evalPool, () => {
-        const logits = this.model.forward(batch.input, batch.T, batch.B);
-        acc.add(logits.map((z) => z.data), batch);
-      });
+      const ordinary = (): Buf[] => withPool(this.evalPool, () => this.model.forward(batch.input, batch.T, batch.B).map((z) => z.data));
+      acc.add(replay === null ? ordinary() : replay.run(batch, 0, ordinary), batch);
     }
     return acc.result();
   }
