@@ -10,10 +10,10 @@ import { createModel } from '../models/registry.js';
 import type { Batch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
-import { accumulateGradients } from './gradients.js';
+import { accumulateGradients, forwardLogits } from './gradients.js';
 import { zeroGrads } from './optim.js';
 import { setStepReplay } from './replay.js';
-import { sameLayout, sharedView, SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage } from './parallel-protocol.js';
+import { sameLayout, sharedView, SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage, type SliceReply } from './parallel-protocol.js';
 import { adoptedLayout } from '../kernels/adopt.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 
@@ -54,6 +54,7 @@ try {
   const own = adoptedLayout(model.params);
   const block = own !== undefined && sameLayout(init.layout, own.data.length, own.offsets) ? own : null;
   const pool = new BufferPool(heapAllocator());
+  const evalPool = new BufferPool(heapAllocator());
   for (;;) {
     const state = Atomics.load(control, 0);
     if (state === State.Quit) break;
@@ -66,18 +67,24 @@ try {
     try {
       const msg = receiveMessageOnPort(init.port)?.message as SliceMessage | undefined;
       if (msg === undefined) throw new Error('gradient worker: no slice was sent');
-      if (block !== null) {
-        block.data.set(weights);
-        kernelHeapOrNull()!.zero(block.grad); // one memory fill
-      } else {
-        params.forEach((p, i) => p.data.set(weights.subarray(init.layout.offsets[i]!, init.layout.offsets[i]! + p.size)));
-        zeroGrads(params); // one memory fill per parameter on the kernel heap
-      }
+      if (block !== null) block.data.set(weights);
+      else params.forEach((p, i) => p.data.set(weights.subarray(init.layout.offsets[i]!, init.layout.offsets[i]! + p.size)));
       const batch: Batch = { ...msg.batch };
-      const loss = accumulateGradients(model, batch, pool, msg.normaliser);
-      if (block !== null) grads.set(block.grad);
-      else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));
-      init.port.postMessage({ loss });
+      let reply: SliceReply;
+      if (msg.forward) {
+        const logits = forwardLogits(model, batch, evalPool);
+        const flat = new Float32Array(batch.T * batch.B * batch.Y);
+        logits.forEach((z, t) => flat.set(z, t * z.length));
+        reply = { logits: flat };
+      } else {
+        if (block !== null) kernelHeapOrNull()!.zero(block.grad); // one memory fill
+        else zeroGrads(params); // one memory fill per parameter on the kernel heap
+        const loss = accumulateGradients(model, batch, pool, msg.normaliser);
+        if (block !== null) grads.set(block.grad);
+        else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));
+        reply = { loss };
+      }
+      init.port.postMessage(reply);
       finish(State.Done);
     } catch (err) {
       init.port.postMessage({ error: (err as Error).message });

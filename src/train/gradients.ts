@@ -27,6 +27,13 @@ export function accumulateGradients(model: MemoryModel, batch: Batch, pool: Buff
   return (replay === null ? ordinary() : replay.run(batch, normaliser, ordinary))[0]![0]!;
 }
 
+/** The logits of a forward pass on `batch` (evaluation: no tape), valid until `pool`'s next step. */
+export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool): readonly Buf[] {
+  const ordinary = (): Buf[] => withPool(pool, () => model.forward(batch.input, batch.T, batch.B).map((z) => z.data));
+  const replay = replayFor(model, pool);
+  return replay === null ? ordinary() : replay.run(batch, 0, ordinary);
+}
+
 const replays = new WeakMap<BufferPool, StepReplay>();
 
 /**

@@ -12,6 +12,16 @@ export interface SliceMessage {
   readonly batch: Batch;
   /** the whole batch's loss divisor */
   readonly normaliser: number;
+  /** a forward pass only (evaluation): the answer is the slice's logits, and no gradients */
+  readonly forward: boolean;
+}
+
+/** A worker's answer to a slice: its loss (gradients in the shared block), its logits, or what failed. */
+export interface SliceReply {
+  readonly loss?: number;
+  /** [T, rows, Y] */
+  readonly logits?: Float32Array;
+  readonly error?: string;
 }
 
 /**

@@ -101,6 +101,30 @@ test('training with 2 threads is deterministic and close to training with 1', ()
   assert.ok(Math.abs(a[19]! - one[19]!) <= 1e-2 * one[19]!, `${a[19]} vs ${one[19]}`);
 });
 
+for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
+  test(`${name}: an evaluation split over 3 threads gives the metrics of one thread, to the bit`, () => {
+    const config = cloneConfig(findPreset(name)!.config);
+    config.train.threads = 3;
+    config.train.batchSize = 7; // slices of 3, 2 and 2
+    const streams = seedStreams(config.seed);
+    const task = createTask(config.task);
+    const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
+    const trainer = new Trainer(model, task, config, streams);
+    const one = new Trainer(model, task, { ...config, train: { ...config.train, threads: 1 } }, streams);
+    try {
+      for (let i = 0; i < 3; i++) trainer.trainStep(); // starts the workers; the weights move on
+      for (let round = 0; round < 2; round++) {
+        const split = trainer.evaluate(5, undefined, new Rng(11 + round));
+        const whole = one.evaluate(5, undefined, new Rng(11 + round));
+        assert.deepEqual(split, whole);
+        assert.ok(split.loss > 0 && Number.isFinite(split.loss));
+      }
+    } finally {
+      trainer.close();
+    }
+  });
+}
+
 test('waitWhile: returns at once when the word differs, when another thread changes it (spinning or asleep), and false at its deadline', async () => {
   const control = new Int32Array(new SharedArrayBuffer(4));
   control[0] = State.Done;

@@ -1,7 +1,8 @@
 /**
  * @file Data parallelism over the batch: worker threads each compute the gradients of a
  * contiguous slice of the batch while this thread computes the first slice; the gradients are
- * then summed in slice order, so a run is deterministic for a given thread count.
+ * then summed in slice order, so a run is deterministic for a given thread count. Evaluation's
+ * forward passes are split the same way, and their logits put back together.
  *
  * Weights go to the workers through one shared block, gradients come back through one per
  * worker (blocks of this thread's kernel heap, whose memory is shared, or SharedArrayBuffers
@@ -19,10 +20,10 @@ import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
 import { sliceBatch, type Batch } from '../tasks/batch.js';
 import type { BufferPool } from '../tensor/tensor.js';
-import { accumulateGradients } from './gradients.js';
+import { accumulateGradients, forwardLogits } from './gradients.js';
 import { stepReplayEnabled } from './replay.js';
 import { lossScale } from './loss.js';
-import { SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage } from './parallel-protocol.js';
+import { SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage, type SliceReply } from './parallel-protocol.js';
 
 /** A gradient worker that stopped answering; the message says how to train without workers. */
 export class GradientWorkerError extends Error {}
@@ -114,17 +115,51 @@ export class ParallelGradients {
    * @returns the batch's loss (the sum of the slices' losses, in slice order)
    */
   accumulate(model: MemoryModel, batch: Batch, pool: BufferPool): number {
-    if (this.closing !== null) throw new Error('ParallelGradients.accumulate: the workers were closed');
-    const params = [...model.params.values()];
-    const sizes = sliceSizes(batch.B, this.threads);
     const normaliser = lossScale(batch);
+    const { block, busy, first } = this.start(model, batch, normaliser, false);
+    let loss = accumulateGradients(model, first, pool, normaliser);
+    const params = block === null ? [...model.params.values()] : [];
+    for (const h of busy) {
+      loss += this.answer(h).loss!;
+      if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
+      else params.forEach((p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
+    }
+    return loss;
+  }
+
+  /**
+   * The logits of `batch` (a forward pass, for evaluation), each slice on its own thread. Every
+   * sample's logits are those of a forward pass on the whole batch in one thread: the kernels
+   * compute each sample's rows alone.
+   * @returns per time step, [B, Y]
+   */
+  forward(model: MemoryModel, batch: Batch, pool: BufferPool): Float32Array[] {
+    const { busy, first } = this.start(model, batch, 0, true);
+    const { T, Y } = batch;
+    const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
+    const own = forwardLogits(model, first, pool);
+    for (let t = 0; t < T; t++) out[t]!.set(own[t]!);
+    let row = first.B;
+    for (const h of busy) {
+      const logits = this.answer(h).logits!; // [T, rows, Y]
+      const rows = logits.length / (T * Y);
+      for (let t = 0; t < T; t++) out[t]!.set(logits.subarray(t * rows * Y, (t + 1) * rows * Y), row * Y);
+      row += rows;
+    }
+    return out;
+  }
+
+  /** Puts the weights where the workers see them and sends each worker its slice; returns this thread's. */
+  private start(model: MemoryModel, batch: Batch, normaliser: number, forward: boolean): { block: { readonly data: Float32Array; readonly grad: Float32Array } | null; busy: Handle[]; first: Batch } {
+    if (this.closing !== null) throw new Error('ParallelGradients: the workers were closed');
+    const sizes = sliceSizes(batch.B, this.threads);
     // the model's own block while its parameters are still in it (until releaseParams moves them;
     // then one copy per parameter)
     const block = this.block !== null && adoptedBlocks(model.params) === this.block ? this.block : null;
     if (block !== null) {
       copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.layout.size);
     } else {
-      params.forEach((p, i) => copyColumns(p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
+      [...model.params.values()].forEach((p, i) => copyColumns(p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
     }
     let start = sizes[0]!;
     const busy = this.handles.slice(0, sizes.length - 1);
@@ -134,26 +169,25 @@ export class ParallelGradients {
         const reply = receiveMessageOnPort(h.port)?.message as { error?: string } | undefined;
         throw new GradientWorkerError(`${reply?.error ?? 'a gradient worker failed to start'}; set train.threads=1 to train without workers`);
       }
-      const msg: SliceMessage = { batch: sliceBatch(batch, start, sizes[i + 1]!), normaliser };
+      const msg: SliceMessage = { batch: sliceBatch(batch, start, sizes[i + 1]!), normaliser, forward };
       start += sizes[i + 1]!;
       h.port.postMessage(msg);
       Atomics.store(h.control, 0, State.Go);
       Atomics.notify(h.control, 0);
     });
-    let loss = accumulateGradients(model, sizes.length > 1 ? sliceBatch(batch, 0, sizes[0]!) : batch, pool, normaliser);
-    for (const h of busy) {
-      if (!waitWhile(h.control, State.Go, this.spin ? SPIN_MS : 0, Date.now() + WORKER_TIMEOUT_MS)) {
-        throw new GradientWorkerError('a gradient worker did not answer for 2 minutes; set train.threads=1 to train without workers');
-      }
-      const reply = receiveMessageOnPort(h.port)?.message as { loss?: number; error?: string } | undefined;
-      const failed = Atomics.load(h.control, 0) === State.Failed;
-      Atomics.store(h.control, 0, State.Idle);
-      if (failed || reply?.loss === undefined) throw new Error(reply?.error ?? 'a gradient worker failed');
-      loss += reply.loss;
-      if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
-      else params.forEach((p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
+    return { block, busy, first: sizes.length > 1 ? sliceBatch(batch, 0, sizes[0]!) : batch };
+  }
+
+  /** Waits for a worker's answer to its slice and takes it. */
+  private answer(h: Handle): SliceReply {
+    if (!waitWhile(h.control, State.Go, this.spin ? SPIN_MS : 0, Date.now() + WORKER_TIMEOUT_MS)) {
+      throw new GradientWorkerError('a gradient worker did not answer for 2 minutes; set train.threads=1 to train without workers');
     }
-    return loss;
+    const reply = receiveMessageOnPort(h.port)?.message as SliceReply | undefined;
+    const failed = Atomics.load(h.control, 0) === State.Failed;
+    Atomics.store(h.control, 0, State.Idle);
+    if (failed || reply === undefined || (reply.loss === undefined && reply.logits === undefined)) throw new Error(reply?.error ?? 'a gradient worker failed');
+    return reply;
   }
 
   /** Stops the workers; the promise settles once they have stopped and the heap blocks are back. */

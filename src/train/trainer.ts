@@ -7,10 +7,10 @@ import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool, withPool, type Buf, type Tensor } from '../tensor/tensor.js';
+import { BufferPool, type Buf, type Tensor } from '../tensor/tensor.js';
 import { activeHeap, heapAllocator } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
-import { accumulateGradients, replayFor } from './gradients.js';
+import { accumulateGradients, forwardLogits } from './gradients.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
@@ -176,11 +176,10 @@ export class Trainer {
   evaluate(batches = this.config.train.evalBatches, length?: number, rng: Rng = this.streams.eval): Metrics {
     if (this.disposed) throw new Error('Trainer.evaluate: this trainer was disposed');
     const acc = new MetricsAccumulator();
-    const replay = replayFor(this.model, this.evalPool);
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, length);
-      const ordinary = (): Buf[] => withPool(this.evalPool, () => this.model.forward(batch.input, batch.T, batch.B).map((z) => z.data));
-      acc.add(replay === null ? ordinary() : replay.run(batch, 0, ordinary), batch);
+      // on the gradient threads too, once they run (the same logits, see ParallelGradients.forward)
+      acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalPool) : forwardLogits(this.model, batch, this.evalPool), batch);
     }
     return acc.result();
   }
