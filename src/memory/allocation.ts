@@ -13,7 +13,7 @@
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { allocationBackwardWasm, allocationForwardWasm, type AllocationSaved } from '../kernels/memory.js';
-import { alloc, allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { alloc, allocOverwritten, expectShape, replayJs, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /**
  * ε in û = ε + (1 − ε)·u, DeepMind's value: keeps every factor of the cumulative product
@@ -124,10 +124,14 @@ export function advanceUsage(usage: Tensor, allocation: Tensor, allocGate: Tenso
   const tape = tapeFor(usage, allocation, allocGate, writeGate);
   const u = usage.data, a = allocation.data, ga = allocGate.data, gw = writeGate.data;
   const out = alloc(usage.dtype, B * N);
-  for (let b = 0; b < B; b++) {
-    const g = ga[b]! * gw[b]!;
-    for (let n = 0; n < N; n++) out[b * N + n] = u[b * N + n]! + (1 - u[b * N + n]!) * g * a[b * N + n]!;
-  }
+  const forward = (): void => {
+    for (let b = 0; b < B; b++) {
+      const g = ga[b]! * gw[b]!;
+      for (let n = 0; n < N; n++) out[b * N + n] = u[b * N + n]! + (1 - u[b * N + n]!) * g * a[b * N + n]!;
+    }
+  };
+  forward();
+  replayJs(forward);
   const y = new Tensor(out, [B, N], tape !== null);
   if (tape) {
     tape.push(() => {
@@ -137,19 +141,23 @@ export function advanceUsage(usage: Tensor, allocation: Tensor, allocGate: Tenso
       const da = allocation.requiresGrad ? allocation.g() : null;
       const dga = allocGate.requiresGrad ? allocGate.g() : null;
       const dgw = writeGate.requiresGrad ? writeGate.g() : null;
-      for (let b = 0; b < B; b++) {
-        const g = ga[b]! * gw[b]!;
-        let dg = 0; // dL/d(g_a g_w)
-        for (let n = 0; n < N; n++) {
-          const x = b * N + n;
-          const d = gy[x]!;
-          if (du) du[x]! += d * (1 - g * a[x]!);
-          if (da) da[x]! += d * (1 - u[x]!) * g;
-          dg += d * (1 - u[x]!) * a[x]!;
+      const backward = (): void => {
+        for (let b = 0; b < B; b++) {
+          const g = ga[b]! * gw[b]!;
+          let dg = 0; // dL/d(g_a g_w)
+          for (let n = 0; n < N; n++) {
+            const x = b * N + n;
+            const d = gy[x]!;
+            if (du) du[x]! += d * (1 - g * a[x]!);
+            if (da) da[x]! += d * (1 - u[x]!) * g;
+            dg += d * (1 - u[x]!) * a[x]!;
+          }
+          if (dga) dga[b]! += dg * gw[b]!;
+          if (dgw) dgw[b]! += dg * ga[b]!;
         }
-        if (dga) dga[b]! += dg * gw[b]!;
-        if (dgw) dgw[b]! += dg * ga[b]!;
-      }
+      };
+      backward();
+      replayJs(backward);
     });
   }
   return y;

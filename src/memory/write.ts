@@ -5,7 +5,7 @@
  * Every head erases from M_{t−1} before any head adds, so the heads commute.
  */
 import { writeBackwardWasm, writeForwardWasm, writeKeepsNoFactor } from '../kernels/memory.js';
-import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import { alloc, allocOverwritten, expectShape, replayJs, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
 
 export interface WriteHeadInput {
   readonly weights: Tensor; // w_h [B, N]
@@ -153,16 +153,24 @@ function pack(parts: readonly Buf[]): Float32Array {
   if (parts.length === 1) return parts[0] as Float32Array;
   const n = parts.reduce((s, p) => s + p.length, 0);
   const out = alloc('f32', n) as Float32Array;
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+  const copy = (): void => {
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+  };
+  copy();
+  replayJs(copy);
   return out;
 }
 
 function addSlice(t: Tensor, src: Float32Array, offset: number): void {
   if (!t.requiresGrad) return;
   const g = t.g();
-  for (let i = 0; i < g.length; i++) g[i]! += src[offset + i]!;
+  const add = (): void => {
+    for (let i = 0; i < g.length; i++) g[i]! += src[offset + i]!;
+  };
+  add();
+  replayJs(add);
 }

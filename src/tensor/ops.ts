@@ -60,13 +60,18 @@ function unary(x: Tensor, act: PartActivation): Tensor {
   const n = x.size;
   const xd = x.data;
   const yd = allocOverwritten(x.dtype, n);
-  activate(act, xd, 0, yd, 0, n);
+  const forward = (): void => activate(act, xd, 0, yd, 0, n);
+  forward();
+  replayJs(forward);
   const y = new Tensor(yd, x.shape, tape !== null);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
-      activateBackward(act, xd, 0, yd, 0, gy, x.g(), n);
+      const gx = x.g();
+      const backward = (): void => activateBackward(act, xd, 0, yd, 0, gy, gx, n);
+      backward();
+      replayJs(backward);
     });
   }
   return y;

@@ -76,3 +76,17 @@ test('BufferPool: the k-th buffer of a size a step takes is the same every step 
   pool.clear();
   assert.equal(pool.epoch, 6);
 });
+
+test('BufferPool: a replayed step counts as using the buffers its recorded step took, so they are not given back', () => {
+  const released: number[] = [];
+  const pool = new BufferPool({ alloc: () => null, release: (b) => released.push(b.length), zero: (b) => b.fill(0) }, 3);
+  withPool(pool, () => [alloc('f32', 4), alloc('f32', 4), alloc('f32', 8)]);
+  const usage = pool.usage(); // two of 4, one of 8
+  for (let i = 0; i < 10; i++) {
+    withPool(pool, () => alloc('f32', 4)); // another shape's ordinary step: one of 4
+    pool.replayed(usage);
+  }
+  assert.deepEqual(released, []);
+  for (let i = 0; i < 3; i++) withPool(pool, () => alloc('f32', 4));
+  assert.deepEqual(released, [4, 8], 'with no replays, the buffers only the replayed step used go back');
+});

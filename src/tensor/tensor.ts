@@ -68,6 +68,9 @@ interface SizeList {
   next: number;
 }
 
+/** How many buffers of each size a step took (BufferPool.usage); opaque outside the pool. */
+export type PoolUsage = readonly object[];
+
 /**
  * Reuses the buffers of training steps. Every buffer a step takes goes back to the pool when
  * the next step begins, and a step takes the pool's buffers of the size it asks for (zeroed) in
@@ -103,6 +106,12 @@ export class BufferPool {
 
   /** Starts a step: every buffer of the last one is idle again. */
   begin(): void {
+    this.advance();
+    this.trim();
+  }
+
+  /** A new step: the last one's buffers are marked used and idle again. */
+  private advance(): void {
     this.steps++;
     for (let i = 0; i < this.nTouched; i++) {
       const l = this.touched[i]!;
@@ -111,7 +120,6 @@ export class BufferPool {
       l.next = 0;
     }
     this.nTouched = 0;
-    this.trim();
   }
 
   /** @param zero false: the caller overwrites every element (see allocOverwritten) */
@@ -154,6 +162,28 @@ export class BufferPool {
     let n = 0;
     for (const lists of [this.lists32, this.lists64]) for (const l of lists.values()) for (const b of l.bufs) n += b.byteLength;
     return n;
+  }
+
+  /**
+   * What this step has taken so far: how many buffers of each size. A step replayed without
+   * taking them (src/train/replay.ts) passes it to `replayed`, so those buffers count as used.
+   */
+  usage(): PoolUsage {
+    const u: { list: SizeList; n: number }[] = [];
+    for (let i = 0; i < this.nTouched; i++) u.push({ list: this.touched[i]!, n: this.touched[i]!.next });
+    return u;
+  }
+
+  /**
+   * A step that used the buffers `usage` says, without taking them (a replay): it counts as a
+   * step of the pool, and those buffers as used in it, as if it had begun and taken them.
+   */
+  replayed(usage: PoolUsage): void {
+    this.advance();
+    for (const { list, n } of usage as readonly { list: SizeList; n: number }[]) {
+      for (let k = 0; k < n && k < list.bufs.length; k++) list.lastUse[k] = this.steps;
+    }
+    this.trim();
   }
 
   /** Every buffer the pool holds, idle or in use. */

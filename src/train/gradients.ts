@@ -43,12 +43,16 @@ const replays = new WeakMap<BufferPool, StepReplay>();
  */
 export function replayFor(model: MemoryModel, pool: BufferPool): StepReplay | null {
   const heap = activeHeap();
-  if (!stepReplayEnabled() || heap === null) return null;
   let r = replays.get(pool);
+  if (!stepReplayEnabled() || heap === null) {
+    r?.dropAll(); // the recordings go with the kernels (or with replay): recorded and checked again after
+    return null;
+  }
   if (r === undefined || r.model !== model) {
     r?.dropAll();
     r = new StepReplay(model, pool, heap);
     replays.set(pool, r);
+    pool.onClear = null;
   }
   if (pool.onClear === null) {
     const replay = r;

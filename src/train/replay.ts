@@ -22,13 +22,16 @@ import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap, KernelRecorder } from '../kernels/heap.js';
-import { setJsRecorder, type Buf, type BufferPool, type ReplayJs } from '../tensor/tensor.js';
+import { setJsRecorder, type Buf, type BufferPool, type PoolUsage, type ReplayJs } from '../tensor/tensor.js';
 
 type KernelFn = (...args: number[]) => unknown;
 
 let enabled = true;
 
-/** Turns step replay on or off for every later step (on by default); for benchmarks and tests. */
+/**
+ * Turns step replay on or off for every later step of this thread (on by default); for benchmarks
+ * and tests. Gradient workers take the setting of the thread that starts them, when it does.
+ */
 export function setStepReplay(on: boolean): void {
   enabled = on;
 }
@@ -137,6 +140,8 @@ interface Entry {
   epoch: number;
   /** the step's results (the loss's buffer; a forward pass's logits), the same buffers every run */
   outputs: readonly Buf[];
+  /** the pool's buffers the recorded step took (a replay counts as their use: BufferPool.replayed) */
+  usage: PoolUsage;
 }
 
 /** How many batch shapes a pool records at most (a task has a few; more take the ordinary path). */
@@ -199,6 +204,11 @@ export class StepReplay {
       return this.record(key, extra, ordinary);
     }
     if (e.state === 'checked') {
+      this.pool.replayed(e.usage);
+      if (e.epoch !== this.pool.epoch) {
+        // that step of the pool gave back buffers nothing had used for a while: record again
+        return this.run(batch, extra, ordinary);
+      }
       e.program.run(batch);
       this.stats.replayed++;
       return e.outputs;
@@ -242,10 +252,14 @@ export class StepReplay {
     setJsRecorder((fn) => program.js(fn));
     try {
       outputs = ordinary();
+    } catch (err) {
+      program.dispose();
+      throw err;
     } finally {
       setJsRecorder(null);
       this.heap.stopRecording();
     }
+    const usage = this.pool.usage();
     program.seal();
     this.stats.ordinary++;
     // every buffer must be the heap's own float32: a step with others is not recorded
@@ -257,7 +271,7 @@ export class StepReplay {
       // would be replayed every time for nothing, so the shape is recorded again next time
       program.dispose();
     } else {
-      this.entries.set(key, { program, state: 'recorded', extra, epoch: this.pool.epoch, outputs: [...outputs] });
+      this.entries.set(key, { program, state: 'recorded', extra, epoch: this.pool.epoch, outputs: [...outputs], usage });
       this.stats.recorded++;
     }
     return outputs;
@@ -278,6 +292,11 @@ export class StepReplay {
       // the ordinary step changed the pool or its buffers: record again next time
       e.program.dispose();
       this.entries.delete(key);
+      return outputs;
+    }
+    if (!outputs.every(allFinite) || !expected.every(allFinite)) {
+      // NaN in the ordinary step's results would hide NaN from a read the replay never wrote:
+      // no verdict from this step (the trainer skips it anyway); the next one of the shape checks
       return outputs;
     }
     grads.forEach((g, i) => g.set(before[i]!));
@@ -302,6 +321,11 @@ export class StepReplay {
     this.refused.add(key);
     this.stats.failed.push(reason);
   }
+}
+
+function allFinite(a: Buf): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }
 
 function sameBits(a: Buf, b: Buf): boolean {
