@@ -80,13 +80,14 @@ export function kernelsModuleAvailable(): boolean {
 }
 
 /**
- * What records a step's kernel calls for replay (src/train/replay.ts), told by the heap of every
- * call, of every scratch block a call used (kept for the replays, not freed) and of anything a
- * replay could not redo.
+ * What records a step's kernel calls for replay (src/train/replay.ts): told by the heap of every
+ * call and of anything a replay could not redo, and asked for the calls' scratch blocks (which it
+ * keeps for the replays).
  */
 export interface KernelRecorder {
   call(fn: (...args: number[]) => unknown, args: readonly number[]): void;
-  keep(off: number, n: number): void;
+  /** a scratch block of n floats for a call being recorded */
+  tmp(n: number): number;
   fail(reason: string): void;
 }
 
@@ -119,9 +120,9 @@ export class KernelHeap {
   }
 
   /**
-   * Sends every kernel call to `r` until stopRecording(), and keeps each call's scratch blocks
-   * (r.keep) instead of freeing them. A kernel whose result JavaScript could read, or an argument
-   * copied from off the heap, makes the recording unusable (r.fail).
+   * Sends every kernel call to `r` until stopRecording(), and takes each call's scratch blocks
+   * from r.tmp. A kernel whose result JavaScript could read, or an argument copied from off the
+   * heap, makes the recording unusable (r.fail).
    */
   startRecording(r: KernelRecorder): void {
     if (this.recorder !== null) throw new Error('KernelHeap: a recording is already under way');
@@ -335,6 +336,7 @@ export class KernelHeap {
 
   /** Scratch of `n` floats for this call only. */
   tmp(n: number): number {
+    if (this.recorder !== null) return this.recorder.tmp(n);
     const p = this.allocRaw(n);
     if (p < 0) {
       this.abandon(); // the call will not run: its earlier blocks and copies must not leak into the next
@@ -360,10 +362,8 @@ export class KernelHeap {
 
   /** Frees a call's scratch blocks and forgets its buffers (done() after copying back; tmp() when the heap is full). */
   private abandon(): void {
-    const rec = this.recorder;
-    if (rec !== null) {
-      if (this.inDst.length !== 0 || this.backDst.length !== 0) rec.fail('a kernel argument was copied from off the heap');
-      while (this.tmpOff.length !== 0) rec.keep(this.tmpOff.pop()!, this.tmpN.pop()!);
+    if (this.recorder !== null && (this.inDst.length !== 0 || this.backDst.length !== 0)) {
+      this.recorder.fail('a kernel argument was copied from off the heap');
     }
     while (this.tmpOff.length !== 0) this.releaseRaw(this.tmpOff.pop()!, this.tmpN.pop()!);
     if (this.inDst.length !== 0) this.inDst.length = this.inOff.length = 0;

@@ -7,6 +7,7 @@
  */
 import { kernelHeapOrNull, type KernelHeap } from './heap.js';
 import { activeHeap } from './wasm.js';
+import { replayJs } from '../tensor/tensor.js';
 
 type F = Float32Array;
 
@@ -138,12 +139,16 @@ let i32Of: Float32Array | null = null;
  */
 export function table(h: KernelHeap, offsets: readonly number[]): number {
   const t = h.tmp(Math.max(offsets.length, 1));
-  if (i32 === null || i32Of !== h.f32) {
-    i32 = new Int32Array(h.f32.buffer);
-    i32Of = h.f32;
-  }
-  const at = t >>> 2;
-  for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
+  const write = (): void => {
+    if (i32 === null || i32Of !== h.f32) {
+      i32 = new Int32Array(h.f32.buffer);
+      i32Of = h.f32;
+    }
+    const at = t >>> 2;
+    for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
+  };
+  write();
+  replayJs(write); // a replayed step's scratch is shared with other recorded steps: written again each time
   return t;
 }
 

@@ -14,7 +14,8 @@
  *
  * Nothing is trusted unchecked. A shape is recorded at its first step that makes no new buffers.
  * Its next step runs the ordinary way and then again by replay, from the same gradients and with
- * every pool buffer first filled with NaN (so a buffer the program reads but never writes shows);
+ * every pool buffer and scratch block first filled with NaN (so one the program reads but never
+ * writes shows);
  * the program is used only if the results and every gradient match to the bit (and are finite:
  * NaN would match NaN), else that shape keeps the ordinary path. A program is dropped when
  * anything it relies on changes: the pool gives buffers back (its epoch), a parameter or gradient
@@ -43,6 +44,55 @@ export function stepReplayEnabled(): boolean {
   return enabled;
 }
 
+/**
+ * The recorded calls' scratch blocks, shared by every recording of a StepReplay (they never run
+ * at once): each recording takes its blocks from the start again. What a call leaves in its
+ * scratch is not read by another, and what JavaScript writes there (a table of offsets) is
+ * written again by the replay (kernels/memory.ts `table`), so one recording's use of the blocks
+ * does not disturb another's.
+ */
+class Scratch {
+  private readonly blocks: { off: number; bytes: number }[] = [];
+  private block = 0;
+  private used = 0;
+
+  constructor(private readonly heap: KernelHeap) {}
+
+  /** A new recording starts at the first block. */
+  rewind(): void {
+    this.block = this.used = 0;
+  }
+
+  take(n: number): number {
+    const bytes = Math.ceil((4 * Math.max(n, 1)) / 16) * 16;
+    for (; this.block < this.blocks.length; this.block++, this.used = 0) {
+      const b = this.blocks[this.block]!;
+      if (b.bytes - this.used >= bytes) {
+        this.used += bytes;
+        return b.off + this.used - bytes;
+      }
+    }
+    const size = Math.max(bytes, 1 << 18);
+    const off = this.heap.allocRaw(size / 4);
+    if (off < 0) throw new RangeError(`the WebAssembly kernels' heap cannot grow by ${size} bytes, past its 4 GiB`);
+    this.blocks.push({ off, bytes: size });
+    this.block = this.blocks.length - 1;
+    this.used = bytes;
+    return off;
+  }
+
+  /** Fills every block with NaN (for a check: see StepReplay.check). */
+  poison(): void {
+    for (const b of this.blocks) this.heap.f32.fill(NaN, b.off >>> 2, (b.off + b.bytes) >>> 2);
+  }
+
+  dispose(): void {
+    for (const b of this.blocks) this.heap.releaseRaw(b.off, b.bytes / 4);
+    this.blocks.length = 0;
+    this.rewind();
+  }
+}
+
 /** A recorded step: kernel calls (argc ≥ 0 arguments) and JavaScript pieces (argc −1), in order. */
 class StepProgram implements KernelRecorder {
   private readonly fns: (KernelFn | ReplayJs)[] = [];
@@ -50,11 +100,11 @@ class StepProgram implements KernelRecorder {
   private argList: number[] = [];
   private args = new Float64Array(0);
   private argc = new Int32Array(0);
-  /** scratch blocks of the recorded calls (pointer tables the calls read): the program's own */
-  private readonly kept: number[] = [];
   failure: string | null = null;
 
-  constructor(private readonly heap: KernelHeap) {}
+  constructor(private readonly scratch: Scratch) {
+    scratch.rewind();
+  }
 
   call(fn: KernelFn, args: readonly number[]): void {
     this.fns.push(fn);
@@ -67,8 +117,8 @@ class StepProgram implements KernelRecorder {
     this.argcs.push(-1);
   }
 
-  keep(off: number, n: number): void {
-    this.kept.push(off, n);
+  tmp(n: number): number {
+    return this.scratch.take(n);
   }
 
   fail(reason: string): void {
@@ -126,10 +176,9 @@ class StepProgram implements KernelRecorder {
     }
   }
 
-  /** Gives the program's scratch blocks back to the heap; it must not run afterwards. */
+  /** It must not run afterwards (its scratch is the StepReplay's). */
   dispose(): void {
-    for (let i = 0; i < this.kept.length; i += 2) this.heap.releaseRaw(this.kept[i]!, this.kept[i + 1]!);
-    this.kept.length = 0;
+    this.fns.length = this.argcs.length = 0;
   }
 }
 
@@ -171,10 +220,13 @@ export class StepReplay {
   private readonly refused = new Set<number>();
   /** the parameters' value and gradient buffers the programs were recorded with */
   private buffers: Buf[];
+  /** the recordings' scratch blocks */
+  private readonly scratch: Scratch;
   readonly stats: ReplayStats = { recorded: 0, checked: 0, failed: [], replayed: 0, ordinary: 0 };
 
   constructor(readonly model: MemoryModel, private readonly pool: BufferPool, private readonly heap: KernelHeap) {
     this.buffers = this.paramBuffers();
+    this.scratch = new Scratch(heap);
   }
 
   /**
@@ -219,10 +271,11 @@ export class StepReplay {
     return this.check(key, e, batch, ordinary);
   }
 
-  /** Gives back every program's memory (the pool is being cleared, or the model left the heap). */
+  /** Drops every recording and gives back their scratch (the pool is being cleared, the model left the heap, ...). */
   dropAll(): void {
     for (const e of this.entries.values()) e.program.dispose();
     this.entries.clear();
+    this.scratch.dispose();
   }
 
   private ordinaryStep(ordinary: () => readonly Buf[]): readonly Buf[] {
@@ -248,7 +301,7 @@ export class StepReplay {
 
   /** An ordinary step, recorded. */
   private record(key: number, extra: number, ordinary: () => readonly Buf[]): readonly Buf[] {
-    const program = new StepProgram(this.heap);
+    const program = new StepProgram(this.scratch);
     const fresh = this.pool.fresh;
     let outputs: readonly Buf[];
     this.heap.startRecording(program);
@@ -304,8 +357,14 @@ export class StepReplay {
     }
     grads.forEach((g, i) => g.set(before[i]!));
     for (const b of this.pool.buffers()) b.fill(NaN);
-    e.program.run(batch);
-    const same = outputs.every((b, i) => sameBits(b, expectedOut[i]!)) && grads.every((g, i) => sameBits(g, expected[i]!));
+    this.scratch.poison();
+    let ran = true;
+    try {
+      e.program.run(batch);
+    } catch {
+      ran = false; // e.g. a kernel given a table the replay did not write: out of bounds
+    }
+    const same = ran && outputs.every((b, i) => sameBits(b, expectedOut[i]!)) && grads.every((g, i) => sameBits(g, expected[i]!));
     if (!same) {
       // the ordinary step's results stand
       outputs.forEach((b, i) => b.set(expectedOut[i]!));
