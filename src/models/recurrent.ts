@@ -55,7 +55,10 @@ export function runSequence<S>(
   for (let t = 0; t < T; t++) {
     const xd = alloc(dt, B * X);
     xd.set(input.subarray(t * B * X, (t + 1) * B * X));
-    replayJs((batch) => xd.set(batch.input.subarray(t * B * X, (t + 1) * B * X)));
+    replayJs((batch) => {
+      const src = batch.input, o = t * B * X; // a loop, not subarray: a replayed step makes no objects
+      for (let i = 0; i < B * X; i++) xd[i] = src[o + i]!;
+    });
     const r = step(state, new Tensor(xd, [B, X]), t, observer);
     state = r.state;
     out.push(r.logits);

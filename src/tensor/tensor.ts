@@ -194,14 +194,18 @@ export class BufferPool {
   /** Gives back the buffers no step has taken for the last keepSteps steps (the tail of each list). */
   private trim(): void {
     const last = this.steps - this.keepSteps; // idle since this step or earlier: given back
-    for (const lists of [this.lists32, this.lists64]) {
-      for (const [size, l] of lists) {
-        let n = l.bufs.length;
-        if (n === 0 || l.lastUse[n - 1]! > last) continue;
-        while (n > 0 && l.lastUse[n - 1]! <= last) this.dropOne(l.bufs[--n]!);
-        l.bufs.length = l.lastUse.length = n;
-        if (n === 0) lists.delete(size);
-      }
+    this.trimLists(this.lists32, last);
+    this.trimLists(this.lists64, last);
+  }
+
+  private trimLists(lists: Map<number, SizeList>, last: number): void {
+    for (const l of lists.values()) {
+      let n = l.bufs.length;
+      if (n === 0 || l.lastUse[n - 1]! > last) continue;
+      const size = l.bufs[0]!.length;
+      while (n > 0 && l.lastUse[n - 1]! <= last) this.dropOne(l.bufs[--n]!);
+      l.bufs.length = l.lastUse.length = n;
+      if (n === 0) lists.delete(size);
     }
   }
 

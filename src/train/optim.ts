@@ -115,36 +115,48 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   const same = (x: number): number => x; // constants of float64 parameters stay as they are
   /** the byte offset of a backup of b (−1: off the heap), 0 without backups */
   const saveAt = (h: KernelHeap, b: Buf, backup: ((b: Buf) => Buf) | undefined): number => (backup === undefined ? 0 : h.ptr(backup(b)));
+  const save = (b: Buf, backup: ((b: Buf) => Buf) | undefined): void => {
+    if (backup !== undefined) backup(b).set(b);
+  };
+  // Float32 parameters are updated in float32 arithmetic, as PyTorch does: every operation
+  // rounded to float32 (Math.fround of a float64 +, −, ×, ÷ or √ of float32 values is the
+  // float32 operation's result), constants included; float64 ones in float64. The constants of
+  // both, made once here (the Adam ones each step).
+  const c32 = { a: 0, c: 0, e: 0, l: 0, mu: 0, b1: 0, c1: 0, b2: 0, c2: 0, stepSize: 0, sqrtBc2: 0 };
+  const c64 = { ...c32 };
+  const constants = (c: typeof c32, r: (x: number) => number): void => {
+    c.a = r(alpha); c.c = r(1 - alpha); c.e = r(eps); c.l = r(lr); c.mu = r(momentum);
+    c.b1 = r(beta1); c.c1 = r(1 - beta1); c.b2 = r(beta2); c.c2 = r(1 - beta2);
+  };
+  constants(c32, Math.fround);
+  constants(c64, same);
   return {
     step(backup) {
       t++;
       let finite = true;
       // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
       const on = heap !== null && activeHeap() === heap ? heap : null;
-      const save = (b: Buf): void => {
-        if (backup !== undefined) backup(b).set(b);
-      };
+      if (cfg.name === 'adam') {
+        const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+        c32.stepSize = Math.fround(lr / bc1); c32.sqrtBc2 = Math.fround(Math.sqrt(bc2));
+        c64.stepSize = lr / bc1; c64.sqrtBc2 = Math.sqrt(bc2);
+      }
       for (const { n, keys } of slotsOf) {
         const p = params.get(n)!;
         const g = p.grad;
         if (g === null) continue;
         const w = p.data;
-        // Float32 parameters are updated in float32 arithmetic, as PyTorch does: every operation
-        // rounded to float32 (Math.fround of a float64 +, −, ×, ÷ or √ of float32 values is the
-        // float32 operation's result), constants included; float64 ones in float64.
-        const r = w instanceof Float32Array ? Math.fround : same; // for the constants
+        const k = w instanceof Float32Array ? c32 : c64;
         if (cfg.name === 'adam') {
           const m = buffers.get(keys[0]!)!, v = buffers.get(keys[1]!)!;
-          const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
-          const b1 = r(beta1), c1 = r(1 - beta1), b2 = r(beta2), c2 = r(1 - beta2);
-          const stepSize = r(lr / bc1), sqrtBc2 = r(Math.sqrt(bc2)), e = r(eps);
+          const { b1, c1, b2, c2, stepSize, sqrtBc2, e } = k;
           const pw = on === null ? -1 : on.ptr(w), pg = pw < 0 ? -1 : on!.ptr(g), pm = pg < 0 ? -1 : on!.ptr(m), pv = pm < 0 ? -1 : on!.ptr(v);
           const uw = pv < 0 ? -1 : saveAt(on!, w, backup), um = uw < 0 ? -1 : saveAt(on!, m, backup), uv = um < 0 ? -1 : saveAt(on!, v, backup);
           if (uv >= 0) {
             finite = on!.k.adamStep(pw, pg, pm, pv, w.length, b1, c1, b2, c2, stepSize, sqrtBc2, e, uw, um, uv) === 1 && finite;
             continue;
           }
-          save(w); save(m); save(v);
+          save(w, backup); save(m, backup); save(v, backup);
           const ok = w instanceof Float32Array
             ? adamLoop32(w, g as Float32Array, m as Float32Array, v as Float32Array, b1, c1, b2, c2, stepSize, sqrtBc2, e)
             : adamLoop64(w, g, m, v, b1, c1, b2, c2, stepSize, sqrtBc2, e);
@@ -153,7 +165,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
           const sq = buffers.get(keys[0]!)!;
           const mom = momentum > 0 ? buffers.get(keys[1]!)! : null;
           const tf = cfg.name === 'rmsprop-tf';
-          const a = r(alpha), c = r(1 - alpha), e = r(eps), l = r(lr), mu = r(momentum);
+          const { a, c, e, l, mu } = k;
           const pw = on === null ? -1 : on.ptr(w), pg = pw < 0 ? -1 : on!.ptr(g), ps = pg < 0 ? -1 : on!.ptr(sq), pb = mom === null ? 0 : ps < 0 ? -1 : on!.ptr(mom);
           const uw = ps < 0 || pb < 0 ? -1 : saveAt(on!, w, backup), us = uw < 0 ? -1 : saveAt(on!, sq, backup);
           const ub = mom === null || us < 0 ? us : saveAt(on!, mom, backup);
@@ -161,8 +173,8 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
             finite = on!.k.rmspropStep(pw, pg, ps, pb, w.length, a, c, e, l, mu, tf ? 1 : 0, uw, us, mom === null ? 0 : ub) === 1 && finite;
             continue;
           }
-          save(w); save(sq);
-          if (mom) save(mom);
+          save(w, backup); save(sq, backup);
+          if (mom) save(mom, backup);
           const ok = w instanceof Float32Array
             ? rmspropLoop32(w, g as Float32Array, sq as Float32Array, mom as Float32Array | null, a, c, e, l, mu, tf)
             : rmspropLoop64(w, g, sq, mom, a, c, e, l, mu, tf);

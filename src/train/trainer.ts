@@ -70,11 +70,13 @@ export class Trainer {
   private readonly undo = new Map<Buf, Buf>();
   /** the buffers the optimiser backed up this step (to put back if its update is not finite) */
   private readonly saved: Buf[] = [];
+  /** how many of `saved` this step filled (the array keeps its length: no reallocation each step) */
+  private nSaved = 0;
   /** The optimiser's backup: where b's old contents go (made on first use, beside b). */
   private readonly backup = (b: Buf): Buf => {
     let copy = this.undo.get(b);
     if (copy === undefined) this.undo.set(b, (copy = this.heap?.owns(b) ? this.heap.alloc(b.length) ?? b.slice() : b.slice()));
-    this.saved.push(b);
+    this.saved[this.nSaved++] = b;
     return copy;
   };
   private readonly heap = activeHeap();
@@ -133,7 +135,7 @@ export class Trainer {
    */
   trainStep(): StepResult {
     if (this.disposed) throw new Error('Trainer.trainStep: this trainer was disposed');
-    const params = [...this.model.params.values()];
+    const params = this.currentParams();
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize);
     zeroGrads(params);
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
@@ -148,9 +150,9 @@ export class Trainer {
     // finite gradients can still overflow in the update (a huge lr): the optimiser saves what it
     // overwrites (in the same pass as its update, on the kernels) and says whether all it wrote is finite
     const optimizerStep = this.optimizer.state().step;
-    this.saved.length = 0;
+    this.nSaved = 0;
     if (!this.optimizer.step(this.backup)) {
-      for (const b of this.saved) copyInto(b, this.undo.get(b)!, this.heap);
+      for (let i = 0; i < this.nSaved; i++) copyInto(this.saved[i]!, this.undo.get(this.saved[i]!)!, this.heap);
       this.optimizer.loadState(optimizerStep, this.optimizer.state().buffers);
       return this.skip(lossValue, gradNorm);
     }
@@ -159,6 +161,16 @@ export class Trainer {
     this.lossCount++;
     return { loss: lossValue, gradNorm, skipped: false };
   }
+
+  /** The model's parameters now (releaseParams replaces them), in an array kept from step to step. */
+  private currentParams(): Tensor[] {
+    let i = 0;
+    for (const p of this.model.params.values()) this.paramList[i++] = p;
+    this.paramList.length = i;
+    return this.paramList;
+  }
+
+  private readonly paramList: Tensor[] = [];
 
   private skip(loss: number, gradNorm: number): StepResult {
     this.skippedSteps++;
