@@ -1,7 +1,7 @@
 /**
  * @file The public API: re-exports only.
  */
-export { Tensor, Tape, withTape, alloc, type Buf, type DType } from './tensor/tensor.js';
+export { Tensor, Tape, withTape, alloc, replayJs, type Buf, type DType, type ReplayJs } from './tensor/tensor.js';
 export { Rng } from './tensor/random.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './tensor/gradcheck.js';
 export * from './config/schema.js';
@@ -16,6 +16,7 @@ export { Dnc } from './models/dnc.js';
 export { Trainer, seedStreams, NonFiniteError, type EvalRecord } from './train/trainer.js';
 export { maskedBceLoss, MetricsAccumulator, type Metrics } from './train/loss.js';
 export { createOptimizer, type Optimizer } from './train/optim.js';
+export { setStepReplay, stepReplayEnabled, type ReplayStats } from './train/replay.js';
 export {
   loadWeights, applyWeights, saveCheckpoint, loadCheckpoint, CheckpointError, CHECKPOINT_VERSION,
   type TrainingState, type LoadedWeights, type LoadedCheckpoint,

@@ -16,6 +16,7 @@ import { heapAllocator } from '../kernels/wasm.js';
 import { accumulateGradients, replayFor } from './gradients.js';
 import { setStepReplay, type ReplayStats } from './replay.js';
 import { seedStreams, Trainer } from './trainer.js';
+import { replayJs as libraryReplayJs } from '../index.js';
 
 const heap = kernelHeapOrNull();
 const skip = heap === null ? 'the WASM kernels are not built' : false;
@@ -100,12 +101,12 @@ test('step replay with two gradient threads: the same losses and weights as with
 });
 
 /**
- * The model's logits plus K through a kernel product, K made by JavaScript that does not tell
- * replayJs: `data` adds 0.01 × the sum of the step's input (a value a replay would not redo); `constant`
- * writes 0.25 every step (the same each time: only a replay on NaN-filled buffers shows that
- * it reads what it never writes).
+ * The model's logits plus K through a kernel product, K made by JavaScript: `data` adds 0.01 ×
+ * the sum of the step's input and `constant` 0.25, neither telling replayJs (a replay would not
+ * redo them; the constant is the same every step, so only a replay on NaN-filled buffers shows
+ * that it reads what it never writes); `registered` is `data` told to replayJs.
  */
-function unrecordedJs(kind: 'data' | 'constant'): (m: MemoryModel, task: Task) => MemoryModel {
+function jsWrites(kind: 'data' | 'constant' | 'registered'): (m: MemoryModel, task: Task) => MemoryModel {
   return (inner, task) => {
     const Y = task.outputSize;
     return {
@@ -114,10 +115,15 @@ function unrecordedJs(kind: 'data' | 'constant'): (m: MemoryModel, task: Task) =
         return inner.forward(input, T, B, observer).map((z) => {
           // step buffers not zeroed by the pool (no kernel call touches them before the product)
           const k = new Tensor(allocOverwritten('f32', B * Y), [B, Y]);
-          k.data.fill(kind === 'data' ? 0.01 * Array.from(input).reduce((a, b) => a + b, 0) : 0.25);
           const sum = new Tensor(allocOverwritten('f32', 2 * Y * Y), [Y, 2 * Y]); // [I | I]
-          sum.data.fill(0);
-          for (let j = 0; j < Y; j++) sum.data[j * 2 * Y + j] = sum.data[j * 2 * Y + Y + j] = 1;
+          const write = (x: ArrayLike<number>): void => {
+            k.data.fill(kind === 'constant' ? 0.25 : 0.01 * Array.from(x).reduce((a, b) => a + b, 0));
+            sum.data.fill(0);
+            for (let j = 0; j < Y; j++) sum.data[j * 2 * Y + j] = sum.data[j * 2 * Y + Y + j] = 1;
+          };
+          write(input);
+          // as the library's users are told to: the same work, as a function of the batch
+          if (kind === 'registered') libraryReplayJs((batch) => write(batch.input));
           return linear(concat([z, k]), sum, null);
         });
       },
@@ -127,8 +133,8 @@ function unrecordedJs(kind: 'data' | 'constant'): (m: MemoryModel, task: Task) =
 
 for (const kind of ['data', 'constant'] as const) {
   test(`step replay: a step whose JavaScript writes (${kind === 'data' ? 'of the batch' : 'constants'}) were not recorded is never replayed`, { skip }, () => {
-    const off = train('dnc-repeat-copy-small', 12, false, { wrap: unrecordedJs(kind) });
-    const on = train('dnc-repeat-copy-small', 12, true, { wrap: unrecordedJs(kind) });
+    const off = train('dnc-repeat-copy-small', 12, false, { wrap: jsWrites(kind) });
+    const on = train('dnc-repeat-copy-small', 12, true, { wrap: jsWrites(kind) });
     assertSameRun(on, off);
     const s = on.stats!;
     assert.equal(s.replayed, 0);
@@ -136,9 +142,17 @@ for (const kind of ['data', 'constant'] as const) {
   });
 }
 
+test('step replay: JavaScript registered with replayJs (the library export) is replayed, to the bit', { skip }, () => {
+  const off = train('dnc-repeat-copy-small', 12, false, { wrap: jsWrites('registered') });
+  const on = train('dnc-repeat-copy-small', 12, true, { wrap: jsWrites('registered') });
+  assertSameRun(on, off);
+  assert.deepEqual(on.stats!.failed, []);
+  assert.ok(on.stats!.replayed >= 6, `replayed ${on.stats!.replayed} of 12`);
+});
+
 test('step replay: a check step that comes out NaN gives no verdict (NaN would hide NaN); the next step of the shape checks', { skip }, () => {
   // the third batch (the shape's check: its first made buffers, its second was recorded) is NaN
-  const opts: Options = { wrap: unrecordedJs('constant'), batches: (b, n) => void (n === 3 && b.input.fill(NaN)) };
+  const opts: Options = { wrap: jsWrites('constant'), batches: (b, n) => void (n === 3 && b.input.fill(NaN)) };
   const off = train('dnc-repeat-copy-small', 12, false, opts);
   const on = train('dnc-repeat-copy-small', 12, true, opts);
   assert.ok(Number.isNaN(off.losses[2]));
