@@ -336,7 +336,14 @@ export class KernelHeap {
 
   /** Scratch of `n` floats for this call only. */
   tmp(n: number): number {
-    if (this.recorder !== null) return this.recorder.tmp(n);
+    if (this.recorder !== null) {
+      try {
+        return this.recorder.tmp(n);
+      } catch (err) {
+        this.abandon(); // as below: the call will not run
+        throw err;
+      }
+    }
     const p = this.allocRaw(n);
     if (p < 0) {
       this.abandon(); // the call will not run: its earlier blocks and copies must not leak into the next

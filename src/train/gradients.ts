@@ -6,7 +6,7 @@ import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import { activeHeap } from '../kernels/wasm.js';
 import { BufferPool, Tape, withPool, withTape, type Buf } from '../tensor/tensor.js';
-import { StepReplay, stepReplayEnabled } from './replay.js';
+import { StepReplay, stepReplayEnabled, type ReplayStats } from './replay.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 
 /**
@@ -35,6 +35,12 @@ export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool
 }
 
 const replays = new WeakMap<BufferPool, StepReplay>();
+
+/** A copy of what the pool's step replay has done so far, or null if it has none. */
+export function replayStatsOf(pool: BufferPool): ReplayStats | null {
+  const s = replays.get(pool)?.stats;
+  return s === undefined ? null : { ...s, failed: [...s.failed] };
+}
 
 /**
  * The pool's step replay for `model` (made on first use; see replay.ts), or null when steps

@@ -7,6 +7,7 @@ import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
+import { setKernels } from '../kernels/wasm.js';
 import { adoptedLayout, releaseParams } from '../kernels/adopt.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { accumulateGradients } from './gradients.js';
@@ -124,6 +125,44 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
     }
   });
 }
+
+test('after an error in a threaded step, the workers are replaced: no answer of the failed step is read as the next one\'s', () => {
+  const config = cloneConfig(findPreset('ntm-copy-small')!.config);
+  config.train.threads = 3;
+  config.train.batchSize = 7;
+  const streams = seedStreams(config.seed);
+  const task = createTask(config.task);
+  const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
+  const trainer = new Trainer(model, task, config, streams);
+  const one = new Trainer(model, task, { ...config, train: { ...config.train, threads: 1 } }, streams);
+  try {
+    for (let i = 0; i < 3; i++) trainer.trainStep();
+    // this thread's slice fails while the workers compute theirs
+    const forward = model.forward.bind(model);
+    let fail = true;
+    model.forward = (...args) => {
+      if (fail) {
+        fail = false;
+        throw new Error('injected');
+      }
+      return forward(...args);
+    };
+    assert.throws(() => trainer.evaluate(1, undefined, new Rng(1)), /injected/);
+    assert.deepEqual(trainer.evaluate(3, undefined, new Rng(11)), one.evaluate(3, undefined, new Rng(11)));
+    const r = trainer.trainStep();
+    assert.ok(Number.isFinite(r.loss) && !r.skipped, JSON.stringify(r));
+    // workers keep the kernels they started with: switching them starts new ones (at the next step)
+    setKernels('ts');
+    try {
+      trainer.trainStep();
+      assert.deepEqual(trainer.evaluate(2, undefined, new Rng(12)), one.evaluate(2, undefined, new Rng(12)));
+    } finally {
+      setKernels('wasm');
+    }
+  } finally {
+    trainer.close();
+  }
+});
 
 test('waitWhile: returns at once when the word differs, when another thread changes it (spinning or asleep), and false at its deadline', async () => {
   const control = new Int32Array(new SharedArrayBuffer(4));

@@ -67,6 +67,9 @@ export class ParallelGradients {
   private readonly layout: SharedLayout;
   /** this thread's block of parameters and gradients laid out as `layout`, if the model has one */
   private readonly block: { readonly data: Float32Array; readonly grad: Float32Array } | null = null;
+  /** the kernels and the replay setting the workers started with (they keep them) */
+  readonly kernels = activeKernels();
+  readonly replay = stepReplayEnabled();
   /** set by close(): the shared blocks are going back to the heap */
   private closing: Promise<void> | null = null;
 
@@ -100,7 +103,7 @@ export class ParallelGradients {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
         workerData: {
-          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: activeKernels(), replay: stepReplayEnabled(),
+          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: this.kernels, replay: this.replay,
           control: control.buffer, weights: weights.where, grads: grads.where, layout: this.layout, spin: this.spin, port: port2,
         },
         transferList: [port2],
@@ -115,16 +118,36 @@ export class ParallelGradients {
    * @returns the batch's loss (the sum of the slices' losses, in slice order)
    */
   accumulate(model: MemoryModel, batch: Batch, pool: BufferPool): number {
-    const normaliser = lossScale(batch);
-    const { block, busy, first } = this.start(model, batch, normaliser, false);
-    let loss = accumulateGradients(model, first, pool, normaliser);
-    const params = block === null ? [...model.params.values()] : [];
-    for (const h of busy) {
-      loss += this.answer(h).loss!;
-      if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
-      else params.forEach((p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
+    return this.closingOnError(() => {
+      const normaliser = lossScale(batch);
+      const { block, busy, first } = this.start(model, batch, normaliser, false);
+      let loss = accumulateGradients(model, first, pool, normaliser);
+      const params = block === null ? [...model.params.values()] : [];
+      for (const h of busy) {
+        loss += this.answer(h, 'loss').loss!;
+        if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
+        else params.forEach((p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
+      }
+      return loss;
+    });
+  }
+
+  /** True once close() was called (by the owner, or after an error): a new ParallelGradients is needed. */
+  get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  /**
+   * Runs `fn`; if it throws, closes the workers first: a worker still busy with its slice, or an
+   * answer not yet read, would otherwise be taken for the answer to the next slice.
+   */
+  private closingOnError<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      void this.close();
+      throw err;
     }
-    return loss;
   }
 
   /**
@@ -134,19 +157,21 @@ export class ParallelGradients {
    * @returns per time step, [B, Y]
    */
   forward(model: MemoryModel, batch: Batch, pool: BufferPool): Float32Array[] {
-    const { busy, first } = this.start(model, batch, 0, true);
-    const { T, Y } = batch;
-    const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
-    const own = forwardLogits(model, first, pool);
-    for (let t = 0; t < T; t++) out[t]!.set(own[t]!);
-    let row = first.B;
-    for (const h of busy) {
-      const logits = this.answer(h).logits!; // [T, rows, Y]
-      const rows = logits.length / (T * Y);
-      for (let t = 0; t < T; t++) out[t]!.set(logits.subarray(t * rows * Y, (t + 1) * rows * Y), row * Y);
-      row += rows;
-    }
-    return out;
+    return this.closingOnError(() => {
+      const { busy, first } = this.start(model, batch, 0, true);
+      const { T, Y } = batch;
+      const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
+      const own = forwardLogits(model, first, pool);
+      for (let t = 0; t < T; t++) out[t]!.set(own[t]!);
+      let row = first.B;
+      for (const h of busy) {
+        const logits = this.answer(h, 'logits').logits!; // [T, rows, Y]
+        const rows = logits.length / (T * Y);
+        for (let t = 0; t < T; t++) out[t]!.set(logits.subarray(t * rows * Y, (t + 1) * rows * Y), row * Y);
+        row += rows;
+      }
+      return out;
+    });
   }
 
   /** Puts the weights where the workers see them and sends each worker its slice; returns this thread's. */
@@ -178,15 +203,17 @@ export class ParallelGradients {
     return { block, busy, first: sizes.length > 1 ? sliceBatch(batch, 0, sizes[0]!) : batch };
   }
 
-  /** Waits for a worker's answer to its slice and takes it. */
-  private answer(h: Handle): SliceReply {
+  /** Waits for a worker's answer to its slice and takes it (`kind`: what the slice asked for). */
+  private answer(h: Handle, kind: 'loss' | 'logits'): SliceReply {
     if (!waitWhile(h.control, State.Go, this.spin ? SPIN_MS : 0, Date.now() + WORKER_TIMEOUT_MS)) {
       throw new GradientWorkerError('a gradient worker did not answer for 2 minutes; set train.threads=1 to train without workers');
     }
     const reply = receiveMessageOnPort(h.port)?.message as SliceReply | undefined;
     const failed = Atomics.load(h.control, 0) === State.Failed;
     Atomics.store(h.control, 0, State.Idle);
-    if (failed || reply === undefined || (reply.loss === undefined && reply.logits === undefined)) throw new Error(reply?.error ?? 'a gradient worker failed');
+    if (failed || reply === undefined || reply[kind] === undefined) {
+      throw new GradientWorkerError(`${reply?.error ?? 'a gradient worker gave no answer'}; set train.threads=1 to train without workers`);
+    }
     return reply;
   }
 

@@ -60,9 +60,9 @@ function train(preset: string, steps: number, replay: boolean, { wrap, batches, 
     try {
       const losses: number[] = [];
       for (let i = 0; i < steps; i++) losses.push(trainer.trainStep().loss);
-      const stats = replay ? { ...replayFor(model, trainer.trainPool)!.stats } : null;
       const evals = [trainer.evaluate(6), trainer.evaluate(6)];
-      const evalStats = replay ? { ...replayFor(model, trainer.evalPool)!.stats } : null;
+      const { train: stats, eval: evalStats } = trainer.replayStats();
+      if (!replay) assert.deepEqual([stats, evalStats], [null, null]);
       return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats, evals, evalStats };
     } finally {
       trainer.dispose();

@@ -8,9 +8,10 @@ import type { MemoryModel } from '../models/model.js';
 import type { Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool, type Buf, type Tensor } from '../tensor/tensor.js';
-import { activeHeap, heapAllocator } from '../kernels/wasm.js';
+import { activeHeap, activeKernels, heapAllocator } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
-import { accumulateGradients, forwardLogits } from './gradients.js';
+import { accumulateGradients, forwardLogits, replayStatsOf } from './gradients.js';
+import { stepReplayEnabled, type ReplayStats } from './replay.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
@@ -138,6 +139,7 @@ export class Trainer {
     const params = this.currentParams();
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize);
     zeroGrads(params);
+    this.dropStaleWorkers();
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
     const lossValue = this.parallel
       ? this.parallel.accumulate(this.model, batch, this.trainPool)
@@ -160,6 +162,21 @@ export class Trainer {
     this.lossSum += lossValue;
     this.lossCount++;
     return { loss: lossValue, gradNorm, skipped: false };
+  }
+
+  /**
+   * Forgets gradient workers that were closed (after an error) or that run other kernels or
+   * another replay setting than this thread now does (they keep those they started with); the
+   * next training step starts new ones.
+   */
+  private dropStaleWorkers(): void {
+    const p = this.parallel;
+    if (p !== null && (p.closed || p.kernels !== activeKernels() || p.replay !== stepReplayEnabled())) this.close();
+  }
+
+  /** What step replay did on this thread: training steps and evaluation (null: none ran yet, or replay is off). */
+  replayStats(): { train: ReplayStats | null; eval: ReplayStats | null } {
+    return { train: replayStatsOf(this.trainPool), eval: replayStatsOf(this.evalPool) };
   }
 
   /** The model's parameters now (releaseParams replaces them), in an array kept from step to step. */
@@ -188,6 +205,7 @@ export class Trainer {
   evaluate(batches = this.config.train.evalBatches, length?: number, rng: Rng = this.streams.eval): Metrics {
     if (this.disposed) throw new Error('Trainer.evaluate: this trainer was disposed');
     const acc = new MetricsAccumulator();
+    this.dropStaleWorkers();
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, length);
       // on the gradient threads too, once they run (the same logits, see ParallelGradients.forward)
