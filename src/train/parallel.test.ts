@@ -102,16 +102,21 @@ test('training with 2 threads is deterministic and close to training with 1', ()
   assert.ok(Math.abs(a[19]! - one[19]!) <= 1e-2 * one[19]!, `${a[19]} vs ${one[19]}`);
 });
 
+/** A trainer on 3 threads (batch 7: slices of 3, 2 and 2) and one on 1, sharing one model. */
+function threeAndOne(name: string): { model: ReturnType<typeof createModel>; trainer: Trainer; one: Trainer } {
+  const config = cloneConfig(findPreset(name)!.config);
+  config.train.threads = 3;
+  config.train.batchSize = 7;
+  const streams = seedStreams(config.seed);
+  const task = createTask(config.task);
+  const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
+  const trainer = new Trainer(model, task, config, streams);
+  return { model, trainer, one: new Trainer(model, task, { ...config, train: { ...config.train, threads: 1 } }, streams) };
+}
+
 for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
   test(`${name}: an evaluation split over 3 threads gives the metrics of one thread, to the bit`, () => {
-    const config = cloneConfig(findPreset(name)!.config);
-    config.train.threads = 3;
-    config.train.batchSize = 7; // slices of 3, 2 and 2
-    const streams = seedStreams(config.seed);
-    const task = createTask(config.task);
-    const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
-    const trainer = new Trainer(model, task, config, streams);
-    const one = new Trainer(model, task, { ...config, train: { ...config.train, threads: 1 } }, streams);
+    const { trainer, one } = threeAndOne(name);
     try {
       for (let i = 0; i < 3; i++) trainer.trainStep(); // starts the workers; the weights move on
       for (let round = 0; round < 2; round++) {
@@ -127,14 +132,7 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
 }
 
 test('after an error in a threaded step, the workers are replaced: no answer of the failed step is read as the next one\'s', () => {
-  const config = cloneConfig(findPreset('ntm-copy-small')!.config);
-  config.train.threads = 3;
-  config.train.batchSize = 7;
-  const streams = seedStreams(config.seed);
-  const task = createTask(config.task);
-  const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
-  const trainer = new Trainer(model, task, config, streams);
-  const one = new Trainer(model, task, { ...config, train: { ...config.train, threads: 1 } }, streams);
+  const { model, trainer, one } = threeAndOne('ntm-copy-small');
   try {
     for (let i = 0; i < 3; i++) trainer.trainStep();
     // this thread's slice fails while the workers compute theirs
