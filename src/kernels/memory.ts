@@ -148,7 +148,7 @@ export function table(h: KernelHeap, offsets: readonly number[]): number {
     for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
   };
   write();
-  replayJs(write); // a replayed step's scratch is shared with other recorded steps: written again each time
+  replayJs(write, true); // a recorded step's scratch is shared with other recorded steps: written again after another ran
   return t;
 }
 

@@ -16,19 +16,21 @@ export type DType = 'f32' | 'f64';
  */
 export type ReplayJs = (batch: Batch) => void;
 
-let jsRecorder: ((fn: ReplayJs) => void) | null = null;
+let jsRecorder: ((fn: ReplayJs, scratch: boolean) => void) | null = null;
 
 /** Sets (or, with null, ends) where replayJs sends what it is given; src/train/replay.ts only. */
-export function setJsRecorder(r: ((fn: ReplayJs) => void) | null): void {
+export function setJsRecorder(r: ((fn: ReplayJs, scratch: boolean) => void) | null): void {
   jsRecorder = r;
 }
 
 /**
  * While a step is being recorded for replay, records `fn`: JavaScript work on the step's buffers
  * that the caller has just done (with this step's batch). Outside a recording it does nothing.
+ * @param scratch true when `fn` writes only a kernel call's scratch block (kernels/memory.ts
+ * `table`): a replay then skips it when the scratch still holds what it wrote
  */
-export function replayJs(fn: ReplayJs): void {
-  if (jsRecorder !== null) jsRecorder(fn);
+export function replayJs(fn: ReplayJs, scratch = false): void {
+  if (jsRecorder !== null) jsRecorder(fn, scratch);
 }
 
 /** A zeroed buffer of `n` elements of the given dtype (from the active BufferPool, if any). */

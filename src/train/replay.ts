@@ -166,7 +166,7 @@ export class StepReplay {
     const fresh = this.pool.fresh;
     let outputs: readonly Buf[];
     this.heap.startRecording(program);
-    setJsRecorder((fn) => program.js(fn));
+    setJsRecorder((fn, scratch) => program.js(fn, scratch));
     try {
       outputs = ordinary();
     } catch (err) {
@@ -218,7 +218,7 @@ export class StepReplay {
     }
     grads.forEach((g, i) => g.set(before[i]!));
     for (const b of this.pool.buffers()) b.fill(NaN);
-    this.scratch.poison();
+    this.scratch.poison(); // and no program's writes are there any more
     let ran = true;
     try {
       e.program.run(batch);

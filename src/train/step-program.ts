@@ -12,13 +12,15 @@ type KernelFn = (...args: number[]) => unknown;
  * The recorded calls' scratch blocks, shared by every recording of a StepReplay (they never run
  * at once): each recording takes its blocks from the start again. What a call leaves in its
  * scratch is not read by another, and what JavaScript writes there (a table of offsets) is
- * written again by the replay (kernels/memory.ts `table`), so one recording's use of the blocks
- * does not disturb another's.
+ * written again by a replay that follows another program's run (kernels/memory.ts `table`), so
+ * one recording's use of the blocks does not disturb another's.
  */
 export class Scratch {
   private readonly blocks: { off: number; bytes: number }[] = [];
   private block = 0;
   private used = 0;
+  /** the program whose JavaScript scratch writes the blocks hold (null: none, or unknown) */
+  owner: StepProgram | null = null;
 
   constructor(private readonly heap: KernelHeap) {}
 
@@ -48,16 +50,21 @@ export class Scratch {
   /** Fills every block with NaN (for a check: see StepReplay.check). */
   poison(): void {
     for (const b of this.blocks) this.heap.f32.fill(NaN, b.off >>> 2, (b.off + b.bytes) >>> 2);
+    this.owner = null;
   }
 
   dispose(): void {
     for (const b of this.blocks) this.heap.releaseRaw(b.off, b.bytes / 4);
     this.blocks.length = 0;
     this.rewind();
+    this.owner = null;
   }
 }
 
-/** A recorded step: kernel calls (argc ≥ 0 arguments) and JavaScript pieces (argc −1), in order. */
+/**
+ * A recorded step: kernel calls (argc ≥ 0 arguments) and JavaScript pieces (argc −1; −2 for
+ * those that write only scratch), in order.
+ */
 export class StepProgram implements KernelRecorder {
   private readonly fns: (KernelFn | ReplayJs)[] = [];
   private readonly argcs: number[] = [];
@@ -68,6 +75,7 @@ export class StepProgram implements KernelRecorder {
 
   constructor(private readonly scratch: Scratch) {
     scratch.rewind();
+    scratch.owner = this; // its recording writes the blocks
   }
 
   call(fn: KernelFn, args: readonly number[]): void {
@@ -76,9 +84,9 @@ export class StepProgram implements KernelRecorder {
     for (const a of args) this.argList.push(a);
   }
 
-  js(fn: ReplayJs): void {
+  js(fn: ReplayJs, scratch: boolean): void {
     this.fns.push(fn);
-    this.argcs.push(-1);
+    this.argcs.push(scratch ? -2 : -1);
   }
 
   tmp(n: number): number {
@@ -103,12 +111,15 @@ export class StepProgram implements KernelRecorder {
   /** Runs the recorded step on `batch` (of the recorded shape). */
   run(batch: Batch): void {
     const fns = this.fns, argc = this.argc, a = this.args;
+    const restore = this.scratch.owner !== this; // another program (or a check's NaN) was there since
+    this.scratch.owner = this;
     let o = 0;
     for (let i = 0; i < fns.length; i++) {
       const n = argc[i]!;
       const f = fns[i] as KernelFn;
       switch (n) {
         case -1: (fns[i] as ReplayJs)(batch); break;
+        case -2: if (restore) (fns[i] as ReplayJs)(batch); break;
         case 0: f(); break;
         case 1: f(a[o]!); break;
         case 2: f(a[o]!, a[o + 1]!); break;
