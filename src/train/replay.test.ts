@@ -228,3 +228,39 @@ test('step replay: a step with buffers off the kernel heap is not recorded, and 
   }
   assert.ok(heap!.bytes - before < 1 << 20, `the heap grew by ${heap!.bytes - before} bytes over three models`);
 });
+
+test('KernelHeap recording: calls reach the recorder with their arguments; a kernel result JavaScript could read, or a second recording, is refused', { skip }, () => {
+  const h = heap!;
+  const calls: string[] = [], failures: string[] = [];
+  const scratch: number[] = [];
+  const recorder = {
+    call: (_fn: unknown, args: readonly number[]) => void calls.push(args.join(',')),
+    tmp: (n: number) => {
+      const p = h.allocRaw(n);
+      scratch.push(p, n);
+      return p;
+    },
+    fail: (reason: string) => void failures.push(reason),
+  };
+  const b = h.alloc(8)!;
+  b.fill(2);
+  h.startRecording(recorder);
+  try {
+    assert.throws(() => h.startRecording(recorder), /already under way/);
+    h.k.zeroBytes(h.ptr(b), 16);
+    assert.deepEqual(calls, [`${h.ptr(b)},16`]);
+    assert.deepEqual(Array.from(b), [0, 0, 0, 0, 2, 2, 2, 2], 'the call still ran');
+    assert.equal(h.tmp(3), scratch[0], 'scratch comes from the recorder');
+    assert.deepEqual(failures, []);
+    assert.equal(h.k.sumSquares(h.ptr(b), 8), 16);
+    assert.match(failures.join(), /sumSquares returned a value/);
+  } finally {
+    h.stopRecording();
+    for (let i = 0; i < scratch.length; i += 2) h.releaseRaw(scratch[i]!, scratch[i + 1]!);
+    h.release(b);
+  }
+  const before = calls.length, c = h.alloc(4)!;
+  h.k.zeroBytes(h.ptr(c), 16);
+  h.release(c);
+  assert.equal(calls.length, before, 'nothing recorded after stopRecording');
+});
