@@ -111,7 +111,6 @@ export class StepReplay {
     if (this.refused.has(key)) return this.ordinaryStep(ordinary);
     let e = this.entries.get(key);
     if (e !== undefined && (e.epoch !== this.pool.epoch || e.extra !== extra)) {
-      e.program.dispose();
       this.entries.delete(key);
       e = undefined;
     }
@@ -134,7 +133,6 @@ export class StepReplay {
 
   /** Drops every recording and gives back their scratch (the pool is being cleared, the model left the heap, ...). */
   dropAll(): void {
-    for (const e of this.entries.values()) e.program.dispose();
     this.entries.clear();
     this.scratch.dispose();
   }
@@ -169,9 +167,6 @@ export class StepReplay {
     setJsRecorder((fn, scratch) => program.js(fn, scratch));
     try {
       outputs = ordinary();
-    } catch (err) {
-      program.dispose();
-      throw err;
     } finally {
       setJsRecorder(null);
       this.heap.stopRecording();
@@ -182,12 +177,10 @@ export class StepReplay {
     // every buffer must be the heap's own float32: a step with others is not recorded
     const onHeap = outputs.every((b) => this.heap.ptr(b) >= 0) && this.buffers.every((b) => this.heap.ptr(b) >= 0);
     if (program.failure !== null || !onHeap) {
-      this.refuse(key, program.failure ?? 'a buffer off the kernel heap', program);
-    } else if (this.pool.fresh !== fresh) {
-      // the pool made buffers for this step, and the heap zeroed each as it made it: those calls
-      // would be replayed every time for nothing, so the shape is recorded again next time
-      program.dispose();
-    } else {
+      this.refuse(key, program.failure ?? 'a buffer off the kernel heap');
+    } else if (this.pool.fresh === fresh) {
+      // (a step that made buffers is recorded again next time: the heap zeroed each buffer it
+      // made, and those calls would be replayed every time for nothing)
       this.entries.set(key, { program, state: 'recorded', extra, epoch: this.pool.epoch, outputs: [...outputs], usage });
       this.stats.recorded++;
     }
@@ -195,8 +188,9 @@ export class StepReplay {
   }
 
   /**
-   * The shape's second step: ordinary, then replayed from the same gradients on NaN-filled step
-   * buffers; the program is kept if both give the same results and gradients to the bit.
+   * The step after a shape's recording: ordinary, then replayed from the same gradients on
+   * NaN-filled step buffers; the program is kept if both give the same results and gradients to
+   * the bit.
    */
   private check(key: number, e: Entry, batch: Batch, ordinary: () => readonly Buf[]): readonly Buf[] {
     const grads = this.buffers.filter((_, i) => i % 2 === 1);
@@ -207,7 +201,6 @@ export class StepReplay {
     this.stats.ordinary++;
     if (e.epoch !== this.pool.epoch || outputs.length !== e.outputs.length || outputs.some((b, i) => b !== e.outputs[i])) {
       // the ordinary step changed the pool or its buffers: record again next time
-      e.program.dispose();
       this.entries.delete(key);
       return outputs;
     }
@@ -231,7 +224,7 @@ export class StepReplay {
       outputs.forEach((b, i) => b.set(expectedOut[i]!));
       grads.forEach((g, i) => g.set(expected[i]!));
       this.entries.delete(key);
-      this.refuse(key, `a replay of T=${batch.T}, B=${batch.B} differed from the ordinary step`, e.program);
+      this.refuse(key, `a replay of T=${batch.T}, B=${batch.B} differed from the ordinary step`);
       return outputs;
     }
     e.state = 'checked';
@@ -239,8 +232,7 @@ export class StepReplay {
     return outputs;
   }
 
-  private refuse(key: number, reason: string, program: StepProgram): void {
-    program.dispose();
+  private refuse(key: number, reason: string): void {
     this.refused.add(key);
     this.stats.failed.push(reason);
   }

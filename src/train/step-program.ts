@@ -150,9 +150,4 @@ export class StepProgram implements KernelRecorder {
       if (n > 0) o += n;
     }
   }
-
-  /** It must not run afterwards (its scratch is the StepReplay's). */
-  dispose(): void {
-    this.fns.length = this.argcs.length = 0;
-  }
 }
