@@ -28,6 +28,20 @@ export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--wa
   --threads N        gradient threads per step (train.threads; default: the preset's)
   --json             print the result as one JSON object on the last line (msPerStep, p10, p90, ...)`;
 
+/** Timed steps per window of the heap measurement (a reading of the heap's size makes an object of its own). */
+const HEAP_WINDOW = 20;
+
+/** What reading the used heap's size twice makes by itself: the median growth between two readings. */
+function readingCost(): number {
+  const g: number[] = [];
+  for (let w = 0; w < 50; w++) {
+    const h0 = process.memoryUsage().heapUsed;
+    const grown = process.memoryUsage().heapUsed - h0;
+    if (grown >= 0) g.push(grown); // else a collection ran
+  }
+  return g.length > 0 ? quantile(g.sort((a, b) => a - b), 0.5) : 0;
+}
+
 export interface BenchResult {
   preset: string;
   threads: number;
@@ -51,10 +65,11 @@ export interface BenchResult {
   /** this thread's garbage-collection pauses during the timed steps, per step (the step's short-lived JavaScript objects) */
   gcMsPerStep: number;
   /**
-   * JavaScript heap a step allocates, in KB: the median growth of the used heap over the timed
-   * steps in which no collection ran (its short-lived tensor headers, closures and arrays)
+   * JavaScript heap a step allocates on this thread, in bytes: the used heap's growth over a
+   * window of HEAP_WINDOW timed steps, per step, the median over the windows in which no
+   * collection ran, less what reading the heap's size allocates itself
    */
-  jsKBPerStep: number;
+  jsBytesPerStep: number;
   /** untimed steps run first */
   warmupSteps: number;
 }
@@ -66,7 +81,7 @@ const WARMUP_MIN_MS = 3000;
 /** ... but no more than this many steps. */
 const WARMUP_MAX_STEPS = 2000;
 
-function quantile(sorted: number[], q: number): number {
+function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
@@ -83,20 +98,21 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   // the same task, noting each batch's length
   let lastT = 0;
   const noting = Object.create(task) as typeof task;
-  noting.sample = (rng, B, length) => {
-    const b = task.sample(rng, B, length);
+  noting.sample = (rng, B, length, store) => {
+    const b = task.sample(rng, B, length, store);
     lastT = b.T;
     return b;
   };
   const trainer = new Trainer(model, noting, config, streams);
-  const times: number[] = [];
+  const times = new Float64Array(steps);
   let warmupSteps = 0;
   const seen = new Set<number>();
   let repeatSteps = 0;
   let newLengths = 0;
-  let peak = process.memoryUsage().rss;
+  let peak = process.memoryUsage.rss();
   let fresh0 = 0;
-  const heapGrowth: number[] = [];
+  const windows: number[] = [];
+  let heap0 = 0;
   let fresh = 0;
   let gcMs = 0;
   const gc = new PerformanceObserver((list) => {
@@ -114,13 +130,18 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     }
     gc.observe({ entryTypes: ['gc'] });
     for (let i = 0; i < steps; i++) {
+      if (i % HEAP_WINDOW === 0) {
+        peak = Math.max(peak, process.memoryUsage.rss());
+        heap0 = process.memoryUsage().heapUsed;
+      }
       fresh0 = trainer.trainPool.fresh;
-      const heap0 = process.memoryUsage().heapUsed;
       const t = performance.now();
       trainer.trainStep();
-      times.push(performance.now() - t);
-      const grown = process.memoryUsage().heapUsed - heap0;
-      if (grown >= 0) heapGrowth.push(grown); // else a collection ran during the step
+      times[i] = performance.now() - t;
+      if (i % HEAP_WINDOW === HEAP_WINDOW - 1) {
+        const grown = process.memoryUsage().heapUsed - heap0;
+        if (grown >= 0) windows.push(grown); // else a collection ran in the window
+      }
       if (seen.has(lastT)) {
         fresh += trainer.trainPool.fresh - fresh0;
         repeatSteps++;
@@ -128,15 +149,17 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
         seen.add(lastT);
         newLengths++;
       }
-      if (i % 10 === 0) peak = Math.max(peak, process.memoryUsage().rss);
     }
+    peak = Math.max(peak, process.memoryUsage.rss());
     await new Promise((resolve) => setTimeout(resolve, 20)); // GC entries arrive asynchronously
   } finally {
     gc.disconnect();
     trainer.dispose(); // the next preset of this process reuses the memory
     releaseModel(model);
   }
-  times.sort((a, b) => a - b);
+  times.sort();
+  // what a window's reading of the heap's size makes by itself: an empty window's growth
+  const reading = readingCost();
   const median = quantile(times, 0.5);
   // the mean padded length T of the task's batches, from a stream of its own
   const rng = new Rng(config.seed, 'bench-length');
@@ -158,7 +181,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     bufferAllocsPerStep: repeatSteps > 0 ? fresh / repeatSteps : 0,
     newLengths,
     gcMsPerStep: gcMs / steps,
-    jsKBPerStep: heapGrowth.length > 0 ? quantile(heapGrowth.sort((a, b) => a - b), 0.5) / 1024 : NaN,
+    jsBytesPerStep: windows.length > 0 ? Math.max(0, quantile(windows.sort((a, b) => a - b), 0.5) - reading) / HEAP_WINDOW : NaN,
     warmupSteps,
   };
 }
@@ -190,7 +213,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(`${r.preset} (${activeKernels()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
       `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
-      `${r.jsKBPerStep.toFixed(0)} KB of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
+      `${r.jsBytesPerStep.toFixed(0)} bytes of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
     results.push(r);
   }
   const kernels = activeKernels(), replay = stepReplayEnabled();

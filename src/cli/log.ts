@@ -25,12 +25,15 @@ export class RunLog {
     }
   }
 
+  /** True when progress() would draw now: a caller builds the bar's text only then (not each training step). */
+  progressDue(step: number, total: number): boolean {
+    return this.tty && (step === total || Date.now() - this.lastDraw >= 100);
+  }
+
   /** Redraws the progress bar (terminal only, at most 10 times a second). */
   progress(step: number, total: number, text: string): void {
-    if (!this.tty) return;
-    const now = Date.now();
-    if (now - this.lastDraw < 100 && step !== total) return;
-    this.lastDraw = now;
+    if (!this.progressDue(step, total)) return;
+    this.lastDraw = Date.now();
     const width = 24;
     const filled = Math.round((width * step) / total);
     process.stdout.write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${step}/${total} ${text}`);

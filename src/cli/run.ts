@@ -249,18 +249,21 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   let reachedStep: number | null = null;
   let windowStart = performance.now(), windowStep = trainer.step, lastYield = performance.now();
   const until = config.train.untilBitErrors;
+  /** steps per second since the last evaluation */
+  const rate = (): number => (trainer.step - windowStep) / Math.max(1e-9, (performance.now() - windowStart) / 1000);
   try {
     while (trainer.step < total && stopSignal === null) {
       const r = trainer.trainStep();
       opts.onStep?.(trainer.step, r.loss);
-      const done = trainer.step - windowStep;
-      const rate = done / Math.max(1e-9, (performance.now() - windowStart) / 1000);
-      log.progress(trainer.step, total, `loss ${r.loss.toExponential(2)} | ${rate.toFixed(1)} steps/s | ${formatDuration(elapsed())} | left ${formatDuration((total - trainer.step) / rate)}`);
+      if (log.progressDue(trainer.step, total)) {
+        const perSec = rate();
+        log.progress(trainer.step, total, `loss ${r.loss.toExponential(2)} | ${perSec.toFixed(1)} steps/s | ${formatDuration(elapsed())} | left ${formatDuration((total - trainer.step) / perSec)}`);
+      }
       const scheduled = trainer.step % config.train.evalEvery === 0;
       if (scheduled || trainer.step === total) {
         const rec = trainer.evalRecord(elapsed(), scheduled);
         last = rec;
-        log.line(formatRecord(rec, rate));
+        log.line(formatRecord(rec, rate()));
         windowStart = performance.now();
         windowStep = trainer.step;
         // the metrics line first: a checkpoint never runs ahead of metrics.jsonl

@@ -19,30 +19,115 @@ export interface Batch {
   readonly repeats: readonly number[];
 }
 
+/** A batch whose buffers its maker fills in. */
+export interface WritableBatch extends Batch {
+  readonly lengths: number[];
+  readonly repeats: number[];
+}
+
 /** A task draws batches from a random stream. */
 export interface Task {
   readonly name: string;
   readonly inputSize: number;
   readonly outputSize: number;
-  /** @param length when given, every sample has exactly this many words */
-  sample(rng: import('../tensor/random.js').Rng, batchSize: number, length?: number): Batch;
+  /**
+   * @param length when given, every sample has exactly this many words
+   * @param store when given, the batch is made in the store's buffers for its shape (no new
+   * arrays once the shape was seen) and is overwritten by the next batch of that shape drawn into
+   * it; the same random draws and the same batch as without it
+   */
+  sample(rng: import('../tensor/random.js').Rng, batchSize: number, length?: number, store?: BatchStore): Batch;
+}
+
+/** A batch of zeros of shape (T, B) with lengths and repeats of B zeros. */
+export function zeroBatch(T: number, B: number, X: number, Y: number): WritableBatch {
+  return {
+    T, B, X, Y,
+    input: new Float32Array(T * B * X), target: new Float32Array(T * B * Y), mask: new Float32Array(T * B),
+    lengths: new Array<number>(B).fill(0), repeats: new Array<number>(B).fill(0),
+  };
+}
+
+/**
+ * Batches kept for reuse, one per shape (T, B, X, Y): a training loop draws every step's batch
+ * into one so the steady state makes no arrays (a task's lengths give a few shapes). Also holds
+ * the per-sample draws a task makes before it knows the batch's T.
+ */
+export class BatchStore {
+  /** the most shapes kept; a batch of any other shape is made new (and not kept) */
+  static readonly MAX_SHAPES = 64;
+  private readonly kept = new Map<number, WritableBatch[]>();
+  private count = 0;
+  /** scratch for a task's per-sample draws (words, repeats) before the batch is taken */
+  readonly words: number[] = [];
+  readonly reps: number[] = [];
+
+  /** A batch of zeros of this shape: the kept one (cleared), else a new one (kept while there is room). */
+  take(T: number, B: number, X: number, Y: number): WritableBatch {
+    const list = this.kept.get(T * 4096 + B); // a key per (T, B); X and Y are checked below
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const b = list[i]!;
+        if (b.T !== T || b.B !== B || b.X !== X || b.Y !== Y) continue;
+        b.input.fill(0);
+        b.target.fill(0);
+        b.mask.fill(0);
+        return b;
+      }
+    }
+    const made = zeroBatch(T, B, X, Y);
+    if (this.count < BatchStore.MAX_SHAPES) {
+      if (list !== undefined) list.push(made);
+      else this.kept.set(T * 4096 + B, [made]);
+      this.count++;
+    }
+    return made;
+  }
+
+  /** How many shapes it keeps. */
+  get shapes(): number {
+    return this.count;
+  }
+}
+
+/** The largest of the first n values of `a`. */
+export function maxOf(a: readonly number[], n: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if (a[i]! > m) m = a[i]!;
+  return m;
 }
 
 /** Samples [start, start + count) of a batch, keeping its padded length T. */
 export function sliceBatch(batch: Batch, start: number, count: number): Batch {
+  if (start < 0 || count < 1 || start + count > batch.B) throw new Error(`sliceBatch: samples [${start}, ${start + count}) of a batch of ${batch.B}`);
+  return sliceInto(batch, start, count, zeroBatch(batch.T, count, batch.X, batch.Y));
+}
+
+/**
+ * Copies samples [start, start + count) of `batch` into `into` (a batch of shape (T, count) and
+ * the same widths, as BatchStore.take gives), with no new arrays. @returns `into`
+ */
+export function sliceInto(batch: Batch, start: number, count: number, into: WritableBatch): WritableBatch {
   const { T, B, X, Y } = batch;
-  if (start < 0 || count < 1 || start + count > B) throw new Error(`sliceBatch: samples [${start}, ${start + count}) of a batch of ${B}`);
-  const input = new Float32Array(T * count * X);
-  const target = new Float32Array(T * count * Y);
-  const mask = new Float32Array(T * count);
-  for (let t = 0; t < T; t++) {
-    input.set(batch.input.subarray((t * B + start) * X, (t * B + start + count) * X), t * count * X);
-    target.set(batch.target.subarray((t * B + start) * Y, (t * B + start + count) * Y), t * count * Y);
-    mask.set(batch.mask.subarray(t * B + start, t * B + start + count), t * count);
+  if (into.T !== T || into.B !== count || into.X !== X || into.Y !== Y) throw new Error(`sliceInto: a batch of shape (${into.T}, ${into.B}) for ${count} samples of T=${T}`);
+  copyRows(batch.input, into.input, 0, T, B, start, count, X);
+  copyRows(batch.target, into.target, 0, T, B, start, count, Y);
+  copyRows(batch.mask, into.mask, 0, T, B, start, count, 1);
+  for (let b = 0; b < count; b++) {
+    into.lengths[b] = batch.lengths[start + b]!;
+    into.repeats[b] = batch.repeats[start + b]!;
   }
-  return {
-    T, B: count, X, Y, input, target, mask,
-    lengths: batch.lengths.slice(start, start + count),
-    repeats: batch.repeats.slice(start, start + count),
-  };
+  return into;
+}
+
+/**
+ * dst[d0 + (t·count + r)·width + j] = src[(t·B + start + r)·width + j] for t < T, r < count,
+ * j < width: rows start..start+count−1 of each time step of `src` (B rows per step), packed.
+ */
+export function copyRows(src: Float32Array, dst: Float32Array, d0: number, T: number, B: number, start: number, count: number, width: number): void {
+  const n = count * width;
+  for (let t = 0; t < T; t++) {
+    const s = (t * B + start) * width, d = d0 + t * n;
+    for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
+  }
 }

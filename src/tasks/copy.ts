@@ -10,7 +10,7 @@
  * X = bits + 2, Y = bits, T = 2·max_n + 2; shorter samples are zero-padded with mask 0.
  */
 import type { Rng } from '../tensor/random.js';
-import type { Batch, Task } from './batch.js';
+import { maxOf, zeroBatch, type Batch, type BatchStore, type Task } from './batch.js';
 
 export interface CopyConfig {
   readonly bits: number;
@@ -25,15 +25,16 @@ export function copyTask(cfg: CopyConfig): Task {
     name: 'copy',
     inputSize: X,
     outputSize: Y,
-    sample(rng: Rng, B: number, length?: number): Batch {
-      const lengths = Array.from({ length: B }, () => length ?? rng.int(cfg.minWords, cfg.maxWords));
-      const maxN = Math.max(...lengths);
-      const T = 2 * maxN + 2;
-      const input = new Float32Array(T * B * X);
-      const target = new Float32Array(T * B * Y);
-      const mask = new Float32Array(T * B);
+    sample(rng: Rng, B: number, length?: number, store?: BatchStore): Batch {
+      const words = store?.words ?? [];
+      for (let b = 0; b < B; b++) words[b] = length ?? rng.int(cfg.minWords, cfg.maxWords);
+      const T = 2 * maxOf(words, B) + 2;
+      const batch = store?.take(T, B, X, Y) ?? zeroBatch(T, B, X, Y);
+      const { input, target, mask, lengths, repeats } = batch;
       for (let b = 0; b < B; b++) {
-        const n = lengths[b]!;
+        const n = words[b]!;
+        lengths[b] = n;
+        repeats[b] = 1;
         input[(0 * B + b) * X + bits] = 1; // start channel
         for (let t = 1; t <= n; t++) {
           for (let j = 0; j < bits; j++) {
@@ -45,7 +46,7 @@ export function copyTask(cfg: CopyConfig): Task {
         input[((n + 1) * B + b) * X + bits + 1] = 1; // end channel
         for (let t = n + 2; t <= 2 * n + 1; t++) mask[t * B + b] = 1;
       }
-      return { T, B, X, Y, input, target, mask, lengths, repeats: lengths.map(() => 1) };
+      return batch;
     },
   };
 }

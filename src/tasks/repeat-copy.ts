@@ -11,7 +11,7 @@
  * X = bits + 2, Y = bits + 1, T = max_n·(max_r + 1) + 3 over the batch.
  */
 import type { Rng } from '../tensor/random.js';
-import type { Batch, Task } from './batch.js';
+import { maxOf, zeroBatch, type Batch, type BatchStore, type Task } from './batch.js';
 
 export interface RepeatCopyConfig {
   readonly bits: number;
@@ -29,20 +29,19 @@ export function repeatCopyTask(cfg: RepeatCopyConfig): Task {
     name: 'repeat-copy',
     inputSize: X,
     outputSize: Y,
-    sample(rng: Rng, B: number, length?: number): Batch {
-      const lengths: number[] = [];
-      const repeats: number[] = [];
+    sample(rng: Rng, B: number, length?: number, store?: BatchStore): Batch {
+      const words = store?.words ?? [], reps = store?.reps ?? [];
       for (let b = 0; b < B; b++) {
-        lengths.push(length ?? rng.int(cfg.minWords, cfg.maxWords));
-        repeats.push(rng.int(cfg.minRepeats, cfg.maxRepeats));
+        words[b] = length ?? rng.int(cfg.minWords, cfg.maxWords);
+        reps[b] = rng.int(cfg.minRepeats, cfg.maxRepeats);
       }
-      const maxN = Math.max(...lengths), maxR = Math.max(...repeats);
-      const T = maxN * (maxR + 1) + 3;
-      const input = new Float32Array(T * B * X);
-      const target = new Float32Array(T * B * Y);
-      const mask = new Float32Array(T * B);
+      const T = maxOf(words, B) * (maxOf(reps, B) + 1) + 3;
+      const batch = store?.take(T, B, X, Y) ?? zeroBatch(T, B, X, Y);
+      const { input, target, mask, lengths, repeats } = batch;
       for (let b = 0; b < B; b++) {
-        const n = lengths[b]!, r = repeats[b]!;
+        const n = words[b]!, r = reps[b]!;
+        lengths[b] = n;
+        repeats[b] = r;
         input[b * X + bits] = 1; // start channel at t = 0
         for (let t = 1; t <= n; t++) {
           for (let j = 0; j < bits; j++) {
@@ -57,7 +56,7 @@ export function repeatCopyTask(cfg: RepeatCopyConfig): Task {
         target[(end * B + b) * Y + bits] = 1; // end marker
         mask[end * B + b] = 1;
       }
-      return { T, B, X, Y, input, target, mask, lengths, repeats };
+      return batch;
     },
   };
 }

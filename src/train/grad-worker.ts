@@ -1,19 +1,20 @@
 /**
  * @file A gradient worker thread: holds a replica of the model, and for each step copies in
- * the shared weights, computes the gradients of its slice of the batch and writes them to
- * its shared gradient buffer. Driven by train/parallel.ts through Atomics on a control word.
+ * the shared weights, computes the gradients of its slice of the batch (from its data buffer)
+ * and writes them to its shared gradient buffer, its loss to its control block. Driven by
+ * train/parallel.ts through Atomics on the control block's state word.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import { heapAllocator, setKernels, type KernelChoice } from '../kernels/wasm.js';
 import { createModel } from '../models/registry.js';
-import type { Batch } from '../tasks/batch.js';
+import type { WritableBatch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients, forwardLogits } from './gradients.js';
 import { zeroGrads } from './optim.js';
 import { setStepReplay } from './replay.js';
-import { sameLayout, sharedView, SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage, type SliceReply } from './parallel-protocol.js';
+import { controlViews, Num, readCounts, sameLayout, sharedView, sliceViews, Slot, SPIN_MS, State, waitWhile, type DataMessage, type ErrorReply, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
 import { adoptedLayout } from '../kernels/adopt.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 
@@ -24,7 +25,10 @@ interface WorkerInit {
   kernels: KernelChoice;
   /** the trainer thread's stepReplayEnabled() */
   replay: boolean;
+  /** the control block (parallel-protocol.ts) */
   control: SharedArrayBuffer;
+  /** the first data buffer (later ones come by message) */
+  data: SharedArrayBuffer;
   weights: SharedFloats;
   grads: SharedFloats;
   layout: SharedLayout;
@@ -34,13 +38,44 @@ interface WorkerInit {
 }
 
 const init = workerData as WorkerInit;
-const control = new Int32Array(init.control);
+const { ints: control, nums } = controlViews(init.control);
 const weights = sharedView(init.weights);
 const grads = sharedView(init.grads);
 
 function finish(state: State): void {
-  Atomics.store(control, 0, state);
-  Atomics.notify(control, 0);
+  Atomics.store(control, Slot.State, state);
+  Atomics.notify(control, Slot.State);
+}
+
+function fail(message: string): void {
+  const reply: ErrorReply = { error: message };
+  init.port.postMessage(reply);
+  finish(State.Failed);
+}
+
+/** The data buffer and the trainer's count of them when it was taken. */
+let data = new Float32Array(init.data);
+let gen = 0;
+/** batches viewing `data`, one per slice shape (T, n): made once, so a step makes no objects */
+const views = new Map<number, { batch: WritableBatch; logits: Float32Array }>();
+
+/** The slice the trainer put in the data buffer, as a batch (and where its logits go). */
+function slice(): { batch: WritableBatch; logits: Float32Array } {
+  if (control[Slot.Gen] !== gen) {
+    // the trainer sent a larger buffer (before it set Go): take the newest
+    let msg: DataMessage | undefined;
+    for (let m = receiveMessageOnPort(init.port); m !== undefined; m = receiveMessageOnPort(init.port)) msg = m.message as DataMessage;
+    if (msg === undefined) throw new Error('gradient worker: the new data buffer did not come');
+    data = new Float32Array(msg.data);
+    gen = control[Slot.Gen]!;
+    views.clear();
+  }
+  const T = control[Slot.T]!, n = control[Slot.B]!, X = control[Slot.X]!, Y = control[Slot.Y]!;
+  const key = T * 8192 + n;
+  let v = views.get(key);
+  if (v === undefined || v.batch.X !== X || v.batch.Y !== Y) views.set(key, (v = sliceViews(data, T, n, X, Y)));
+  readCounts(data, v.batch);
+  return v;
 }
 
 try {
@@ -65,33 +100,24 @@ try {
       continue;
     }
     try {
-      const msg = receiveMessageOnPort(init.port)?.message as SliceMessage | undefined;
-      if (msg === undefined) throw new Error('gradient worker: no slice was sent');
+      const { batch, logits } = slice();
       if (block !== null) block.data.set(weights);
       else params.forEach((p, i) => p.data.set(weights.subarray(init.layout.offsets[i]!, init.layout.offsets[i]! + p.size)));
-      const batch: Batch = { ...msg.batch };
-      let reply: SliceReply;
-      if (msg.forward) {
-        const logits = forwardLogits(model, batch, evalPool);
-        const flat = new Float32Array(batch.T * batch.B * batch.Y);
-        logits.forEach((z, t) => flat.set(z, t * z.length));
-        reply = { logits: flat };
+      if (control[Slot.Forward] === 1) {
+        const z = forwardLogits(model, batch, evalPool);
+        for (let t = 0; t < batch.T; t++) logits.set(z[t]!, t * z[t]!.length);
       } else {
         if (block !== null) kernelHeapOrNull()!.zero(block.grad); // one memory fill
         else zeroGrads(params); // one memory fill per parameter on the kernel heap
-        const loss = accumulateGradients(model, batch, pool, msg.normaliser);
+        nums[Num.Loss] = accumulateGradients(model, batch, pool, nums[Num.Normaliser]!);
         if (block !== null) grads.set(block.grad);
         else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));
-        reply = { loss };
       }
-      init.port.postMessage(reply);
       finish(State.Done);
     } catch (err) {
-      init.port.postMessage({ error: (err as Error).message });
-      finish(State.Failed);
+      fail((err as Error).message);
     }
   }
 } catch (err) {
-  init.port.postMessage({ error: `gradient worker failed to start: ${(err as Error).message}` });
-  finish(State.Failed);
+  fail(`gradient worker failed to start: ${(err as Error).message}`);
 }

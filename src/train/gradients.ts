@@ -14,18 +14,38 @@ import { lossScale, maskedBceLoss } from './loss.js';
  * @returns the loss value
  */
 export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch)): number {
-  const ordinary = (): Buf[] => {
-    const tape = new Tape();
-    // the step's buffers come from the pool; nothing that holds one outlives this block
-    return withPool(pool, () => {
-      const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch, normaliser));
-      tape.backward(loss);
-      return [loss.data];
-    });
-  };
   const replay = replayFor(model, pool);
-  return (replay === null ? ordinary() : replay.run(batch, normaliser, ordinary))[0]![0]!;
+  if (replay === null) return ordinaryStep(model, batch, pool, normaliser)[0]![0]!;
+  // the ordinary step as a function of nothing, for replay.run to call when it does not replay:
+  // one per pool, its arguments set for each step (no closure made per step)
+  let s = ordinarySteps.get(pool);
+  if (s === undefined) ordinarySteps.set(pool, (s = new OrdinaryStep(pool)));
+  s.model = model;
+  s.batch = batch;
+  s.normaliser = normaliser;
+  return replay.run(batch, normaliser, s.run)[0]![0]!;
 }
+
+/** A training step the ordinary way: the model's code on a tape, then the backward pass. */
+function ordinaryStep(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number): Buf[] {
+  const tape = new Tape();
+  // the step's buffers come from the pool; nothing that holds one outlives this block
+  return withPool(pool, () => {
+    const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch, normaliser));
+    tape.backward(loss);
+    return [loss.data];
+  });
+}
+
+class OrdinaryStep {
+  model: MemoryModel | null = null;
+  batch: Batch | null = null;
+  normaliser = 1;
+  constructor(readonly pool: BufferPool) {}
+  readonly run = (): Buf[] => ordinaryStep(this.model!, this.batch!, this.pool, this.normaliser);
+}
+
+const ordinarySteps = new WeakMap<BufferPool, OrdinaryStep>();
 
 /** The logits of a forward pass on `batch` (evaluation: no tape), valid until `pool`'s next step. */
 export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool): readonly Buf[] {

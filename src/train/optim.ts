@@ -16,7 +16,8 @@ export interface Optimizer {
   /**
    * Applies one update from each parameter's `grad`. With `backup`, the old contents of every
    * buffer it changes (a parameter's data and its state buffers) go first into backup(buffer), a
-   * buffer of the same length. @returns true when every value it wrote is finite
+   * buffer of the same length. Counts the step first, whatever comes of it.
+   * @returns true when every value it wrote is finite
    */
   step(backup?: (b: Buf) => Buf): boolean;
   /** Named state buffers, e.g. `square_avg.controller.lstm.weight_ih`, and the step count. */

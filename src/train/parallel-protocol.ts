@@ -1,27 +1,96 @@
 /**
- * @file The words the trainer and its gradient workers exchange (control states and the
- * slice message), shared by train/parallel.ts and train/grad-worker.ts.
+ * @file What the trainer and its gradient workers share (train/parallel.ts and
+ * train/grad-worker.ts): each worker's control block (a state word, its slice's shape and
+ * numbers) and data buffer (its slice's batch, and the logits of a forward pass). A step goes
+ * through these alone, with no message, so it makes no JavaScript objects; a message carries
+ * only a new, larger data buffer (a longer slice than any before) and a worker's error.
  */
-import type { Batch } from '../tasks/batch.js';
+import { copyRows, type Batch, type WritableBatch } from '../tasks/batch.js';
 
-/** Values of a worker's control word (Int32 0 of its control buffer). */
+/** Values of a worker's state word (Int32 0 of its control block). */
 export const State = { Idle: 0, Go: 1, Done: 2, Failed: 3, Quit: 4 } as const;
 export type State = (typeof State)[keyof typeof State];
 
-export interface SliceMessage {
-  readonly batch: Batch;
+/** Int32 slots of a control block: the state word, then the slice the trainer sent. */
+export const Slot = {
+  State: 0, T: 1, B: 2, X: 3, Y: 4,
+  /** 1: a forward pass only (evaluation), the answer is the slice's logits and no gradients */
+  Forward: 5,
+  /** how many data buffers the trainer has sent (a worker takes the newest when this differs from its count) */
+  Gen: 6,
+} as const;
+/** Float64 slots of a control block, after the eight Int32 ones. */
+export const Num = {
   /** the whole batch's loss divisor */
-  readonly normaliser: number;
-  /** a forward pass only (evaluation): the answer is the slice's logits, and no gradients */
-  readonly forward: boolean;
+  Normaliser: 0,
+  /** the worker's answer: its slice's loss */
+  Loss: 1,
+} as const;
+export const CONTROL_BYTES = 8 * 4 + 2 * 8;
+
+/** Int32 and Float64 views of a control block. */
+export function controlViews(sab: SharedArrayBuffer): { ints: Int32Array; nums: Float64Array } {
+  return { ints: new Int32Array(sab, 0, 8), nums: new Float64Array(sab, 32, 2) };
 }
 
-/** A worker's answer to a slice: its loss (gradients in the shared block), its logits, or what failed. */
-export interface SliceReply {
-  readonly loss?: number;
-  /** [T, rows, Y] */
-  readonly logits?: Float32Array;
-  readonly error?: string;
+/** A message on a worker's port: the data buffer from now on. */
+export interface DataMessage {
+  readonly data: SharedArrayBuffer;
+}
+
+/** A worker's message when it failed (to start, or on a slice). */
+export interface ErrorReply {
+  readonly error: string;
+}
+
+// A slice of n samples of padded length T in a data buffer (floats): input [T, n, X], target
+// [T, n, Y], mask [T, n], lengths [n], repeats [n], then the logits [T, n, Y] of a forward pass.
+
+/** Where the logits of a slice's forward pass start in the data buffer. */
+export function logitsAt(T: number, n: number, X: number, Y: number): number {
+  return T * n * (X + Y + 1) + 2 * n;
+}
+
+/** Floats a slice takes in the data buffer, logits included. */
+export function sliceFloats(T: number, n: number, X: number, Y: number): number {
+  return logitsAt(T, n, X, Y) + T * n * Y;
+}
+
+/** Writes samples [start, start + n) of `batch` into `data` as the slice layout says. */
+export function writeSlice(batch: Batch, start: number, n: number, data: Float32Array): void {
+  const { T, B, X, Y } = batch;
+  const target = T * n * X, mask = target + T * n * Y, lengths = mask + T * n;
+  copyRows(batch.input, data, 0, T, B, start, n, X);
+  copyRows(batch.target, data, target, T, B, start, n, Y);
+  copyRows(batch.mask, data, mask, T, B, start, n, 1);
+  for (let b = 0; b < n; b++) {
+    data[lengths + b] = batch.lengths[start + b]!;
+    data[lengths + n + b] = batch.repeats[start + b]!;
+  }
+}
+
+/**
+ * A slice in `data` as a batch whose arrays are views of it (lengths and repeats are copies: call
+ * readCounts for each slice), with a view of where its logits go.
+ */
+export function sliceViews(data: Float32Array, T: number, n: number, X: number, Y: number): { batch: WritableBatch; logits: Float32Array } {
+  const target = T * n * X, mask = target + T * n * Y, lengths = mask + T * n, logits = logitsAt(T, n, X, Y);
+  const batch: WritableBatch = {
+    T, B: n, X, Y,
+    input: data.subarray(0, target), target: data.subarray(target, mask), mask: data.subarray(mask, lengths),
+    lengths: new Array<number>(n).fill(0), repeats: new Array<number>(n).fill(0),
+  };
+  return { batch, logits: data.subarray(logits, logits + T * n * Y) };
+}
+
+/** Copies a slice's lengths and repeats from `data` into its batch (made by sliceViews). */
+export function readCounts(data: Float32Array, batch: WritableBatch): void {
+  const { T, B: n, X, Y } = batch;
+  const at = T * n * (X + Y + 1);
+  for (let b = 0; b < n; b++) {
+    batch.lengths[b] = data[at + b]!;
+    batch.repeats[b] = data[at + n + b]!;
+  }
 }
 
 /**
@@ -58,15 +127,29 @@ export function sameLayout(layout: SharedLayout, size: number, offsets: readonly
  */
 export const SPIN_MS = 1;
 
+/** Spins of waitWhile's loop per millisecond on this machine (measured once, at first use). */
+let spinsPerMs = 0;
+
+function spinRate(): number {
+  if (spinsPerMs === 0) {
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    let n = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < 200_000; i++) if (Atomics.load(word, 0) !== 0) n++;
+    spinsPerMs = Math.max(1000, Math.round((200_000 + n) / Math.max(performance.now() - t0, 1e-3)));
+  }
+  return spinsPerMs;
+}
+
 /**
- * Waits while control[0] is `state`: spins for up to `spinMs`, then sleeps on it up to
- * `sleepMs` at a time. @returns true once it is something else, false when `deadline` passed
+ * Waits while control[0] is `state`: spins for about `spinMs`, then sleeps on it up to `sleepMs`
+ * at a time. The spin counts loads rather than reading a clock: a clock reading is a new number
+ * object, and a step's hand-offs make none. @returns true once it is something else, false when
+ * `deadline` passed
  */
 export function waitWhile(control: Int32Array, state: number, spinMs: number, deadline: number, sleepMs = 1000): boolean {
-  if (spinMs > 0) {
-    const until = performance.now() + spinMs;
-    while (Atomics.load(control, 0) === state) if (performance.now() > until) break;
-  }
+  const spins = spinMs > 0 ? spinMs * spinRate() : 0;
+  for (let i = 0; i < spins; i++) if (Atomics.load(control, 0) !== state) return true;
   while (Atomics.load(control, 0) === state) {
     if (Atomics.wait(control, 0, state, sleepMs) === 'timed-out' && Date.now() > deadline) return false;
   }

@@ -217,3 +217,32 @@ test('parameters moved off the kernel heap (releaseParams) between steps: the wo
     par.close();
   }
 });
+
+test('a slice longer than any before goes in a larger shared buffer: its gradients and logits are those of one thread, and later slices still are', () => {
+  const { trainer, one } = threeAndOne('ntm-copy-small');
+  try {
+    trainer.trainStep(); // the workers start with their first buffers
+    // T = 602: a worker's slice of 2 samples needs more floats than a first buffer holds
+    for (const length of [300, 2, 400]) {
+      assert.deepEqual(trainer.evaluate(1, length, new Rng(13)), one.evaluate(1, length, new Rng(13)), `length ${length}`);
+    }
+    const { config, model } = setup('ntm-copy-small');
+    const batch = createTask(config.task).sample(new Rng(5), 7, 300);
+    const params = [...model.params.values()];
+    for (const p of params) p.g().fill(0);
+    const single = accumulateGradients(model, batch, new BufferPool());
+    const expected = params.map((p) => Float32Array.from(p.grad!));
+    for (const p of params) p.g().fill(0);
+    const par = new ParallelGradients(model, config, 3);
+    try {
+      const loss = par.accumulate(model, batch, new BufferPool());
+      assert.ok(Math.abs(loss - single) <= 1e-6 * Math.abs(single), `loss ${loss} vs ${single}`);
+      const scale = Math.max(...expected.map((g) => Math.max(...Array.from(g, Math.abs))));
+      params.forEach((p, i) => assertAllClose(p.grad!, expected[i]!, 1e-5 * scale, 1e-4, `gradient ${i}`));
+    } finally {
+      par.close();
+    }
+  } finally {
+    trainer.close();
+  }
+});

@@ -6,8 +6,9 @@
  *
  * Weights go to the workers through one shared block, gradients come back through one per
  * worker (blocks of this thread's kernel heap, whose memory is shared, or SharedArrayBuffers
- * without it); each slice goes by message, and the hand-off waits on an Atomics control word,
- * so a training step stays synchronous.
+ * without it); each slice and its answer go through the worker's control block and data buffer
+ * (parallel-protocol.ts), and the hand-off waits on an Atomics state word, so a training step
+ * stays synchronous and makes no JavaScript objects.
  */
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -18,12 +19,12 @@ import { addColumns, copyColumns } from '../kernels/blocks.js';
 import { adoptedBlocks, adoptedLayout } from '../kernels/adopt.js';
 import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
-import { sliceBatch, type Batch } from '../tasks/batch.js';
-import type { BufferPool } from '../tensor/tensor.js';
+import { BatchStore, sliceInto, type Batch } from '../tasks/batch.js';
+import type { BufferPool, Tensor } from '../tensor/tensor.js';
 import { accumulateGradients, forwardLogits } from './gradients.js';
 import { stepReplayEnabled } from './replay.js';
 import { lossScale } from './loss.js';
-import { SPIN_MS, State, waitWhile, type SharedFloats, type SharedLayout, type SliceMessage, type SliceReply } from './parallel-protocol.js';
+import { CONTROL_BYTES, controlViews, logitsAt, Num, sliceFloats, Slot, SPIN_MS, State, waitWhile, writeSlice, type DataMessage, type ErrorReply, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
 
 /** A gradient worker that stopped answering; the message says how to train without workers. */
 export class GradientWorkerError extends Error {}
@@ -33,10 +34,17 @@ const WORKER_TIMEOUT_MS = 120_000;
 
 interface Handle {
   readonly worker: Worker;
+  /** the control block's Int32 slots (the state word first) and Float64 ones */
   readonly control: Int32Array;
+  readonly nums: Float64Array;
+  /** the slice's batch, and a forward pass's logits (replaced by a larger one when a slice needs it) */
+  data: Float32Array;
   readonly grads: Float32Array;
   readonly port: MessagePort;
 }
+
+/** The first data buffer's size in floats; a larger one is sent when a slice needs it. */
+const FIRST_DATA_FLOATS = 1 << 14;
 
 /**
  * A float32 buffer the workers can see: a block of this thread's kernel heap (whose memory is
@@ -72,6 +80,11 @@ export class ParallelGradients {
   readonly replay = stepReplayEnabled();
   /** set by close(): the shared blocks are going back to the heap */
   private closing: Promise<void> | null = null;
+  /** this thread's slice of a batch is copied into one of these (kept per shape) */
+  private readonly ownSlices = new BatchStore();
+  /** the last start(): this thread's slice, how many workers have one */
+  private first: Batch | null = null;
+  private busy = 0;
 
   constructor(model: MemoryModel, config: Config, readonly threads: number) {
     // Workers made from here on compile optimised code on their own thread rather than on a
@@ -98,18 +111,20 @@ export class ParallelGradients {
     const weights = sharedFloats(this.heap, this.layout.size);
     this.weights = weights.view;
     for (let i = 1; i < threads; i++) {
-      const control = new Int32Array(new SharedArrayBuffer(4));
+      const block = new SharedArrayBuffer(CONTROL_BYTES);
+      const { ints: control, nums } = controlViews(block);
+      const data = new Float32Array(new SharedArrayBuffer(4 * FIRST_DATA_FLOATS));
       const grads = sharedFloats(this.heap, this.layout.size);
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
         workerData: {
           config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: this.kernels, replay: this.replay,
-          control: control.buffer, weights: weights.where, grads: grads.where, layout: this.layout, spin: this.spin, port: port2,
+          control: block, data: data.buffer, weights: weights.where, grads: grads.where, layout: this.layout, spin: this.spin, port: port2,
         },
         transferList: [port2],
       });
       worker.unref(); // a blocked worker never keeps the process alive
-      this.handles.push({ worker, control, grads: grads.view, port: port1 });
+      this.handles.push({ worker, control, nums, data, grads: grads.view, port: port1 });
     }
   }
 
@@ -118,18 +133,28 @@ export class ParallelGradients {
    * @returns the batch's loss (the sum of the slices' losses, in slice order)
    */
   accumulate(model: MemoryModel, batch: Batch, pool: BufferPool): number {
-    return this.closingOnError(() => {
+    // (no closure for closingOnError here: a training step makes no JavaScript objects)
+    try {
       const normaliser = lossScale(batch);
-      const { block, busy, first } = this.start(model, batch, normaliser, false);
-      let loss = accumulateGradients(model, first, pool, normaliser);
-      const params = block === null ? [...model.params.values()] : [];
-      for (const h of busy) {
-        loss += this.answer(h, 'loss').loss!;
+      const block = this.start(model, batch, normaliser, false);
+      let loss = accumulateGradients(model, this.first!, pool, normaliser);
+      for (let w = 0; w < this.busy; w++) {
+        const h = this.handles[w]!;
+        this.answer(h);
+        loss += h.nums[Num.Loss]!;
         if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
-        else params.forEach((p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
+        else this.eachParam(model, (p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
       }
       return loss;
-    });
+    } catch (err) {
+      void this.close(); // see closingOnError
+      throw err;
+    }
+  }
+
+  private eachParam(model: MemoryModel, fn: (p: Tensor, i: number) => void): void {
+    let i = 0;
+    for (const p of model.params.values()) fn(p, i++);
   }
 
   /** True once close() was called (by the owner, or after an error): a new ParallelGradients is needed. */
@@ -158,63 +183,84 @@ export class ParallelGradients {
    */
   forward(model: MemoryModel, batch: Batch, pool: BufferPool): Float32Array[] {
     return this.closingOnError(() => {
-      const { busy, first } = this.start(model, batch, 0, true);
-      const { T, Y } = batch;
+      this.start(model, batch, 0, true);
+      const { T, X, Y } = batch;
       const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
-      const own = forwardLogits(model, first, pool);
+      const own = forwardLogits(model, this.first!, pool);
       for (let t = 0; t < T; t++) out[t]!.set(own[t]!);
-      let row = first.B;
-      for (const h of busy) {
-        const logits = this.answer(h, 'logits').logits!; // [T, rows, Y]
-        const rows = logits.length / (T * Y);
-        for (let t = 0; t < T; t++) out[t]!.set(logits.subarray(t * rows * Y, (t + 1) * rows * Y), row * Y);
+      let row = this.first!.B;
+      for (let w = 0; w < this.busy; w++) {
+        const h = this.handles[w]!;
+        this.answer(h);
+        const rows = h.control[Slot.B]!;
+        const at = logitsAt(T, rows, X, Y); // [T, rows, Y]
+        for (let t = 0; t < T; t++) out[t]!.set(h.data.subarray(at + t * rows * Y, at + (t + 1) * rows * Y), row * Y);
         row += rows;
       }
       return out;
     });
   }
 
-  /** Puts the weights where the workers see them and sends each worker its slice; returns this thread's. */
-  private start(model: MemoryModel, batch: Batch, normaliser: number, forward: boolean): { block: { readonly data: Float32Array; readonly grad: Float32Array } | null; busy: Handle[]; first: Batch } {
+  /**
+   * Puts the weights where the workers see them and each worker's slice in its data buffer, and
+   * sets them going; this thread's slice goes to `first`, the number of workers set going to
+   * `busy`. @returns the model's block of parameters and gradients, when it is the shared layout's
+   */
+  private start(model: MemoryModel, batch: Batch, normaliser: number, forward: boolean): { readonly data: Float32Array; readonly grad: Float32Array } | null {
     if (this.closing !== null) throw new Error('ParallelGradients: the workers were closed');
-    const sizes = sliceSizes(batch.B, this.threads);
+    // slices as sliceSizes says, without its array
+    const parts = Math.min(this.threads, batch.B), base = Math.floor(batch.B / parts), extra = batch.B % parts;
     // the model's own block while its parameters are still in it (until releaseParams moves them;
     // then one copy per parameter)
     const block = this.block !== null && adoptedBlocks(model.params) === this.block ? this.block : null;
-    if (block !== null) {
-      copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.layout.size);
-    } else {
-      [...model.params.values()].forEach((p, i) => copyColumns(p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
-    }
-    let start = sizes[0]!;
-    const busy = this.handles.slice(0, sizes.length - 1);
-    busy.forEach((h, i) => {
-      if (Atomics.load(h.control, 0) === State.Failed) {
+    if (block !== null) copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.layout.size);
+    else this.eachParam(model, (p, i) => copyColumns(p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
+    const n0 = base + (extra > 0 ? 1 : 0);
+    let start = n0;
+    this.busy = parts - 1;
+    for (let w = 0; w < this.busy; w++) {
+      const h = this.handles[w]!;
+      if (Atomics.load(h.control, Slot.State) === State.Failed) {
         // it failed to start (its model, its kernels): say so now rather than after a timeout
-        const reply = receiveMessageOnPort(h.port)?.message as { error?: string } | undefined;
-        throw new GradientWorkerError(`${reply?.error ?? 'a gradient worker failed to start'}; set train.threads=1 to train without workers`);
+        throw new GradientWorkerError(`${this.errorOf(h) ?? 'a gradient worker failed to start'}; set train.threads=1 to train without workers`);
       }
-      const msg: SliceMessage = { batch: sliceBatch(batch, start, sizes[i + 1]!), normaliser, forward };
-      start += sizes[i + 1]!;
-      h.port.postMessage(msg);
-      Atomics.store(h.control, 0, State.Go);
-      Atomics.notify(h.control, 0);
-    });
-    return { block, busy, first: sizes.length > 1 ? sliceBatch(batch, 0, sizes[0]!) : batch };
+      const n = base + (w + 1 < extra ? 1 : 0);
+      const need = sliceFloats(batch.T, n, batch.X, batch.Y);
+      if (need > h.data.length) {
+        // a longer slice than any before: a larger buffer, which the worker takes when it sees Gen change
+        h.data = new Float32Array(new SharedArrayBuffer(4 * Math.max(need, 2 * h.data.length)));
+        const msg: DataMessage = { data: h.data.buffer as SharedArrayBuffer };
+        h.port.postMessage(msg);
+        h.control[Slot.Gen]!++;
+      }
+      writeSlice(batch, start, n, h.data);
+      start += n;
+      h.control[Slot.T] = batch.T;
+      h.control[Slot.B] = n;
+      h.control[Slot.X] = batch.X;
+      h.control[Slot.Y] = batch.Y;
+      h.control[Slot.Forward] = forward ? 1 : 0;
+      h.nums[Num.Normaliser] = normaliser;
+      Atomics.store(h.control, Slot.State, State.Go); // after the slice's words: the worker reads them once it sees Go
+      Atomics.notify(h.control, Slot.State);
+    }
+    this.first = parts > 1 ? sliceInto(batch, 0, n0, this.ownSlices.take(batch.T, n0, batch.X, batch.Y)) : batch;
+    return block;
   }
 
-  /** Waits for a worker's answer to its slice and takes it (`kind`: what the slice asked for). */
-  private answer(h: Handle, kind: 'loss' | 'logits'): SliceReply {
+  /** The error a worker posted, if any. */
+  private errorOf(h: Handle): string | undefined {
+    return (receiveMessageOnPort(h.port)?.message as ErrorReply | undefined)?.error;
+  }
+
+  /** Waits for a worker's answer to its slice (in its control block and data buffer). */
+  private answer(h: Handle): void {
     if (!waitWhile(h.control, State.Go, this.spin ? SPIN_MS : 0, Date.now() + WORKER_TIMEOUT_MS)) {
       throw new GradientWorkerError('a gradient worker did not answer for 2 minutes; set train.threads=1 to train without workers');
     }
-    const reply = receiveMessageOnPort(h.port)?.message as SliceReply | undefined;
-    const failed = Atomics.load(h.control, 0) === State.Failed;
-    Atomics.store(h.control, 0, State.Idle);
-    if (failed || reply === undefined || reply[kind] === undefined) {
-      throw new GradientWorkerError(`${reply?.error ?? 'a gradient worker gave no answer'}; set train.threads=1 to train without workers`);
-    }
-    return reply;
+    const failed = Atomics.load(h.control, Slot.State) !== State.Done;
+    Atomics.store(h.control, Slot.State, State.Idle);
+    if (failed) throw new GradientWorkerError(`${this.errorOf(h) ?? 'a gradient worker gave no answer'}; set train.threads=1 to train without workers`);
   }
 
   /** Stops the workers; the promise settles once they have stopped and the heap blocks are back. */
@@ -222,8 +268,8 @@ export class ParallelGradients {
     if (this.closing !== null) return this.closing; // once: a block given back twice would be handed out twice
     const stopped: Promise<number>[] = [];
     for (const h of this.handles) {
-      Atomics.store(h.control, 0, State.Quit);
-      Atomics.notify(h.control, 0);
+      Atomics.store(h.control, Slot.State, State.Quit);
+      Atomics.notify(h.control, Slot.State);
       stopped.push(h.worker.terminate());
       h.port.close();
     }

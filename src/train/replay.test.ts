@@ -49,8 +49,8 @@ function train(preset: string, steps: number, replay: boolean, { wrap, batches, 
     const streams = seedStreams(5);
     const inner = createTask(config.task);
     let n = 0;
-    const task: Task = batches ? { ...inner, sample: (rng, B, length) => {
-      const b = inner.sample(rng, B, length);
+    const task: Task = batches ? { ...inner, sample: (rng, B, length, store) => {
+      const b = inner.sample(rng, B, length, store);
       batches(b, ++n);
       return b;
     } } : inner;

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
-import type { Task } from '../tasks/batch.js';
+import { BatchStore, type Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool, type Buf, type Tensor } from '../tensor/tensor.js';
 import { activeHeap, activeKernels, heapAllocator } from '../kernels/wasm.js';
@@ -96,6 +96,8 @@ export class Trainer {
 
   /** Step buffers reused across steps of the same sequence length (no allocation in the steady state). */
   readonly trainPool = new BufferPool(heapAllocator());
+  /** every training step's and evaluation batch's batch is drawn into these (none is kept past its use) */
+  private readonly batches = new BatchStore();
   readonly evalPool = new BufferPool(heapAllocator());
   /** gradient workers, started at the first step when config.train.threads > 1 */
   private parallel: ParallelGradients | null = null;
@@ -137,7 +139,7 @@ export class Trainer {
   trainStep(): StepResult {
     if (this.disposed) throw new Error('Trainer.trainStep: this trainer was disposed');
     const params = this.currentParams();
-    const batch = this.task.sample(this.streams.train, this.config.train.batchSize);
+    const batch = this.task.sample(this.streams.train, this.config.train.batchSize, undefined, this.batches);
     zeroGrads(params);
     this.dropStaleWorkers();
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
@@ -151,11 +153,12 @@ export class Trainer {
     clipGradNorm(params, gradNorm, this.config.optimizer.clipNorm);
     // finite gradients can still overflow in the update (a huge lr): the optimiser saves what it
     // overwrites (in the same pass as its update, on the kernels) and says whether all it wrote is finite
-    const optimizerStep = this.optimizer.state().step;
     this.nSaved = 0;
     if (!this.optimizer.step(this.backup)) {
       for (let i = 0; i < this.nSaved; i++) copyInto(this.saved[i]!, this.undo.get(this.saved[i]!)!, this.heap);
-      this.optimizer.loadState(optimizerStep, this.optimizer.state().buffers);
+      // the optimiser counted the step it undoes (step() counts first, whatever comes of it)
+      const { step, buffers } = this.optimizer.state();
+      this.optimizer.loadState(step - 1, buffers);
       return this.skip(lossValue, gradNorm);
     }
     this.badInARow = 0;
@@ -207,7 +210,7 @@ export class Trainer {
     const acc = new MetricsAccumulator();
     this.dropStaleWorkers();
     for (let i = 0; i < batches; i++) {
-      const batch = this.task.sample(rng, this.config.train.batchSize, length);
+      const batch = this.task.sample(rng, this.config.train.batchSize, length, this.batches);
       // on the gradient threads too, once they run (the same logits, see ParallelGradients.forward)
       acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalPool) : forwardLogits(this.model, batch, this.evalPool), batch);
     }
