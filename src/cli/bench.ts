@@ -8,6 +8,7 @@ import { createModel, releaseModel } from '../models/registry.js';
 import { forwardFlopsPerTimeStep } from '../models/flops.js';
 import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
+import { LengthGroups } from '../tasks/groups.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
 import { setKernels, activeKernels } from '../kernels/wasm.js';
 import { setStepReplay, stepReplayEnabled } from '../train/replay.js';
@@ -15,7 +16,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
-export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--warmup N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--json]
+export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--warmup N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--length-groups N] [--json]
 
   --preset NAME      time this preset (default: ntm-copy and dnc-repeat-copy)
   --steps N          timed training steps after the warm-up (default 200)
@@ -26,6 +27,8 @@ export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--wa
   --replay on|off    replay each batch shape's recorded kernel calls (on, default) or run
                      every step through the model's code and the tape (off)
   --threads N        gradient threads per step (train.threads; default: the preset's)
+  --length-groups N  samples per length group (train.lengthGroupSize; 0: whole padded batches;
+                     default: the preset's)
   --json             print the result as one JSON object on the last line (msPerStep, p10, p90, ...)`;
 
 /** Timed steps per window of the heap measurement (a reading of the heap's size makes an object of its own). */
@@ -45,13 +48,16 @@ function readingCost(): number {
 export interface BenchResult {
   preset: string;
   threads: number;
+  /** train.lengthGroupSize of the timed steps */
+  lengthGroupSize: number;
   steps: number;
   msPerStep: number;
   p10: number;
   p90: number;
   sequencesPerSec: number;
-  /** an analytic FLOP count of the step (3× its forward pass at the task's mean length) over the median time */
+  /** an analytic FLOP count of the step (3× its forward pass over the time steps it runs) over the median time */
   gflops: number;
+  /** time steps a step runs per sample, on average: the padded length T, or less in length groups */
   meanT: number;
   peakRssMB: number;
   /**
@@ -86,11 +92,12 @@ function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** @param warmup untimed steps first; undefined: the default rule (WARMUP_MIN_STEPS, WARMUP_MIN_MS, WARMUP_MAX_STEPS) */
-export async function benchPreset(name: string, steps: number, warmup?: number, threads?: number): Promise<BenchResult> {
+export async function benchPreset(name: string, steps: number, warmup?: number, threads?: number, lengthGroupSize?: number): Promise<BenchResult> {
   const preset = findPreset(name);
   if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
   const config = cloneConfig(preset.config);
   if (threads !== undefined) config.train.threads = threads;
+  if (lengthGroupSize !== undefined) config.train.lengthGroupSize = lengthGroupSize;
   validateConfig(config);
   const streams = seedStreams(config.seed);
   const task = createTask(config.task);
@@ -161,15 +168,26 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   // what a window's reading of the heap's size makes by itself: an empty window's growth
   const reading = readingCost();
   const median = quantile(times, 0.5);
-  // the mean padded length T of the task's batches, from a stream of its own
+  // the time steps a step runs, from a stream of batches of its own: the mean padded length T
   const rng = new Rng(config.seed, 'bench-length');
+  // (in length groups, the time steps a step runs per sample: Σ rows × steps over its groups / B)
+  const groups = new LengthGroups(), B = config.train.batchSize, size = config.train.lengthGroupSize;
   let sumT = 0;
-  for (let i = 0; i < 200; i++) sumT += task.sample(rng, config.train.batchSize).T;
+  for (let i = 0; i < 200; i++) {
+    const batch = task.sample(rng, B);
+    if (size <= 0) {
+      sumT += batch.T;
+      continue;
+    }
+    const n = groups.plan(batch, size);
+    for (let k = 0; k < n; k++) sumT += (groups.rows(k) * groups.steps(k)) / B;
+  }
   const meanT = sumT / 200;
   const flops = 3 * meanT * forwardFlopsPerTimeStep(config.model, task.inputSize, task.outputSize, config.train.batchSize);
   return {
     preset: name,
     threads: config.train.threads,
+    lengthGroupSize: config.train.lengthGroupSize,
     steps,
     msPerStep: median,
     p10: quantile(times, 0.1),
@@ -188,7 +206,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const f = parseFlags('bench', argv, {
-    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, replay: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, replay: { type: 'string' }, threads: { type: 'string' }, 'length-groups': { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
@@ -207,10 +225,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const steps = intFlag('steps', f.steps) ?? 200;
   const threads = intFlag('threads', f.threads);
   const warmup = intFlag('warmup', f.warmup, 0);
+  const groups = intFlag('length-groups', f['length-groups'], 0);
   const results: BenchResult[] = [];
   for (const n of names) {
-    const r = await benchPreset(n, steps, warmup, threads);
-    console.log(`${r.preset} (${activeKernels()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
+    const r = await benchPreset(n, steps, warmup, threads, groups);
+    console.log(`${r.preset} (${activeKernels()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ` +
+      `${r.lengthGroupSize > 0 ? `length groups of ${r.lengthGroupSize}` : 'whole batches'}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
       `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
       `${r.jsBytesPerStep.toFixed(0)} bytes of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);

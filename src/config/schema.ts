@@ -68,6 +68,13 @@ export interface TrainConfig {
    * in slice order: deterministic for a given count, but a different count rounds differently
    */
   threads: number;
+  /**
+   * samples per length group (src/tasks/groups.ts): a step sorts its batch's samples by the time
+   * steps they need and runs them in groups of this many, each padded only to its longest
+   * sample; 0 runs the whole batch padded to its longest. The same results up to the order in
+   * which the samples' gradients are summed, for less work.
+   */
+  lengthGroupSize: number;
 }
 
 export interface Config {
@@ -87,7 +94,7 @@ export const DEFAULTS: Config = {
     readHeads: 1, writeHeads: 1, shiftRange: 1, clip: 20,
   },
   optimizer: { name: 'rmsprop', lr: 1e-4, alpha: 0.9, eps: 1e-10, momentum: 0, beta1: 0.9, beta2: 0.999, clipNorm: 50 },
-  train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20, threads: 1 },
+  train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20, threads: 1, lengthGroupSize: 4 },
 };
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -101,17 +108,18 @@ const INTEGERS = new Set([
   'seed', 'task.bits', 'task.minWords', 'task.maxWords', 'task.minRepeats', 'task.maxRepeats',
   'model.hiddenSize', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
   'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps', 'train.threads',
+  'train.lengthGroupSize',
 ]);
 
 /** Keys added after runs were first saved, with the value that gives those runs' behaviour. */
-const ADDED_LATER: Record<string, number> = { 'train.threads': 1 };
+const ADDED_LATER: Record<string, number> = { 'train.threads': 1, 'train.lengthGroupSize': 0 };
 
 /** Upper bounds that keep a typo from exhausting the machine (a step's buffers grow with their product). */
 const MAXIMA: Record<string, number> = {
   'task.bits': 1024, 'task.maxWords': 10_000, 'task.maxRepeats': 1000,
   'model.hiddenSize': 8192, 'model.memorySlots': 65_536, 'model.wordSize': 4096,
   'model.readHeads': 64, 'model.writeHeads': 64,
-  'train.batchSize': 4096, 'train.evalBatches': 100_000,
+  'train.batchSize': 4096, 'train.evalBatches': 100_000, 'train.lengthGroupSize': 4096,
 };
 
 /** Step buffers above this are refused up front rather than failing part-way. */
@@ -219,6 +227,7 @@ export function validateConfig(raw: unknown): Config {
     ['train.evalEvery', c.train.evalEvery], ['train.evalBatches', c.train.evalBatches], ['train.maxBadSteps', c.train.maxBadSteps], ['train.threads', c.train.threads],
   ];
   for (const [k, v] of positive) if (!(v > 0)) throw new ConfigError(`${k} must be > 0, got ${v}`);
+  if (c.train.lengthGroupSize < 0) throw new ConfigError(`train.lengthGroupSize must be 0 (off) or more, got ${c.train.lengthGroupSize}`);
   for (const [k, max] of Object.entries(MAXIMA)) {
     const v = k.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], c) as number;
     if (v > max) throw new ConfigError(`${k} must be at most ${max}, got ${v}`);

@@ -121,6 +121,27 @@ export function sliceInto(batch: Batch, start: number, count: number, into: Writ
 }
 
 /**
+ * Copies the first T time steps of samples idx[from], ..., idx[from + n − 1] of `batch`, in that
+ * order, into `into` (a batch of shape (T, n) and the same widths). @returns `into`
+ */
+export function gatherInto(batch: Batch, idx: readonly number[], from: number, n: number, T: number, into: WritableBatch): WritableBatch {
+  const { B, X, Y } = batch;
+  if (into.T !== T || into.B !== n || into.X !== X || into.Y !== Y || T > batch.T) throw new Error(`gatherInto: a batch of shape (${into.T}, ${into.B}) for ${n} samples of ${T} steps`);
+  for (let r = 0; r < n; r++) {
+    const b = idx[from + r]!;
+    for (let t = 0; t < T; t++) {
+      const s = t * B + b, d = t * n + r;
+      for (let j = 0; j < X; j++) into.input[d * X + j] = batch.input[s * X + j]!;
+      for (let j = 0; j < Y; j++) into.target[d * Y + j] = batch.target[s * Y + j]!;
+      into.mask[d] = batch.mask[s]!;
+    }
+    into.lengths[r] = batch.lengths[b]!;
+    into.repeats[r] = batch.repeats[b]!;
+  }
+  return into;
+}
+
+/**
  * dst[d0 + (t·count + r)·width + j] = src[(t·B + start + r)·width + j] for t < T, r < count,
  * j < width: rows start..start+count−1 of each time step of `src` (B rows per step), packed.
  */

@@ -12,9 +12,10 @@ export type DType = 'f32' | 'f64';
 
 /**
  * Work done in JavaScript on a step's buffers (not by a kernel) that a replay of the step must
- * redo (src/train/replay.ts), given the batch of the replayed step.
+ * redo (src/train/replay.ts), given the batch of the replayed step and its loss normaliser (the
+ * one number a step depends on besides its batch: 0 for a forward pass).
  */
-export type ReplayJs = (batch: Batch) => void;
+export type ReplayJs = (batch: Batch, normaliser: number) => void;
 
 let jsRecorder: ((fn: ReplayJs, scratch: boolean) => void) | null = null;
 

@@ -4,6 +4,7 @@
  */
 import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
+import { LengthGroups } from '../tasks/groups.js';
 import { activeHeap } from '../kernels/wasm.js';
 import { BufferPool, Tape, withPool, withTape, type Buf } from '../tensor/tensor.js';
 import { StepReplay, stepReplayEnabled, type ReplayStats } from './replay.js';
@@ -11,9 +12,30 @@ import { lossScale, maskedBceLoss } from './loss.js';
 
 /**
  * @param normaliser the loss divisor (a slice of a batch passes the whole batch's lossScale)
- * @returns the loss value
+ * @param groupSize samples per length group (src/tasks/groups.ts; train.lengthGroupSize): the
+ * batch runs as groups of this many, longest first, each padded to its own longest sample; 0:
+ * the whole batch at once
+ * @returns the loss value (the groups' losses summed in group order)
  */
-export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch)): number {
+export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch), groupSize = 0): number {
+  if (groupSize <= 0) return accumulateOne(model, batch, pool, normaliser);
+  const g = groupsOf(pool);
+  const n = g.plan(batch, groupSize);
+  let loss = 0;
+  for (let k = 0; k < n; k++) loss += accumulateOne(model, g.group(batch, k), pool, normaliser);
+  return loss;
+}
+
+const groups = new WeakMap<BufferPool, LengthGroups>();
+
+/** The pool's length groups (one per pool: a pool serves one step at a time). */
+function groupsOf(pool: BufferPool): LengthGroups {
+  let g = groups.get(pool);
+  if (g === undefined) groups.set(pool, (g = new LengthGroups()));
+  return g;
+}
+
+function accumulateOne(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number): number {
   const replay = replayFor(model, pool);
   if (replay === null) return ordinaryStep(model, batch, pool, normaliser)[0]![0]!;
   // the ordinary step as a function of nothing, for replay.run to call when it does not replay:
@@ -47,8 +69,30 @@ class OrdinaryStep {
 
 const ordinarySteps = new WeakMap<BufferPool, OrdinaryStep>();
 
-/** The logits of a forward pass on `batch` (evaluation: no tape), valid until `pool`'s next step. */
-export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool): readonly Buf[] {
+/**
+ * The logits of a forward pass on `batch` (evaluation: no tape), valid until `pool`'s next step.
+ * @param groupSize as accumulateGradients: in length groups, a sample's logits are those of the
+ * padded batch to the bit (a sample's logits do not depend on the other samples in its batch),
+ * but 0 after its group's last time step (which is after the last it needs: no metric reads them)
+ * @returns per time step, [B, Y]
+ */
+export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool, groupSize = 0): readonly Buf[] {
+  if (groupSize <= 0) return forwardOne(model, batch, pool);
+  const g = groupsOf(pool);
+  const n = g.plan(batch, groupSize);
+  const { T, B, Y } = batch;
+  const out = Array.from({ length: T }, () => new Float32Array(B * Y));
+  for (let k = 0; k < n; k++) {
+    const z = forwardOne(model, g.group(batch, k), pool);
+    const rows = g.rows(k);
+    for (let t = 0; t < z.length; t++) {
+      for (let r = 0; r < rows; r++) out[t]!.set(z[t]!.subarray(r * Y, (r + 1) * Y), g.sampleOf(k, r) * Y);
+    }
+  }
+  return out;
+}
+
+function forwardOne(model: MemoryModel, batch: Batch, pool: BufferPool): readonly Buf[] {
   const ordinary = (): Buf[] => withPool(pool, () => model.forward(batch.input, batch.T, batch.B).map((z) => z.data));
   const replay = replayFor(model, pool);
   return replay === null ? ordinary() : replay.run(batch, 0, ordinary);

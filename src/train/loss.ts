@@ -29,23 +29,23 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
   if (logits.length !== T) throw new Error(`maskedBceLoss: ${logits.length} output steps for a batch of T=${T}`);
   logits.forEach((z) => expectShape('maskedBceLoss', 'logits', z, [B, Y]));
   const tape = tapeFor(...logits);
-  const scale = 1 / normaliser;
   const out = Tensor.zeros([1], logits[0]!.dtype, tape !== null);
-  // both passes are functions of the batch, so a replay of the step redoes them with its own
-  const forward = (batch: Batch): void => {
+  // both passes are functions of the batch and the normaliser, so a replay of the step redoes
+  // them with its own
+  const forward = (batch: Batch, normaliser: number): void => {
     let sum = 0;
     for (let t = 0; t < T; t++) sum += maskedBceSum(logits[t]!.data, batch, t);
-    out.data[0] = sum * scale;
+    out.data[0] = sum * (1 / normaliser);
   };
-  forward(batch);
+  forward(batch, normaliser);
   replayJs(forward);
   if (tape) {
     tape.push(() => {
       const g = out.grad;
       if (g === null) return;
       const gz = logits.map((z) => (z.requiresGrad ? z.g() : null));
-      const backward = (batch: Batch): void => {
-        const s = g[0]! * scale;
+      const backward = (batch: Batch, normaliser: number): void => {
+        const s = g[0]! * (1 / normaliser);
         for (let t = 0; t < T; t++) {
           const gzt = gz[t];
           if (!gzt) continue;
@@ -60,7 +60,7 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
           }
         }
       };
-      backward(batch);
+      backward(batch, normaliser);
       replayJs(backward);
     });
   }

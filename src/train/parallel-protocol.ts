@@ -5,7 +5,7 @@
  * through these alone, with no message, so it makes no JavaScript objects; a message carries
  * only a new, larger data buffer (a longer slice than any before) and a worker's error.
  */
-import { copyRows, type Batch, type WritableBatch } from '../tasks/batch.js';
+import type { Batch, WritableBatch } from '../tasks/batch.js';
 
 /** Values of a worker's state word (Int32 0 of its control block). */
 export const State = { Idle: 0, Go: 1, Done: 2, Failed: 3, Quit: 4 } as const;
@@ -56,16 +56,20 @@ export function sliceFloats(T: number, n: number, X: number, Y: number): number 
   return logitsAt(T, n, X, Y) + T * n * Y;
 }
 
-/** Writes samples [start, start + n) of `batch` into `data` as the slice layout says. */
-export function writeSlice(batch: Batch, start: number, n: number, data: Float32Array): void {
-  const { T, B, X, Y } = batch;
+/** Writes the first T time steps of samples idx[0..n) of `batch` into `data` as a slice of (T, n), as the layout says. */
+export function writeSlice(batch: Batch, idx: readonly number[], n: number, T: number, data: Float32Array): void {
+  const { B, X, Y } = batch;
   const target = T * n * X, mask = target + T * n * Y, lengths = mask + T * n;
-  copyRows(batch.input, data, 0, T, B, start, n, X);
-  copyRows(batch.target, data, target, T, B, start, n, Y);
-  copyRows(batch.mask, data, mask, T, B, start, n, 1);
-  for (let b = 0; b < n; b++) {
-    data[lengths + b] = batch.lengths[start + b]!;
-    data[lengths + n + b] = batch.repeats[start + b]!;
+  for (let r = 0; r < n; r++) {
+    const b = idx[r]!;
+    for (let t = 0; t < T; t++) {
+      const s = t * B + b, d = t * n + r;
+      for (let j = 0; j < X; j++) data[d * X + j] = batch.input[s * X + j]!;
+      for (let j = 0; j < Y; j++) data[target + d * Y + j] = batch.target[s * Y + j]!;
+      data[mask + d] = batch.mask[s]!;
+    }
+    data[lengths + r] = batch.lengths[b]!;
+    data[lengths + n + r] = batch.repeats[b]!;
   }
 }
 
@@ -145,11 +149,12 @@ function spinRate(): number {
  * Waits while control[0] is `state`: spins for about `spinMs`, then sleeps on it up to `sleepMs`
  * at a time. The spin counts loads rather than reading a clock: a clock reading is a new number
  * object, and a step's hand-offs make none. @returns true once it is something else, false when
- * `deadline` passed
+ * `timeoutMs` passed (counted from the end of the spin)
  */
-export function waitWhile(control: Int32Array, state: number, spinMs: number, deadline: number, sleepMs = 1000): boolean {
+export function waitWhile(control: Int32Array, state: number, spinMs: number, timeoutMs: number, sleepMs = 1000): boolean {
   const spins = spinMs > 0 ? spinMs * spinRate() : 0;
   for (let i = 0; i < spins; i++) if (Atomics.load(control, 0) !== state) return true;
+  const deadline = Date.now() + timeoutMs;
   while (Atomics.load(control, 0) === state) {
     if (Atomics.wait(control, 0, state, sleepMs) === 'timed-out' && Date.now() > deadline) return false;
   }

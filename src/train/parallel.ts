@@ -19,7 +19,8 @@ import { addColumns, copyColumns } from '../kernels/blocks.js';
 import { adoptedBlocks, adoptedLayout } from '../kernels/adopt.js';
 import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
-import { BatchStore, sliceInto, type Batch } from '../tasks/batch.js';
+import { BatchStore, gatherInto, type Batch } from '../tasks/batch.js';
+import { LengthGroups } from '../tasks/groups.js';
 import type { BufferPool, Tensor } from '../tensor/tensor.js';
 import { accumulateGradients, forwardLogits } from './gradients.js';
 import { stepReplayEnabled } from './replay.js';
@@ -80,13 +81,21 @@ export class ParallelGradients {
   readonly replay = stepReplayEnabled();
   /** set by close(): the shared blocks are going back to the heap */
   private closing: Promise<void> | null = null;
-  /** this thread's slice of a batch is copied into one of these (kept per shape) */
+  /** this thread's share of a batch is copied into one of these (kept per shape) */
   private readonly ownSlices = new BatchStore();
-  /** the last start(): this thread's slice, how many workers have one */
+  /** the last start(): this thread's share of the batch */
   private first: Batch | null = null;
-  private busy = 0;
+  /** samples per length group (train.lengthGroupSize; 0: contiguous slices of the padded batch) */
+  private readonly groupSize: number;
+  private readonly groups = new LengthGroups();
+  /** per thread (0: this one), the last start()'s share: its samples, how many, its time steps (0: none) */
+  private readonly shares: number[][];
+  private readonly counts: number[] = [];
+  private readonly steps: number[] = [];
 
   constructor(model: MemoryModel, config: Config, readonly threads: number) {
+    this.groupSize = config.train.lengthGroupSize;
+    this.shares = Array.from({ length: threads }, () => []);
     // Workers made from here on compile optimised code on their own thread rather than on a
     // background one: with as many busy threads as cores, background compiles preempted a
     // gradient thread now and then, and two threads were slower than one on a 5 ms step
@@ -137,9 +146,10 @@ export class ParallelGradients {
     try {
       const normaliser = lossScale(batch);
       const block = this.start(model, batch, normaliser, false);
-      let loss = accumulateGradients(model, this.first!, pool, normaliser);
-      for (let w = 0; w < this.busy; w++) {
-        const h = this.handles[w]!;
+      let loss = this.first === null ? 0 : accumulateGradients(model, this.first, pool, normaliser, this.groupSize);
+      for (let w = 1; w < this.threads; w++) {
+        if (this.counts[w] === 0) continue;
+        const h = this.handles[w - 1]!;
         this.answer(h);
         loss += h.nums[Num.Loss]!;
         if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
@@ -186,66 +196,92 @@ export class ParallelGradients {
       this.start(model, batch, 0, true);
       const { T, X, Y } = batch;
       const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
-      const own = forwardLogits(model, this.first!, pool);
-      for (let t = 0; t < T; t++) out[t]!.set(own[t]!);
-      let row = this.first!.B;
-      for (let w = 0; w < this.busy; w++) {
-        const h = this.handles[w]!;
+      if (this.first !== null) {
+        // (the time steps of a sample after the last it needs stay 0, as forwardLogits leaves them)
+        const own = forwardLogits(model, this.first, pool, this.groupSize);
+        const rows = this.counts[0]!, idx = this.shares[0]!;
+        for (let t = 0; t < own.length; t++) for (let r = 0; r < rows; r++) out[t]!.set(own[t]!.subarray(r * Y, (r + 1) * Y), idx[r]! * Y);
+      }
+      for (let w = 1; w < this.threads; w++) {
+        const rows = this.counts[w]!;
+        if (rows === 0) continue;
+        const h = this.handles[w - 1]!;
         this.answer(h);
-        const rows = h.control[Slot.B]!;
-        const at = logitsAt(T, rows, X, Y); // [T, rows, Y]
-        for (let t = 0; t < T; t++) out[t]!.set(h.data.subarray(at + t * rows * Y, at + (t + 1) * rows * Y), row * Y);
-        row += rows;
+        const steps = h.control[Slot.T]!, idx = this.shares[w]!;
+        const at = logitsAt(steps, rows, X, Y); // [steps, rows, Y]
+        for (let t = 0; t < steps; t++) {
+          for (let r = 0; r < rows; r++) out[t]!.set(h.data.subarray(at + (t * rows + r) * Y, at + (t * rows + r + 1) * Y), idx[r]! * Y);
+        }
       }
       return out;
     });
   }
 
   /**
-   * Puts the weights where the workers see them and each worker's slice in its data buffer, and
-   * sets them going; this thread's slice goes to `first`, the number of workers set going to
-   * `busy`. @returns the model's block of parameters and gradients, when it is the shared layout's
+   * Deals the batch's samples to the threads, puts the weights where the workers see them and
+   * each worker's share in its data buffer, and sets them going; this thread's share goes to
+   * `first` (null: none). In length groups (train.lengthGroupSize), each thread gets whole
+   * groups, dealt to even out the work (LengthGroups.deal), and runs only the time steps its
+   * samples need; otherwise contiguous slices as sliceSizes says, padded as the batch is.
+   * @returns the model's block of parameters and gradients, when it is the shared layout's
    */
   private start(model: MemoryModel, batch: Batch, normaliser: number, forward: boolean): { readonly data: Float32Array; readonly grad: Float32Array } | null {
     if (this.closing !== null) throw new Error('ParallelGradients: the workers were closed');
-    // slices as sliceSizes says, without its array
-    const parts = Math.min(this.threads, batch.B), base = Math.floor(batch.B / parts), extra = batch.B % parts;
+    this.deal(batch);
     // the model's own block while its parameters are still in it (until releaseParams moves them;
     // then one copy per parameter)
     const block = this.block !== null && adoptedBlocks(model.params) === this.block ? this.block : null;
     if (block !== null) copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.layout.size);
     else this.eachParam(model, (p, i) => copyColumns(p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
-    const n0 = base + (extra > 0 ? 1 : 0);
-    let start = n0;
-    this.busy = parts - 1;
-    for (let w = 0; w < this.busy; w++) {
-      const h = this.handles[w]!;
+    for (let w = 1; w < this.threads; w++) {
+      const n = this.counts[w]!, T = this.steps[w]!;
+      if (n === 0) continue;
+      const h = this.handles[w - 1]!;
       if (Atomics.load(h.control, Slot.State) === State.Failed) {
         // it failed to start (its model, its kernels): say so now rather than after a timeout
         throw new GradientWorkerError(`${this.errorOf(h) ?? 'a gradient worker failed to start'}; set train.threads=1 to train without workers`);
       }
-      const n = base + (w + 1 < extra ? 1 : 0);
-      const need = sliceFloats(batch.T, n, batch.X, batch.Y);
+      const need = sliceFloats(T, n, batch.X, batch.Y);
       if (need > h.data.length) {
-        // a longer slice than any before: a larger buffer, which the worker takes when it sees Gen change
+        // a longer share than any before: a larger buffer, which the worker takes when it sees Gen change
         h.data = new Float32Array(new SharedArrayBuffer(4 * Math.max(need, 2 * h.data.length)));
         const msg: DataMessage = { data: h.data.buffer as SharedArrayBuffer };
         h.port.postMessage(msg);
         h.control[Slot.Gen]!++;
       }
-      writeSlice(batch, start, n, h.data);
-      start += n;
-      h.control[Slot.T] = batch.T;
+      writeSlice(batch, this.shares[w]!, n, T, h.data);
+      h.control[Slot.T] = T;
       h.control[Slot.B] = n;
       h.control[Slot.X] = batch.X;
       h.control[Slot.Y] = batch.Y;
       h.control[Slot.Forward] = forward ? 1 : 0;
       h.nums[Num.Normaliser] = normaliser;
-      Atomics.store(h.control, Slot.State, State.Go); // after the slice's words: the worker reads them once it sees Go
+      Atomics.store(h.control, Slot.State, State.Go); // after the share's words: the worker reads them once it sees Go
       Atomics.notify(h.control, Slot.State);
     }
-    this.first = parts > 1 ? sliceInto(batch, 0, n0, this.ownSlices.take(batch.T, n0, batch.X, batch.Y)) : batch;
+    const n0 = this.counts[0]!, T0 = this.steps[0]!;
+    this.first = n0 === 0 ? null : n0 === batch.B && T0 === batch.T && this.groupSize <= 0 ? batch
+      : gatherInto(batch, this.shares[0]!, 0, n0, T0, this.ownSlices.take(T0, n0, batch.X, batch.Y));
     return block;
+  }
+
+  /** Sets each thread's share of `batch` (shares, counts, steps). */
+  private deal(batch: Batch): void {
+    if (this.groupSize > 0) {
+      this.groups.plan(batch, this.groupSize);
+      this.groups.deal(this.threads, this.shares, this.counts, this.steps);
+      return;
+    }
+    // contiguous slices as sliceSizes says (without its array), each padded as the batch is
+    const parts = Math.min(this.threads, batch.B), base = Math.floor(batch.B / parts), extra = batch.B % parts;
+    let start = 0;
+    for (let w = 0; w < this.threads; w++) {
+      const n = w < parts ? base + (w < extra ? 1 : 0) : 0;
+      for (let r = 0; r < n; r++) this.shares[w]![r] = start + r;
+      start += n;
+      this.counts[w] = n;
+      this.steps[w] = n > 0 ? batch.T : 0;
+    }
   }
 
   /** The error a worker posted, if any. */
@@ -255,7 +291,7 @@ export class ParallelGradients {
 
   /** Waits for a worker's answer to its slice (in its control block and data buffer). */
   private answer(h: Handle): void {
-    if (!waitWhile(h.control, State.Go, this.spin ? SPIN_MS : 0, Date.now() + WORKER_TIMEOUT_MS)) {
+    if (!waitWhile(h.control, State.Go, this.spin ? SPIN_MS : 0, WORKER_TIMEOUT_MS)) {
       throw new GradientWorkerError('a gradient worker did not answer for 2 minutes; set train.threads=1 to train without workers');
     }
     const failed = Atomics.load(h.control, Slot.State) !== State.Done;

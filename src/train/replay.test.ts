@@ -6,6 +6,7 @@ import { createModel } from '../models/registry.js';
 import type { MemoryModel } from '../models/model.js';
 import { createTask } from '../tasks/registry.js';
 import type { Batch, Task } from '../tasks/batch.js';
+import { LengthGroups } from '../tasks/groups.js';
 import { Rng } from '../tensor/random.js';
 import { allocOverwritten, BufferPool, Tensor } from '../tensor/tensor.js';
 import { concat } from '../tensor/ops.js';
@@ -28,6 +29,8 @@ interface Run {
   /** two evaluations, after the steps */
   evals: unknown[];
   evalStats: ReplayStats | null;
+  /** forward and backward passes the training steps made (one per length group) */
+  passes: number;
 }
 
 interface Options {
@@ -37,23 +40,28 @@ interface Options {
   batches?: (batch: Batch, n: number) => void;
   threads?: number;
   model?: Partial<Config['model']>;
+  /** train.lengthGroupSize (default 0: each step one pass over the padded batch) */
+  groupSize?: number;
 }
 
 /** `steps` training steps from seed 5, with step replay on or off. */
-function train(preset: string, steps: number, replay: boolean, { wrap, batches, threads = 1, model: changes = {} }: Options = {}): Run {
+function train(preset: string, steps: number, replay: boolean, { wrap, batches, threads = 1, model: changes = {}, groupSize = 0 }: Options = {}): Run {
   setStepReplay(replay);
   try {
     const config: Config = cloneConfig(findPreset(preset)!.config);
     config.train.threads = threads;
+    config.train.lengthGroupSize = groupSize;
     Object.assign(config.model, changes);
     const streams = seedStreams(5);
     const inner = createTask(config.task);
-    let n = 0;
-    const task: Task = batches ? { ...inner, sample: (rng, B, length, store) => {
+    let n = 0, passes = 0;
+    const task: Task = { ...inner, sample: (rng, B, length, store) => {
       const b = inner.sample(rng, B, length, store);
-      batches(b, ++n);
+      n++;
+      batches?.(b, n);
+      if (n <= steps) passes += groupSize > 0 ? new LengthGroups().plan(b, groupSize) : 1; // the training steps' batches come first
       return b;
-    } } : inner;
+    } };
     let model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
     if (wrap) model = wrap(model, task);
     const trainer = new Trainer(model, task, config, streams);
@@ -63,7 +71,7 @@ function train(preset: string, steps: number, replay: boolean, { wrap, batches, 
       const evals = [trainer.evaluate(6), trainer.evaluate(6)];
       const { train: stats, eval: evalStats } = trainer.replayStats();
       if (!replay) assert.deepEqual([stats, evalStats], [null, null]);
-      return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats, evals, evalStats };
+      return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats, evals, evalStats, passes };
     } finally {
       trainer.dispose();
     }
@@ -79,26 +87,29 @@ function assertSameRun(a: Run, b: Run): void {
   assert.deepEqual(a.evals, b.evals);
 }
 
-for (const preset of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
-  test(`${preset}: steps replayed from their recordings give the ordinary steps' losses, weights and evaluations, to the bit`, { skip }, () => {
-    const off = train(preset, 40, false);
-    const on = train(preset, 40, true);
+for (const [preset, groupSize] of [['ntm-copy-small', 0], ['dnc-repeat-copy-small', 0], ['ntm-copy-small', 4], ['dnc-repeat-copy-small', 3]] as const) {
+  test(`${preset}${groupSize > 0 ? ` in length groups of ${groupSize}` : ''}: steps replayed from their recordings give the ordinary steps' losses, weights and evaluations, to the bit`, { skip }, () => {
+    const off = train(preset, 40, false, { groupSize });
+    const on = train(preset, 40, true, { groupSize });
     assertSameRun(on, off);
     const s = on.stats!;
     assert.deepEqual(s.failed, []);
-    assert.ok(s.checked >= 1 && s.replayed >= 20, `recorded ${s.recorded}, checked ${s.checked}, replayed ${s.replayed} of 40`);
-    assert.equal(s.replayed + s.ordinary, 40);
+    assert.equal(s.replayed + s.ordinary, on.passes);
+    if (groupSize > 0) assert.ok(on.passes > 40, `${on.passes} passes in 40 steps`);
+    assert.ok(s.checked >= 1 && s.replayed >= on.passes / 2, `recorded ${s.recorded}, checked ${s.checked}, replayed ${s.replayed} of ${on.passes}`);
     const e = on.evalStats!;
     assert.deepEqual(e.failed, []);
     assert.ok(e.replayed >= 4, `evaluation: recorded ${e.recorded}, checked ${e.checked}, replayed ${e.replayed} of 12 forward passes`);
   });
 }
 
-test('step replay with two gradient threads: the same losses and weights as without it', { skip }, () => {
-  const off = train('dnc-repeat-copy-small', 12, false, { threads: 2 });
-  const on = train('dnc-repeat-copy-small', 12, true, { threads: 2 });
-  assertSameRun(on, off);
-});
+for (const groupSize of [0, 2]) {
+  test(`step replay with two gradient threads${groupSize > 0 ? ` and length groups of ${groupSize}` : ''}: the same losses and weights as without it`, { skip }, () => {
+    const off = train('dnc-repeat-copy-small', 12, false, { threads: 2, groupSize });
+    const on = train('dnc-repeat-copy-small', 12, true, { threads: 2, groupSize });
+    assertSameRun(on, off);
+  });
+}
 
 /**
  * The model's logits plus K through a kernel product, K made by JavaScript: `data` adds 0.01 ×

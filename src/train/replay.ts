@@ -48,8 +48,6 @@ interface Entry {
   program: StepProgram;
   /** 'recorded': not yet checked against an ordinary step; 'checked': replayed from then on */
   state: 'recorded' | 'checked';
-  /** what else the recorded step's closures baked in (the loss normaliser; 0 for a forward pass) */
-  extra: number;
   epoch: number;
   /** the step's results (the loss's buffer; a forward pass's logits), the same buffers every run */
   outputs: readonly Buf[];
@@ -92,11 +90,11 @@ export class StepReplay {
 
   /**
    * A step on `batch`: what `ordinary` does (the model's code, the tape), by replay when it can.
-   * @param extra any number the step's JavaScript depends on besides the batch's shape (the loss normaliser)
+   * @param normaliser the loss normaliser (0 for a forward pass), which the step's JavaScript is given
    * @param ordinary the step the ordinary way, within its own withPool(pool); returns its result buffers
    * @returns the result buffers (valid until the pool's next step)
    */
-  run(batch: Batch, extra: number, ordinary: () => readonly Buf[]): readonly Buf[] {
+  run(batch: Batch, normaliser: number, ordinary: () => readonly Buf[]): readonly Buf[] {
     if (!enabled || activeHeap() !== this.heap) {
       this.dropAll();
       return this.ordinaryStep(ordinary);
@@ -110,25 +108,25 @@ export class StepReplay {
     const key = batch.T * 8192 + batch.B;
     if (this.refused.has(key)) return this.ordinaryStep(ordinary);
     let e = this.entries.get(key);
-    if (e !== undefined && (e.epoch !== this.pool.epoch || e.extra !== extra)) {
+    if (e !== undefined && e.epoch !== this.pool.epoch) {
       this.entries.delete(key);
       e = undefined;
     }
     if (e === undefined) {
       if (this.entries.size >= MAX_SHAPES) return this.ordinaryStep(ordinary);
-      return this.record(key, extra, ordinary);
+      return this.record(key, ordinary);
     }
     if (e.state === 'checked') {
       this.pool.replayed(e.usage);
       if (e.epoch !== this.pool.epoch) {
         // that step of the pool gave back buffers nothing had used for a while: record again
-        return this.run(batch, extra, ordinary);
+        return this.run(batch, normaliser, ordinary);
       }
-      e.program.run(batch);
+      e.program.run(batch, normaliser);
       this.stats.replayed++;
       return e.outputs;
     }
-    return this.check(key, e, batch, ordinary);
+    return this.check(key, e, batch, normaliser, ordinary);
   }
 
   /** Drops every recording and gives back their scratch (the pool is being cleared, the model left the heap, ...). */
@@ -159,7 +157,7 @@ export class StepReplay {
   }
 
   /** An ordinary step, recorded. */
-  private record(key: number, extra: number, ordinary: () => readonly Buf[]): readonly Buf[] {
+  private record(key: number, ordinary: () => readonly Buf[]): readonly Buf[] {
     const program = new StepProgram(this.scratch);
     const fresh = this.pool.fresh;
     let outputs: readonly Buf[];
@@ -181,7 +179,7 @@ export class StepReplay {
     } else if (this.pool.fresh === fresh) {
       // (a step that made buffers is recorded again next time: the heap zeroed each buffer it
       // made, and those calls would be replayed every time for nothing)
-      this.entries.set(key, { program, state: 'recorded', extra, epoch: this.pool.epoch, outputs: [...outputs], usage });
+      this.entries.set(key, { program, state: 'recorded', epoch: this.pool.epoch, outputs: [...outputs], usage });
       this.stats.recorded++;
     }
     return outputs;
@@ -192,7 +190,7 @@ export class StepReplay {
    * NaN-filled step buffers; the program is kept if both give the same results and gradients to
    * the bit.
    */
-  private check(key: number, e: Entry, batch: Batch, ordinary: () => readonly Buf[]): readonly Buf[] {
+  private check(key: number, e: Entry, batch: Batch, normaliser: number, ordinary: () => readonly Buf[]): readonly Buf[] {
     const grads = this.buffers.filter((_, i) => i % 2 === 1);
     const before = grads.map((g) => g.slice());
     const outputs = ordinary();
@@ -214,7 +212,7 @@ export class StepReplay {
     this.scratch.poison(); // and no program's writes are there any more
     let ran = true;
     try {
-      e.program.run(batch);
+      e.program.run(batch, normaliser);
     } catch {
       ran = false; // e.g. a kernel given a table the replay did not write: out of bounds
     }

@@ -108,8 +108,8 @@ export class StepProgram implements KernelRecorder {
     return this.fns.length;
   }
 
-  /** Runs the recorded step on `batch` (of the recorded shape). */
-  run(batch: Batch): void {
+  /** Runs the recorded step on `batch` (of the recorded shape) with this loss normaliser. */
+  run(batch: Batch, normaliser: number): void {
     const fns = this.fns, argc = this.argc, a = this.args;
     const restore = this.scratch.owner !== this; // another program (or a check's NaN) was there since
     this.scratch.owner = this;
@@ -118,8 +118,8 @@ export class StepProgram implements KernelRecorder {
       const n = argc[i]!;
       const f = fns[i] as KernelFn;
       switch (n) {
-        case -1: (fns[i] as ReplayJs)(batch); break;
-        case -2: if (restore) (fns[i] as ReplayJs)(batch); break;
+        case -1: (fns[i] as ReplayJs)(batch, normaliser); break;
+        case -2: if (restore) (fns[i] as ReplayJs)(batch, normaliser); break;
         case 0: f(); break;
         case 1: f(a[o]!); break;
         case 2: f(a[o]!, a[o + 1]!); break;
