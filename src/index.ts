@@ -7,7 +7,8 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './tensor
 export * from './config/schema.js';
 export { PRESETS, findPreset, presetNames, type Preset } from './config/presets.js';
 export { createTask } from './tasks/registry.js';
-export type { Batch, Task } from './tasks/batch.js';
+export { BatchStore, zeroBatch, type Batch, type Task, type WritableBatch } from './tasks/batch.js';
+export { LengthGroups, neededSteps } from './tasks/groups.js';
 export { createModel, releaseModel, type CreateModelOptions } from './models/registry.js';
 export type { MemoryModel, StepObserver, StepSnapshot } from './models/model.js';
 export { countParams, type ParamStore } from './models/params.js';

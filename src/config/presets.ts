@@ -57,8 +57,8 @@ export const PRESETS: readonly Preset[] = [
     // below 0.1 bit errors per sequence when trained on (seeds 1..6 to 3000 steps, seed 1 to 8000;
     // seed 3 had one spike to 2.3 that recovered by the next evaluation). Kernels that round
     // differently move the trajectories: one build left one seed of twenty stalled near 6 bit
-    // errors (at 1e-2 and 5e-3 too, another seed each); the current one learns seeds 1..20 in
-    // 500..1500 steps (README).
+    // errors (at 1e-2 and 5e-3 too, another seed each); the current one, in length groups of 4,
+    // learns seeds 1..20 in 250..2000 steps (README).
     // 40 evaluation batches: 320 sequences, as many as 20 batches of 16.
     config: make({
       task: COPY,

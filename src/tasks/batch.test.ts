@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../tensor/random.js';
-import { BatchStore, sliceBatch, sliceInto, type Batch } from './batch.js';
+import { BatchStore, gatherInto, type Batch } from './batch.js';
 import { copyTask } from './copy.js';
 import { repeatCopyTask } from './repeat-copy.js';
 
@@ -54,12 +54,23 @@ test('BatchStore: keeps at most MAX_SHAPES shapes; others are made new each time
   assert.notEqual(store.take(4, 2, 5, 1), kept);
 });
 
-test('sliceInto: the slice sliceBatch makes, written into a given batch; a batch of another shape is refused', () => {
+test('gatherInto: the chosen samples\' first steps, in the order given; a batch of another shape or more steps than the batch has is refused', () => {
   const batch = repeatCopyTask({ bits: 2, minWords: 1, maxWords: 3, minRepeats: 1, maxRepeats: 3, repeatNorm: 10 }).sample(new Rng(8), 6);
   const store = new BatchStore();
-  const into = store.take(batch.T, 4, batch.X, batch.Y);
+  const T = batch.T - 1, idx = [9, 4, 1, 3]; // samples 4, 1, 3 from position 1
+  const into = store.take(T, 3, batch.X, batch.Y);
   into.input.fill(9); // what was there before does not survive
-  assert.equal(sliceInto(batch, 2, 4, into), into);
-  assert.deepEqual(snapshot(into), snapshot(sliceBatch(batch, 2, 4)));
-  assert.throws(() => sliceInto(batch, 2, 3, into), /a batch of shape \(\d+, 4\) for 3 samples/);
+  assert.equal(gatherInto(batch, idx, 1, 3, T, into), into);
+  for (let r = 0; r < 3; r++) {
+    const b = idx[1 + r]!;
+    assert.equal(into.lengths[r], batch.lengths[b]);
+    assert.equal(into.repeats[r], batch.repeats[b]);
+    for (let t = 0; t < T; t++) {
+      assert.deepEqual([...into.input.subarray((t * 3 + r) * batch.X, (t * 3 + r + 1) * batch.X)], [...batch.input.subarray((t * 6 + b) * batch.X, (t * 6 + b + 1) * batch.X)]);
+      assert.deepEqual([...into.target.subarray((t * 3 + r) * batch.Y, (t * 3 + r + 1) * batch.Y)], [...batch.target.subarray((t * 6 + b) * batch.Y, (t * 6 + b + 1) * batch.Y)]);
+      assert.equal(into.mask[t * 3 + r], batch.mask[t * 6 + b]);
+    }
+  }
+  assert.throws(() => gatherInto(batch, idx, 1, 2, T, into), /a batch of shape \(\d+, 3\) for 2 samples/);
+  assert.throws(() => gatherInto(batch, idx, 1, 3, batch.T + 1, store.take(batch.T + 1, 3, batch.X, batch.Y)), /for 3 samples of \d+ steps/);
 });

@@ -97,29 +97,6 @@ export function maxOf(a: readonly number[], n: number): number {
   return m;
 }
 
-/** Samples [start, start + count) of a batch, keeping its padded length T. */
-export function sliceBatch(batch: Batch, start: number, count: number): Batch {
-  if (start < 0 || count < 1 || start + count > batch.B) throw new Error(`sliceBatch: samples [${start}, ${start + count}) of a batch of ${batch.B}`);
-  return sliceInto(batch, start, count, zeroBatch(batch.T, count, batch.X, batch.Y));
-}
-
-/**
- * Copies samples [start, start + count) of `batch` into `into` (a batch of shape (T, count) and
- * the same widths, as BatchStore.take gives), with no new arrays. @returns `into`
- */
-export function sliceInto(batch: Batch, start: number, count: number, into: WritableBatch): WritableBatch {
-  const { T, B, X, Y } = batch;
-  if (into.T !== T || into.B !== count || into.X !== X || into.Y !== Y) throw new Error(`sliceInto: a batch of shape (${into.T}, ${into.B}) for ${count} samples of T=${T}`);
-  copyRows(batch.input, into.input, 0, T, B, start, count, X);
-  copyRows(batch.target, into.target, 0, T, B, start, count, Y);
-  copyRows(batch.mask, into.mask, 0, T, B, start, count, 1);
-  for (let b = 0; b < count; b++) {
-    into.lengths[b] = batch.lengths[start + b]!;
-    into.repeats[b] = batch.repeats[start + b]!;
-  }
-  return into;
-}
-
 /**
  * Copies the first T time steps of samples idx[from], ..., idx[from + n − 1] of `batch`, in that
  * order, into `into` (a batch of shape (T, n) and the same widths). @returns `into`
@@ -139,16 +116,4 @@ export function gatherInto(batch: Batch, idx: readonly number[], from: number, n
     into.repeats[r] = batch.repeats[b]!;
   }
   return into;
-}
-
-/**
- * dst[d0 + (t·count + r)·width + j] = src[(t·B + start + r)·width + j] for t < T, r < count,
- * j < width: rows start..start+count−1 of each time step of `src` (B rows per step), packed.
- */
-export function copyRows(src: Float32Array, dst: Float32Array, d0: number, T: number, B: number, start: number, count: number, width: number): void {
-  const n = count * width;
-  for (let t = 0; t < T; t++) {
-    const s = (t * B + start) * width, d = d0 + t * n;
-    for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
-  }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyTask } from './copy.js';
-import { sliceBatch, type Batch } from './batch.js';
+import type { Batch } from './batch.js';
 import { Rng } from '../tensor/random.js';
 
 const BITS = 3, B = 5; // X = 5, Y = 3
@@ -112,20 +112,4 @@ test('copy: bits are fair coin flips (mean ≈ 0.5 over many words)', () => {
   let s = 0, n = 0;
   for (let t = 1; t <= 10; t++) for (let b = 0; b < 64; b++) for (let j = 0; j < 8; j++) { s += big.input[(t * 64 + b) * 10 + j]!; n++; }
   assert.ok(Math.abs(s / n - 0.5) < 0.04, `mean bit ${s / n}`);
-});
-
-test('sliceBatch: a slice holds exactly its samples, every channel, at the same padded T', () => {
-  const batch = copyTask({ bits: 3, minWords: 1, maxWords: 4 }).sample(new Rng(9), 5);
-  const s = sliceBatch(batch, 2, 2);
-  assert.equal(s.T, batch.T);
-  assert.equal(s.B, 2);
-  assert.deepEqual(s.lengths, batch.lengths.slice(2, 4));
-  for (let t = 0; t < batch.T; t++) {
-    for (let b = 0; b < 2; b++) {
-      for (let j = 0; j < batch.X; j++) assert.equal(s.input[(t * 2 + b) * batch.X + j], batch.input[(t * 5 + b + 2) * batch.X + j]);
-      for (let j = 0; j < batch.Y; j++) assert.equal(s.target[(t * 2 + b) * batch.Y + j], batch.target[(t * 5 + b + 2) * batch.Y + j]);
-      assert.equal(s.mask[t * 2 + b], batch.mask[t * 5 + b + 2]);
-    }
-  }
-  assert.throws(() => sliceBatch(batch, 4, 2), /samples \[4, 6\) of a batch of 5/);
 });

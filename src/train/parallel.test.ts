@@ -34,30 +34,46 @@ function setup(name: string, kernelHeap = true): { config: Config; model: Return
 // kernelHeap false: this thread's parameters are ordinary arrays, so the shared buffers hold them
 // back to back and go across one parameter at a time (the workers' own, on their heaps, too);
 // else the model's block of parameters is laid out in them as it is and goes across whole.
-for (const [name, kernelHeap] of [['ntm-copy-small', true], ['dnc-repeat-copy-small', true], ['dnc-repeat-copy-small', false]] as const) {
-  test(`${name}${kernelHeap ? '' : ' (parameters off the kernel heap)'}: gradients from 3 threads equal the single-thread gradients (float32 rounding only)`, () => {
+/**
+ * Asserts that 3 threads give `batch` the loss and gradients one thread gives the padded batch
+ * (float32 rounding only); `then` runs while the workers are up.
+ */
+function threadsMatchOne(config: Config, model: ReturnType<typeof createModel>, batch: ReturnType<ReturnType<typeof createTask>['sample']>, then?: (par: ParallelGradients) => void): void {
+  const params = [...model.params.values()];
+  for (const p of params) p.g().fill(0);
+  const single = accumulateGradients(model, batch, new BufferPool());
+  const expected = params.map((p) => Float32Array.from(p.grad!));
+  for (const p of params) p.g().fill(0);
+  const par = new ParallelGradients(model, config, 3);
+  try {
+    const loss = par.accumulate(model, batch, new BufferPool());
+    assert.ok(Math.abs(loss - single) <= 1e-6 * Math.abs(single), `loss ${loss} vs ${single}`);
+    const scale = Math.max(...expected.map((g) => Math.max(...Array.from(g, Math.abs))));
+    params.forEach((p, i) => assertAllClose(p.grad!, expected[i]!, 1e-5 * scale, 1e-4, `gradient ${i}`));
+    then?.(par);
+  } finally {
+    par.close();
+  }
+}
+
+// kernelHeap false: this thread's parameters are ordinary arrays, so the shared buffers hold them
+// back to back and go across one parameter at a time (the workers' own, on their heaps, too);
+// else the model's block of parameters is laid out in them as it is and goes across whole.
+// groupSize 0: contiguous slices of the padded batch; else whole length groups dealt to threads.
+for (const [name, kernelHeap, groupSize] of [['ntm-copy-small', true, 4], ['dnc-repeat-copy-small', true, 4], ['dnc-repeat-copy-small', false, 4], ['ntm-copy-small', true, 0], ['dnc-repeat-copy-small', true, 2]] as const) {
+  test(`${name}${kernelHeap ? '' : ' (parameters off the kernel heap)'}, ${groupSize > 0 ? `length groups of ${groupSize}` : 'whole batches'}: gradients from 3 threads equal the single-thread gradients (float32 rounding only)`, () => {
     const { config, model, batch } = setup(name, kernelHeap);
+    config.train.lengthGroupSize = groupSize;
     assert.equal(adoptedLayout(model.params) !== undefined, kernelHeap);
-    const params = [...model.params.values()];
-    for (const p of params) p.g().fill(0);
-    const single = accumulateGradients(model, batch, new BufferPool());
-    const expected = params.map((p) => Float32Array.from(p.grad!));
-    for (const p of params) p.g().fill(0);
-    const par = new ParallelGradients(model, config, 3);
-    try {
-      const loss = par.accumulate(model, batch, new BufferPool());
-      assert.ok(Math.abs(loss - single) <= 1e-6 * Math.abs(single), `loss ${loss} vs ${single}`);
-      const scale = Math.max(...expected.map((g) => Math.max(...Array.from(g, Math.abs))));
-      params.forEach((p, i) => assertAllClose(p.grad!, expected[i]!, 1e-5 * scale, 1e-4, `gradient ${i}`));
+    threadsMatchOne(config, model, batch, (par) => {
       // a second step with other weights uses the new weights
+      const params = [...model.params.values()];
       for (const p of params) { p.data[0]! += 0.5; p.g().fill(0); }
       const again = par.accumulate(model, batch, new BufferPool());
       for (const p of params) p.g().fill(0);
       const ref = accumulateGradients(model, batch, new BufferPool());
       assert.ok(Math.abs(again - ref) <= 1e-6 * Math.abs(ref), `after a weight change: ${again} vs ${ref}`);
-    } finally {
-      par.close();
-    }
+    });
   });
 }
 
@@ -227,21 +243,7 @@ test('a slice longer than any before goes in a larger shared buffer: its gradien
       assert.deepEqual(trainer.evaluate(1, length, new Rng(13)), one.evaluate(1, length, new Rng(13)), `length ${length}`);
     }
     const { config, model } = setup('ntm-copy-small');
-    const batch = createTask(config.task).sample(new Rng(5), 7, 300);
-    const params = [...model.params.values()];
-    for (const p of params) p.g().fill(0);
-    const single = accumulateGradients(model, batch, new BufferPool());
-    const expected = params.map((p) => Float32Array.from(p.grad!));
-    for (const p of params) p.g().fill(0);
-    const par = new ParallelGradients(model, config, 3);
-    try {
-      const loss = par.accumulate(model, batch, new BufferPool());
-      assert.ok(Math.abs(loss - single) <= 1e-6 * Math.abs(single), `loss ${loss} vs ${single}`);
-      const scale = Math.max(...expected.map((g) => Math.max(...Array.from(g, Math.abs))));
-      params.forEach((p, i) => assertAllClose(p.grad!, expected[i]!, 1e-5 * scale, 1e-4, `gradient ${i}`));
-    } finally {
-      par.close();
-    }
+    threadsMatchOne(config, model, createTask(config.task).sample(new Rng(5), 7, 300));
   } finally {
     trainer.close();
   }
