@@ -22,6 +22,8 @@ export class LengthGroups {
   /** sample indices, longest need first (ties in sample order) */
   readonly order: number[] = [];
   private readonly need: number[] = [];
+  /** counting-sort scratch, one entry per number of steps */
+  private readonly at: number[] = [];
   private readonly store = new BatchStore();
   private size = 1;
   private B = 0;
@@ -33,17 +35,17 @@ export class LengthGroups {
     const B = batch.B;
     this.size = size;
     this.B = B;
-    const { order, need } = this;
-    for (let b = 0; b < B; b++) {
-      need[b] = neededSteps(batch, b);
-      // insertion sort, longest first and stable (B is small)
-      let i = b;
-      while (i > 0 && need[order[i - 1]!]! < need[b]!) {
-        order[i] = order[i - 1]!;
-        i--;
-      }
-      order[i] = b;
+    const { order, need, at } = this;
+    // a counting sort by need, longest first, ties in sample order: at[s] is where the samples
+    // needing s steps begin
+    for (let s = 0; s <= batch.T; s++) at[s] = 0;
+    for (let b = 0; b < B; b++) at[(need[b] = neededSteps(batch, b))]!++;
+    for (let s = batch.T, start = 0; s >= 0; s--) {
+      const n = at[s]!;
+      at[s] = start;
+      start += n;
     }
+    for (let b = 0; b < B; b++) order[at[need[b]!]!++] = b;
     let n = 0;
     for (let k = 0; k * size < B; k++) if (need[order[k * size]!]! > 0) n = k + 1;
     this.count = n;
