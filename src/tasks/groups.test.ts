@@ -39,6 +39,7 @@ test('LengthGroups.plan: longest first, ties in sample order; groups of the size
   const silent: Batch = { ...batch, mask: batch.mask.map((m, i) => (order.slice(8).includes(i % 10) ? 0 : m)) };
   assert.equal(g.plan(silent, 4), 2);
   assert.equal(g.plan({ ...batch, mask: new Float32Array(batch.mask.length) }, 4), 0);
+  for (const size of [0, -1, 1.5]) assert.throws(() => g.plan(batch, size), /groups of .* samples \(a whole number ≥ 1\)/);
 });
 
 test('LengthGroups.group: each group holds its samples\' first steps, every channel; a batch that is one group in order is itself', () => {

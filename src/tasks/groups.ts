@@ -32,6 +32,7 @@ export class LengthGroups {
 
   /** Sorts `batch`'s samples by need and cuts them into groups of `size`. @returns the groups with work */
   plan(batch: Batch, size: number): number {
+    if (!(size >= 1 && Number.isInteger(size))) throw new Error(`LengthGroups.plan: groups of ${size} samples (a whole number ≥ 1)`);
     const B = batch.B;
     this.size = size;
     this.B = B;

@@ -136,13 +136,22 @@ let spinsPerMs = 0;
 
 function spinRate(): number {
   if (spinsPerMs === 0) {
-    const word = new Int32Array(new SharedArrayBuffer(4));
-    let n = 0;
-    const t0 = performance.now();
-    for (let i = 0; i < 200_000; i++) if (Atomics.load(word, 0) !== 0) n++;
-    spinsPerMs = Math.max(1000, Math.round((200_000 + n) / Math.max(performance.now() - t0, 1e-3)));
+    // waitWhile's own loop on a word that never changes, the fastest of a few rounds (the first
+    // runs before the loop is optimised)
+    const word = new Int32Array(new SharedArrayBuffer(4)); // 0, the state spun on
+    for (let round = 0; round < 5; round++) {
+      const t0 = performance.now();
+      spinOn(word, 0, 200_000);
+      spinsPerMs = Math.max(spinsPerMs, Math.round(200_000 / Math.max(performance.now() - t0, 1e-3)));
+    }
   }
   return spinsPerMs;
+}
+
+/** Up to `spins` loads of control[0] while it is `state`. @returns true once it is something else */
+function spinOn(control: Int32Array, state: number, spins: number): boolean {
+  for (let i = 0; i < spins; i++) if (Atomics.load(control, 0) !== state) return true;
+  return false;
 }
 
 /**
@@ -152,8 +161,7 @@ function spinRate(): number {
  * `timeoutMs` passed (counted from the end of the spin)
  */
 export function waitWhile(control: Int32Array, state: number, spinMs: number, timeoutMs: number, sleepMs = 1000): boolean {
-  const spins = spinMs > 0 ? spinMs * spinRate() : 0;
-  for (let i = 0; i < spins; i++) if (Atomics.load(control, 0) !== state) return true;
+  if (spinMs > 0 && spinOn(control, state, spinMs * spinRate())) return true;
   const deadline = Date.now() + timeoutMs;
   while (Atomics.load(control, 0) === state) {
     if (Atomics.wait(control, 0, state, sleepMs) === 'timed-out' && Date.now() > deadline) return false;

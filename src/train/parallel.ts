@@ -237,10 +237,6 @@ export class ParallelGradients {
       const n = this.counts[w]!, T = this.steps[w]!;
       if (n === 0) continue;
       const h = this.handles[w - 1]!;
-      if (Atomics.load(h.control, Slot.State) === State.Failed) {
-        // it failed to start (its model, its kernels): say so now rather than after a timeout
-        throw new GradientWorkerError(`${this.errorOf(h) ?? 'a gradient worker failed to start'}; set train.threads=1 to train without workers`);
-      }
       const need = sliceFloats(T, n, batch.X, batch.Y);
       if (need > h.data.length) {
         // a longer share than any before: a larger buffer, which the worker takes when it sees Gen change
@@ -256,7 +252,11 @@ export class ParallelGradients {
       h.control[Slot.Y] = batch.Y;
       h.control[Slot.Forward] = forward ? 1 : 0;
       h.nums[Num.Normaliser] = normaliser;
-      Atomics.store(h.control, Slot.State, State.Go); // after the share's words: the worker reads them once it sees Go
+      // Go after the share's words (the worker reads them once it sees Go), and only from Idle: a
+      // worker that failed to start (its model, its kernels) says so now, not after a timeout
+      if (Atomics.compareExchange(h.control, Slot.State, State.Idle, State.Go) !== State.Idle) {
+        throw new GradientWorkerError(`${this.errorOf(h) ?? 'a gradient worker failed to start'}; set train.threads=1 to train without workers`);
+      }
       Atomics.notify(h.control, Slot.State);
     }
     const n0 = this.counts[0]!, T0 = this.steps[0]!;

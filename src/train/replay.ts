@@ -19,8 +19,10 @@
  * the program is used only if the results and every gradient match to the bit (and are finite:
  * NaN would match NaN), else that shape keeps the ordinary path. A program is dropped when
  * anything it relies on changes: the pool gives buffers back (its epoch), a parameter or gradient
- * buffer is replaced, the kernels or replay are switched off, or the loss normaliser differs.
- * Evaluation's forward passes (no tape) are recorded, checked and replayed the same way.
+ * buffer is replaced, or the kernels or replay are switched off. The loss normaliser is not baked
+ * in: the recorded JavaScript is given it at each replay (the loss's two passes use it).
+ * Evaluation's forward passes (no tape, normaliser 0) are recorded, checked and replayed the same
+ * way, apart from training steps of the same shape.
  */
 import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
@@ -105,7 +107,8 @@ export class StepReplay {
       this.refused.clear();
       this.buffers = this.paramBuffers();
     }
-    const key = batch.T * 8192 + batch.B;
+    // a shape and a kind of step (a forward pass has normaliser 0, a training step's is > 0)
+    const key = (batch.T * 8192 + batch.B) * 2 + (normaliser === 0 ? 1 : 0);
     if (this.refused.has(key)) return this.ordinaryStep(ordinary);
     let e = this.entries.get(key);
     if (e !== undefined && e.epoch !== this.pool.epoch) {
