@@ -11,16 +11,17 @@ import { setKernels } from '../kernels/wasm.js';
 import { adoptedLayout, releaseParams } from '../kernels/adopt.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { accumulateGradients } from './gradients.js';
-import { GradientWorkerError, ParallelGradients, sliceSizes } from './parallel.js';
+import { GradientWorkerError, ParallelGradients, sliceSize } from './parallel.js';
 import { State, waitWhile } from './parallel-protocol.js';
 import { Worker } from 'node:worker_threads';
 import { seedStreams, Trainer } from './trainer.js';
 
-test('sliceSizes: contiguous slices as equal as possible, never more slices than samples', () => {
-  assert.deepEqual(sliceSizes(16, 2), [8, 8]);
-  assert.deepEqual(sliceSizes(7, 3), [3, 2, 2]);
-  assert.deepEqual(sliceSizes(2, 4), [1, 1]);
-  assert.deepEqual(sliceSizes(5, 1), [5]);
+test('sliceSize: contiguous slices as equal as possible, never more slices than samples', () => {
+  const sizes = (B: number, parts: number): number[] => Array.from({ length: parts }, (_, i) => sliceSize(B, parts, i));
+  assert.deepEqual(sizes(16, 2), [8, 8]);
+  assert.deepEqual(sizes(7, 3), [3, 2, 2]);
+  assert.deepEqual(sizes(2, 4), [1, 1, 0, 0]);
+  assert.deepEqual(sizes(5, 1), [5]);
 });
 
 function setup(name: string, kernelHeap = true): { config: Config; model: ReturnType<typeof createModel>; batch: ReturnType<ReturnType<typeof createTask>['sample']> } {

@@ -59,10 +59,13 @@ function sharedFloats(heap: KernelHeap | null, n: number): { view: Float32Array;
   return { view: own, where: { buffer: own.buffer as SharedArrayBuffer, length: n } };
 }
 
-/** Sizes of `parts` contiguous slices of B samples, the first B mod parts one larger. */
-export function sliceSizes(B: number, parts: number): number[] {
+/**
+ * The size of slice i of B samples cut into min(parts, B) contiguous slices, the first B mod
+ * that many one larger (0 for a slice beyond them).
+ */
+export function sliceSize(B: number, parts: number, i: number): number {
   const n = Math.min(parts, B);
-  return Array.from({ length: n }, (_, i) => Math.floor(B / n) + (i < B % n ? 1 : 0));
+  return i < n ? Math.floor(B / n) + (i < B % n ? 1 : 0) : 0;
 }
 
 export class ParallelGradients {
@@ -222,7 +225,7 @@ export class ParallelGradients {
    * each worker's share in its data buffer, and sets them going; this thread's share goes to
    * `first` (null: none). In length groups (train.lengthGroupSize), each thread gets whole
    * groups, dealt to even out the work (LengthGroups.deal), and runs only the time steps its
-   * samples need; otherwise contiguous slices as sliceSizes says, padded as the batch is.
+   * samples need; otherwise contiguous slices (sliceSize), padded as the batch is.
    * @returns the model's block of parameters and gradients, when it is the shared layout's
    */
   private start(model: MemoryModel, batch: Batch, normaliser: number, forward: boolean): { readonly data: Float32Array; readonly grad: Float32Array } | null {
@@ -272,11 +275,10 @@ export class ParallelGradients {
       this.groups.deal(this.threads, this.shares, this.counts, this.steps);
       return;
     }
-    // contiguous slices as sliceSizes says (without its array), each padded as the batch is
-    const parts = Math.min(this.threads, batch.B), base = Math.floor(batch.B / parts), extra = batch.B % parts;
+    // contiguous slices, each padded as the batch is
     let start = 0;
     for (let w = 0; w < this.threads; w++) {
-      const n = w < parts ? base + (w < extra ? 1 : 0) : 0;
+      const n = sliceSize(batch.B, this.threads, w);
       for (let r = 0; r < n; r++) this.shares[w]![r] = start + r;
       start += n;
       this.counts[w] = n;
