@@ -102,18 +102,30 @@ export function maxOf(a: readonly number[], n: number): number {
  * order, into `into` (a batch of shape (T, n) and the same widths). @returns `into`
  */
 export function gatherInto(batch: Batch, idx: readonly number[], from: number, n: number, T: number, into: WritableBatch): WritableBatch {
-  const { B, X, Y } = batch;
+  const { X, Y } = batch;
   if (into.T !== T || into.B !== n || into.X !== X || into.Y !== Y || T > batch.T) throw new Error(`gatherInto: a batch of shape (${into.T}, ${into.B}) for ${n} samples of ${T} steps`);
+  copySamples(batch, idx, from, n, T, into.input, 0, into.target, 0, into.mask, 0);
+  for (let r = 0; r < n; r++) {
+    into.lengths[r] = batch.lengths[idx[from + r]!]!;
+    into.repeats[r] = batch.repeats[idx[from + r]!]!;
+  }
+  return into;
+}
+
+/**
+ * The first T time steps of samples idx[from], ..., idx[from + n − 1] of `batch`, packed as
+ * [T, n, ...]: the inputs from input[i0], the targets from target[t0], the mask from mask[m0].
+ */
+export function copySamples(batch: Batch, idx: readonly number[], from: number, n: number, T: number,
+  input: Float32Array, i0: number, target: Float32Array, t0: number, mask: Float32Array, m0: number): void {
+  const { B, X, Y } = batch;
   for (let r = 0; r < n; r++) {
     const b = idx[from + r]!;
     for (let t = 0; t < T; t++) {
       const s = t * B + b, d = t * n + r;
-      for (let j = 0; j < X; j++) into.input[d * X + j] = batch.input[s * X + j]!;
-      for (let j = 0; j < Y; j++) into.target[d * Y + j] = batch.target[s * Y + j]!;
-      into.mask[d] = batch.mask[s]!;
+      for (let j = 0; j < X; j++) input[i0 + d * X + j] = batch.input[s * X + j]!;
+      for (let j = 0; j < Y; j++) target[t0 + d * Y + j] = batch.target[s * Y + j]!;
+      mask[m0 + d] = batch.mask[s]!;
     }
-    into.lengths[r] = batch.lengths[b]!;
-    into.repeats[r] = batch.repeats[b]!;
   }
-  return into;
 }

@@ -82,14 +82,15 @@ export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool
   const n = g.plan(batch, groupSize);
   const { T, B, Y } = batch;
   const out = Array.from({ length: T }, () => new Float32Array(B * Y));
-  for (let k = 0; k < n; k++) {
-    const z = forwardOne(model, g.group(batch, k), pool);
-    const rows = g.rows(k);
-    for (let t = 0; t < z.length; t++) {
-      for (let r = 0; r < rows; r++) out[t]!.set(z[t]!.subarray(r * Y, (r + 1) * Y), g.sampleOf(k, r) * Y);
-    }
-  }
+  for (let k = 0; k < n; k++) scatterRows(forwardOne(model, g.group(batch, k), pool), g.order, k * groupSize, g.rows(k), Y, out);
   return out;
+}
+
+/** out[t] row idx[from + r] = z[t] row r, for every time step of z and r < rows (rows of Y). */
+export function scatterRows(z: readonly Buf[], idx: readonly number[], from: number, rows: number, Y: number, out: readonly Float32Array[]): void {
+  for (let t = 0; t < z.length; t++) {
+    for (let r = 0; r < rows; r++) out[t]!.set(z[t]!.subarray(r * Y, (r + 1) * Y), idx[from + r]! * Y);
+  }
 }
 
 function forwardOne(model: MemoryModel, batch: Batch, pool: BufferPool): readonly Buf[] {

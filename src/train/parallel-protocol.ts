@@ -5,7 +5,7 @@
  * through these alone, with no message, so it makes no JavaScript objects; a message carries
  * only a new, larger data buffer (a longer slice than any before) and a worker's error.
  */
-import type { Batch, WritableBatch } from '../tasks/batch.js';
+import { copySamples, type Batch, type WritableBatch } from '../tasks/batch.js';
 
 /** Values of a worker's state word (Int32 0 of its control block). */
 export const State = { Idle: 0, Go: 1, Done: 2, Failed: 3, Quit: 4 } as const;
@@ -58,18 +58,11 @@ export function sliceFloats(T: number, n: number, X: number, Y: number): number 
 
 /** Writes the first T time steps of samples idx[0..n) of `batch` into `data` as a slice of (T, n), as the layout says. */
 export function writeSlice(batch: Batch, idx: readonly number[], n: number, T: number, data: Float32Array): void {
-  const { B, X, Y } = batch;
-  const target = T * n * X, mask = target + T * n * Y, lengths = mask + T * n;
+  const target = T * n * batch.X, mask = target + T * n * batch.Y, lengths = mask + T * n;
+  copySamples(batch, idx, 0, n, T, data, 0, data, target, data, mask);
   for (let r = 0; r < n; r++) {
-    const b = idx[r]!;
-    for (let t = 0; t < T; t++) {
-      const s = t * B + b, d = t * n + r;
-      for (let j = 0; j < X; j++) data[d * X + j] = batch.input[s * X + j]!;
-      for (let j = 0; j < Y; j++) data[target + d * Y + j] = batch.target[s * Y + j]!;
-      data[mask + d] = batch.mask[s]!;
-    }
-    data[lengths + r] = batch.lengths[b]!;
-    data[lengths + n + r] = batch.repeats[b]!;
+    data[lengths + r] = batch.lengths[idx[r]!]!;
+    data[lengths + n + r] = batch.repeats[idx[r]!]!;
   }
 }
 

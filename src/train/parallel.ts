@@ -22,7 +22,7 @@ import type { MemoryModel } from '../models/model.js';
 import { BatchStore, gatherInto, type Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
 import type { BufferPool, Tensor } from '../tensor/tensor.js';
-import { accumulateGradients, forwardLogits } from './gradients.js';
+import { accumulateGradients, forwardLogits, scatterRows } from './gradients.js';
 import { stepReplayEnabled } from './replay.js';
 import { lossScale } from './loss.js';
 import { CONTROL_BYTES, controlViews, logitsAt, Num, sliceFloats, Slot, SPIN_MS, State, waitWhile, writeSlice, type DataMessage, type ErrorReply, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
@@ -201,9 +201,7 @@ export class ParallelGradients {
       const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
       if (this.first !== null) {
         // (the time steps of a sample after the last it needs stay 0, as forwardLogits leaves them)
-        const own = forwardLogits(model, this.first, pool, this.groupSize);
-        const rows = this.counts[0]!, idx = this.shares[0]!;
-        for (let t = 0; t < own.length; t++) for (let r = 0; r < rows; r++) out[t]!.set(own[t]!.subarray(r * Y, (r + 1) * Y), idx[r]! * Y);
+        scatterRows(forwardLogits(model, this.first, pool, this.groupSize), this.shares[0]!, 0, this.counts[0]!, Y, out);
       }
       for (let w = 1; w < this.threads; w++) {
         const rows = this.counts[w]!;
