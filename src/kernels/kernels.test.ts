@@ -4,6 +4,7 @@ import { contentWeights } from '../memory/content.js';
 import { readMemory } from '../memory/read.js';
 import { writeMemory } from '../memory/write.js';
 import { locationWeights } from '../memory/location.js';
+import { WEIGHT_FLOOR } from '../memory/sharpen.js';
 import { updateLinkage } from '../memory/linkage.js';
 import { allocationWeights, writeAllocations } from '../memory/allocation.js';
 import { updateUsage } from '../memory/usage.js';
@@ -213,6 +214,36 @@ test('fused location kernel (interpolate, shift, sharpen) agrees with its three 
     for (let b = 0; b < B; b++) prev.data[b * N + 2] = 1; // gate 0: w~ is this one-hot spread over 3 slots, 0 elsewhere
     return locationWeights(wc, prev, Tensor.zeros([B, 1]), softmax(s!), Tensor.full([B, 1], 2.5));
   }, [[B, 3]]);
+  // weights that sharpen below the floor (2^-64): 0 in both, with no gradient through them
+  compare('locationWeights below the weight floor', ([s]) => {
+    const wc = Tensor.full([B, N], 1e-9);
+    for (let b = 0; b < B; b++) wc.data[b * N + b] = 1 - (N - 1) * 1e-9;
+    return locationWeights(wc, Tensor.full([B, N], 1 / N), Tensor.full([B, 1], 1 - 1e-7), softmax(s!), Tensor.full([B, 1], 3));
+  }, [[B, 3]]);
+});
+
+test('fused location kernel: a weight that sharpens below the floor is exactly 0, as in its twin, and takes no gradient', () => {
+  for (const kernels of ['wasm', 'ts'] as const) {
+    setKernels(kernels);
+    try {
+      // w~ ≈ 1.5e-8 off the diagonal: cubed, ~3e-24, under the floor (2^-64 ≈ 5.4e-20)
+      const wc = Tensor.full([B, N], 1e-9), prev = Tensor.full([B, N], 1 / N);
+      for (let b = 0; b < B; b++) wc.data[b * N + b] = 1 - (N - 1) * 1e-9;
+      const content = new Tensor(wc.data, [B, N], true);
+      const tape = new Tape();
+      const w = withTape(tape, () => locationWeights(content, prev, Tensor.full([B, 1], 1 - 1e-7), Tensor.from(Array(B).fill([0, 1, 0]).flat(), [B, 3]), Tensor.full([B, 1], 3)));
+      tape.backward(withTape(tape, () => weightedSum(w, Array.from({ length: B * N }, (_, i) => (i % 3) - 1))));
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < N; i++) {
+          const v = w.data[b * N + i]!, g = content.grad![b * N + i]!;
+          if (i === b) assert.ok(v > 0.99 && Number.isFinite(g), `${kernels}: the kept weight (${b}, ${i}) ${v}, gradient ${g}`);
+          else assert.ok(v === 0 && g === 0, `${kernels}: weight (${b}, ${i}) ${v} (floor ${WEIGHT_FLOOR}), gradient ${g}`);
+        }
+      }
+    } finally {
+      setKernels('wasm');
+    }
+  }
 });
 
 /** Rows of weights that are all zero (w = 0) or one-hot on a slot varying with the row (Σ w = 1). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SHARPEN_EPS, sharpen } from './sharpen.js';
+import { SHARPEN_EPS, sharpen, WEIGHT_FLOOR } from './sharpen.js';
 import { softmax, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
@@ -133,6 +133,21 @@ test('sharpen: tiny weights (1e-300) and a large γ underflow to zeros without N
   grads(x, gamma, probeWeights(B * N, new Rng(8)));
   assertFinite(x.grad!);
   assertFinite(gamma.grad!);
+});
+
+test('sharpen: a weight that sharpens below the floor (2^-64) is 0 and constant (no gradient); the others are the naive formula\'s', () => {
+  // (1e-8)^3 = 1e-24: below the floor; 1e-5^3 = 1e-15: above it
+  const x = Tensor.from([0.7, 1e-8, 0.3 - 1e-8, 0, 0, 0, 0, 0.5, 1e-5, 0.5 - 1e-5, 0, 0, 0, 0], [B, N], 'f64', true);
+  const gamma = Tensor.from([3, 3], [B, 1], 'f64', true);
+  const y = sharpen(x, gamma);
+  const ref = naive(x.data, gamma.data);
+  assert.ok(ref[1]! > 0 && ref[1]! < WEIGHT_FLOOR && ref[N + 1]! > WEIGHT_FLOOR);
+  assert.equal(y.data[1], 0);
+  assertAllClose(y.data, ref.map((v) => (v < WEIGHT_FLOOR ? 0 : v)), 1e-15, 1e-12);
+  grads(x, gamma, probeWeights(B * N, new Rng(10)));
+  assert.equal(x.grad![1], 0, 'no gradient through the floored weight');
+  assert.notEqual(x.grad![N + 1], 0, 'a small weight above the floor has its gradient');
+  assertGradcheck(() => weightedSum(sharpen(x, gamma), probeWeights(B * N, new Rng(11))), [x, gamma]);
 });
 
 test('sharpen: tiny negative round-off in w~ counts as 0 (no NaN from a fractional power of a negative)', () => {

@@ -7,6 +7,15 @@ import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
 export const SHARPEN_EPS = 1e-6;
 
 /**
+ * A sharpened weight below this (2^-64) is 0, and constant (no gradient). Such a weight cannot
+ * change any float32 sum it joins (a head's weights sum to ~1), but its products with other
+ * small numbers (gradients ~1e-8 and below) fall below float32's smallest normal number, where
+ * the CPU slows down many times over: late in training, when the heads have sharpened, the
+ * memory's backward pass took 9 times as long before this floor.
+ */
+export const WEIGHT_FLOOR = 2 ** -64;
+
+/**
  * @param weights w~ [B, N], entries ≥ 0  @param gamma γ [B, 1], γ ≥ 1
  * @returns w [B, N]
  */
@@ -28,7 +37,10 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
     }
     s += SHARPEN_EPS;
     sums[b] = s;
-    for (let i = 0; i < N; i++) y[b * N + i] = p[b * N + i]! / s;
+    for (let i = 0; i < N; i++) {
+      const v = p[b * N + i]! / s;
+      y[b * N + i] = v >= WEIGHT_FLOOR ? v : 0;
+    }
   }
   const out = new Tensor(y, [B, N], tape !== null);
   if (tape) {
@@ -45,7 +57,7 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
           const bi = b * N + i;
           const dp = (gy[bi]! - ydy) / sums[b]!; // dL/d(w~^γ)
           const xv = x[bi]!;
-          if (xv > 0) {
+          if (y[bi]! > 0) { // (so xv > 0 too)
             if (gx) gx[bi]! += (dp * g[b]! * p[bi]!) / xv; // γ·w~^(γ−1) = γ·p / w~, with p saved by the forward pass
             dgamma += dp * p[bi]! * Math.log(xv);
           }

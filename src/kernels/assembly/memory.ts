@@ -464,6 +464,8 @@ export function heapBase(): usize {
 const SHARPEN_EPS: f64 = 1e-6;
 /** Below the smallest normal float32 a weight counts as 0 when sharpened (its power is ~0). */
 const TINY: f32 = 1.17549435e-38;
+/** A sharpened weight below this is 0 (src/memory/sharpen.ts WEIGHT_FLOOR, 2^-64). */
+const WEIGHT_FLOOR: f32 = 5.421010862427522e-20;
 
 // ext[k] = v[(k − range) mod N] for k < N + 2·range: v with `range` wrapped elements on each
 // side, so a circular shift reads ext at plain offsets.
@@ -532,13 +534,17 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
     }
     sum += SHARPEN_EPS;
     setf(sums, b, <f32>sum);
-    const inv = f32x4.splat(<f32>(1 / sum));
+    const inv = f32x4.splat(<f32>(1 / sum)), floor = f32x4.splat(WEIGHT_FLOOR);
     i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
-      v128.store(w + ob + q, f32x4.mul(v128.load(p + ob + q), inv));
+      const wv = f32x4.mul(v128.load(p + ob + q), inv);
+      v128.store(w + ob + q, v128.and(wv, f32x4.ge(wv, floor)));
     }
-    for (; i < N; i++) setf(w, o + i, <f32>(<f64>f(p, o + i) / sum));
+    for (; i < N; i++) {
+      const wv = <f32>(<f64>f(p, o + i) / sum);
+      setf(w, o + i, wv >= WEIGHT_FLOOR ? wv : 0);
+    }
   }
 }
 
@@ -566,13 +572,14 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     for (; i < N; i++) wdw += <f64>f(gw, o + i) * <f64>f(w, o + i);
     const sum = f(sums, b), gm = f(gamma, b);
     const wdwv = f32x4.splat(<f32>wdw), isum = f32x4.splat(1 / sum), gmv = f32x4.splat(gm);
-    // dp = (gw − Σ gw·w) / sum;  dwt = dp·γ·p / wt;  dγ = Σ dp·p·ln wt   (over wt ≥ TINY)
+    // dp = (gw − Σ gw·w) / sum;  dwt = dp·γ·p / wt;  dγ = Σ dp·p·ln wt   (over w > 0: the weights
+    // the forward pass left, wt ≥ TINY and w ≥ WEIGHT_FLOOR; the others are constant 0)
     let dgv = f32x4.splat(0);
     i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
       const x = v128.load(wt + ob + q);
-      const live = f32x4.ge(x, f32x4.splat(TINY));
+      const live = f32x4.gt(v128.load(w + ob + q), f32x4.splat(0));
       const dp = f32x4.mul(f32x4.sub(v128.load(gw + ob + q), wdwv), isum);
       const pv = v128.load(p + ob + q);
       const dpp = f32x4.mul(dp, pv);
@@ -582,7 +589,7 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     let dgamma: f64 = <f64>f32x4.extract_lane(dgv, 0) + <f64>f32x4.extract_lane(dgv, 1) + <f64>f32x4.extract_lane(dgv, 2) + <f64>f32x4.extract_lane(dgv, 3);
     for (; i < N; i++) {
       const x = f(wt, o + i);
-      if (x >= TINY) {
+      if (f(w, o + i) > 0) {
         const dpp: f32 = ((f(gw, o + i) - <f32>wdw) / sum) * f(p, o + i);
         setf(dwt, o + i, (dpp * gm) / x);
         dgamma += <f64>(dpp * f32x4.extract_lane(logv(f32x4.splat(x)), 0));
