@@ -16,7 +16,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
-export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--warmup N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--length-groups N] [--json]
+export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--warmup N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--length-groups N] [--groups-at-once N] [--json]
 
   --preset NAME      time this preset (default: ntm-copy and dnc-repeat-copy)
   --steps N          timed training steps after the warm-up (default 200)
@@ -28,6 +28,8 @@ export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--wa
                      every step through the model's code and the tape (off)
   --threads N        gradient threads per step (train.threads; default: the preset's)
   --length-groups N  samples per length group (train.lengthGroupSize; 0: whole padded batches;
+                     default: the preset's)
+  --groups-at-once N length groups run side by side (train.lengthGroupsAtOnce; 0: all;
                      default: the preset's)
   --json             print the result as one JSON object on the last line (msPerStep, p10, p90, ...)`;
 
@@ -50,6 +52,8 @@ export interface BenchResult {
   threads: number;
   /** train.lengthGroupSize of the timed steps */
   lengthGroupSize: number;
+  /** train.lengthGroupsAtOnce of the timed steps */
+  lengthGroupsAtOnce: number;
   steps: number;
   msPerStep: number;
   p10: number;
@@ -92,12 +96,13 @@ function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** @param warmup untimed steps first; undefined: the default rule (WARMUP_MIN_STEPS, WARMUP_MIN_MS, WARMUP_MAX_STEPS) */
-export async function benchPreset(name: string, steps: number, warmup?: number, threads?: number, lengthGroupSize?: number): Promise<BenchResult> {
+export async function benchPreset(name: string, steps: number, warmup?: number, threads?: number, lengthGroupSize?: number, groupsAtOnce?: number): Promise<BenchResult> {
   const preset = findPreset(name);
   if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
   const config = cloneConfig(preset.config);
   if (threads !== undefined) config.train.threads = threads;
   if (lengthGroupSize !== undefined) config.train.lengthGroupSize = lengthGroupSize;
+  if (groupsAtOnce !== undefined) config.train.lengthGroupsAtOnce = groupsAtOnce;
   validateConfig(config);
   const streams = seedStreams(config.seed);
   const task = createTask(config.task);
@@ -188,6 +193,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     preset: name,
     threads: config.train.threads,
     lengthGroupSize: config.train.lengthGroupSize,
+    lengthGroupsAtOnce: config.train.lengthGroupsAtOnce,
     steps,
     msPerStep: median,
     p10: quantile(times, 0.1),
@@ -206,7 +212,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const f = parseFlags('bench', argv, {
-    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, replay: { type: 'string' }, threads: { type: 'string' }, 'length-groups': { type: 'string' }, json: { type: 'boolean' },
+    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, replay: { type: 'string' }, threads: { type: 'string' }, 'length-groups': { type: 'string' }, 'groups-at-once': { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
@@ -226,11 +232,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const threads = intFlag('threads', f.threads);
   const warmup = intFlag('warmup', f.warmup, 0);
   const groups = intFlag('length-groups', f['length-groups'], 0);
+  const atOnce = intFlag('groups-at-once', f['groups-at-once'], 0);
   const results: BenchResult[] = [];
   for (const n of names) {
-    const r = await benchPreset(n, steps, warmup, threads, groups);
+    const r = await benchPreset(n, steps, warmup, threads, groups, atOnce);
     console.log(`${r.preset} (${activeKernels()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ` +
-      `${r.lengthGroupSize > 0 ? `length groups of ${r.lengthGroupSize}` : 'whole batches'}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
+      `${r.lengthGroupSize > 0 ? `length groups of ${r.lengthGroupSize}, ${r.lengthGroupsAtOnce > 0 ? r.lengthGroupsAtOnce : 'all'} at once` : 'whole batches'}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
       `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
       `${r.jsBytesPerStep.toFixed(0)} bytes of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);

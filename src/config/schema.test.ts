@@ -39,18 +39,23 @@ test('applyOverrides validates once, after all of them: keys that constrain each
   assert.throws(() => applyOverrides(cloneConfig(DEFAULTS), ['model.hiddenSize=2.5']), /model\.hiddenSize must be an integer/);
 });
 
-test('a config saved before train.threads or train.lengthGroupSize existed loads as those runs trained (one thread, whole batches); other missing keys are errors', () => {
+test('a config saved before train.threads, train.lengthGroupSize or train.lengthGroupsAtOnce existed loads as those runs trained (one thread, whole batches, groups one at a time); other missing keys are errors', () => {
   const old = cloneConfig(DEFAULTS) as unknown as { train: Record<string, unknown>; model: Record<string, unknown> };
   delete old.train.threads;
   delete old.train.lengthGroupSize;
+  delete old.train.lengthGroupsAtOnce;
   const loaded = validateConfig(old);
   assert.equal(loaded.train.threads, 1);
   assert.equal(loaded.train.lengthGroupSize, 0);
+  assert.equal(loaded.train.lengthGroupsAtOnce, 1);
   assert.equal(DEFAULTS.train.lengthGroupSize, 4, 'a new config groups by length');
-  for (const bad of [-1, 1.5]) {
-    const c = cloneConfig(DEFAULTS);
-    c.train.lengthGroupSize = bad;
-    assert.throws(() => validateConfig(c), /train\.lengthGroupSize must be/);
+  assert.equal(DEFAULTS.train.lengthGroupsAtOnce, 0, 'all groups side by side');
+  for (const key of ['lengthGroupSize', 'lengthGroupsAtOnce'] as const) {
+    for (const bad of [-1, 1.5, 5000]) {
+      const c = cloneConfig(DEFAULTS);
+      c.train[key] = bad;
+      assert.throws(() => validateConfig(c), new RegExp(`train\\.${key} must be`));
+    }
   }
   delete old.model.wordSize;
   assert.throws(() => validateConfig(old), /config is missing "model.wordSize"/);

@@ -75,6 +75,12 @@ export interface TrainConfig {
    * which the samples' gradients are summed, for less work.
    */
   lengthGroupSize: number;
+  /**
+   * length groups run side by side (0: all of them): a time step runs every one of them still
+   * going in one batch, so the products cover all their samples at once; 1 runs the groups one
+   * after another, so a group's state stays in the cache (the faster for large memories)
+   */
+  lengthGroupsAtOnce: number;
 }
 
 export interface Config {
@@ -94,7 +100,7 @@ export const DEFAULTS: Config = {
     readHeads: 1, writeHeads: 1, shiftRange: 1, clip: 20,
   },
   optimizer: { name: 'rmsprop', lr: 1e-4, alpha: 0.9, eps: 1e-10, momentum: 0, beta1: 0.9, beta2: 0.999, clipNorm: 50 },
-  train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20, threads: 1, lengthGroupSize: 4 },
+  train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20, threads: 1, lengthGroupSize: 4, lengthGroupsAtOnce: 0 },
 };
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -108,11 +114,11 @@ const INTEGERS = new Set([
   'seed', 'task.bits', 'task.minWords', 'task.maxWords', 'task.minRepeats', 'task.maxRepeats',
   'model.hiddenSize', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
   'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps', 'train.threads',
-  'train.lengthGroupSize',
+  'train.lengthGroupSize', 'train.lengthGroupsAtOnce',
 ]);
 
 /** Keys added after runs were first saved, with the value that gives those runs' behaviour. */
-const ADDED_LATER: Record<string, number> = { 'train.threads': 1, 'train.lengthGroupSize': 0 };
+const ADDED_LATER: Record<string, number> = { 'train.threads': 1, 'train.lengthGroupSize': 0, 'train.lengthGroupsAtOnce': 1 };
 
 /** Upper bounds that keep a typo from exhausting the machine (a step's buffers grow with their product). */
 const MAXIMA: Record<string, number> = {
@@ -120,6 +126,7 @@ const MAXIMA: Record<string, number> = {
   'model.hiddenSize': 8192, 'model.memorySlots': 65_536, 'model.wordSize': 4096,
   'model.readHeads': 64, 'model.writeHeads': 64,
   'train.batchSize': 4096, 'train.evalBatches': 100_000, 'train.lengthGroupSize': 4096,
+  'train.lengthGroupsAtOnce': 4096,
 };
 
 /** Step buffers above this are refused up front rather than failing part-way. */
@@ -228,6 +235,7 @@ export function validateConfig(raw: unknown): Config {
   ];
   for (const [k, v] of positive) if (!(v > 0)) throw new ConfigError(`${k} must be > 0, got ${v}`);
   if (c.train.lengthGroupSize < 0) throw new ConfigError(`train.lengthGroupSize must be 0 (off) or more, got ${c.train.lengthGroupSize}`);
+  if (c.train.lengthGroupsAtOnce < 0) throw new ConfigError(`train.lengthGroupsAtOnce must be 0 (all) or more, got ${c.train.lengthGroupsAtOnce}`);
   for (const [k, max] of Object.entries(MAXIMA)) {
     const v = k.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], c) as number;
     if (v > max) throw new ConfigError(`${k} must be at most ${max}, got ${v}`);

@@ -157,8 +157,8 @@ export class Dnc implements MemoryModel {
     return { state: { h: ctl.h, c: ctl.c, memory, reads, readWeights, writeWeights, usage, links, precedences }, logits };
   }
 
-  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[] {
-    return runSequence('Dnc', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer);
+  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
+    return runSequence('Dnc', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer, rows);
   }
 }
 

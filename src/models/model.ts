@@ -29,7 +29,9 @@ export interface MemoryModel {
   readonly params: ParamStore;
   /**
    * @param input x [T, B, X]
-   * @returns clamped logits per step, T tensors of [B, Y]
+   * @param rows when given, step t runs only the batch's first rows[t] samples (nonincreasing, at
+   * most B): a batch sorted longest first drops its samples as they finish (src/tasks/groups.ts)
+   * @returns clamped logits per step, T tensors of [B, Y] ([rows[t], Y] with rows)
    */
-  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[];
+  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[];
 }

@@ -96,7 +96,7 @@ export class Ntm implements MemoryModel {
     return { state: { h: ctl.h, c: ctl.c, memory, reads, readWeights, writeWeights }, logits };
   }
 
-  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver): Tensor[] {
-    return runSequence('Ntm', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer);
+  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
+    return runSequence('Ntm', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer, rows);
   }
 }

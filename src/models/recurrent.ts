@@ -3,6 +3,7 @@
  * and the loop that runs a step function over a padded batch.
  */
 import type { ModelConfig } from '../config/schema.js';
+import { firstRows } from '../tensor/ops.js';
 import { alloc, replayJs, Tensor, type DType } from '../tensor/tensor.js';
 import type { StepObserver } from './model.js';
 
@@ -42,24 +43,57 @@ export function initialAccessState(cfg: ModelConfig, B: number, dt: DType): Acce
 }
 
 /**
- * Runs `step` over every time step of x [T, B, X] from `state`, in `dt`.
- * @returns the logits of every step, T tensors of [B, Y]
+ * Every tensor of `state` (a field, or in an array field) cut to its first n rows (firstRows:
+ * views, no copies); other fields as they are.
  */
-export function runSequence<S>(
+export function keepRows<S extends object>(state: S, n: number): S {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) {
+    out[k] = v instanceof Tensor ? firstRows(v, n) : Array.isArray(v) ? v.map((e: unknown) => (e instanceof Tensor ? firstRows(e, n) : e)) : v;
+  }
+  return out as S;
+}
+
+/**
+ * Checks a `rows` schedule for runSequence: T whole numbers from 1 to B, none above the one before.
+ * @throws naming the first entry that is not
+ */
+export function checkRows(name: string, rows: ArrayLike<number>, T: number, B: number): void {
+  if (rows.length < T) throw new Error(`${name}.forward: rows has ${rows.length} entries for T=${T} time steps`);
+  for (let t = 0; t < T; t++) {
+    const n = rows[t]!, prev = t === 0 ? B : rows[t - 1]!;
+    if (!(Number.isInteger(n) && n >= 1 && n <= prev)) {
+      throw new Error(`${name}.forward: rows[${t}] = ${n}; each must be a whole number from 1 to the one before (and to B=${B})`);
+    }
+  }
+}
+
+/**
+ * Runs `step` over every time step of x [T, B, X] from `state`, in `dt`.
+ * @param rows when given, the batch drops its finished samples as it goes: step t runs only the
+ * first rows[t] samples (nonincreasing, ≤ B; see checkRows), the state cut to them (keepRows)
+ * @returns the logits of every step, T tensors of [B, Y] ([rows[t], Y] with rows)
+ */
+export function runSequence<S extends object>(
   name: string,
   step: (state: S, x: Tensor, t: number, observer?: StepObserver) => { state: S; logits: Tensor },
   state: S, input: Float32Array | Float64Array, T: number, B: number, X: number, dt: DType, observer?: StepObserver,
+  rows?: ArrayLike<number>,
 ): Tensor[] {
   if (input.length !== T * B * X) throw new Error(`${name}.forward: input has ${input.length} values, expected T·B·X = ${T}·${B}·${X}`);
+  if (rows !== undefined) checkRows(name, rows, T, B);
   const out: Tensor[] = [];
+  let n = B;
   for (let t = 0; t < T; t++) {
-    const xd = alloc(dt, B * X);
-    xd.set(input.subarray(t * B * X, (t + 1) * B * X));
+    if (rows !== undefined && rows[t]! < n) state = keepRows(state, (n = rows[t]!));
+    const m = n, o = t * B * X; // x_t's first m rows (m, not n, for the closure)
+    const xd = alloc(dt, m * X);
+    xd.set(input.subarray(o, o + m * X));
     replayJs((batch) => {
-      const src = batch.input, o = t * B * X; // a loop, not subarray: a replayed step makes no objects
-      for (let i = 0; i < B * X; i++) xd[i] = src[o + i]!;
+      const src = batch.input; // a loop, not subarray: a replayed step makes no objects
+      for (let i = 0; i < m * X; i++) xd[i] = src[o + i]!;
     });
-    const r = step(state, new Tensor(xd, [B, X]), t, observer);
+    const r = step(state, new Tensor(xd, [m, X]), t, observer);
     state = r.state;
     out.push(r.logits);
   }

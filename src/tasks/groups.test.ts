@@ -68,26 +68,56 @@ test('LengthGroups.group: each group holds its samples\' first steps, every chan
   assert.equal(g.group(same, 0), same);
 });
 
+test('LengthGroups.sideBySide: groups from..to−1 as one batch longest first, and per time step the rows of the groups still going', () => {
+  const batch = copyTask({ bits: 2, minWords: 1, maxWords: 6 }).sample(new Rng(9), 11);
+  const g = new LengthGroups();
+  const n = g.plan(batch, 3);
+  assert.equal(n, 4);
+  for (const [from, to] of [[0, 4], [1, 3], [2, 4], [3, 4]] as const) {
+    const s = g.sideBySide(batch, from, to);
+    assert.equal(s.T, g.steps(from));
+    assert.equal(s.B, Array.from({ length: to - from }, (_, i) => g.rows(from + i)).reduce((a, b) => a + b));
+    for (let t = 0; t < s.T; t++) {
+      // the naive count: samples of those groups whose group runs at step t
+      let running = 0;
+      for (let k = from; k < to; k++) if (g.steps(k) > t) running += g.rows(k);
+      assert.equal(g.schedule[t], running, `groups ${from}..${to - 1}, step ${t}`);
+      // every sample past the running rows is done: nothing of it is scored from t on
+      for (let r = running; r < s.B; r++) assert.equal(s.mask[t * s.B + r], 0);
+    }
+    for (let r = 0; r < s.B; r++) {
+      const b = g.order[from * 3 + r]!;
+      for (let t = 0; t < s.T; t++) assert.equal(s.mask[t * s.B + r], batch.mask[t * batch.B + b]);
+      for (let j = 0; j < batch.X; j++) assert.equal(s.input[r * batch.X + j], batch.input[b * batch.X + j]);
+    }
+  }
+  for (const [from, to] of [[0, 5], [2, 2], [-1, 1]]) assert.throws(() => g.sideBySide(batch, from, to), /LengthGroups.sideBySide: groups .* of the 4 with work/);
+  const same = copyTask({ bits: 2, minWords: 3, maxWords: 3 }).sample(new Rng(5), 4);
+  g.plan(same, 2);
+  assert.equal(g.sideBySide(same), same, 'the whole batch in order: itself');
+});
+
 for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
-  test(`${name}: in length groups of 1, 3, 4 and 7, the gradients are those of the padded batch (float32 rounding) and the logits the same to the bit`, () => {
+  test(`${name}: in length groups of 1, 3, 4 and 7, one, two or all at once, the gradients are those of the padded batch (float32 rounding) and the logits the same to the bit`, () => {
     const config = cloneConfig(findPreset(name)!.config);
     const task = createTask(config.task);
     const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(6));
     const params = [...model.params.values()];
     const batch = task.sample(new Rng(7), 7);
-    const grads = (groupSize: number): { loss: number; g: Float32Array[] } => {
+    const grads = (groupSize: number, atOnce = 0): { loss: number; g: Float32Array[] } => {
       for (const p of params) p.g().fill(0);
-      const loss = accumulateGradients(model, batch, new BufferPool(), undefined, groupSize);
+      const loss = accumulateGradients(model, batch, new BufferPool(), undefined, groupSize, atOnce);
       return { loss, g: params.map((p) => Float32Array.from(p.grad!)) };
     };
     const whole = grads(0);
     const scale = Math.max(...whole.g.map((g) => Math.max(...Array.from(g, Math.abs))));
     const padded = forwardLogits(model, batch, new BufferPool());
-    for (const size of [1, 3, 4, 7]) {
-      const got = grads(size);
-      assert.ok(Math.abs(got.loss - whole.loss) <= 1e-6 * whole.loss, `groups of ${size}: loss ${got.loss} vs ${whole.loss}`);
-      got.g.forEach((g, i) => assertAllClose(g, whole.g[i]!, 1e-6 * scale, 1e-4, `groups of ${size}: gradient ${i}`));
-      const logits = forwardLogits(model, batch, new BufferPool(), size);
+    for (const [size, atOnce] of [[1, 0], [1, 1], [3, 0], [3, 2], [4, 1], [7, 0]] as const) {
+      const what = `groups of ${size}, ${atOnce === 0 ? 'all' : atOnce} at once`;
+      const got = grads(size, atOnce);
+      assert.ok(Math.abs(got.loss - whole.loss) <= 1e-6 * whole.loss, `${what}: loss ${got.loss} vs ${whole.loss}`);
+      got.g.forEach((g, i) => assertAllClose(g, whole.g[i]!, 1e-6 * scale, 1e-4, `${what}: gradient ${i}`));
+      const logits = forwardLogits(model, batch, new BufferPool(), size, atOnce);
       for (let b = 0; b < batch.B; b++) {
         const need = neededSteps(batch, b);
         for (let t = 0; t < batch.T; t++) {
@@ -95,7 +125,7 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
             const k = b * batch.Y + j;
             // after the steps it needs, a sample's group may have stopped (0) or not (the same logit)
             const same = Object.is(logits[t]![k], padded[t]![k]);
-            assert.ok(same || (t >= need && logits[t]![k] === 0), `groups of ${size}: logit (${t}, ${b}, ${j})`);
+            assert.ok(same || (t >= need && logits[t]![k] === 0), `${what}: logit (${t}, ${b}, ${j})`);
           }
         }
       }

@@ -104,6 +104,35 @@ export class LengthGroups {
     }
   }
 
+  /**
+   * Per time step of sideBySide's batch, how many of its samples run: the rows of its groups
+   * still going (rows(k) summed over its groups with steps(k) > t, a prefix of them, as they come
+   * longest first). Valid until the next call; entries past that batch's T are stale.
+   */
+  readonly schedule: number[] = [];
+
+  /**
+   * Groups from..to−1 of the plan, side by side: their samples in order of need, as one batch
+   * padded to the longest, to be run with `schedule` as MemoryModel.forward's rows, so each time
+   * step runs only the groups still going, in one batch (each group runs the steps it would
+   * alone, but a time step's products cover all of them at once). The batch itself when that is
+   * all of it in order; else a copy valid until the next batch of the same shape is taken.
+   * @param to at most `count`, and above from (a group with work)
+   */
+  sideBySide(batch: Batch, from = 0, to = this.count): Batch {
+    if (!(from >= 0 && to > from && to <= this.count)) throw new Error(`LengthGroups.sideBySide: groups ${from} to ${to - 1} of the ${this.count} with work`);
+    const T = this.steps(from), schedule = this.schedule;
+    for (let t = 0; t < T; t++) schedule[t] = 0;
+    let n = 0;
+    for (let k = from; k < to; k++) {
+      const r = this.rows(k);
+      for (let t = 0, steps = this.steps(k); t < steps; t++) schedule[t]! += r;
+      n += r;
+    }
+    if (from === 0 && n === batch.B && T === batch.T && this.inOrder(n)) return batch;
+    return gatherInto(batch, this.order, from * this.size, n, T, this.store.take(T, n, batch.X, batch.Y));
+  }
+
   private readonly work: number[] = [];
 
   private inOrder(n: number): boolean {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  addScalars, clamp, concat, oneplus, sigmoid, sigmoidScalar, sliceCols, softmax, softplus, softplusScalar, splitActivate, tanh, weightedSum,
+  addScalars, clamp, concat, firstRows, oneplus, sigmoid, sigmoidScalar, sliceCols, softmax, softplus, softplusScalar, splitActivate, tanh, weightedSum,
 } from './ops.js';
 import { probeWeights, randomParam } from './gradcheck.js';
 import { Rng } from './random.js';
@@ -165,6 +165,32 @@ test('sliceCols: values and gradient (zero outside the slice)', () => {
   assert.deepEqual(Array.from(g), [0, 1, 2, 3, 0, 0, 4, 5, 6, 0]);
   const r = randomParam([B, K], new Rng(16));
   assertGradcheck(() => weightedSum(sliceCols(r, 2, 3), [1, -2, 0.5, 3, 1, -1]), [r]);
+});
+
+test('firstRows: a view of the first rows (the same buffer), whose gradient lands in the input\'s first rows', () => {
+  const x = Tensor.from([...Array(3 * 2 * 2).keys()], [3, 2, 2], 'f64', true);
+  const y = firstRows(x, 2);
+  assert.deepEqual(y.shape, [2, 2, 2]);
+  assert.deepEqual(Array.from(y.data), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(y.data.buffer, x.data.buffer);
+  assert.equal(firstRows(x, 3), x, 'all rows: the tensor itself');
+  // against the naive reference, a copy of those rows: its gradient is c on them and 0 on the last
+  const c = [1, -2, 3, -4, 5, -6, 7, -8];
+  assert.deepEqual(Array.from(gradOf((t) => firstRows(t, 2), x, c)), [...c, 0, 0, 0, 0]);
+  // the input used whole and through the view: both gradients add up
+  const r = randomParam([3, 4], new Rng(17));
+  const cAll = probeWeights(12, new Rng(18)), cFirst = probeWeights(4, new Rng(19));
+  assertGradcheck(() => addScalars([weightedSum(tanh(r), cAll), weightedSum(sigmoid(firstRows(tanh(r), 1)), cFirst)]), [r]);
+  // no tape: no gradient made
+  const plain = Tensor.from([1, 2, 3, 4], [2, 2]);
+  assert.equal(firstRows(plain, 1).grad, null);
+  assert.equal(plain.grad, null);
+});
+
+test('firstRows: rejects a row count outside 1..B, naming it and the shape', () => {
+  for (const n of [0, 4, 1.5, -1]) {
+    assert.throws(() => firstRows(Tensor.zeros([3, 2]), n), new RegExp(`firstRows: cannot take the first ${n} rows of shape \\[3, 2\\]`));
+  }
 });
 
 test('sliceCols: rejects columns out of range, naming the range and shape', () => {

@@ -259,6 +259,28 @@ export function sliceCols(x: Tensor, start: number, len: number): Tensor {
 }
 
 /**
+ * The first n rows of x [B, ...] (0 < n ≤ B), as a view: the same buffer, no copy. While a tape
+ * records, the view's gradient is likewise the first n rows of x's, so every gradient added into
+ * the view lands in x's with no backward pass of its own. The rows left out get no gradient
+ * through it: for a batch that drops its finished samples between time steps (runSequence's
+ * `rows`), that is theirs exactly, as nothing later reads those rows.
+ * @param x [B, ...]  @returns [n, ...], or x itself when n = B
+ */
+export function firstRows(x: Tensor, n: number): Tensor {
+  const B = x.shape[0];
+  if (B === undefined || !Number.isInteger(n) || n < 1 || n > B) {
+    throw new Error(`firstRows: cannot take the first ${n} rows of shape [${x.shape.join(', ')}] (a whole number from 1 to its first dimension)`);
+  }
+  if (n === B) return x;
+  const len = (x.size / B) * n;
+  const tape = tapeFor(x);
+  const y = new Tensor(x.data.subarray(0, len), [n, ...x.shape.slice(1)], tape !== null);
+  // x's gradient is made now (zeroed) so the view's can be part of it
+  if (tape) y.grad = x.g().subarray(0, len);
+  return y;
+}
+
+/**
  * Σ_i c_i · x_i, a scalar: the probe loss that gradient checks differentiate.
  * @param c same size as x
  */

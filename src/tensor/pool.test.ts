@@ -55,26 +55,36 @@ test('BufferPool: a size idle for keepSteps steps goes back to the allocator; cl
   assert.equal(pool.bytes, 0);
 });
 
-test('BufferPool: the k-th buffer of a size a step takes is the same every step (what a recorded step relies on); giving one back moves the epoch', () => {
+test('BufferPool: the k-th buffer of a size a step takes is the same every step (what a recorded step relies on); holds() tells whether a step\'s buffers are all still there', () => {
   const released: number[] = [];
   const pool = new BufferPool({ alloc: () => null, release: (b) => released.push(b.length), zero: (b) => b.fill(0) }, 2);
   const step = (T: number): Buf[] => withPool(pool, () => [alloc('f32', 3), ...Array.from({ length: T }, () => alloc('f32', 10)), alloc('f64', 3)]);
   const long = step(4);
+  const longUsage = pool.usage();
   const short = step(2);
+  const shortUsage = pool.usage();
   assert.deepEqual(short, [long[0], long[1], long[2], long[5]], 'a shorter step takes the first of each size');
   assert.deepEqual(step(4), long, 'in the same order every step');
   assert.deepEqual(step(4), long);
-  assert.equal(pool.epoch, 0);
+  assert.equal(pool.released, 0);
   step(2);
   step(2);
-  assert.equal(pool.epoch, 0, 'the two buffers only the long step takes: idle for one step');
+  assert.equal(pool.released, 0, 'the two buffers only the long step takes: idle for one step');
+  assert.ok(pool.holds(longUsage) && pool.holds(shortUsage));
   step(2);
   assert.deepEqual(released, [10, 10], 'idle for two steps: given back, the last first');
-  assert.equal(pool.epoch, 2);
+  assert.equal(pool.released, 2);
+  assert.ok(!pool.holds(longUsage), 'the long step\'s last two buffers are gone');
+  assert.ok(pool.holds(shortUsage), 'the short step\'s are all there');
   assert.deepEqual(step(2), short, 'the rest stay where they were');
   assert.equal([...pool.buffers()].length, 4);
+  const again = step(4);
+  assert.ok(again[3] !== long[3] && again[4] !== long[4], 'made again: new buffers');
+  assert.ok(!pool.holds(longUsage), 'where the long step\'s were: other buffers, though as many');
+  assert.ok(pool.holds(pool.usage()));
   pool.clear();
-  assert.equal(pool.epoch, 6);
+  assert.equal(pool.released, 2 + 6);
+  assert.ok(!pool.holds(shortUsage), 'after clear(), nothing');
 });
 
 test('BufferPool: a replayed step counts as using the buffers its recorded step took, so they are not given back', () => {

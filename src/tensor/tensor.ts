@@ -67,12 +67,25 @@ export interface F32Allocator {
 interface SizeList {
   readonly bufs: Buf[];
   readonly lastUse: number[];
+  /**
+   * when each buffer was made (the pool's count of buffers made till then): buffers are given
+   * back from the end of the list and made at its end, so these never decrease along it, and
+   * the last of a prefix tells whether any of the prefix was replaced since (BufferPool.holds)
+   */
+  readonly made: number[];
   /** how many this step has taken */
   next: number;
 }
 
 /** How many buffers of each size a step took (BufferPool.usage); opaque outside the pool. */
 export type PoolUsage = readonly object[];
+
+/** A step took the first n buffers of `list`, the last of them made at `made`. */
+interface Used {
+  readonly list: SizeList;
+  readonly n: number;
+  readonly made: number;
+}
 
 /**
  * Reuses the buffers of training steps. Every buffer a step takes goes back to the pool when
@@ -81,8 +94,10 @@ export type PoolUsage = readonly object[];
  * steady state), and the pool holds what the largest step needs, not one set per sequence
  * length. Buffers idle for `keepSteps` steps go back to the allocator, so memory follows what
  * recent steps needed: a length that comes back after a longer absence makes its extra buffers
- * again (a task's lengths, drawn uniformly from a few, recur far more often than that).
- * Only for work whose buffers do not outlive it: a buffer is handed out again next step.
+ * again. The default, 1,024 steps, outlasts the gaps between a step shape's returns: a task's
+ * lengths are drawn from a few, but in length groups a shape is also its rows schedule (one
+ * of ~25 on dnc-repeat-copy, some seen once in a few hundred steps; with 64, steps still made
+ * 1–3 buffers each on average after 8,000 steps, and their shapes were recorded again). Only for work whose buffers do not outlive it: a buffer is handed out again next step.
  */
 export class BufferPool {
   private readonly lists32 = new Map<number, SizeList>();
@@ -93,11 +108,8 @@ export class BufferPool {
   private steps = 0;
   /** Buffers made (not reused) so far: constant once every shape of step has run (the steady state). */
   fresh = 0;
-  /**
-   * Counts the buffers given back to the allocator: a step recorded on this pool's buffers
-   * (src/train/replay.ts) stays valid while it is unchanged.
-   */
-  epoch = 0;
+  /** Buffers given back to the allocator so far. */
+  released = 0;
   /** Called once by clear(), before the buffers go: what was recorded on them lets go of its own memory. */
   onClear: (() => void) | null = null;
 
@@ -105,7 +117,7 @@ export class BufferPool {
    * @param f32 where float32 buffers come from (default: ordinary arrays)
    * @param keepSteps idle buffers unused for this many steps are given back
    */
-  constructor(private readonly f32: F32Allocator | null = null, private readonly keepSteps = 64) {}
+  constructor(private readonly f32: F32Allocator | null = null, private readonly keepSteps = 1024) {}
 
   /** Starts a step: every buffer of the last one is idle again. */
   begin(): void {
@@ -129,7 +141,7 @@ export class BufferPool {
   take(dtype: DType, n: number, zero = true): Buf {
     const lists = dtype === 'f64' ? this.lists64 : this.lists32;
     let l = lists.get(n);
-    if (l === undefined) lists.set(n, (l = { bufs: [], lastUse: [], next: 0 }));
+    if (l === undefined) lists.set(n, (l = { bufs: [], lastUse: [], made: [], next: 0 }));
     if (l.next === 0) this.touched[this.nTouched++] = l;
     let b: Buf;
     if (l.next < l.bufs.length) {
@@ -143,6 +155,7 @@ export class BufferPool {
       b = dtype === 'f64' ? new Float64Array(n) : (this.f32?.alloc(n) ?? new Float32Array(n));
       l.bufs.push(b);
       l.lastUse.push(this.steps);
+      l.made.push(this.fresh);
     }
     l.next++;
     return b;
@@ -154,7 +167,10 @@ export class BufferPool {
     this.onClear = null;
     hook?.();
     for (const lists of [this.lists32, this.lists64]) {
-      for (const l of lists.values()) for (const b of l.bufs) this.dropOne(b);
+      for (const l of lists.values()) {
+        for (const b of l.bufs) this.dropOne(b);
+        l.bufs.length = l.lastUse.length = l.made.length = 0; // (what holds() reads of a usage)
+      }
       lists.clear();
     }
     this.touched.length = this.nTouched = 0;
@@ -172,9 +188,25 @@ export class BufferPool {
    * taking them (src/train/replay.ts) passes it to `replayed`, so those buffers count as used.
    */
   usage(): PoolUsage {
-    const u: { list: SizeList; n: number }[] = [];
-    for (let i = 0; i < this.nTouched; i++) u.push({ list: this.touched[i]!, n: this.touched[i]!.next });
+    const u: Used[] = [];
+    for (let i = 0; i < this.nTouched; i++) {
+      const list = this.touched[i]!, n = list.next;
+      u.push({ list, n, made: list.made[n - 1]! });
+    }
     return u;
+  }
+
+  /**
+   * True while the pool still holds every buffer `usage` counts, where it was then: none of them
+   * has been given back (a step recorded on them is still good, whatever else was given back).
+   */
+  holds(usage: PoolUsage): boolean {
+    const u = usage as readonly Used[];
+    for (let i = 0; i < u.length; i++) {
+      const { list, n, made } = u[i]!;
+      if (list.bufs.length < n || list.made[n - 1] !== made) return false;
+    }
+    return true;
   }
 
   /**
@@ -183,7 +215,7 @@ export class BufferPool {
    */
   replayed(usage: PoolUsage): void {
     this.advance();
-    for (const { list, n } of usage as readonly { list: SizeList; n: number }[]) {
+    for (const { list, n } of usage as readonly Used[]) {
       for (let k = 0; k < n && k < list.bufs.length; k++) list.lastUse[k] = this.steps;
     }
     this.trim();
@@ -207,13 +239,13 @@ export class BufferPool {
       if (n === 0 || l.lastUse[n - 1]! > last) continue;
       const size = l.bufs[0]!.length;
       while (n > 0 && l.lastUse[n - 1]! <= last) this.dropOne(l.bufs[--n]!);
-      l.bufs.length = l.lastUse.length = n;
+      l.bufs.length = l.lastUse.length = l.made.length = n;
       if (n === 0) lists.delete(size);
     }
   }
 
   private dropOne(b: Buf): void {
-    this.epoch++;
+    this.released++;
     if (this.f32 !== null && b instanceof Float32Array) this.f32.release(b);
   }
 }

@@ -104,12 +104,12 @@ try {
       if (block !== null) block.data.set(weights);
       else params.forEach((p, i) => p.data.set(weights.subarray(init.layout.offsets[i]!, init.layout.offsets[i]! + p.size)));
       if (control[Slot.Forward] === 1) {
-        const z = forwardLogits(model, batch, evalPool, init.config.train.lengthGroupSize);
+        const z = forwardLogits(model, batch, evalPool, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
         for (let t = 0; t < batch.T; t++) logits.set(z[t]!, t * z[t]!.length);
       } else {
         if (block !== null) kernelHeapOrNull()!.zero(block.grad); // one memory fill
         else zeroGrads(params); // one memory fill per parameter on the kernel heap
-        nums[Num.Loss] = accumulateGradients(model, batch, pool, nums[Num.Normaliser]!, init.config.train.lengthGroupSize);
+        nums[Num.Loss] = accumulateGradients(model, batch, pool, nums[Num.Normaliser]!, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
         if (block !== null) grads.set(block.grad);
         else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));
       }

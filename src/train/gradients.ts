@@ -13,16 +13,18 @@ import { lossScale, maskedBceLoss } from './loss.js';
 /**
  * @param normaliser the loss divisor (a slice of a batch passes the whole batch's lossScale)
  * @param groupSize samples per length group (src/tasks/groups.ts; train.lengthGroupSize): the
- * batch runs as groups of this many, longest first, each padded to its own longest sample; 0:
- * the whole batch at once
- * @returns the loss value (the groups' losses summed in group order)
+ * batch's samples run longest first, and each group of this many stops at its own longest
+ * sample; 0: the whole batch, padded, at once
+ * @param atOnce length groups run side by side (train.lengthGroupsAtOnce; 0: all): a time step
+ * runs every group of them still going, in one batch (LengthGroups.sideBySide)
+ * @returns the loss value (summed over the runs of groups side by side, longest first)
  */
-export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch), groupSize = 0): number {
-  if (groupSize <= 0) return accumulateOne(model, batch, pool, normaliser);
+export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch), groupSize = 0, atOnce = 0): number {
+  if (groupSize <= 0) return accumulateOne(model, batch, pool, normaliser, null);
   const g = groupsOf(pool);
-  const n = g.plan(batch, groupSize);
+  const n = g.plan(batch, groupSize), per = atOnce > 0 ? atOnce : n;
   let loss = 0;
-  for (let k = 0; k < n; k++) loss += accumulateOne(model, g.group(batch, k), pool, normaliser);
+  for (let k = 0; k < n; k += per) loss += accumulateOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), pool, normaliser, g.schedule);
   return loss;
 }
 
@@ -35,9 +37,10 @@ function groupsOf(pool: BufferPool): LengthGroups {
   return g;
 }
 
-function accumulateOne(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number): number {
+/** @param rows as MemoryModel.forward's (null: every sample at every step) */
+function accumulateOne(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number, rows: readonly number[] | null): number {
   const replay = replayFor(model, pool);
-  if (replay === null) return ordinaryStep(model, batch, pool, normaliser)[0]![0]!;
+  if (replay === null) return ordinaryStep(model, batch, pool, normaliser, rows)[0]![0]!;
   // the ordinary step as a function of nothing, for replay.run to call when it does not replay:
   // one per pool, its arguments set for each step (no closure made per step)
   let s = ordinarySteps.get(pool);
@@ -45,15 +48,16 @@ function accumulateOne(model: MemoryModel, batch: Batch, pool: BufferPool, norma
   s.model = model;
   s.batch = batch;
   s.normaliser = normaliser;
-  return replay.run(batch, normaliser, s.run)[0]![0]!;
+  s.rows = rows;
+  return replay.run(batch, normaliser, s.run, rows)[0]![0]!;
 }
 
 /** A training step the ordinary way: the model's code on a tape, then the backward pass. */
-function ordinaryStep(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number): Buf[] {
+function ordinaryStep(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number, rows: readonly number[] | null): Buf[] {
   const tape = new Tape();
   // the step's buffers come from the pool; nothing that holds one outlives this block
   return withPool(pool, () => {
-    const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch, normaliser));
+    const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B, undefined, rows ?? undefined), batch, normaliser));
     tape.backward(loss);
     return [loss.data];
   });
@@ -63,40 +67,45 @@ class OrdinaryStep {
   model: MemoryModel | null = null;
   batch: Batch | null = null;
   normaliser = 1;
+  rows: readonly number[] | null = null;
   constructor(readonly pool: BufferPool) {}
-  readonly run = (): Buf[] => ordinaryStep(this.model!, this.batch!, this.pool, this.normaliser);
+  readonly run = (): Buf[] => ordinaryStep(this.model!, this.batch!, this.pool, this.normaliser, this.rows);
 }
 
 const ordinarySteps = new WeakMap<BufferPool, OrdinaryStep>();
 
 /**
  * The logits of a forward pass on `batch` (evaluation: no tape), valid until `pool`'s next step.
- * @param groupSize as accumulateGradients: in length groups, a sample's logits are those of the
- * padded batch to the bit (a sample's logits do not depend on the other samples in its batch),
- * but 0 after its group's last time step (which is after the last it needs: no metric reads them)
+ * @param groupSize, atOnce as accumulateGradients: in length groups, a sample's logits are those
+ * of the padded batch to the bit (a sample's logits do not depend on the other samples in its
+ * batch), but 0 after its group's last time step (which is after the last it needs: no metric
+ * reads them)
  * @returns per time step, [B, Y]
  */
-export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool, groupSize = 0): readonly Buf[] {
-  if (groupSize <= 0) return forwardOne(model, batch, pool);
+export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool, groupSize = 0, atOnce = 0): readonly Buf[] {
+  if (groupSize <= 0) return forwardOne(model, batch, pool, null);
   const g = groupsOf(pool);
-  const n = g.plan(batch, groupSize);
   const { T, B, Y } = batch;
   const out = Array.from({ length: T }, () => new Float32Array(B * Y));
-  for (let k = 0; k < n; k++) scatterRows(forwardOne(model, g.group(batch, k), pool), g.order, k * groupSize, g.rows(k), Y, out);
+  const n = g.plan(batch, groupSize), per = atOnce > 0 ? atOnce : n;
+  for (let k = 0; k < n; k += per) {
+    scatterRows(forwardOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), pool, g.schedule), g.order, k * groupSize, Y, out);
+  }
   return out;
 }
 
-/** out[t] row idx[from + r] = z[t] row r, for every time step of z and r < rows (rows of Y). */
-export function scatterRows(z: readonly Buf[], idx: readonly number[], from: number, rows: number, Y: number, out: readonly Float32Array[]): void {
+/** out[t] row idx[from + r] = z[t] row r, for every row r of every time step of z (rows of Y). */
+export function scatterRows(z: readonly Buf[], idx: readonly number[], from: number, Y: number, out: readonly Float32Array[]): void {
   for (let t = 0; t < z.length; t++) {
+    const rows = z[t]!.length / Y;
     for (let r = 0; r < rows; r++) out[t]!.set(z[t]!.subarray(r * Y, (r + 1) * Y), idx[from + r]! * Y);
   }
 }
 
-function forwardOne(model: MemoryModel, batch: Batch, pool: BufferPool): readonly Buf[] {
-  const ordinary = (): Buf[] => withPool(pool, () => model.forward(batch.input, batch.T, batch.B).map((z) => z.data));
+function forwardOne(model: MemoryModel, batch: Batch, pool: BufferPool, rows: readonly number[] | null): readonly Buf[] {
+  const ordinary = (): Buf[] => withPool(pool, () => model.forward(batch.input, batch.T, batch.B, undefined, rows ?? undefined).map((z) => z.data));
   const replay = replayFor(model, pool);
-  return replay === null ? ordinary() : replay.run(batch, 0, ordinary);
+  return replay === null ? ordinary() : replay.run(batch, 0, ordinary, rows);
 }
 
 const replays = new WeakMap<BufferPool, StepReplay>();

@@ -20,21 +20,30 @@ export function lossScale(batch: Batch): number {
 
 /**
  * The training loss on the reference's scale.
- * @param logits T tensors, each [B, Y]
+ * @param logits T tensors, each [B, Y], or at step t [n, Y] for the batch's first n samples
+ * when the others are no longer scored (mask 0 from t on: a batch that drops its finished
+ * samples, MemoryModel.forward's `rows`)
  * @param normaliser the divisor of Σ mask·BCE; a slice of a batch passes the whole batch's
  * @returns scalar [1]
  */
 export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normaliser = lossScale(batch)): Tensor {
   const { T, B, Y } = batch;
   if (logits.length !== T) throw new Error(`maskedBceLoss: ${logits.length} output steps for a batch of T=${T}`);
-  logits.forEach((z) => expectShape('maskedBceLoss', 'logits', z, [B, Y]));
+  const rows = logits.map((z, t) => {
+    const n = z.shape[0]!;
+    expectShape('maskedBceLoss', 'logits', z, [Math.min(Math.max(n, 1), B), Y]);
+    for (let b = n; b < B; b++) {
+      if (batch.mask[t * B + b] !== 0) throw new Error(`maskedBceLoss: logits at step ${t} have ${n} rows, but sample ${b} is scored there`);
+    }
+    return n;
+  });
   const tape = tapeFor(...logits);
   const out = Tensor.zeros([1], logits[0]!.dtype, tape !== null);
   // both passes are functions of the batch and the normaliser, so a replay of the step redoes
   // them with its own
   const forward = (batch: Batch, normaliser: number): void => {
     let sum = 0;
-    for (let t = 0; t < T; t++) sum += maskedBceSum(logits[t]!.data, batch, t);
+    for (let t = 0; t < T; t++) sum += maskedBceSum(logits[t]!.data, batch, t, rows[t]);
     out.data[0] = sum * (1 / normaliser);
   };
   forward(batch, normaliser);
@@ -49,8 +58,8 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
         for (let t = 0; t < T; t++) {
           const gzt = gz[t];
           if (!gzt) continue;
-          const zd = logits[t]!.data;
-          for (let b = 0; b < B; b++) {
+          const zd = logits[t]!.data, n = rows[t]!;
+          for (let b = 0; b < n; b++) {
             const m = batch.mask[t * B + b]!;
             if (m === 0) continue;
             for (let j = 0; j < Y; j++) {
@@ -67,11 +76,11 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
   return out;
 }
 
-/** Σ_b,j mask·BCE at time step t. @param z [B, Y] */
-export function maskedBceSum(z: Buf, batch: Batch, t: number): number {
+/** Σ_b,j mask·BCE at time step t. @param z [B, Y], or [rows, Y] of the batch's first samples */
+export function maskedBceSum(z: Buf, batch: Batch, t: number, rows = batch.B): number {
   const { B, Y } = batch;
   let s = 0;
-  for (let b = 0; b < B; b++) {
+  for (let b = 0; b < rows; b++) {
     const m = batch.mask[t * B + b]!;
     if (m === 0) continue;
     for (let j = 0; j < Y; j++) s += m * bceWithLogits(z[b * Y + j]!, batch.target[(t * B + b) * Y + j]!);

@@ -60,11 +60,13 @@ function threadsMatchOne(config: Config, model: ReturnType<typeof createModel>, 
 // kernelHeap false: this thread's parameters are ordinary arrays, so the shared buffers hold them
 // back to back and go across one parameter at a time (the workers' own, on their heaps, too);
 // else the model's block of parameters is laid out in them as it is and goes across whole.
-// groupSize 0: contiguous slices of the padded batch; else whole length groups dealt to threads.
-for (const [name, kernelHeap, groupSize] of [['ntm-copy-small', true, 4], ['dnc-repeat-copy-small', true, 4], ['dnc-repeat-copy-small', false, 4], ['ntm-copy-small', true, 0], ['dnc-repeat-copy-small', true, 2]] as const) {
-  test(`${name}${kernelHeap ? '' : ' (parameters off the kernel heap)'}, ${groupSize > 0 ? `length groups of ${groupSize}` : 'whole batches'}: gradients from 3 threads equal the single-thread gradients (float32 rounding only)`, () => {
+// groupSize 0: contiguous slices of the padded batch; else whole length groups dealt to threads,
+// atOnce of them side by side (0: all of a thread's).
+for (const [name, kernelHeap, groupSize, atOnce] of [['ntm-copy-small', true, 4, 0], ['dnc-repeat-copy-small', true, 4, 0], ['dnc-repeat-copy-small', false, 4, 0], ['ntm-copy-small', true, 0, 0], ['dnc-repeat-copy-small', true, 2, 0], ['dnc-repeat-copy-small', true, 2, 1], ['ntm-copy-small', true, 1, 2]] as const) {
+  test(`${name}${kernelHeap ? '' : ' (parameters off the kernel heap)'}, ${groupSize > 0 ? `length groups of ${groupSize}, ${atOnce === 0 ? 'all' : atOnce} at once` : 'whole batches'}: gradients from 3 threads equal the single-thread gradients (float32 rounding only)`, () => {
     const { config, model, batch } = setup(name, kernelHeap);
     config.train.lengthGroupSize = groupSize;
+    config.train.lengthGroupsAtOnce = atOnce;
     assert.equal(adoptedLayout(model.params) !== undefined, kernelHeap);
     threadsMatchOne(config, model, batch, (par) => {
       // a second step with other weights uses the new weights

@@ -90,6 +90,8 @@ export class ParallelGradients {
   private first: Batch | null = null;
   /** samples per length group (train.lengthGroupSize; 0: contiguous slices of the padded batch) */
   private readonly groupSize: number;
+  /** length groups side by side (train.lengthGroupsAtOnce) */
+  private readonly atOnce: number;
   private readonly groups = new LengthGroups();
   /** per thread (0: this one), the last start()'s share: its samples, how many, its time steps (0: none) */
   private readonly shares: number[][];
@@ -98,6 +100,7 @@ export class ParallelGradients {
 
   constructor(model: MemoryModel, config: Config, readonly threads: number) {
     this.groupSize = config.train.lengthGroupSize;
+    this.atOnce = config.train.lengthGroupsAtOnce;
     this.shares = Array.from({ length: threads }, () => []);
     // Workers made from here on compile optimised code on their own thread rather than on a
     // background one: with as many busy threads as cores, background compiles preempted a
@@ -149,7 +152,7 @@ export class ParallelGradients {
     try {
       const normaliser = lossScale(batch);
       const block = this.start(model, batch, normaliser, false);
-      let loss = this.first === null ? 0 : accumulateGradients(model, this.first, pool, normaliser, this.groupSize);
+      let loss = this.first === null ? 0 : accumulateGradients(model, this.first, pool, normaliser, this.groupSize, this.atOnce);
       for (let w = 1; w < this.threads; w++) {
         if (this.counts[w] === 0) continue;
         const h = this.handles[w - 1]!;
@@ -201,7 +204,7 @@ export class ParallelGradients {
       const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
       if (this.first !== null) {
         // (the time steps of a sample after the last it needs stay 0, as forwardLogits leaves them)
-        scatterRows(forwardLogits(model, this.first, pool, this.groupSize), this.shares[0]!, 0, this.counts[0]!, Y, out);
+        scatterRows(forwardLogits(model, this.first, pool, this.groupSize, this.atOnce), this.shares[0]!, 0, Y, out);
       }
       for (let w = 1; w < this.threads; w++) {
         const rows = this.counts[w]!;

@@ -7,8 +7,9 @@
  * (stable assignment), the parameters and their gradients stay where they are, and the few pieces
  * of work done in JavaScript on step buffers (copying the input in, the loss and its gradient,
  * clamping, constants of the initial state) register themselves with `replayJs` as functions of
- * the batch. Recording one step of a shape (T, B) therefore gives a program that, run on another
- * batch of that shape, computes the same loss and adds the same gradients, bit for bit, with no
+ * the batch. Recording one step of a shape (T, B, and the rows schedule when the batch drops its
+ * finished samples: MemoryModel.forward) therefore gives a program that, run on another batch of
+ * that shape, computes the same loss and adds the same gradients, bit for bit, with no
  * tape, no closures made and no tensors (on dnc-repeat-copy, batch 8 per thread, that JavaScript
  * was a third of the step).
  *
@@ -18,8 +19,8 @@
  * writes shows);
  * the program is used only if the results and every gradient match to the bit (and are finite:
  * NaN would match NaN), else that shape keeps the ordinary path. A program is dropped when
- * anything it relies on changes: the pool gives buffers back (its epoch), a parameter or gradient
- * buffer is replaced, or the kernels or replay are switched off. The loss normaliser is not baked
+ * anything it relies on changes: the pool gives back a buffer it used (BufferPool.holds), a
+ * parameter or gradient buffer is replaced, or the kernels or replay are switched off. The loss normaliser is not baked
  * in: the recorded JavaScript is given it at each replay (the loss's two passes use it).
  * Evaluation's forward passes (no tape, normaliser 0) are recorded, checked and replayed the same
  * way, apart from training steps of the same shape.
@@ -47,10 +48,11 @@ export function stepReplayEnabled(): boolean {
 
 /** One batch shape's program and what it was recorded on. */
 interface Entry {
+  /** the rows schedule it runs (MemoryModel.forward's rows; null: none), for its T time steps */
+  rows: Int32Array | null;
   program: StepProgram;
   /** 'recorded': not yet checked against an ordinary step; 'checked': replayed from then on */
   state: 'recorded' | 'checked';
-  epoch: number;
   /** the step's results (the loss's buffer; a forward pass's logits), the same buffers every run */
   outputs: readonly Buf[];
   /** the pool's buffers the recorded step took (a replay counts as their use: BufferPool.replayed) */
@@ -76,9 +78,11 @@ export interface ReplayStats {
  * forward pass).
  */
 export class StepReplay {
-  private readonly entries = new Map<number, Entry>();
-  /** shapes that take the ordinary path for good (a failed recording or check) */
-  private readonly refused = new Set<number>();
+  /** by kind of step and shape (see run), then told apart by their rows schedules */
+  private readonly entries = new Map<number, Entry[]>();
+  private size = 0;
+  /** shapes that take the ordinary path for good (a failed recording or check), listed as entries are */
+  private readonly refused = new Map<number, { rows: Int32Array | null }[]>();
   /** the parameters' value and gradient buffers the programs were recorded with */
   private buffers: Buf[];
   /** the recordings' scratch blocks */
@@ -94,9 +98,10 @@ export class StepReplay {
    * A step on `batch`: what `ordinary` does (the model's code, the tape), by replay when it can.
    * @param normaliser the loss normaliser (0 for a forward pass), which the step's JavaScript is given
    * @param ordinary the step the ordinary way, within its own withPool(pool); returns its result buffers
+   * @param rows the rows schedule `ordinary` runs (MemoryModel.forward's), part of the shape
    * @returns the result buffers (valid until the pool's next step)
    */
-  run(batch: Batch, normaliser: number, ordinary: () => readonly Buf[]): readonly Buf[] {
+  run(batch: Batch, normaliser: number, ordinary: () => readonly Buf[], rows: ArrayLike<number> | null = null): readonly Buf[] {
     if (!enabled || activeHeap() !== this.heap) {
       this.dropAll();
       return this.ordinaryStep(ordinary);
@@ -109,22 +114,21 @@ export class StepReplay {
     }
     // a shape and a kind of step (a forward pass has normaliser 0, a training step's is > 0)
     const key = (batch.T * 8192 + batch.B) * 2 + (normaliser === 0 ? 1 : 0);
-    if (this.refused.has(key)) return this.ordinaryStep(ordinary);
-    let e = this.entries.get(key);
-    if (e !== undefined && e.epoch !== this.pool.epoch) {
-      this.entries.delete(key);
+    const T = batch.T;
+    if (findRows(this.refused.get(key), rows, T) !== undefined) return this.ordinaryStep(ordinary);
+    let e = findRows(this.entries.get(key), rows, T);
+    if (e !== undefined && !this.pool.holds(e.usage)) {
+      // the pool gave back a buffer the recording used: record again
+      this.remove(key, e);
       e = undefined;
     }
     if (e === undefined) {
-      if (this.entries.size >= MAX_SHAPES) return this.ordinaryStep(ordinary);
-      return this.record(key, ordinary);
+      if (this.size >= MAX_SHAPES) return this.ordinaryStep(ordinary);
+      return this.record(key, rows === null ? null : Int32Array.from({ length: T }, (_, t) => rows[t]!), ordinary);
     }
     if (e.state === 'checked') {
+      // (this counts the recording's buffers as used, so the pool gives back none of them now)
       this.pool.replayed(e.usage);
-      if (e.epoch !== this.pool.epoch) {
-        // that step of the pool gave back buffers nothing had used for a while: record again
-        return this.run(batch, normaliser, ordinary);
-      }
       e.program.run(batch, normaliser);
       this.stats.replayed++;
       return e.outputs;
@@ -135,7 +139,15 @@ export class StepReplay {
   /** Drops every recording and gives back their scratch (the pool is being cleared, the model left the heap, ...). */
   dropAll(): void {
     this.entries.clear();
+    this.size = 0;
     this.scratch.dispose();
+  }
+
+  private remove(key: number, e: Entry): void {
+    const list = this.entries.get(key)!;
+    list.splice(list.indexOf(e), 1);
+    if (list.length === 0) this.entries.delete(key);
+    this.size--;
   }
 
   private ordinaryStep(ordinary: () => readonly Buf[]): readonly Buf[] {
@@ -160,7 +172,7 @@ export class StepReplay {
   }
 
   /** An ordinary step, recorded. */
-  private record(key: number, ordinary: () => readonly Buf[]): readonly Buf[] {
+  private record(key: number, rows: Int32Array | null, ordinary: () => readonly Buf[]): readonly Buf[] {
     const program = new StepProgram(this.scratch);
     const fresh = this.pool.fresh;
     let outputs: readonly Buf[];
@@ -178,11 +190,15 @@ export class StepReplay {
     // every buffer must be the heap's own float32: a step with others is not recorded
     const onHeap = outputs.every((b) => this.heap.ptr(b) >= 0) && this.buffers.every((b) => this.heap.ptr(b) >= 0);
     if (program.failure !== null || !onHeap) {
-      this.refuse(key, program.failure ?? 'a buffer off the kernel heap');
+      this.refuse(key, rows, program.failure ?? 'a buffer off the kernel heap');
     } else if (this.pool.fresh === fresh) {
       // (a step that made buffers is recorded again next time: the heap zeroed each buffer it
       // made, and those calls would be replayed every time for nothing)
-      this.entries.set(key, { program, state: 'recorded', epoch: this.pool.epoch, outputs: [...outputs], usage });
+      const list = this.entries.get(key);
+      const e: Entry = { rows, program, state: 'recorded', outputs: [...outputs], usage };
+      if (list === undefined) this.entries.set(key, [e]);
+      else list.push(e);
+      this.size++;
       this.stats.recorded++;
     }
     return outputs;
@@ -200,9 +216,9 @@ export class StepReplay {
     const expectedOut = outputs.map((b) => b.slice());
     const expected = grads.map((g) => g.slice());
     this.stats.ordinary++;
-    if (e.epoch !== this.pool.epoch || outputs.length !== e.outputs.length || outputs.some((b, i) => b !== e.outputs[i])) {
+    if (!this.pool.holds(e.usage) || outputs.length !== e.outputs.length || outputs.some((b, i) => b !== e.outputs[i])) {
       // the ordinary step changed the pool or its buffers: record again next time
-      this.entries.delete(key);
+      this.remove(key, e);
       return outputs;
     }
     if (!outputs.every(allFinite) || !expected.every(allFinite)) {
@@ -224,8 +240,8 @@ export class StepReplay {
       // the ordinary step's results stand
       outputs.forEach((b, i) => b.set(expectedOut[i]!));
       grads.forEach((g, i) => g.set(expected[i]!));
-      this.entries.delete(key);
-      this.refuse(key, `a replay of T=${batch.T}, B=${batch.B} differed from the ordinary step`);
+      this.remove(key, e);
+      this.refuse(key, e.rows, `a replay of T=${batch.T}, B=${batch.B}${e.rows === null ? '' : ` (rows ${e.rows.join(' ')})`} differed from the ordinary step`);
       return outputs;
     }
     e.state = 'checked';
@@ -233,10 +249,28 @@ export class StepReplay {
     return outputs;
   }
 
-  private refuse(key: number, reason: string): void {
-    this.refused.add(key);
+  private refuse(key: number, rows: Int32Array | null, reason: string): void {
+    const list = this.refused.get(key);
+    if (list === undefined) this.refused.set(key, [{ rows }]);
+    else list.push({ rows });
     this.stats.failed.push(reason);
   }
+}
+
+/** The entry of `list` with these rows over T time steps (null matches null only), if any. */
+function findRows<E extends { rows: Int32Array | null }>(list: readonly E[] | undefined, rows: ArrayLike<number> | null, T: number): E | undefined {
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!, r = e.rows;
+    if (r === null || rows === null) {
+      if (r === rows) return e;
+      continue;
+    }
+    let t = 0;
+    while (t < T && r[t] === rows[t]) t++;
+    if (t === T) return e;
+  }
+  return undefined;
 }
 
 function allFinite(a: Buf): boolean {

@@ -145,7 +145,7 @@ export class Trainer {
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
     const lossValue = this.parallel
       ? this.parallel.accumulate(this.model, batch, this.trainPool)
-      : accumulateGradients(this.model, batch, this.trainPool, undefined, this.config.train.lengthGroupSize);
+      : accumulateGradients(this.model, batch, this.trainPool, undefined, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce);
     this.step++;
     this.gradientHook?.(this.step, this.model.params);
     const gradNorm = globalGradNorm(params);
@@ -212,7 +212,7 @@ export class Trainer {
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, length, this.batches);
       // on the gradient threads too, once they run (the same logits, see ParallelGradients.forward)
-      acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalPool) : forwardLogits(this.model, batch, this.evalPool, this.config.train.lengthGroupSize), batch);
+      acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalPool) : forwardLogits(this.model, batch, this.evalPool, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce), batch);
     }
     return acc.result();
   }
