@@ -46,7 +46,7 @@ for (const [preset, kernels, threads] of configs) {
     console.log(`${preset.padEnd(20)} ${kernels.padEnd(5)} ${threads} thr ${r.msPerStep.toFixed(2).padStart(8)} ms/step ` +
       `(p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) ${r.sequencesPerSec.toFixed(0).padStart(6)} seq/s ` +
       `${r.gflops.toFixed(2).padStart(6)} GFLOP/s  peak RSS ${r.peakRssMB.toFixed(0)} MB  ` +
-      `buffers made ${r.bufferAllocsPerStep.toFixed(1)}/step (${r.newLengths} new lengths)  GC ${r.gcMsPerStep.toFixed(2)} ms/step  ` +
+      `buffers made ${r.bufferAllocsPerStep.toFixed(1)}/step (${r.newShapes} new shapes)  GC ${r.gcMsPerStep.toFixed(2)} ms/step  ` +
       `JS ${r.jsBytesPerStep.toFixed(0)} B/step  ` +
       `(${r.warmupSteps} warm-up steps)`);
   }

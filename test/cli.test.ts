@@ -124,7 +124,7 @@ test('bench --json: the last line is one JSON object with msPerStep, nothing els
   assert.ok((out.p10 as number) <= (out.msPerStep as number) && (out.msPerStep as number) <= (out.p90 as number));
   // jsBytesPerStep is null (NaN) only if a collection ran in every window of timed steps
   if (out.jsBytesPerStep === null) delete out.jsBytesPerStep;
-  for (const k of ['bufferAllocsPerStep', 'newLengths', 'gcMsPerStep', ...('jsBytesPerStep' in out ? ['jsBytesPerStep'] : [])]) {
+  for (const k of ['bufferAllocsPerStep', 'newShapes', 'gcMsPerStep', ...('jsBytesPerStep' in out ? ['jsBytesPerStep'] : [])]) {
     assert.ok(typeof out[k] === 'number' && Number.isFinite(out[k]) && (out[k] as number) >= 0, `${k}: ${String(out[k])}`);
   }
   assert.equal(out.preset, 'ntm-copy-small');

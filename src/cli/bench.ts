@@ -9,6 +9,7 @@ import { forwardFlopsPerTimeStep } from '../models/flops.js';
 import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
 import { LengthGroups } from '../tasks/groups.js';
+import type { Batch } from '../tasks/batch.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
 import { setKernels, activeKernels } from '../kernels/wasm.js';
 import { setStepReplay, stepReplayEnabled } from '../train/replay.js';
@@ -20,9 +21,11 @@ export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--wa
 
   --preset NAME      time this preset (default: ntm-copy and dnc-repeat-copy)
   --steps N          timed training steps after the warm-up (default 200)
-  --warmup N         untimed steps first (default: 20 steps, and more until 3 s have passed,
-                     at most 2000: V8 keeps optimising the step's code for a few hundred short
-                     steps, and with gradient threads those compiles stall a step now and then)
+  --warmup N         untimed steps first (default: 20 steps, and more until 3 s have passed
+                     and 200 steps have gone by with no new step shape (up to 20 s), at most
+                     2000: V8 keeps optimising the step's code for a few hundred short steps,
+                     with gradient threads those compiles stall a step now and then, and a
+                     step of a new shape is recorded for replay the slow way)
   --kernels K        wasm (the SIMD kernels, default) or ts (their plain TypeScript twins)
   --replay on|off    replay each batch shape's recorded kernel calls (on, default) or run
                      every step through the model's code and the tape (off)
@@ -65,13 +68,16 @@ export interface BenchResult {
   meanT: number;
   peakRssMB: number;
   /**
-   * buffers the step's pool had to make, per timed step whose sequence length an earlier step
-   * already had (the steady state; 0: every buffer reused). A step with a new length makes its
-   * plan's buffers once; those are counted in newLengths instead.
+   * buffers the step's pool had to make, per timed step whose shape an earlier step already had
+   * (the steady state; 0: every buffer reused). A step of a new shape makes its buffers once;
+   * those are counted in newShapes instead.
    */
   bufferAllocsPerStep: number;
-  /** timed steps with a sequence length no earlier step had */
-  newLengths: number;
+  /**
+   * timed steps of a shape no earlier step had: a new padded length T or, in length groups, new
+   * group lengths (what a step runs: its rows schedule, MemoryModel.forward)
+   */
+  newShapes: number;
   /** this thread's garbage-collection pauses during the timed steps, per step (the step's short-lived JavaScript objects) */
   gcMsPerStep: number;
   /**
@@ -88,6 +94,12 @@ export interface BenchResult {
 const WARMUP_MIN_STEPS = 20;
 /** ... and more until this much time has passed ... */
 const WARMUP_MIN_MS = 3000;
+/**
+ * ... and while one of the last this many steps had a shape no step before it had (its first
+ * steps are recorded and checked, the ordinary way: step replay), up to WARMUP_MAX_MS ...
+ */
+const WARMUP_SETTLE_STEPS = 200;
+const WARMUP_MAX_MS = 20_000;
 /** ... but no more than this many steps. */
 const WARMUP_MAX_STEPS = 2000;
 
@@ -108,11 +120,11 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
   // the same task, noting each batch's length
-  let lastT = 0;
+  let last: Batch | null = null;
   const noting = Object.create(task) as typeof task;
   noting.sample = (rng, B, length, store) => {
     const b = task.sample(rng, B, length, store);
-    lastT = b.T;
+    last = b;
     return b;
   };
   const trainer = new Trainer(model, noting, config, streams);
@@ -120,7 +132,15 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   let warmupSteps = 0;
   const seen = new Set<number>();
   let repeatSteps = 0;
-  let newLengths = 0;
+  let newShapes = 0;
+  // a step's shape, as a number: T and, in length groups, its groups' lengths (read after the step)
+  const shapeGroups = new LengthGroups();
+  const shapeOf = (b: Batch): number => {
+    let key = b.T;
+    const n = config.train.lengthGroupSize > 0 ? shapeGroups.plan(b, config.train.lengthGroupSize) : 0;
+    for (let k = 0; k < n; k++) key = (key * 1009 + shapeGroups.steps(k)) % 2_147_483_647;
+    return key;
+  };
   let peak = process.memoryUsage.rss();
   let fresh0 = 0;
   const windows: number[] = [];
@@ -132,12 +152,20 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   });
   try {
     const w0 = performance.now();
-    const warming = (): boolean => warmup !== undefined
-      ? warmupSteps < warmup
-      : warmupSteps < WARMUP_MIN_STEPS || (warmupSteps < WARMUP_MAX_STEPS && performance.now() - w0 < WARMUP_MIN_MS);
+    let lastNew = 0; // the last warm-up step of a new shape
+    const warming = (): boolean => {
+      if (warmup !== undefined) return warmupSteps < warmup;
+      if (warmupSteps < WARMUP_MIN_STEPS) return true;
+      const ms = performance.now() - w0;
+      return warmupSteps < WARMUP_MAX_STEPS && (ms < WARMUP_MIN_MS || (warmupSteps - lastNew < WARMUP_SETTLE_STEPS && ms < WARMUP_MAX_MS));
+    };
     while (warming()) {
       trainer.trainStep();
-      seen.add(lastT);
+      const shape = shapeOf(last!);
+      if (!seen.has(shape)) {
+        seen.add(shape);
+        lastNew = warmupSteps;
+      }
       warmupSteps++;
     }
     gc.observe({ entryTypes: ['gc'] });
@@ -154,12 +182,13 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
         const grown = process.memoryUsage().heapUsed - heap0;
         if (grown >= 0) windows.push(grown); // else a collection ran in the window
       }
-      if (seen.has(lastT)) {
+      const shape = shapeOf(last!);
+      if (seen.has(shape)) {
         fresh += trainer.trainPool.fresh - fresh0;
         repeatSteps++;
       } else {
-        seen.add(lastT);
-        newLengths++;
+        seen.add(shape);
+        newShapes++;
       }
     }
     peak = Math.max(peak, process.memoryUsage.rss());
@@ -203,7 +232,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     meanT,
     peakRssMB: peak / 2 ** 20,
     bufferAllocsPerStep: repeatSteps > 0 ? fresh / repeatSteps : 0,
-    newLengths,
+    newShapes,
     gcMsPerStep: gcMs / steps,
     jsBytesPerStep: windows.length > 0 ? Math.max(0, quantile(windows.sort((a, b) => a - b), 0.5) - reading) / HEAP_WINDOW : NaN,
     warmupSteps,
@@ -239,7 +268,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(`${r.preset} (${activeKernels()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ` +
       `${r.lengthGroupSize > 0 ? `length groups of ${r.lengthGroupSize}, ${r.lengthGroupsAtOnce > 0 ? r.lengthGroupsAtOnce : 'all'} at once` : 'whole batches'}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
-      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newLengths} new lengths) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
+      `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newShapes} new shapes) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
       `${r.jsBytesPerStep.toFixed(0)} bytes of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
     results.push(r);
   }

@@ -59,8 +59,12 @@ interface Entry {
   usage: PoolUsage;
 }
 
-/** How many batch shapes a pool records at most (a task has a few; more take the ordinary path). */
-const MAX_SHAPES = 64;
+/**
+ * How many step shapes a pool records at most; more take the ordinary path. A task has a few
+ * lengths, but in length groups a shape is also its rows schedule: ntm-copy on one thread, batch
+ * 16 in groups of 4, has ~90 (a recording there is ~1,500 calls, under 0.1 MB).
+ */
+const MAX_SHAPES = 256;
 
 /** What a pool's steps have recorded and replayed (for tests and benchmarks). */
 export interface ReplayStats {
