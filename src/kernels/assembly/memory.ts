@@ -578,13 +578,14 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
-      const x = v128.load(wt + ob + q);
       const live = f32x4.gt(v128.load(w + ob + q), f32x4.splat(0));
+      // the other lanes' p and w~ (tiny, or below float32's normal numbers) are not computed
+      // with: p as 0 and w~ as 1, as subnormal operands slow every operation on them
+      const x = v128.bitselect(v128.load(wt + ob + q), f32x4.splat(1), live);
       const dp = f32x4.mul(f32x4.sub(v128.load(gw + ob + q), wdwv), isum);
-      const pv = v128.load(p + ob + q);
-      const dpp = f32x4.mul(dp, pv);
-      v128.store(dwt + ob + q, v128.and(live, f32x4.div(f32x4.mul(dpp, gmv), x)));
-      dgv = f32x4.add(dgv, v128.and(live, f32x4.mul(dpp, logv(x))));
+      const dpp = f32x4.mul(dp, v128.and(live, v128.load(p + ob + q)));
+      v128.store(dwt + ob + q, f32x4.div(f32x4.mul(dpp, gmv), x));
+      dgv = f32x4.add(dgv, f32x4.mul(dpp, logv(x)));
     }
     let dgamma: f64 = <f64>f32x4.extract_lane(dgv, 0) + <f64>f32x4.extract_lane(dgv, 1) + <f64>f32x4.extract_lane(dgv, 2) + <f64>f32x4.extract_lane(dgv, 3);
     for (; i < N; i++) {
