@@ -52,6 +52,8 @@ export interface KernelExports {
   lstmBackward(...args: number[]): void;
   readWeightingForward(src: number, M: number, pi: number, out: number, B: number, N: number): void;
   readWeightingBackward(src: number, M: number, pi: number, gy: number, gsrc: number, gpi: number, B: number, N: number): void;
+  writeWeightingForward(a: number, c: number, ga: number, gw: number, out: number, B: number, N: number): void;
+  writeWeightingBackward(a: number, c: number, ga: number, gw: number, gy: number, da: number, dc: number, dga: number, dgw: number, B: number, N: number): void;
   activateForward(x: number, K: number, B: number, spec: number, P: number, outs: number): void;
   activateBackward(x: number, K: number, B: number, spec: number, P: number, outs: number, gouts: number, gx: number): void;
   heapBase(): number;

@@ -172,6 +172,15 @@ test('splitActivate kernel: softplus keeps its relative accuracy in the tails (l
   });
 });
 
+test('write-weighting kernel agrees with its TypeScript twin (N 7: a tail of three, and 16), inputs without gradients included', () => {
+  for (const n of [7, 16]) {
+    compare(`writeWeighting N=${n}`, ([a, c, ga, gw]) => writeWeighting(softmax(a!), softmax(c!), sigmoid(ga!), sigmoid(gw!)), [[B, n], [B, n], [B, 1], [B, 1]]);
+    // constant allocation and gates: only the content weights' gradient is wanted
+    compare(`writeWeighting N=${n}, constant allocation and gates`, ([c]) =>
+      writeWeighting(Tensor.full([B, n], 1 / n), softmax(c!), Tensor.full([B, 1], 0.3), Tensor.full([B, 1], 0.8)), [[B, n]]);
+  }
+});
+
 test('read-weighting kernel agrees with its TypeScript twin (one and two write heads, N 7 and 8)', () => {
   for (const n of [N, 8]) {
     for (const wh of [1, 2]) {

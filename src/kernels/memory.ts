@@ -300,3 +300,25 @@ export function readWeightingBackwardWasm(src: readonly F[], pi: F, gy: F, gsrc:
   h.done();
   return true;
 }
+
+/** DNC write weighting (memory/write-weighting.ts) into out. */
+export function writeWeightingForwardWasm(a: F, c: F, ga: F, gw: F, out: F, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const pa = h.in(a), pc = h.in(c), pga = h.in(ga), pgw = h.in(gw), po = h.out(out);
+  h.k.writeWeightingForward(pa, pc, pga, pgw, po, B, N);
+  h.done();
+  return true;
+}
+
+/** Its gradients, added into da, dc, dga, dgw (null: not wanted). */
+export function writeWeightingBackwardWasm(a: F, c: F, ga: F, gw: F, gy: F, da: F | null, dc: F | null, dga: F | null, dgw: F | null, B: number, N: number): boolean {
+  const h = activeHeap();
+  if (!h) return false;
+  const pa = h.in(a), pc = h.in(c), pga = h.in(ga), pgw = h.in(gw), pgy = h.in(gy);
+  const at = (g: F | null): number => (g === null ? 0 : h.inout(g));
+  const pda = at(da), pdc = at(dc), pdga = at(dga), pdgw = at(dgw);
+  h.k.writeWeightingBackward(pa, pc, pga, pgw, pgy, pda, pdc, pdga, pdgw, B, N);
+  h.done();
+  return true;
+}

@@ -4,6 +4,7 @@
  * g_a chooses between allocating fresh slots (a) and writing by content (c^w, on M_{t−1});
  * g_w scales the whole write, so g_w = 0 writes nothing.
  */
+import { writeWeightingBackwardWasm, writeWeightingForwardWasm } from '../kernels/memory.js';
 import { alloc, expectShape, replayJs, Tensor, tapeFor } from '../tensor/tensor.js';
 
 /**
@@ -20,6 +21,9 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocGate: T
   const tape = tapeFor(allocation, content, allocGate, writeGate);
   const a = allocation.data, c = content.data, ga = allocGate.data, gw = writeGate.data;
   const out = alloc(allocation.dtype, B * N);
+  type F = Float32Array;
+  // the WASM kernel (float32 arithmetic) when every buffer is float32, else the TypeScript twin
+  const f32 = [a, c, ga, gw].every((d) => d instanceof Float32Array);
   const forward = (): void => {
     for (let b = 0; b < B; b++) {
       for (let n = 0; n < N; n++) {
@@ -28,8 +32,10 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocGate: T
       }
     }
   };
-  forward();
-  replayJs(forward);
+  if (!(f32 && writeWeightingForwardWasm(a as F, c as F, ga as F, gw as F, out as F, B, N))) {
+    forward();
+    replayJs(forward);
+  }
   const y = new Tensor(out, [B, N], tape !== null);
   if (tape) {
     tape.push(() => {
@@ -39,6 +45,7 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocGate: T
       const dc = content.requiresGrad ? content.g() : null;
       const dga = allocGate.requiresGrad ? allocGate.g() : null;
       const dgw = writeGate.requiresGrad ? writeGate.g() : null;
+      if (f32 && writeWeightingBackwardWasm(a as F, c as F, ga as F, gw as F, gy as F, da as F | null, dc as F | null, dga as F | null, dgw as F | null, B, N)) return;
       const backward = (): void => {
         for (let b = 0; b < B; b++) {
           let sga = 0, sgw = 0;
