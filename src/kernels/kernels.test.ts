@@ -255,6 +255,22 @@ test('fused location kernel: a weight that sharpens below the floor is exactly 0
   }
 });
 
+test('fused location kernel and its twin: a NaN γ gives NaN weights and gradients, not weights floored to 0', () => {
+  for (const kernels of ['wasm', 'ts'] as const) {
+    setKernels(kernels);
+    try {
+      const content = new Tensor(Tensor.full([B, N], 1 / N).data, [B, N], true);
+      const tape = new Tape();
+      const w = withTape(tape, () => locationWeights(content, Tensor.full([B, N], 1 / N), Tensor.full([B, 1], 0.5), Tensor.from(Array(B).fill([0, 1, 0]).flat(), [B, 3]), Tensor.full([B, 1], NaN)));
+      tape.backward(withTape(tape, () => weightedSum(w, Array.from({ length: B * N }, (_, i) => 1 + (i % 3)))));
+      assert.ok(Array.from(w.data).every(Number.isNaN), `${kernels}: weights ${Array.from(w.data)}`);
+      assert.ok(Array.from(content.grad!).every(Number.isNaN), `${kernels}: gradient ${Array.from(content.grad!)}`);
+    } finally {
+      setKernels('wasm');
+    }
+  }
+});
+
 /** Rows of weights that are all zero (w = 0) or one-hot on a slot varying with the row (Σ w = 1). */
 function degenerate(kind: 'zero' | 'oneHot', B: number, N: number): Tensor {
   const w = Tensor.zeros([B, N]);

@@ -39,7 +39,7 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
     sums[b] = s;
     for (let i = 0; i < N; i++) {
       const v = p[b * N + i]! / s;
-      y[b * N + i] = v >= WEIGHT_FLOOR ? v : 0;
+      y[b * N + i] = v < WEIGHT_FLOOR ? 0 : v; // (NaN stays NaN)
     }
   }
   const out = new Tensor(y, [B, N], tape !== null);
@@ -57,7 +57,7 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
           const bi = b * N + i;
           const dp = (gy[bi]! - ydy) / sums[b]!; // dL/d(w~^γ)
           const xv = x[bi]!;
-          if (y[bi]! > 0) { // (so xv > 0 too)
+          if (y[bi] !== 0) { // (so xv > 0 too, or a NaN, which propagates)
             if (gx) gx[bi]! += (dp * g[b]! * p[bi]!) / xv; // γ·w~^(γ−1) = γ·p / w~, with p saved by the forward pass
             dgamma += dp * p[bi]! * Math.log(xv);
           }

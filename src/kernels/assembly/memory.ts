@@ -539,11 +539,11 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
       const wv = f32x4.mul(v128.load(p + ob + q), inv);
-      v128.store(w + ob + q, v128.and(wv, f32x4.ge(wv, floor)));
+      v128.store(w + ob + q, v128.andnot(wv, f32x4.lt(wv, floor))); // (NaN stays NaN)
     }
     for (; i < N; i++) {
       const wv = <f32>(<f64>f(p, o + i) / sum);
-      setf(w, o + i, wv >= WEIGHT_FLOOR ? wv : 0);
+      setf(w, o + i, wv < WEIGHT_FLOOR ? 0 : wv);
     }
   }
 }
@@ -573,12 +573,12 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     const sum = f(sums, b), gm = f(gamma, b);
     const wdwv = f32x4.splat(<f32>wdw), isum = f32x4.splat(1 / sum), gmv = f32x4.splat(gm);
     // dp = (gw − Σ gw·w) / sum;  dwt = dp·γ·p / wt;  dγ = Σ dp·p·ln wt   (over w > 0: the weights
-    // the forward pass left, wt ≥ TINY and w ≥ WEIGHT_FLOOR; the others are constant 0)
+    // the forward pass left, wt ≥ TINY and w ≥ WEIGHT_FLOOR, w ≠ 0; the others are constant 0)
     let dgv = f32x4.splat(0);
     i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
-      const live = f32x4.gt(v128.load(w + ob + q), f32x4.splat(0));
+      const live = f32x4.ne(v128.load(w + ob + q), f32x4.splat(0)); // (NaN is live: it propagates)
       // the other lanes' p and w~ (tiny, or below float32's normal numbers) are not computed
       // with: p as 0 and w~ as 1, as subnormal operands slow every operation on them
       const x = v128.bitselect(v128.load(wt + ob + q), f32x4.splat(1), live);
@@ -590,7 +590,7 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     let dgamma: f64 = <f64>f32x4.extract_lane(dgv, 0) + <f64>f32x4.extract_lane(dgv, 1) + <f64>f32x4.extract_lane(dgv, 2) + <f64>f32x4.extract_lane(dgv, 3);
     for (; i < N; i++) {
       const x = f(wt, o + i);
-      if (f(w, o + i) > 0) {
+      if (f(w, o + i) != 0) {
         const dpp: f32 = ((f(gw, o + i) - <f32>wdw) / sum) * f(p, o + i);
         setf(dwt, o + i, (dpp * gm) / x);
         dgamma += <f64>(dpp * f32x4.extract_lane(logv(f32x4.splat(x)), 0));
