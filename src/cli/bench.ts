@@ -133,13 +133,31 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   const seen = new Set<number>();
   let repeatSteps = 0;
   let newShapes = 0;
-  // a step's shape, as a number: T and, in length groups, its groups' lengths (read after the step)
+  // Whether a step (read after it) ran a shape no step before it had, noting its shapes: its T or,
+  // in length groups, each run of groups side by side as step replay tells them apart (as a
+  // number: the steps of the run's groups and how many samples they have). With gradient threads
+  // each thread runs runs of its own share, which may all be old when the batch's are new: the
+  // count is then an upper bound.
   const shapeGroups = new LengthGroups();
-  const shapeOf = (b: Batch): number => {
-    let key = b.T;
-    const n = config.train.lengthGroupSize > 0 ? shapeGroups.plan(b, config.train.lengthGroupSize) : 0;
-    for (let k = 0; k < n; k++) key = (key * 1009 + shapeGroups.steps(k)) % 2_147_483_647;
-    return key;
+  const hash = (key: number, v: number): number => (key * 1009 + v) % 2_147_483_647;
+  const newShape = (b: Batch): boolean => {
+    const size = config.train.lengthGroupSize;
+    if (size <= 0) return seen.size !== seen.add(b.T).size;
+    const n = shapeGroups.plan(b, size), per = config.train.lengthGroupsAtOnce > 0 ? config.train.lengthGroupsAtOnce : n;
+    let fresh = false;
+    for (let k = 0; k < n; k += per) {
+      let key = 0, rows = 0;
+      for (let j = k; j < Math.min(n, k + per); j++) {
+        key = hash(key, shapeGroups.steps(j));
+        rows += shapeGroups.rows(j);
+      }
+      key = hash(key, 100_000 + rows);
+      if (!seen.has(key)) {
+        seen.add(key);
+        fresh = true;
+      }
+    }
+    return fresh;
   };
   let peak = process.memoryUsage.rss();
   let fresh0 = 0;
@@ -161,11 +179,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     };
     while (warming()) {
       trainer.trainStep();
-      const shape = shapeOf(last!);
-      if (!seen.has(shape)) {
-        seen.add(shape);
-        lastNew = warmupSteps;
-      }
+      if (newShape(last!)) lastNew = warmupSteps;
       warmupSteps++;
     }
     gc.observe({ entryTypes: ['gc'] });
@@ -182,12 +196,10 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
         const grown = process.memoryUsage().heapUsed - heap0;
         if (grown >= 0) windows.push(grown); // else a collection ran in the window
       }
-      const shape = shapeOf(last!);
-      if (seen.has(shape)) {
+      if (!newShape(last!)) {
         fresh += trainer.trainPool.fresh - fresh0;
         repeatSteps++;
       } else {
-        seen.add(shape);
         newShapes++;
       }
     }

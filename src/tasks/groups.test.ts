@@ -91,7 +91,7 @@ test('LengthGroups.sideBySide: groups from..to−1 as one batch longest first, a
       for (let j = 0; j < batch.X; j++) assert.equal(s.input[r * batch.X + j], batch.input[b * batch.X + j]);
     }
   }
-  for (const [from, to] of [[0, 5], [2, 2], [-1, 1]]) assert.throws(() => g.sideBySide(batch, from, to), /LengthGroups.sideBySide: groups .* of the 4 with work/);
+  for (const [from, to] of [[0, 5], [2, 2], [-1, 1], [0.5, 2]]) assert.throws(() => g.sideBySide(batch, from, to), /LengthGroups.sideBySide: groups .* of the 4 with work/);
   const same = copyTask({ bits: 2, minWords: 3, maxWords: 3 }).sample(new Rng(5), 4);
   g.plan(same, 2);
   assert.equal(g.sideBySide(same), same, 'the whole batch in order: itself');
@@ -109,6 +109,10 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
       const loss = accumulateGradients(model, batch, new BufferPool(), undefined, groupSize, atOnce);
       return { loss, g: params.map((p) => Float32Array.from(p.grad!)) };
     };
+    for (const bad of [-1, 1.5]) {
+      assert.throws(() => accumulateGradients(model, batch, new BufferPool(), undefined, 4, bad), new RegExp(`length groups at once: ${bad} \\(a whole number ≥ 0; 0: all\\)`));
+      assert.throws(() => forwardLogits(model, batch, new BufferPool(), 4, bad), /length groups at once/);
+    }
     const whole = grads(0);
     const scale = Math.max(...whole.g.map((g) => Math.max(...Array.from(g, Math.abs))));
     const padded = forwardLogits(model, batch, new BufferPool());

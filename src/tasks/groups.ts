@@ -120,7 +120,7 @@ export class LengthGroups {
    * @param to at most `count`, and above from (a group with work)
    */
   sideBySide(batch: Batch, from = 0, to = this.count): Batch {
-    if (!(from >= 0 && to > from && to <= this.count)) throw new Error(`LengthGroups.sideBySide: groups ${from} to ${to - 1} of the ${this.count} with work`);
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && to > from && to <= this.count)) throw new Error(`LengthGroups.sideBySide: groups ${from} to ${to - 1} of the ${this.count} with work`);
     const T = this.steps(from), schedule = this.schedule;
     for (let t = 0; t < T; t++) schedule[t] = 0;
     let n = 0;

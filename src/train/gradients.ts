@@ -22,10 +22,16 @@ import { lossScale, maskedBceLoss } from './loss.js';
 export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch), groupSize = 0, atOnce = 0): number {
   if (groupSize <= 0) return accumulateOne(model, batch, pool, normaliser, null);
   const g = groupsOf(pool);
-  const n = g.plan(batch, groupSize), per = atOnce > 0 ? atOnce : n;
+  const n = g.plan(batch, groupSize), per = groupsAtOnce(atOnce, n);
   let loss = 0;
   for (let k = 0; k < n; k += per) loss += accumulateOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), pool, normaliser, g.schedule);
   return loss;
+}
+
+/** Groups per run side by side, of n: atOnce (a whole number ≥ 0; 0: all). */
+function groupsAtOnce(atOnce: number, n: number): number {
+  if (!(Number.isInteger(atOnce) && atOnce >= 0)) throw new Error(`length groups at once: ${atOnce} (a whole number ≥ 0; 0: all)`);
+  return atOnce > 0 ? atOnce : Math.max(n, 1);
 }
 
 const groups = new WeakMap<BufferPool, LengthGroups>();
@@ -87,7 +93,7 @@ export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool
   const g = groupsOf(pool);
   const { T, B, Y } = batch;
   const out = Array.from({ length: T }, () => new Float32Array(B * Y));
-  const n = g.plan(batch, groupSize), per = atOnce > 0 ? atOnce : n;
+  const n = g.plan(batch, groupSize), per = groupsAtOnce(atOnce, n);
   for (let k = 0; k < n; k += per) {
     scatterRows(forwardOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), pool, g.schedule), g.order, k * groupSize, Y, out);
   }

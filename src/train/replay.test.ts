@@ -7,16 +7,16 @@ import type { MemoryModel } from '../models/model.js';
 import { createTask } from '../tasks/registry.js';
 import type { Batch, Task } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
-import { lossScale } from './loss.js';
+import { lossScale, maskedBceLoss } from './loss.js';
 import { Rng } from '../tensor/random.js';
-import { allocOverwritten, BufferPool, Tensor } from '../tensor/tensor.js';
+import { allocOverwritten, BufferPool, Tape, Tensor, withPool, withTape, type Buf, type F32Allocator } from '../tensor/tensor.js';
 import { concat } from '../tensor/ops.js';
 import { linear } from '../nn/linear.js';
 import { releaseParams } from '../kernels/adopt.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { heapAllocator } from '../kernels/wasm.js';
 import { accumulateGradients, forwardLogits, replayFor } from './gradients.js';
-import { setStepReplay, type ReplayStats } from './replay.js';
+import { setStepReplay, StepReplay, type ReplayStats } from './replay.js';
 import { seedStreams, Trainer } from './trainer.js';
 import { replayJs as libraryReplayJs } from '../index.js';
 
@@ -327,4 +327,70 @@ test('step replay: forward passes and training steps of one shape on one pool ar
     params.forEach((p, k) => assert.deepEqual(p.grad, grads[k], `gradient ${k}`));
   }
   assert.ok(replayFor(model, pool)!.stats.replayed >= 2);
+});
+
+test('step replay keeps at most its number of shapes: a new one drops the one run least recently, and is replayed', { skip }, () => {
+  const config = cloneConfig(findPreset('ntm-copy-small')!.config);
+  const task = createTask(config.task);
+  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(4));
+  const pool = new BufferPool(heapAllocator());
+  const replay = new StepReplay(model, pool, heap!, 2);
+  const params = [...model.params.values()];
+  // three shapes (lengths 1, 2 and 3), each run four times in a row: recorded, checked, replayed
+  const batches = [1, 2, 3].map((L) => task.sample(new Rng(5 + L), 4, L));
+  const ordinary = (batch: Batch) => (): Buf[] => withPool(pool, () => {
+    const tape = new Tape();
+    const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch));
+    tape.backward(loss);
+    return [loss.data];
+  });
+  const expected = batches.map((b) => {
+    params.forEach((p) => p.g().fill(0));
+    return ordinary(b)()[0]![0]!;
+  });
+  for (const k of [0, 1, 2, 0]) {
+    const replayedBefore = replay.stats.replayed;
+    for (let i = 0; i < 4; i++) {
+      params.forEach((p) => p.g().fill(0));
+      const b = batches[k]!;
+      assert.ok(Object.is(replay.run(b, lossScale(b), ordinary(b))[0]![0], expected[k]), `shape ${k}, run ${i + 1}`);
+    }
+    assert.ok(replay.stats.replayed > replayedBefore, `shape ${k} was replayed (a third shape is not left to the ordinary path)`);
+  }
+  // shape 0 was dropped for shape 2 (run least recently), then recorded again
+  assert.equal(replay.stats.recorded, 4);
+  assert.deepEqual(replay.stats.failed, []);
+});
+
+test('step replay in length groups on a pool that gives buffers back after 3 idle steps: the losses and gradients of the ordinary steps, to the bit', { skip }, () => {
+  const config = cloneConfig(findPreset('dnc-repeat-copy-small')!.config);
+  const task = createTask(config.task);
+  const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(6));
+  const params = [...model.params.values()];
+  const run = (replay: boolean): { out: number[][]; pool: BufferPool } => {
+    setStepReplay(replay);
+    try {
+      // a buffer given back is filled with NaN first: a replay on one would show
+      const heapAlloc = heapAllocator()!;
+      const poisoning: F32Allocator = { alloc: (n) => heapAlloc.alloc(n), zero: (b) => heapAlloc.zero(b), release: (b) => { b.fill(NaN); heapAlloc.release(b); } };
+      const pool = new BufferPool(poisoning, 3), rng = new Rng(7), out: number[][] = [];
+      for (let i = 0; i < 120; i++) {
+        // groups one at a time and all at once, by turns of 15 steps: the buffers only one of
+        // them takes are given back during the other's turn, and made again after
+        const batch = task.sample(rng, 4);
+        params.forEach((p) => p.g().fill(0));
+        const loss = accumulateGradients(model, batch, pool, undefined, 2, Math.floor(i / 15) % 2);
+        out.push([loss, ...params.flatMap((p) => Array.from(p.grad!.subarray(0, 8)))]);
+      }
+      return { out, pool };
+    } finally {
+      setStepReplay(true);
+    }
+  };
+  const off = run(false), on = run(true);
+  on.out.forEach((row, i) => row.forEach((v, j) => assert.ok(Object.is(v, off.out[i]![j]), `step ${i + 1}, value ${j}: ${v} vs ${off.out[i]![j]}`)));
+  const s = replayFor(model, on.pool)!.stats;
+  assert.ok(on.pool.released > 0, 'buffers were given back');
+  assert.ok(s.replayed >= 30, `replayed ${s.replayed} of 120`);
+  assert.deepEqual(s.failed, []);
 });

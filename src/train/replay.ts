@@ -53,6 +53,8 @@ interface Entry {
   program: StepProgram;
   /** 'recorded': not yet checked against an ordinary step; 'checked': replayed from then on */
   state: 'recorded' | 'checked';
+  /** StepReplay.clock when it last ran (the least recent goes when maxShapes are kept) */
+  used: number;
   /** the step's results (the loss's buffer; a forward pass's logits), the same buffers every run */
   outputs: readonly Buf[];
   /** the pool's buffers the recorded step took (a replay counts as their use: BufferPool.replayed) */
@@ -60,11 +62,12 @@ interface Entry {
 }
 
 /**
- * How many step shapes a pool records at most; more take the ordinary path. A task has a few
- * lengths, but in length groups a shape is also its rows schedule: ntm-copy on one thread, batch
- * 16 in groups of 4, has ~90 (a recording there is ~1,500 calls, under 0.1 MB).
+ * How many step shapes a pool keeps recorded at most; a new shape beyond that drops the one run
+ * least recently. A task has a few lengths, but in length groups a shape is also its rows
+ * schedule: ntm-copy on one thread, batch 16 in groups of 4, has ~90 (a recording there is
+ * ~1,500 calls, under 0.1 MB); in groups of 1 it has thousands.
  */
-const MAX_SHAPES = 256;
+export const MAX_SHAPES = 256;
 
 /** What a pool's steps have recorded and replayed (for tests and benchmarks). */
 export interface ReplayStats {
@@ -85,6 +88,8 @@ export class StepReplay {
   /** by kind of step and shape (see run), then told apart by their rows schedules */
   private readonly entries = new Map<number, Entry[]>();
   private size = 0;
+  /** counts the steps run through this replay's entries (recorded or replayed): Entry.used */
+  private clock = 0;
   /** shapes that take the ordinary path for good (a failed recording or check), listed as entries are */
   private readonly refused = new Map<number, { rows: Int32Array | null }[]>();
   /** the parameters' value and gradient buffers the programs were recorded with */
@@ -93,7 +98,7 @@ export class StepReplay {
   private readonly scratch: Scratch;
   readonly stats: ReplayStats = { recorded: 0, checked: 0, failed: [], replayed: 0, ordinary: 0 };
 
-  constructor(readonly model: MemoryModel, private readonly pool: BufferPool, private readonly heap: KernelHeap) {
+  constructor(readonly model: MemoryModel, private readonly pool: BufferPool, private readonly heap: KernelHeap, private readonly maxShapes = MAX_SHAPES) {
     this.buffers = this.paramBuffers();
     this.scratch = new Scratch(heap);
   }
@@ -127,13 +132,14 @@ export class StepReplay {
       e = undefined;
     }
     if (e === undefined) {
-      if (this.size >= MAX_SHAPES) return this.ordinaryStep(ordinary);
+      if (this.size >= this.maxShapes) this.dropLeastRecent();
       return this.record(key, rows === null ? null : Int32Array.from({ length: T }, (_, t) => rows[t]!), ordinary);
     }
     if (e.state === 'checked') {
       // (this counts the recording's buffers as used, so the pool gives back none of them now)
       this.pool.replayed(e.usage);
       e.program.run(batch, normaliser);
+      e.used = ++this.clock;
       this.stats.replayed++;
       return e.outputs;
     }
@@ -145,6 +151,20 @@ export class StepReplay {
     this.entries.clear();
     this.size = 0;
     this.scratch.dispose();
+  }
+
+  /** Drops the recording that has gone longest without running, for a new shape. */
+  private dropLeastRecent(): void {
+    let oldest: Entry | null = null, at = 0;
+    for (const [key, list] of this.entries) {
+      for (const e of list) {
+        if (oldest === null || e.used < oldest.used) {
+          oldest = e;
+          at = key;
+        }
+      }
+    }
+    if (oldest !== null) this.remove(at, oldest);
   }
 
   private remove(key: number, e: Entry): void {
@@ -199,7 +219,7 @@ export class StepReplay {
       // (a step that made buffers is recorded again next time: the heap zeroed each buffer it
       // made, and those calls would be replayed every time for nothing)
       const list = this.entries.get(key);
-      const e: Entry = { rows, program, state: 'recorded', outputs: [...outputs], usage };
+      const e: Entry = { rows, program, state: 'recorded', used: ++this.clock, outputs: [...outputs], usage };
       if (list === undefined) this.entries.set(key, [e]);
       else list.push(e);
       this.size++;
