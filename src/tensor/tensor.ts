@@ -91,7 +91,7 @@ interface Used {
  * Reuses the buffers of training steps. Every buffer a step takes goes back to the pool when
  * the next step begins, and a step takes the pool's buffers of the size it asks for (zeroed) in
  * a fixed order before making new ones: once a step of every shape has run, steps make none (the
- * steady state), and the pool holds what the largest step needs, not one set per sequence
+ * steady state), and the pool holds, per size, as many as the step that took most of them, not one set per sequence
  * length. Buffers idle for `keepSteps` steps go back to the allocator, so memory follows what
  * recent steps needed: a length that comes back after a longer absence makes its extra buffers
  * again. The default, 1,024 steps, outlasts the gaps between a step shape's returns: a task's
