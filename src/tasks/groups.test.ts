@@ -42,12 +42,12 @@ test('LengthGroups.plan: longest first, ties in sample order; groups of the size
   for (const size of [0, -1, 1.5]) assert.throws(() => g.plan(batch, size), /groups of .* samples \(a whole number ≥ 1\)/);
 });
 
-test('LengthGroups.group: each group holds its samples\' first steps, every channel; a batch that is one group in order is itself', () => {
+test('LengthGroups.sideBySide of one group: it holds its samples\' first steps, every channel; a batch that is one group in order is itself', () => {
   const batch = repeatCopyTask({ bits: 2, minWords: 1, maxWords: 3, minRepeats: 1, maxRepeats: 3, repeatNorm: 10 }).sample(new Rng(4), 7);
   const g = new LengthGroups();
   const n = g.plan(batch, 3);
   for (let k = 0; k < n; k++) {
-    const sub = g.group(batch, k);
+    const sub = g.sideBySide(batch, k, k + 1);
     assert.equal(sub.B, g.rows(k));
     assert.equal(sub.T, g.steps(k));
     for (let r = 0; r < sub.B; r++) {
@@ -65,7 +65,7 @@ test('LengthGroups.group: each group holds its samples\' first steps, every chan
   }
   const same = copyTask({ bits: 2, minWords: 3, maxWords: 3 }).sample(new Rng(5), 4);
   assert.equal(g.plan(same, 4), 1);
-  assert.equal(g.group(same, 0), same);
+  assert.equal(g.sideBySide(same, 0, 1), same);
 });
 
 test('LengthGroups.sideBySide: groups from..to−1 as one batch longest first, and per time step the rows of the groups still going', () => {

@@ -68,16 +68,6 @@ export class LengthGroups {
     return this.need[this.order[k * this.size]!]!;
   }
 
-  /**
-   * Group k of the planned batch as a batch of its own (its samples in order of need, padded to
-   * the longest): the batch itself when that is all of it, else a copy valid until the next
-   * group of the same shape is taken.
-   */
-  group(batch: Batch, k: number): Batch {
-    const n = this.rows(k), T = this.steps(k);
-    if (n === batch.B && T === batch.T && this.inOrder(n)) return batch;
-    return gatherInto(batch, this.order, k * this.size, n, T, this.store.take(T, n, batch.X, batch.Y));
-  }
 
   /**
    * Deals the planned groups to `threads` threads: longest first, each to the thread with the
