@@ -1,6 +1,6 @@
 /**
  * @file Length groups: a batch's samples sorted by the time steps they need, longest first, and
- * cut into groups of a few, each run as a batch of its own padded only to its longest sample.
+ * cut into groups of a few, each run only to its longest sample (side by side: sideBySide).
  *
  * A sample needs the time steps up to its last scored output (mask > 0): a model reads a
  * sequence forwards, so nothing after that changes the sample's loss, and its gradient there is
@@ -67,7 +67,6 @@ export class LengthGroups {
   steps(k: number): number {
     return this.need[this.order[k * this.size]!]!;
   }
-
 
   /**
    * Deals the planned groups to `threads` threads: longest first, each to the thread with the
