@@ -130,10 +130,16 @@ test('bench --json: the last line is one JSON object with msPerStep, nothing els
   assert.equal(out.preset, 'ntm-copy-small');
   assert.equal(out.warmupSteps, 2);
   assert.equal(out.replay, true);
+  assert.equal(typeof out.fma, 'boolean');
   assert.match(lines.at(-1)!, /5 steps after 2 warm-up/);
+  // the build without fused multiply-adds, on request
+  const off = engram(['bench', '--preset', 'ntm-copy-small', '--steps', '2', '--warmup', '1', '--fma', 'off', '--json']);
+  assert.equal(off.status, 0, off.stderr);
+  assert.equal((JSON.parse(off.stdout.trim().split('\n').pop()!) as { fma: boolean }).fma, false);
   for (const l of lines) assert.throws(() => JSON.parse(l));
   assertOneLineError(engram(['bench', '--kernels', 'gpu']), /--kernels must be wasm or ts/);
   assertOneLineError(engram(['bench', '--replay', 'maybe']), /--replay must be on or off/);
+  assertOneLineError(engram(['bench', '--fma', 'yes']), /--fma must be on or off/);
   assertOneLineError(engram(['bench', '--warmup=-1']), /--warmup must be an integer ≥ 0/);
   assertOneLineError(engram(['bench', '--warmup', 'lots']), /--warmup must be an integer ≥ 0/);
 });

@@ -12,6 +12,7 @@ import { LengthGroups } from '../tasks/groups.js';
 import type { Batch } from '../tasks/batch.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
 import { setKernels, activeKernels } from '../kernels/wasm.js';
+import { kernelBuild, setKernelBuild } from '../kernels/heap.js';
 import { setStepReplay, stepReplayEnabled } from '../train/replay.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { intFlag, parseFlags } from './args.js';
@@ -27,6 +28,8 @@ export const BENCH_HELP = `usage: engram bench [--preset NAME] [--steps N] [--wa
                      with gradient threads those compiles stall a step now and then, and a
                      step of a new shape is recorded for replay the slow way)
   --kernels K        wasm (the SIMD kernels, default) or ts (their plain TypeScript twins)
+  --fma on|off       the WASM kernels' build with fused multiply-adds (on, default where the
+                     CPU has them) or the one without (off; as ENGRAM_FMA=0)
   --replay on|off    replay each batch shape's recorded kernel calls (on, default) or run
                      every step through the model's code and the tape (off)
   --threads N        gradient threads per step (train.threads; default: the preset's)
@@ -251,9 +254,14 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   };
 }
 
+/** The kernels running: ts, or wasm and its build. */
+function kernelsName(): string {
+  return activeKernels() === 'ts' ? 'ts' : kernelBuild() === 'fma' ? 'wasm+fma' : 'wasm';
+}
+
 export async function benchCommand(argv: string[]): Promise<number> {
   const f = parseFlags('bench', argv, {
-    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, replay: { type: 'string' }, threads: { type: 'string' }, 'length-groups': { type: 'string' }, 'groups-at-once': { type: 'string' }, json: { type: 'boolean' },
+    preset: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, fma: { type: 'string' }, replay: { type: 'string' }, threads: { type: 'string' }, 'length-groups': { type: 'string' }, 'groups-at-once': { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (f.help) {
@@ -263,6 +271,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (f.kernels !== undefined) {
     if (f.kernels !== 'wasm' && f.kernels !== 'ts') throw new UserError(`--kernels must be wasm or ts, got "${String(f.kernels)}"`);
     setKernels(f.kernels);
+  }
+  if (f.fma !== undefined) {
+    if (f.fma !== 'on' && f.fma !== 'off') throw new UserError(`--fma must be on or off, got "${String(f.fma)}"`);
+    if (!setKernelBuild(f.fma === 'on' ? 'fma' : 'simd')) {
+      throw new UserError(`--fma ${f.fma}: the kernels' ${f.fma === 'on' ? 'fused build does not run here (it needs relaxed SIMD and a CPU with FMA)' : 'build without FMA is not built'}; drop --fma`);
+    }
   }
   if (f.replay !== undefined) {
     if (f.replay !== 'on' && f.replay !== 'off') throw new UserError(`--replay must be on or off, got "${String(f.replay)}"`);
@@ -277,14 +291,14 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const results: BenchResult[] = [];
   for (const n of names) {
     const r = await benchPreset(n, steps, warmup, threads, groups, atOnce);
-    console.log(`${r.preset} (${activeKernels()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ` +
+    console.log(`${r.preset} (${kernelsName()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ` +
       `${r.lengthGroupSize > 0 ? `length groups of ${r.lengthGroupSize}, ${r.lengthGroupsAtOnce > 0 ? r.lengthGroupsAtOnce : 'all'} at once` : 'whole batches'}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
       `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newShapes} new shapes) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
       `${r.jsBytesPerStep.toFixed(0)} bytes of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
     results.push(r);
   }
-  const kernels = activeKernels(), replay = stepReplayEnabled();
-  if (f.json) console.log(JSON.stringify(results.length === 1 ? { ...results[0], kernels, replay } : { results, kernels, replay, msPerStep: results[0]!.msPerStep }));
+  const kernels = activeKernels(), replay = stepReplayEnabled(), fma = kernels === 'wasm' && kernelBuild() === 'fma';
+  if (f.json) console.log(JSON.stringify(results.length === 1 ? { ...results[0], kernels, fma, replay } : { results, kernels, fma, replay, msPerStep: results[0]!.msPerStep }));
   return 0;
 }

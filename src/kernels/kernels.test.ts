@@ -26,7 +26,7 @@ import { maskedBceLoss } from '../train/loss.js';
 import { alloc, BufferPool, Tape, Tensor, withPool, withTape } from '../tensor/tensor.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { activeKernels, heapAllocator, kernelsAvailable, setKernels } from './wasm.js';
-import { kernelHeapOrNull } from './heap.js';
+import { kernelBuild, kernelHeapOrNull } from './heap.js';
 
 // Each WASM kernel against its TypeScript twin, float32, within 1e-5 (SIMD sums in another order).
 const B = 3, N = 7, W = 5, H = 2;
@@ -89,6 +89,37 @@ test('the WASM kernels are built and selected by default', () => {
   setKernels('ts');
   assert.equal(activeKernels(), 'ts');
   setKernels('wasm');
+});
+
+test('the kernels\' build: fused multiply-adds where they run (ENGRAM_FMA=0: the build without), and every product path rounds as its build says', () => {
+  const heap = kernelHeapOrNull()!;
+  const build = kernelBuild();
+  if (process.env.ENGRAM_FMA === '0') assert.equal(build, 'simd');
+  assert.equal(heap.k.fusedMultiplyAdd(), build === 'fma' ? 1 : 0);
+  // (1 + 2⁻²³)(1 − 2⁻²³) − 1 = −2⁻⁴⁶: fused it survives, rounded first it is 0
+  const e = 2 ** -23, fused = build === 'fma' ? -(2 ** -46) : 0;
+  for (const [B, O] of [[1, 1], [2, 4], [2, 1], [1, 4]] as const) {
+    // I = 5: the −1 in the SIMD lanes' sum, then the product as the last (fifth) term, which a
+    // pair of rows adds in a lane and a row alone as a scalar
+    const I = 5;
+    const x = new Float32Array(B * I), w = new Float32Array(O * I);
+    for (let b = 0; b < B; b++) { x[b * I] = -1; x[b * I + 4] = 1 + e; }
+    for (let o = 0; o < O; o++) { w[o * I] = 1; w[o * I + 4] = 1 - e; }
+    const y = new Float32Array(B * O);
+    matmulXWt(x, w, y, B, I, O);
+    assert.deepEqual(y, new Float32Array(B * O).fill(fused), `y ${B}×${I}×${O}`);
+  }
+  // the backward products start from the gradient's value: −1 + (1 + 2⁻²³)(1 − 2⁻²³)
+  for (const [B, I, O] of [[1, 1, 1], [2, 4, 2], [2, 16, 2], [2, 8, 2], [1, 3, 1]] as const) {
+    const x = new Float32Array(B * I).fill(1 - e), w = new Float32Array(O * I).fill(1 - e);
+    const gy = new Float32Array(B * O);
+    for (let b = 0; b < B; b++) gy[b * O] = 1 + e; // one term per sum: output 0 only
+    const gx = new Float32Array(B * I).fill(-1), gw = new Float32Array(O * I).fill(-1);
+    matmulXWtBackward(x, w, gy, gx, gw, B, I, O);
+    assert.deepEqual(gx, new Float32Array(B * I).fill(fused), `gx ${B}×${I}×${O}`);
+    // gW row 0 sums B terms from −1: with B = 2 the second one rounds the sum to 1 either way, so B = 1 only
+    if (B === 1) assert.deepEqual(gw.subarray(0, I), new Float32Array(I).fill(fused), `gW ${B}×${I}×${O}`);
+  }
 });
 
 test('content kernel agrees with its TypeScript twin (rows one at a time, and four at a time when W is a multiple of 4)', () => {

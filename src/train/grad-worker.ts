@@ -16,13 +16,15 @@ import { zeroGrads } from './optim.js';
 import { setStepReplay } from './replay.js';
 import { controlViews, Num, readCounts, sameLayout, sharedView, sliceViews, Slot, SPIN_MS, State, waitWhile, type DataMessage, type ErrorReply, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
 import { adoptedLayout } from '../kernels/adopt.js';
-import { kernelHeapOrNull } from '../kernels/heap.js';
+import { kernelHeapOrNull, kernelBuild, setKernelBuild, type KernelBuild } from '../kernels/heap.js';
 
 interface WorkerInit {
   config: Config;
   inputSize: number;
   outputSize: number;
   kernels: KernelChoice;
+  /** the trainer thread's build of the WASM kernels (null: none loads there) */
+  build: KernelBuild | null;
   /** the trainer thread's stepReplayEnabled() */
   replay: boolean;
   /** the control block (parallel-protocol.ts) */
@@ -79,6 +81,8 @@ function slice(): { batch: WritableBatch; logits: Float32Array } {
 }
 
 try {
+  // the trainer's build of the kernels, so its slice rounds as the trainer's would
+  if (init.build !== null && !setKernelBuild(init.build)) throw new Error(`the trainer runs the ${init.build} build of the WASM kernels, this thread ${kernelBuild() ?? 'neither'}`);
   setKernels(init.kernels);
   setStepReplay(init.replay);
   const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));

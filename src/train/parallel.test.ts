@@ -6,7 +6,7 @@ import { createModel } from '../models/registry.js';
 import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/tensor.js';
-import { kernelHeapOrNull } from '../kernels/heap.js';
+import { kernelBuild, kernelHeapOrNull } from '../kernels/heap.js';
 import { setKernels } from '../kernels/wasm.js';
 import { adoptedLayout, releaseParams } from '../kernels/adopt.js';
 import { assertAllClose } from '../tensor/testing.js';
@@ -119,6 +119,24 @@ test('training with 2 threads is deterministic and close to training with 1', ()
   // the same batches and (up to rounding) the same gradients: the first losses agree closely
   assert.ok(Math.abs(a[0]! - one[0]!) <= 1e-6 * one[0]!, `${a[0]} vs ${one[0]}`);
   assert.ok(Math.abs(a[19]! - one[19]!) <= 1e-2 * one[19]!, `${a[19]} vs ${one[19]}`);
+});
+
+test('gradient workers run their trainer\'s build of the kernels, whatever their environment says: an evaluation split over 3 threads matches one thread to the bit', () => {
+  const before = process.env.ENGRAM_FMA;
+  // a worker's environment is a copy of this one when it starts: ask it for the other build
+  process.env.ENGRAM_FMA = kernelBuild() === 'fma' ? '0' : '1';
+  try {
+    const { trainer, one } = threeAndOne('dnc-repeat-copy-small');
+    try {
+      trainer.trainStep(); // starts the workers
+      assert.deepEqual(trainer.evaluate(3, undefined, new Rng(5)), one.evaluate(3, undefined, new Rng(5)));
+    } finally {
+      trainer.close();
+    }
+  } finally {
+    if (before === undefined) delete process.env.ENGRAM_FMA;
+    else process.env.ENGRAM_FMA = before;
+  }
 });
 
 /** A trainer on 3 threads (batch 7: slices of 3, 2 and 2) and one on 1, sharing one model. */

@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
-import { kernelHeapOrNull, type KernelHeap } from '../kernels/heap.js';
+import { kernelBuild, kernelHeapOrNull, type KernelHeap } from '../kernels/heap.js';
 import { addColumns, copyColumns } from '../kernels/blocks.js';
 import { adoptedBlocks, adoptedLayout } from '../kernels/adopt.js';
 import { activeKernels } from '../kernels/wasm.js';
@@ -133,7 +133,7 @@ export class ParallelGradients {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
         workerData: {
-          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: this.kernels, replay: this.replay,
+          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: this.kernels, build: kernelBuild(), replay: this.replay,
           control: block, data: data.buffer, weights: weights.where, grads: grads.where, layout: this.layout, spin: this.spin, port: port2,
         },
         transferList: [port2],

@@ -27,11 +27,34 @@ export function setf(p: usize, i: i32, v: f32): void {
   store<f32>(p + (<usize>i << 2), v);
 }
 
-// acc + a·b, four lanes (no fused multiply-add in baseline WebAssembly SIMD)
+// The module is built twice (package.json, build:kernels): with baseline SIMD, where a
+// multiply-add is a multiply rounded, then an add rounded; and with relaxed SIMD
+// (ASC_FEATURE_RELAXED_SIMD), where it is relaxed_madd, one fused operation rounded once on a CPU
+// with FMA (src/kernels/heap.ts picks the fused build only when it is fused). Every multiply-add
+// of a product's sum goes through fma or fmaf, so a result rounds the same way in a SIMD lane and
+// in a scalar tail, in either build.
+
+// acc + a·b, four lanes
 // @ts-ignore: decorator
 @inline
 export function fma(acc: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+// acc + a·b for one float, rounded as a lane of fma is
+// @ts-ignore: decorator
+@inline
+export function fmaf(acc: f32, a: f32, b: f32): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(acc)), 0);
+  return acc + a * b;
+}
+
+// 1 when fma rounds once (the relaxed build on a CPU with FMA), else 0: (1 + 2⁻²³)(1 − 2⁻²³) − 1
+// is −2⁻⁴⁶ exactly, and 0 when the product is rounded first. The heap asks before choosing a build.
+export function fusedMultiplyAdd(): i32 {
+  const e: f32 = 1.1920928955078125e-7; // 2⁻²³
+  return fmaf(-1, 1 + e, 1 - e) != 0 ? 1 : 0;
 }
 
 // the sum of the four lanes

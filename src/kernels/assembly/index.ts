@@ -6,3 +6,4 @@ export * from './lstm';
 export * from './activate';
 export { expArray, logArray } from './simd-math';
 export * from './optim';
+export { fusedMultiplyAdd } from './common';

@@ -7,7 +7,7 @@
 // whole reduction, so every value loaded feeds several multiply-adds and each result is
 // loaded and stored once (not once per term, as an axpy per row would).
 
-import { bc, f, fma, ld, setf, st, sum4 } from './common';
+import { bc, f, fma, fmaf, ld, setf, st, sum4 } from './common';
 
 /** Σ_i a[i]·b[i] over n floats, in the order of matmulXWt's tiles (lanes summed as sum4 does, then
  * the last n % 4 terms one by one), so an output's value does not depend on its place in a tile. */
@@ -17,7 +17,7 @@ function dot(a: usize, b: usize, n: i32): f32 {
   let i = 0;
   for (; i < n4; i += 4) acc = fma(acc, ld(a, i), ld(b, i));
   let s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 2)) + (f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 3));
-  for (; i < n; i++) s += f(a, i) * f(b, i);
+  for (; i < n; i++) s = fmaf(s, f(a, i), f(b, i));
   return s;
 }
 
@@ -128,8 +128,8 @@ function accumulatePair(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: u
     let s0 = f(R0, i), s1 = f(R1, i);
     for (let k = 0; k < K; k++) {
       const v = f(V, k * I + i);
-      s0 += f(s, k * sk) * v;
-      s1 += load<f32>(s + (<usize>(k * sk) << 2) + so) * v;
+      s0 = fmaf(s0, f(s, k * sk), v);
+      s1 = fmaf(s1, load<f32>(s + (<usize>(k * sk) << 2) + so), v);
     }
     setf(R0, i, s0); setf(R1, i, s1);
   }
@@ -244,7 +244,7 @@ function accumulateRow(R: usize, s: usize, sk: i32, V: usize, K: i32, I: i32): v
   }
   for (; i < I; i++) {
     let acc = f(R, i);
-    for (let k = 0; k < K; k++) acc += f(s, k * sk) * f(V, k * I + i);
+    for (let k = 0; k < K; k++) acc = fmaf(acc, f(s, k * sk), f(V, k * I + i));
     setf(R, i, acc);
   }
 }
