@@ -14,6 +14,7 @@ import { findPreset, presetNames } from '../src/config/presets.js';
 import { applyOverrides, cloneConfig, validateConfig } from '../src/config/schema.js';
 import { runTraining } from '../src/cli/run.js';
 import { activeKernels } from '../src/kernels/wasm.js';
+import { kernelBuild } from '../src/kernels/heap.js';
 import { isUserFacing } from '../src/cli/errors.js';
 
 const USAGE = 'usage: node dist/bench/converge.js --preset NAME [--threshold X] [--max-steps N] [--eval-every K] [--seed S] [--set key=value]... [--run-dir DIR] [--json]';
@@ -80,6 +81,7 @@ const last = result.last;
 const summary = {
   preset: preset.name,
   kernels: activeKernels(),
+  fma: activeKernels() === 'wasm' && kernelBuild() === 'fma',
   threshold: config.train.untilBitErrors,
   reachedStep: result.reachedStep,
   trainingSec: last?.elapsedSec ?? null,
