@@ -674,10 +674,10 @@ test('whole NTM and DNC training steps: WASM kernels (heads in one product, buff
   }
 });
 
-test('bulk kernels: sum of squares and copies agree with plain loops (SIMD body and tail)', () => {
+test('bulk kernels: sum of squares and copies agree with plain loops (eight at a time, and the tail)', () => {
   const heap = kernelHeapOrNull()!;
   const rng = new Rng(5);
-  for (const n of [1, 3, 4, 7, 64, 1001]) {
+  for (const n of [1, 3, 4, 7, 8, 13, 15, 64, 1001]) {
     const a = heap.alloc(n)!;
     for (let i = 0; i < n; i++) a[i] = rng.normal();
     let s = 0;
