@@ -8,7 +8,7 @@
 // gradient accumulated so far there, or zeros).
 
 import { expv, logv } from './simd-math';
-import { f, hsum, setf, sum4 } from './common';
+import { f, fma, hsum, setf, sum4 } from './common';
 
 const COSINE_EPS: f32 = 1e-6;
 
@@ -19,7 +19,7 @@ function dotW(a: usize, b: usize, W: i32): f32 {
   const W4 = W & ~3;
   let acc = f32x4.splat(0);
   let j = 0;
-  for (; j < W4; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2))));
+  for (; j < W4; j += 4) acc = fma(acc, v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)));
   let s = hsum(acc);
   for (; j < W; j++) s += f(a, j) * f(b, j);
   return s;
@@ -34,7 +34,7 @@ function axpyW(y: usize, s: f32, x: usize, W: i32): void {
   let j = 0;
   for (; j < W4; j += 4) {
     const o = <usize>j << 2;
-    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(sv, v128.load(x + o))));
+    v128.store(y + o, fma(v128.load(y + o), sv, v128.load(x + o)));
   }
   for (; j < W; j++) setf(y, j, f(y, j) + s * f(x, j));
 }
@@ -64,10 +64,10 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
         const o = <usize>j << 2;
         const kv = v128.load(kb + o);
         const x0 = v128.load(r0 + o), x1 = v128.load(r1 + o), x2 = v128.load(r2 + o), x3 = v128.load(r3 + o);
-        d0 = f32x4.add(d0, f32x4.mul(kv, x0)); m0 = f32x4.add(m0, f32x4.mul(x0, x0));
-        d1 = f32x4.add(d1, f32x4.mul(kv, x1)); m1 = f32x4.add(m1, f32x4.mul(x1, x1));
-        d2 = f32x4.add(d2, f32x4.mul(kv, x2)); m2 = f32x4.add(m2, f32x4.mul(x2, x2));
-        d3 = f32x4.add(d3, f32x4.mul(kv, x3)); m3 = f32x4.add(m3, f32x4.mul(x3, x3));
+        d0 = fma(d0, kv, x0); m0 = fma(m0, x0, x0);
+        d1 = fma(d1, kv, x1); m1 = fma(m1, x1, x1);
+        d2 = fma(d2, kv, x2); m2 = fma(m2, x2, x2);
+        d3 = fma(d3, kv, x3); m3 = fma(m3, x3, x3);
       }
       const d = sum4(d0, d1, d2, d3);
       const mm = f32x4.add(sum4(m0, m1, m2, m3), epsv);
@@ -89,8 +89,8 @@ export function contentForward(M: usize, k: usize, beta: usize, w: usize, sim: u
       for (; j < W4; j += 4) {
         const o = <usize>j << 2;
         const r = v128.load(row + o);
-        ad = f32x4.add(ad, f32x4.mul(v128.load(kb + o), r));
-        am = f32x4.add(am, f32x4.mul(r, r));
+        ad = fma(ad, v128.load(kb + o), r);
+        am = fma(am, r, r);
       }
       let d = hsum(ad), mm = hsum(am);
       for (; j < W; j++) {
@@ -152,7 +152,7 @@ export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: 
     // Σ_i w·gw, four lanes then the tail
     let wv4 = f32x4.splat(0);
     let i = 0;
-    for (; i < N4; i += 4) wv4 = f32x4.add(wv4, f32x4.mul(v128.load(w + o + (<usize>i << 2)), v128.load(gw + o + (<usize>i << 2))));
+    for (; i < N4; i += 4) wv4 = fma(wv4, v128.load(w + o + (<usize>i << 2)), v128.load(gw + o + (<usize>i << 2)));
     let wdw = hsum(wv4);
     for (; i < N; i++) wdw += f(w, b * N + i) * f(gw, b * N + i);
     const bt = f(beta, b);
@@ -163,7 +163,7 @@ export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: 
     for (; i < N4; i += 4) {
       const q = o + (<usize>i << 2);
       const dz = f32x4.mul(v128.load(w + q), f32x4.sub(v128.load(gw + q), wdwv)); // through the softmax
-      dbv = f32x4.add(dbv, f32x4.mul(dz, v128.load(sim + q)));
+      dbv = fma(dbv, dz, v128.load(sim + q));
       const dK = f32x4.mul(dz, btv);
       const D = v128.load(den + q);
       const sv = f32x4.sub(D, epsv); // √(nk2·nm2)
@@ -196,8 +196,8 @@ export function contentBackward(M: usize, k: usize, beta: usize, w: usize, sim: 
       for (let n = 0; n < N; n++) {
         const dv = v128.load32_splat(co + (<usize>n << 2));
         const x = v128.load(r);
-        v128.store(g, f32x4.add(v128.load(g), f32x4.add(f32x4.mul(dv, kv), f32x4.mul(v128.load32_splat(cm + (<usize>n << 2)), x))));
-        acc = f32x4.add(acc, f32x4.mul(dv, x));
+        v128.store(g, f32x4.add(v128.load(g), fma(f32x4.mul(dv, kv), v128.load32_splat(cm + (<usize>n << 2)), x)));
+        acc = fma(acc, dv, x);
         r += stride;
         g += stride;
       }
@@ -245,14 +245,14 @@ export function readBackward(M: usize, w: usize, gr: usize, gM: usize, gw: usize
       for (let j = 0; j < W; j += 4) {
         const o = <usize>j << 2;
         const g = v128.load(grb + o);
-        d0 = f32x4.add(d0, f32x4.mul(g, v128.load(M + r0 + o)));
-        d1 = f32x4.add(d1, f32x4.mul(g, v128.load(M + r1 + o)));
-        d2 = f32x4.add(d2, f32x4.mul(g, v128.load(M + r2 + o)));
-        d3 = f32x4.add(d3, f32x4.mul(g, v128.load(M + r3 + o)));
-        v128.store(gM + r0 + o, f32x4.add(v128.load(gM + r0 + o), f32x4.mul(w0, g)));
-        v128.store(gM + r1 + o, f32x4.add(v128.load(gM + r1 + o), f32x4.mul(w1, g)));
-        v128.store(gM + r2 + o, f32x4.add(v128.load(gM + r2 + o), f32x4.mul(w2, g)));
-        v128.store(gM + r3 + o, f32x4.add(v128.load(gM + r3 + o), f32x4.mul(w3, g)));
+        d0 = fma(d0, g, v128.load(M + r0 + o));
+        d1 = fma(d1, g, v128.load(M + r1 + o));
+        d2 = fma(d2, g, v128.load(M + r2 + o));
+        d3 = fma(d3, g, v128.load(M + r3 + o));
+        v128.store(gM + r0 + o, fma(v128.load(gM + r0 + o), w0, g));
+        v128.store(gM + r1 + o, fma(v128.load(gM + r1 + o), w1, g));
+        v128.store(gM + r2 + o, fma(v128.load(gM + r2 + o), w2, g));
+        v128.store(gM + r3 + o, fma(v128.load(gM + r3 + o), w3, g));
       }
       const q = gw + (<usize>bi << 2);
       v128.store(q, f32x4.add(v128.load(q), sum4(d0, d1, d2, d3)));
@@ -289,10 +289,10 @@ export function writeForward(M: usize, w: usize, e: usize, a: usize, keep: usize
           const wv = f32x4.splat(f(w, hb * N + i));
           const hw = <usize>(hb * W) << 2;
           kv = f32x4.mul(kv, f32x4.sub(one, f32x4.mul(wv, v128.load(e + hw + o))));
-          add = f32x4.add(add, f32x4.mul(wv, v128.load(a + hw + o)));
+          add = fma(add, wv, v128.load(a + hw + o));
         }
         v128.store(keep + row + o, kv);
-        v128.store(out + row + o, f32x4.add(f32x4.mul(v128.load(M + row + o), kv), add));
+        v128.store(out + row + o, fma(add, v128.load(M + row + o), kv));
       }
       for (; j < W; j++) {
         const o = <usize>j << 2;
@@ -322,7 +322,7 @@ function writeForward1(M: usize, w: usize, e: usize, a: usize, out: usize, B: i3
       for (let j = 0; j < W; j += 4) {
         const o = <usize>j << 2;
         const kv = f32x4.sub(one, f32x4.mul(wv, v128.load(eb + o)));
-        v128.store(out + row + o, f32x4.add(f32x4.mul(v128.load(M + row + o), kv), f32x4.mul(wv, v128.load(ab + o))));
+        v128.store(out + row + o, fma(f32x4.mul(v128.load(M + row + o), kv), wv, v128.load(ab + o)));
       }
     }
   }
@@ -351,10 +351,10 @@ function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: u
         const o = <usize>j << 2;
         const ev = v128.load(eb + o), av = v128.load(ab + o);
         const g0 = v128.load(gy + r0 + o), g1 = v128.load(gy + r1 + o), g2 = v128.load(gy + r2 + o), g3 = v128.load(gy + r3 + o);
-        v128.store(gM + r0 + o, f32x4.add(gMset ? zero : v128.load(gM + r0 + o), f32x4.mul(g0, f32x4.sub(one, f32x4.mul(w0, ev)))));
-        v128.store(gM + r1 + o, f32x4.add(gMset ? zero : v128.load(gM + r1 + o), f32x4.mul(g1, f32x4.sub(one, f32x4.mul(w1, ev)))));
-        v128.store(gM + r2 + o, f32x4.add(gMset ? zero : v128.load(gM + r2 + o), f32x4.mul(g2, f32x4.sub(one, f32x4.mul(w2, ev)))));
-        v128.store(gM + r3 + o, f32x4.add(gMset ? zero : v128.load(gM + r3 + o), f32x4.mul(g3, f32x4.sub(one, f32x4.mul(w3, ev)))));
+        v128.store(gM + r0 + o, fma(gMset ? zero : v128.load(gM + r0 + o), g0, f32x4.sub(one, f32x4.mul(w0, ev))));
+        v128.store(gM + r1 + o, fma(gMset ? zero : v128.load(gM + r1 + o), g1, f32x4.sub(one, f32x4.mul(w1, ev))));
+        v128.store(gM + r2 + o, fma(gMset ? zero : v128.load(gM + r2 + o), g2, f32x4.sub(one, f32x4.mul(w2, ev))));
+        v128.store(gM + r3 + o, fma(gMset ? zero : v128.load(gM + r3 + o), g3, f32x4.sub(one, f32x4.mul(w3, ev))));
         const f0 = f32x4.mul(g0, v128.load(M + r0 + o)), f1 = f32x4.mul(g1, v128.load(M + r1 + o));
         const f2 = f32x4.mul(g2, v128.load(M + r2 + o)), f3 = f32x4.mul(g3, v128.load(M + r3 + o));
         d0 = f32x4.add(d0, f32x4.sub(f32x4.mul(g0, av), f32x4.mul(f0, ev)));
@@ -362,8 +362,8 @@ function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: u
         d2 = f32x4.add(d2, f32x4.sub(f32x4.mul(g2, av), f32x4.mul(f2, ev)));
         d3 = f32x4.add(d3, f32x4.sub(f32x4.mul(g3, av), f32x4.mul(f3, ev)));
         // Σ over the four rows, in row order
-        const dE = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(f0, w0), f32x4.mul(f1, w1)), f32x4.mul(f2, w2)), f32x4.mul(f3, w3));
-        const dA = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, w0), f32x4.mul(g1, w1)), f32x4.mul(g2, w2)), f32x4.mul(g3, w3));
+        const dE = fma(fma(fma(f32x4.mul(f0, w0), f1, w1), f2, w2), f3, w3);
+        const dA = fma(fma(fma(f32x4.mul(g0, w0), g1, w1), g2, w2), g3, w3);
         v128.store(geb + o, f32x4.sub(v128.load(geb + o), dE));
         v128.store(gab + o, f32x4.add(v128.load(gab + o), dA));
       }
@@ -378,11 +378,11 @@ function writeBackward1(M: usize, w: usize, e: usize, a: usize, gy: usize, gM: u
         const o = <usize>j << 2;
         const g = v128.load(gy + row + o);
         const ev = v128.load(eb + o);
-        v128.store(gM + row + o, f32x4.add(gMset ? zero : v128.load(gM + row + o), f32x4.mul(g, f32x4.sub(one, f32x4.mul(wv, ev)))));
+        v128.store(gM + row + o, fma(gMset ? zero : v128.load(gM + row + o), g, f32x4.sub(one, f32x4.mul(wv, ev))));
         const dF = f32x4.mul(g, v128.load(M + row + o));
         dwv = f32x4.add(dwv, f32x4.sub(f32x4.mul(g, v128.load(ab + o)), f32x4.mul(dF, ev)));
         v128.store(geb + o, f32x4.sub(v128.load(geb + o), f32x4.mul(dF, wv)));
-        v128.store(gab + o, f32x4.add(v128.load(gab + o), f32x4.mul(g, wv)));
+        v128.store(gab + o, fma(v128.load(gab + o), g, wv));
       }
       setf(gw, b * N + i, f(gw, b * N + i) + hsum(dwv));
     }
@@ -410,7 +410,7 @@ export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usiz
       let j = 0;
       for (; j < W4; j += 4) {
         const o = <usize>j << 2;
-        v128.store(gM + row + o, f32x4.add(gMset ? zero : v128.load(gM + row + o), f32x4.mul(v128.load(gy + row + o), v128.load(keep + row + o))));
+        v128.store(gM + row + o, fma(gMset ? zero : v128.load(gM + row + o), v128.load(gy + row + o), v128.load(keep + row + o)));
       }
       for (; j < W; j++) {
         const o = <usize>j << 2;
@@ -435,7 +435,7 @@ export function writeBackward(M: usize, w: usize, e: usize, a: usize, keep: usiz
           const dF = f32x4.mul(f32x4.mul(g, v128.load(M + row + o)), others);
           dwv = f32x4.add(dwv, f32x4.sub(f32x4.mul(g, v128.load(a + hw + o)), f32x4.mul(dF, v128.load(e + hw + o))));
           v128.store(ge + hw + o, f32x4.sub(v128.load(ge + hw + o), f32x4.mul(dF, wv)));
-          v128.store(ga + hw + o, f32x4.add(v128.load(ga + hw + o), f32x4.mul(g, wv)));
+          v128.store(ga + hw + o, fma(v128.load(ga + hw + o), g, wv));
         }
         let dw = hsum(dwv);
         for (; j < W; j++) {
@@ -496,7 +496,7 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
     let i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
-      v128.store(wg + ob + q, f32x4.add(f32x4.mul(gv, v128.load(wc + ob + q)), f32x4.mul(hv, v128.load(wp + ob + q))));
+      v128.store(wg + ob + q, fma(f32x4.mul(gv, v128.load(wc + ob + q)), hv, v128.load(wp + ob + q)));
     }
     for (; i < N; i++) setf(wg, o + i, gb * f(wc, o + i) + (1 - gb) * f(wp, o + i));
     wrapPad(wg + ob, ext, N, range);
@@ -504,7 +504,7 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
     i = 0;
     for (; i < N4; i += 4) {
       let acc = f32x4.splat(0);
-      for (let j = 0; j < S; j++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f(s, b * S + j)), v128.load(ext + (<usize>(i + 2 * range - j) << 2))));
+      for (let j = 0; j < S; j++) acc = fma(acc, f32x4.splat(f(s, b * S + j)), v128.load(ext + (<usize>(i + 2 * range - j) << 2)));
       v128.store(wt + ob + (<usize>i << 2), acc);
     }
     for (; i < N; i++) {
@@ -585,7 +585,7 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
       const dp = f32x4.mul(f32x4.sub(v128.load(gw + ob + q), wdwv), isum);
       const dpp = f32x4.mul(dp, v128.and(live, v128.load(p + ob + q)));
       v128.store(dwt + ob + q, f32x4.div(f32x4.mul(dpp, gmv), x));
-      dgv = f32x4.add(dgv, f32x4.mul(dpp, logv(x)));
+      dgv = fma(dgv, dpp, logv(x));
     }
     let dgamma: f64 = <f64>f32x4.extract_lane(dgv, 0) + <f64>f32x4.extract_lane(dgv, 1) + <f64>f32x4.extract_lane(dgv, 2) + <f64>f32x4.extract_lane(dgv, 3);
     for (; i < N; i++) {
@@ -611,8 +611,8 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
       for (; i < N4; i += 4) {
         const q = <usize>i << 2;
         const dv = v128.load(dwt + ob + q);
-        acc = f32x4.add(acc, f32x4.mul(dv, v128.load(e + q)));
-        v128.store(d + q, f32x4.add(v128.load(d + q), f32x4.mul(sv, dv)));
+        acc = fma(acc, dv, v128.load(e + q));
+        v128.store(d + q, fma(v128.load(d + q), sv, dv));
       }
       let ds: f64 = <f64>hsum(acc);
       for (; i < N; i++) {
@@ -636,9 +636,9 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
       const d = v128.load(dwg + q);
-      v128.store(gwc + ob + q, f32x4.add(v128.load(gwc + ob + q), f32x4.mul(d, gv)));
-      v128.store(gwp + ob + q, f32x4.add(v128.load(gwp + ob + q), f32x4.mul(d, hv)));
-      dgg = f32x4.add(dgg, f32x4.mul(d, f32x4.sub(v128.load(wc + ob + q), v128.load(wp + ob + q))));
+      v128.store(gwc + ob + q, fma(v128.load(gwc + ob + q), d, gv));
+      v128.store(gwp + ob + q, fma(v128.load(gwp + ob + q), d, hv));
+      dgg = fma(dgg, d, f32x4.sub(v128.load(wc + ob + q), v128.load(wp + ob + q)));
     }
     let dg: f64 = <f64>hsum(dgg);
     for (; i < N; i++) {
@@ -698,9 +698,9 @@ function linksForward4(L: usize, wt: usize, ft: usize, bt: usize, R: i32, B: i32
           const q = <usize>j << 2;
           const wv = v128.load(wr + q);
           const l0 = v128.load(x0 + q), l1 = v128.load(x1 + q), l2 = v128.load(x2 + q), l3 = v128.load(x3 + q);
-          d0 = f32x4.add(d0, f32x4.mul(l0, wv)); d1 = f32x4.add(d1, f32x4.mul(l1, wv));
-          d2 = f32x4.add(d2, f32x4.mul(l2, wv)); d3 = f32x4.add(d3, f32x4.mul(l3, wv));
-          const t = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(w0, l0), f32x4.mul(w1, l1)), f32x4.mul(w2, l2)), f32x4.mul(w3, l3));
+          d0 = fma(d0, l0, wv); d1 = fma(d1, l1, wv);
+          d2 = fma(d2, l2, wv); d3 = fma(d3, l3, wv);
+          const t = fma(fma(fma(f32x4.mul(w0, l0), w1, l1), w2, l2), w3, l3);
           v128.store(br + q, f32x4.add(v128.load(br + q), t));
         }
         v128.store(at(ft, r) + o + (<usize>i << 2), sum4(d0, d1, d2, d3));
@@ -758,10 +758,10 @@ function linksBackward4(L: usize, wt: usize, gft: usize, gbt: usize, gL: usize, 
           for (let j = 0; j < N; j += 4) {
             const q = <usize>j << 2;
             const wv = v128.load(wr + q), gv = v128.load(gbr + q);
-            v128.store(y0 + q, f32x4.add(v128.load(y0 + q), f32x4.add(f32x4.mul(f0, wv), f32x4.mul(w0, gv))));
-            v128.store(y1 + q, f32x4.add(v128.load(y1 + q), f32x4.add(f32x4.mul(f1, wv), f32x4.mul(w1, gv))));
-            v128.store(y2 + q, f32x4.add(v128.load(y2 + q), f32x4.add(f32x4.mul(f2, wv), f32x4.mul(w2, gv))));
-            v128.store(y3 + q, f32x4.add(v128.load(y3 + q), f32x4.add(f32x4.mul(f3, wv), f32x4.mul(w3, gv))));
+            v128.store(y0 + q, f32x4.add(v128.load(y0 + q), fma(f32x4.mul(f0, wv), w0, gv)));
+            v128.store(y1 + q, f32x4.add(v128.load(y1 + q), fma(f32x4.mul(f1, wv), w1, gv)));
+            v128.store(y2 + q, f32x4.add(v128.load(y2 + q), fma(f32x4.mul(f2, wv), w2, gv)));
+            v128.store(y3 + q, f32x4.add(v128.load(y3 + q), fma(f32x4.mul(f3, wv), w3, gv)));
           }
         }
         if (wantW) {
@@ -771,9 +771,9 @@ function linksBackward4(L: usize, wt: usize, gft: usize, gbt: usize, gL: usize, 
             const q = <usize>j << 2;
             const gv = v128.load(gbr + q);
             const l0 = v128.load(x0 + q), l1 = v128.load(x1 + q), l2 = v128.load(x2 + q), l3 = v128.load(x3 + q);
-            d0 = f32x4.add(d0, f32x4.mul(gv, l0)); d1 = f32x4.add(d1, f32x4.mul(gv, l1));
-            d2 = f32x4.add(d2, f32x4.mul(gv, l2)); d3 = f32x4.add(d3, f32x4.mul(gv, l3));
-            const t = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(f0, l0), f32x4.mul(f1, l1)), f32x4.mul(f2, l2)), f32x4.mul(f3, l3));
+            d0 = fma(d0, gv, l0); d1 = fma(d1, gv, l1);
+            d2 = fma(d2, gv, l2); d3 = fma(d3, gv, l3);
+            const t = fma(fma(fma(f32x4.mul(f0, l0), f1, l1), f2, l2), f3, l3);
             v128.store(gwr + q, f32x4.add(v128.load(gwr + q), t));
           }
           const gi = gwr + (<usize>i << 2);
@@ -801,7 +801,7 @@ export function linkageForward(L: usize, p: usize, w: usize, Lo: usize, po: usiz
       for (; j < N4; j += 4) {
         const q = <usize>j << 2;
         const c = f32x4.sub(ci, v128.load(wb + q));
-        v128.store(orow + q, f32x4.add(f32x4.mul(c, v128.load(row + q)), f32x4.mul(wv, v128.load(pb + q))));
+        v128.store(orow + q, fma(f32x4.mul(c, v128.load(row + q)), wv, v128.load(pb + q)));
       }
       for (; j < N; j++) setf(orow, j, (1 - wi - f(wb, j)) * f(row, j) + wi * f(pb, j));
       setf(orow, i, 0); // no self-links
@@ -836,7 +836,7 @@ export function linkageBackward(L: usize, p: usize, w: usize, keep: usize, gLo: 
         for (; j < N4; j += 4) {
           const q = <usize>j << 2;
           const c = f32x4.sub(ci, v128.load(wb + q));
-          v128.store(grow + q, f32x4.add(v128.load(grow + q), f32x4.mul(v128.load(d + q), c)));
+          v128.store(grow + q, fma(v128.load(grow + q), v128.load(d + q), c));
         }
         for (; j < N; j++) setf(grow, j, f(grow, j) + f(d, j) * (1 - wi - f(wb, j)));
       }
@@ -981,7 +981,7 @@ export function readWeightingForward(src: usize, M: i32, pi: usize, out: usize, 
         for (; n < N4; n += 4) v128.store(ob + (<usize>n << 2), f32x4.mul(pv, v128.load(sb + (<usize>n << 2))));
         for (; n < N; n++) setf(ob, n, p * f(sb, n));
       } else {
-        for (; n < N4; n += 4) v128.store(ob + (<usize>n << 2), f32x4.add(v128.load(ob + (<usize>n << 2)), f32x4.mul(pv, v128.load(sb + (<usize>n << 2)))));
+        for (; n < N4; n += 4) v128.store(ob + (<usize>n << 2), fma(v128.load(ob + (<usize>n << 2)), pv, v128.load(sb + (<usize>n << 2))));
         for (; n < N; n++) setf(ob, n, f(ob, n) + p * f(sb, n));
       }
     }
@@ -1005,8 +1005,8 @@ export function readWeightingBackward(src: usize, M: i32, pi: usize, gy: usize, 
       for (; n < N4; n += 4) {
         const o = <usize>n << 2;
         const g = v128.load(gb + o);
-        dv = f32x4.add(dv, f32x4.mul(g, v128.load(sb + o)));
-        if (gs != 0) v128.store(gs + off + o, f32x4.add(v128.load(gs + off + o), f32x4.mul(g, pv)));
+        dv = fma(dv, g, v128.load(sb + o));
+        if (gs != 0) v128.store(gs + off + o, fma(v128.load(gs + off + o), g, pv));
       }
       let d = hsum(dv);
       for (; n < N; n++) {
@@ -1029,7 +1029,7 @@ export function writeWeightingForward(a: usize, c: usize, ga: usize, gw: usize, 
     let n = 0;
     for (; n < N4; n += 4) {
       const q = o + (<usize>n << 2);
-      v128.store(out + q, f32x4.add(f32x4.mul(av, v128.load(a + q)), f32x4.mul(cv, v128.load(c + q))));
+      v128.store(out + q, fma(f32x4.mul(av, v128.load(a + q)), cv, v128.load(c + q)));
     }
     for (; n < N; n++) setf(out + o, n, w * g * f(a + o, n) + w * (1 - g) * f(c + o, n));
   }
@@ -1048,10 +1048,10 @@ export function writeWeightingBackward(a: usize, c: usize, ga: usize, gw: usize,
     for (; n < N4; n += 4) {
       const q = o + (<usize>n << 2);
       const d = v128.load(gy + q), x = v128.load(a + q), y = v128.load(c + q);
-      if (da != 0) v128.store(da + q, f32x4.add(v128.load(da + q), f32x4.mul(d, av)));
-      if (dc != 0) v128.store(dc + q, f32x4.add(v128.load(dc + q), f32x4.mul(d, cv)));
-      sd = f32x4.add(sd, f32x4.mul(d, f32x4.sub(x, y)));
-      sm = f32x4.add(sm, f32x4.mul(d, f32x4.add(f32x4.mul(gv, x), f32x4.mul(hv, y))));
+      if (da != 0) v128.store(da + q, fma(v128.load(da + q), d, av));
+      if (dc != 0) v128.store(dc + q, fma(v128.load(dc + q), d, cv));
+      sd = fma(sd, d, f32x4.sub(x, y));
+      sm = fma(sm, d, fma(f32x4.mul(gv, x), hv, y));
     }
     let s1 = hsum(sd), s2 = hsum(sm);
     for (; n < N; n++) {
