@@ -5,7 +5,7 @@
 // (the heap's blocks start above the module's static data, so 0 is never a real buffer).
 import { matmulXWt, matmulXWtBackwardW, matmulXWtBackwardX } from './matmul';
 import { sigmoidv, tanhv } from './simd-math';
-import { ld, st } from './common';
+import { fma, ld, st } from './common';
 
 // @ts-ignore: decorator
 @inline
@@ -45,7 +45,7 @@ export function lstmForward(x: usize, h: usize, wih: usize, whh: usize, bih: usi
       const gg = tanhv(ld(a, 2 * H + j));
       const og = sigmoidv(ld(a, 3 * H + j));
       st(a, j, ig); st(a, H + j, fg); st(a, 2 * H + j, gg); st(a, 3 * H + j, og);
-      const cv = f32x4.add(f32x4.mul(fg, ld(c + s, j)), f32x4.mul(ig, gg));
+      const cv = fma(f32x4.mul(fg, ld(c + s, j)), ig, gg);
       const t = tanhv(cv);
       st(cn + s, j, cv);
       st(tc + s, j, t);
@@ -95,7 +95,7 @@ export function lstmBackward(x: usize, h: usize, wih: usize, whh: usize, act: us
       st(d, H + j, f32x4.mul(f32x4.mul(dc, ld(c + s, j)), f32x4.mul(fg, f32x4.sub(one, fg))));
       st(d, 2 * H + j, f32x4.mul(f32x4.mul(dc, ig), f32x4.sub(one, f32x4.mul(gg, gg))));
       st(d, 3 * H + j, f32x4.mul(f32x4.mul(dh, t), f32x4.mul(og, f32x4.sub(one, og))));
-      if (gcp != 0) st(gcp + s, j, f32x4.add(ld(gcp + s, j), f32x4.mul(dc, fg)));
+      if (gcp != 0) st(gcp + s, j, fma(ld(gcp + s, j), dc, fg));
     }
     for (; j < H; j++) {
       const o = <usize>j << 2;

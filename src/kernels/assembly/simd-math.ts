@@ -4,6 +4,8 @@
 // The constants live in a static table and are broadcast by one load each: V8 (11.x) builds a
 // v128 constant with three instructions at every use inside a loop, which cost more than the
 // arithmetic here. Each constant's float32 bits are the same as a literal's, so are the results.
+import { fma } from './common';
+
 const C = memory.data<f32>([
   -87.0, 88.0, 1.44269504088896341, 12582912.0, // 0: exp's clamp, log2(e), 1.5·2^23 (rounds to an integer when added)
   0.693359375, -2.12194440e-4, // 16: ln2 in two parts
@@ -38,17 +40,17 @@ function ki(o: usize): v128 {
 @inline
 export function expv(x: v128): v128 {
   x = f32x4.pmin(f32x4.pmax(x, k(0)), k(4)); // one instruction each: x is never −0 against these bounds, NaN stays NaN
-  const t = f32x4.add(f32x4.mul(x, k(8)), k(12));
+  const t = fma(k(12), x, k(8));
   const n = f32x4.sub(t, k(12));
   let r = f32x4.sub(x, f32x4.mul(n, k(16)));
   r = f32x4.sub(r, f32x4.mul(n, k(20)));
   let p = k(24);
-  p = f32x4.add(f32x4.mul(p, r), k(28));
-  p = f32x4.add(f32x4.mul(p, r), k(32));
-  p = f32x4.add(f32x4.mul(p, r), k(36));
-  p = f32x4.add(f32x4.mul(p, r), k(40));
-  p = f32x4.add(f32x4.mul(p, r), k(44));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), k(48));
+  p = fma(k(28), p, r);
+  p = fma(k(32), p, r);
+  p = fma(k(36), p, r);
+  p = fma(k(40), p, r);
+  p = fma(k(44), p, r);
+  p = f32x4.add(fma(r, p, f32x4.mul(r, r)), k(48));
   // t's bits are 0x4B400000 + n; shifted by 23 the first part drops out
   const scale = i32x4.shl(i32x4.add(t, ki(0)), 23);
   return f32x4.mul(p, scale);
@@ -69,18 +71,18 @@ export function logv(x: v128): v128 {
   const t = f32x4.sub(f32x4.add(m, v128.and(small, m)), one);
   const z = f32x4.mul(t, t);
   let y = k(56);
-  y = f32x4.add(f32x4.mul(y, t), k(60));
-  y = f32x4.add(f32x4.mul(y, t), k(64));
-  y = f32x4.add(f32x4.mul(y, t), k(68));
-  y = f32x4.add(f32x4.mul(y, t), k(72));
-  y = f32x4.add(f32x4.mul(y, t), k(76));
-  y = f32x4.add(f32x4.mul(y, t), k(80));
-  y = f32x4.add(f32x4.mul(y, t), k(84));
-  y = f32x4.add(f32x4.mul(y, t), k(88));
+  y = fma(k(60), y, t);
+  y = fma(k(64), y, t);
+  y = fma(k(68), y, t);
+  y = fma(k(72), y, t);
+  y = fma(k(76), y, t);
+  y = fma(k(80), y, t);
+  y = fma(k(84), y, t);
+  y = fma(k(88), y, t);
   y = f32x4.mul(f32x4.mul(y, t), z);
-  y = f32x4.add(y, f32x4.mul(e, k(20)));
+  y = fma(y, e, k(20));
   y = f32x4.sub(y, f32x4.mul(z, k(92)));
-  return f32x4.add(f32x4.add(t, y), f32x4.mul(e, k(16)));
+  return fma(f32x4.add(t, y), e, k(16));
 }
 
 // σ(x) = 1 / (1 + e^−x)
@@ -100,10 +102,10 @@ export function tanhv(x: v128): v128 {
   const big = f32x4.sub(one, f32x4.div(k(96), f32x4.add(expv(f32x4.add(x, x)), one)));
   const z = f32x4.mul(x, x);
   let p = k(116);
-  p = f32x4.add(f32x4.mul(p, z), k(112));
-  p = f32x4.add(f32x4.mul(p, z), k(108));
-  p = f32x4.add(f32x4.mul(p, z), k(104));
-  const small = f32x4.mul(x, f32x4.add(one, f32x4.mul(z, p))); // x·(…): tanh(−0) = −0
+  p = fma(k(112), p, z);
+  p = fma(k(108), p, z);
+  p = fma(k(104), p, z);
+  const small = f32x4.mul(x, fma(one, z, p)); // x·(…): tanh(−0) = −0
   return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), k(100)));
 }
 
