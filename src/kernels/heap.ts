@@ -59,6 +59,7 @@ export interface KernelExports {
   activateBackward(x: number, K: number, B: number, spec: number, P: number, outs: number, gouts: number, gx: number): void;
   heapBase(): number;
   fusedMultiplyAdd(): number;
+  runCalls(p: number, n: number): void;
 }
 
 const PAGE = 65536;
@@ -108,7 +109,7 @@ function fusedModuleOrNull(): WebAssembly.Module | null {
     const mod = new WebAssembly.Module(bytes);
     // a throwaway instance on a small memory of its own, only to ask
     const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
-    const probe = new WebAssembly.Instance(mod, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+    const probe = new WebAssembly.Instance(mod, { env: { memory, table: new WebAssembly.Table({ element: 'anyfunc', initial: 1 }), abort: () => { throw new Error('wasm abort'); } } });
     return (probe.exports as unknown as KernelExports).fusedMultiplyAdd() === 1 ? mod : null;
   } catch {
     return null;
@@ -165,8 +166,16 @@ export interface KernelRecorder {
 
 type KernelFn = (...args: number[]) => unknown;
 
+/**
+ * Exports runCalls does not call: those with a float parameter or a result (the table's calls
+ * pass i32 arguments and expect none), and runCalls itself.
+ */
+const NOT_DISPATCHED = new Set(['adamStep', 'rmspropStep', 'sumSquares', 'heapBase', 'fusedMultiplyAdd', 'runCalls']);
+
 export class KernelHeap {
   readonly memory: WebAssembly.Memory;
+  /** each kernel runCalls can call: its index in the module's function table */
+  private readonly tableIndex = new Map<KernelFn, number>();
   /** the kernels: the module's exports, or while a step is recorded, recording twins of them */
   k: KernelExports;
   private readonly exports: KernelExports;
@@ -183,8 +192,15 @@ export class KernelHeap {
 
   constructor(mod: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
-    const inst = new WebAssembly.Instance(mod, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
+    const table = new WebAssembly.Table({ element: 'anyfunc', initial: 1 }); // (the module's entry 0 stays empty)
+    const inst = new WebAssembly.Instance(mod, { env: { memory: this.memory, table, abort: () => { throw new Error('wasm abort'); } } });
     this.k = this.exports = inst.exports as unknown as KernelExports;
+    // the kernels runCalls may call, in its function table (src/kernels/assembly/dispatch.ts)
+    for (const [name, f] of Object.entries(this.exports)) {
+      if (typeof f !== 'function' || NOT_DISPATCHED.has(name)) continue;
+      this.tableIndex.set(f as KernelFn, table.length);
+      table.grow(1, f as KernelFn);
+    }
     this.top = align(this.k.heapBase()); // the module's static data (math tables) lies below
     this.f32 = new Float32Array(this.memory.buffer);
     this.latest = this.memory.buffer;
@@ -215,6 +231,16 @@ export class KernelHeap {
     }
     this.recorder = r;
     this.k = this.recording;
+  }
+
+  /** The table index runCalls calls `fn` by (one of this heap's kernels), or −1 when it cannot. */
+  dispatchIndex(fn: KernelFn): number {
+    return this.tableIndex.get(fn) ?? -1;
+  }
+
+  /** Runs n kernel calls from a list at byte offset p (src/kernels/assembly/dispatch.ts), never recorded. */
+  runCalls(p: number, n: number): void {
+    this.exports.runCalls(p, n);
   }
 
   stopRecording(): void {

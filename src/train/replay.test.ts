@@ -130,8 +130,11 @@ for (const [preset, groupSize, batchSize] of [['ntm-copy-small', 0, undefined], 
     assert.equal(s.replayed + s.ordinary, on.passes);
     if (groupSize > 0) assert.ok(on.shapesUnderSeveralNormalisers >= 1, 'some step shape ran under two loss normalisers');
     assert.ok(s.checked >= 1 && s.replayed >= on.passes / 2, `recorded ${s.recorded}, checked ${s.checked}, replayed ${s.replayed} of ${on.passes}`);
+    // every kernel call of a replay goes through runCalls's lists
+    assert.ok(s.listedCalls > 0 && s.unlistedCalls === 0, `listed ${s.listedCalls}, unlisted ${s.unlistedCalls}`);
     const e = on.evalStats!;
     assert.deepEqual(e.failed, []);
+    assert.ok(e.listedCalls > 0 && e.unlistedCalls === 0, `evaluation: listed ${e.listedCalls}, unlisted ${e.unlistedCalls}`);
     assert.ok(e.replayed >= 4, `evaluation: recorded ${e.recorded}, checked ${e.checked}, replayed ${e.replayed} of 24 forward passes`);
   });
 }
@@ -192,6 +195,23 @@ test('step replay: JavaScript registered with replayJs (the library export) is r
   assertSameRun(on, off);
   assert.deepEqual(on.stats!.failed, []);
   assert.ok(on.stats!.replayed >= 6, `replayed ${on.stats!.replayed} of 12`);
+});
+
+test('step replay without runCalls\'s lists (no kernel in the table, as when the heap has no room for them): every call from JavaScript, to the bit', { skip }, () => {
+  const h = heap!;
+  const dispatchIndex = h.dispatchIndex;
+  h.dispatchIndex = () => -1;
+  let on: Run;
+  try {
+    on = train('dnc-repeat-copy-small', 16, true);
+  } finally {
+    h.dispatchIndex = dispatchIndex;
+  }
+  const off = train('dnc-repeat-copy-small', 16, false);
+  assertSameRun(on, off);
+  assert.deepEqual(on.stats!.failed, []);
+  assert.ok(on.stats!.replayed >= 8, `replayed ${on.stats!.replayed} of 16`);
+  assert.ok(on.stats!.listedCalls === 0 && on.stats!.unlistedCalls > 0, `listed ${on.stats!.listedCalls}, unlisted ${on.stats!.unlistedCalls}`);
 });
 
 test('step replay: a check step that comes out NaN gives no verdict (NaN would hide NaN); the next step of the shape checks', { skip }, () => {

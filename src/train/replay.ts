@@ -77,6 +77,12 @@ export interface ReplayStats {
   failed: string[];
   replayed: number;
   ordinary: number;
+  /**
+   * the kernel calls of the checked programs (each counted once) that replays make from lists in
+   * one call from JavaScript (runCalls: StepProgram), and those they make from JavaScript one by one
+   */
+  listedCalls: number;
+  unlistedCalls: number;
 }
 
 /**
@@ -96,7 +102,7 @@ export class StepReplay {
   private buffers: Buf[];
   /** the recordings' scratch blocks */
   private readonly scratch: Scratch;
-  readonly stats: ReplayStats = { recorded: 0, checked: 0, failed: [], replayed: 0, ordinary: 0 };
+  readonly stats: ReplayStats = { recorded: 0, checked: 0, failed: [], replayed: 0, ordinary: 0, listedCalls: 0, unlistedCalls: 0 };
 
   constructor(readonly model: MemoryModel, private readonly pool: BufferPool, private readonly heap: KernelHeap, private readonly maxShapes = MAX_SHAPES) {
     this.buffers = this.paramBuffers();
@@ -148,6 +154,7 @@ export class StepReplay {
 
   /** Drops every recording and gives back their scratch (the pool is being cleared, the model left the heap, ...). */
   dropAll(): void {
+    for (const list of this.entries.values()) for (const e of list) e.program.dispose();
     this.entries.clear();
     this.size = 0;
     this.scratch.dispose();
@@ -172,6 +179,7 @@ export class StepReplay {
     list.splice(list.indexOf(e), 1);
     if (list.length === 0) this.entries.delete(key);
     this.size--;
+    e.program.dispose();
   }
 
   private ordinaryStep(ordinary: () => readonly Buf[]): readonly Buf[] {
@@ -214,10 +222,13 @@ export class StepReplay {
     // every buffer must be the heap's own float32: a step with others is not recorded
     const onHeap = outputs.every((b) => this.heap.ptr(b) >= 0) && this.buffers.every((b) => this.heap.ptr(b) >= 0);
     if (program.failure !== null || !onHeap) {
+      program.dispose();
       this.refuse(key, rows, program.failure ?? 'a buffer off the kernel heap');
-    } else if (this.pool.fresh === fresh) {
-      // (a step that made buffers is recorded again next time: the heap zeroed each buffer it
-      // made, and those calls would be replayed every time for nothing)
+    } else if (this.pool.fresh !== fresh) {
+      // a step that made buffers is recorded again next time: the heap zeroed each buffer it
+      // made, and those calls would be replayed every time for nothing
+      program.dispose();
+    } else {
       const list = this.entries.get(key);
       const e: Entry = { rows, program, state: 'recorded', used: ++this.clock, outputs: [...outputs], usage };
       if (list === undefined) this.entries.set(key, [e]);
@@ -270,6 +281,8 @@ export class StepReplay {
     }
     e.state = 'checked';
     this.stats.checked++;
+    this.stats.listedCalls += e.program.listedCalls;
+    this.stats.unlistedCalls += e.program.kernelCalls - e.program.listedCalls;
     return outputs;
   }
 

@@ -7,3 +7,4 @@ export * from './activate';
 export { expArray, logArray } from './simd-math';
 export * from './optim';
 export { fusedMultiplyAdd } from './common';
+export { runCalls } from './dispatch';
