@@ -24,6 +24,7 @@ export interface KernelExports {
   matmulXWt(x: number, w: number, y: number, B: number, I: number, O: number): void;
   matmulXWtBackwardX(w: number, gy: number, gx: number, B: number, I: number, O: number): void;
   matmulXWtBackwardW(x: number, gy: number, gw: number, B: number, I: number, O: number): void;
+  matmulXWtBackwardWList(list: number, n: number, skip: number, gw: number, I: number, O: number): void;
   contentForward(...args: number[]): void;
   contentBackward(...args: number[]): void;
   readForward(...args: number[]): void;

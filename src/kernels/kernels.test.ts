@@ -12,7 +12,10 @@ import { writeWeighting } from '../memory/write-weighting.js';
 import { readWeighting } from '../memory/read-weighting.js';
 import { followLinksHeads } from '../memory/temporal-read.js';
 import { oneplus } from '../tensor/ops.js';
-import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
+import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs, setWeightGradDeferral } from '../nn/linear.js';
+import { findPreset } from '../config/presets.js';
+import { createTask } from '../tasks/registry.js';
+import { setStepReplay } from '../train/replay.js';
 import { softmax, sigmoid, tanh, weightedSum, addScalars, concat, splitActivate } from '../tensor/ops.js';
 import { lstmCell } from '../nn/lstm.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
@@ -571,6 +574,64 @@ test('matmul kernels: a row or column gives the same bits whether it is tiled wi
       assert.deepEqual(yo, Float32Array.from({ length: B }, (_, b) => y[b * O + o]!), `y column ${o}`);
       assert.deepEqual(gwo, gw.slice(o * I, (o + 1) * I), `gW row ${o}`);
     }
+  }
+});
+
+test('matmulXWtBackwardWList: the same bits as one matmulXWtBackwardW call per item, in order (16-wide blocks, tails, an odd last row, items of 0 rows or an all-zero gradient)', () => {
+  const heap = kernelHeapOrNull()!;
+  const rng = new Rng(17);
+  for (const [I, O] of [[134, 256], [64, 135], [30, 9], [3, 5], [16, 7], [29, 6], [13, 1], [128, 5]] as const) {
+    for (const rows of [[8, 8, 4, 0, 8], [1], [3, 2], [4, 4, 4]]) {
+      const items = rows.map((B) => {
+        const x = heap.alloc(Math.max(B, 1) * I)!, gy = heap.alloc(Math.max(B, 1) * O)!;
+        for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+        for (let i = 0; i < gy.length; i++) gy[i] = rng.normal();
+        return { x, gy, B };
+      });
+      if (items.length > 3) items[1]!.gy.fill(0); // skipped, as matmulXWtBackwardW skips it
+      const each = heap.alloc(I * O)!, once = heap.alloc(I * O)!;
+      for (let i = 0; i < each.length; i++) each[i] = once[i] = rng.normal();
+      for (const { x, gy, B } of items) if (B > 0) heap.k.matmulXWtBackwardW(heap.ptr(x), heap.ptr(gy), heap.ptr(each), B, I, O);
+      const list = heap.alloc(3 * items.length)!, skip = heap.alloc(items.length)!;
+      const words = new Int32Array(list.buffer, list.byteOffset, list.length);
+      items.forEach(({ x, gy, B }, j) => words.set([heap.ptr(x), heap.ptr(gy), B], 3 * j));
+      heap.k.matmulXWtBackwardWList(heap.ptr(list), items.length, heap.ptr(skip), heap.ptr(once), I, O);
+      assert.deepEqual(once, each, `I ${I}, O ${O}, rows ${rows.join(' ')}`);
+      for (const b of [each, once, list, skip, ...items.flatMap((it) => [it.x, it.gy])]) heap.release(b);
+    }
+  }
+});
+
+test('weight gradients deferred to the end of the backward pass (one list per weight) give the bits of a product per time step, on an NTM and a DNC', () => {
+  const heap = kernelHeapOrNull()!;
+  for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
+    const config = cloneConfig(findPreset(name)!.config);
+    const task = createTask(config.task);
+    const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(4));
+    const batch = task.sample(new Rng(5), 4);
+    const grads = (defer: boolean): { grads: Float32Array[]; lists: number } => {
+      setWeightGradDeferral(defer);
+      setStepReplay(false); // (a recording would put its own kernels in heap.k)
+      const k = heap.k;
+      let lists = 0;
+      heap.k = { ...k, matmulXWtBackwardWList: (...a: number[]) => { lists++; (k.matmulXWtBackwardWList as (...b: number[]) => void)(...a); } } as typeof k;
+      try {
+        for (const p of model.params.values()) p.g().fill(0);
+        const pool = new BufferPool(heapAllocator());
+        accumulateGradients(model, batch, pool);
+        pool.clear();
+        return { grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), lists };
+      } finally {
+        heap.k = k;
+        setWeightGradDeferral(true);
+        setStepReplay(true);
+      }
+    };
+    const now = grads(false), later = grads(true);
+    assert.equal(now.lists, 0);
+    // the controller's two LSTM weights and each linear's weight: one list each
+    assert.ok(later.lists >= 3, `${name}: ${later.lists} lists`);
+    later.grads.forEach((g, i) => assert.deepEqual(g, now.grads[i], `${name}: gradient ${i}`));
   }
 });
 

@@ -2,7 +2,9 @@
  * @file Linear layer y = x·Wᵀ + b (PyTorch layout: W is [out, in]), its backward pass,
  * and PyTorch's default initialisation U(−1/√in, 1/√in) for weight and bias.
  */
-import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
+import { alloc, allocOverwritten, atBackwardEnd, backwardScope, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
+import type { KernelHeap } from '../kernels/heap.js';
+import { table } from '../kernels/memory.js';
 import type { Rng } from '../tensor/random.js';
 import { activeHeap } from '../kernels/wasm.js';
 import { addColumns, copyColumns } from '../kernels/blocks.js';
@@ -114,8 +116,50 @@ export function matmulXWtBackward(
   }
   const pgy = h.in(gy);
   if (gx !== null) h.k.matmulXWtBackwardX(h.in(w), pgy, h.inout(gx), B, I, O);
-  if (gw !== null) h.k.matmulXWtBackwardW(h.in(x), pgy, h.inout(gw), B, I, O);
+  if (gw !== null && !deferWeightGrad(h, x, gy, gw, B, I, O)) h.k.matmulXWtBackwardW(h.in(x), pgy, h.inout(gw), B, I, O);
   h.done();
+}
+
+let deferring = true;
+
+/** Turns the deferral of weight gradients (deferWeightGrad) on or off (on by default; for tests). */
+export function setWeightGradDeferral(on: boolean): void {
+  deferring = on;
+}
+
+/** Per backward pass (its scope), per weight gradient's offset: the products deferred to its end. */
+const deferred = new WeakMap<object, Map<number, { I: number; O: number; items: number[] }>>();
+
+/**
+ * gW += gyᵀ·x (matmulXWtBackwardW), left for the end of the backward pass under way: there, each
+ * weight's products (one per time step in a recurrent model) run as one list
+ * (matmulXWtBackwardWList), in the order they came, which gives the same bits as running each
+ * when it came while loading and storing gW once instead of once per product. x and gy must keep
+ * their values until then: an op's input and its output's gradient do (the gradient is complete
+ * before the op's backward step runs, and the tape frees nothing during the pass).
+ * @returns false (do it now) outside a backward pass, or when a buffer is not on the heap
+ */
+export function deferWeightGrad(h: KernelHeap, x: Float32Array, gy: Float32Array, gw: Float32Array, B: number, I: number, O: number): boolean {
+  const scope = backwardScope();
+  if (scope === null || !deferring) return false;
+  const px = h.ptr(x), pgy = h.ptr(gy), pgw = h.ptr(gw);
+  if (px < 0 || pgy < 0 || pgw < 0) return false;
+  let pending = deferred.get(scope);
+  if (pending === undefined) {
+    const all = (pending = new Map());
+    deferred.set(scope, all);
+    atBackwardEnd(() => {
+      for (const [at, { I: i, O: o, items }] of all) {
+        h.k.matmulXWtBackwardWList(table(h, items), items.length / 3, h.tmp(items.length / 3), at, i, o);
+        h.done();
+      }
+    });
+  }
+  const p = pending.get(pgw);
+  if (p === undefined) pending.set(pgw, { I, O, items: [px, pgy, B] });
+  else if (p.I !== I || p.O !== O) return false; // (a buffer of another shape: never, but then at once)
+  else p.items.push(px, pgy, B);
+  return true;
 }
 
 /**

@@ -8,7 +8,7 @@
 import { sigmoidScalar } from '../tensor/ops.js';
 import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type DType, type Tape } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
-import { matmulXWt, matmulXWtBackward, uniformParam } from './linear.js';
+import { deferWeightGrad, matmulXWt, matmulXWtBackward, uniformParam } from './linear.js';
 import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 
@@ -136,10 +136,15 @@ function lstmCellWasm(heap: KernelHeap, p: LstmParams, x: Tensor, h: Tensor, c: 
       if (gh === null && gc === null) return;
       // 0 = not wanted (see the kernel)
       const g = (t: Tensor): number => (t.requiresGrad ? heap.inout(t.g() as F) : 0);
+      // the gates' gradients (written by the kernel) stay for the weights' products, which wait for
+      // the end of the backward pass to run over all time steps at once (deferWeightGrad)
+      const dg = allocOverwritten('f32', B * G) as F;
+      const ih = p.weightIh.requiresGrad && deferWeightGrad(heap, d(x), dg, p.weightIh.g() as F, B, X, G);
+      const hh = p.weightHh.requiresGrad && deferWeightGrad(heap, d(h), dg, p.weightHh.g() as F, B, H, G);
       heap.k.lstmBackward(
         heap.in(d(x)), heap.in(d(h)), heap.in(d(p.weightIh)), heap.in(d(p.weightHh)), heap.in(act), heap.in(d(c)), heap.in(tc),
-        gh === null ? 0 : heap.in(gh), gc === null ? 0 : heap.in(gc), heap.tmp(B * G),
-        g(x), g(h), g(c), g(p.weightIh), g(p.weightHh), g(p.biasIh), g(p.biasHh), B, X, H,
+        gh === null ? 0 : heap.in(gh), gc === null ? 0 : heap.in(gc), heap.out(dg),
+        g(x), g(h), g(c), ih ? 0 : g(p.weightIh), hh ? 0 : g(p.weightHh), g(p.biasIh), g(p.biasHh), B, X, H,
       );
       heap.done();
     });

@@ -322,6 +322,28 @@ export class Tensor {
   }
 }
 
+/** The work ops deferred to the end of the backward pass under way (null: none is). */
+let backwardEnd: (() => void)[] | null = null;
+
+/**
+ * The backward pass under way, as a token for the work an op defers to its end (a key for what
+ * the op gathers meanwhile), or null when none is.
+ */
+export function backwardScope(): object | null {
+  return backwardEnd;
+}
+
+/**
+ * Runs `fn` once every step of the backward pass under way has run (an op's backward step may
+ * leave part of its work there, e.g. a weight gradient summed over all time steps at once: see
+ * nn/linear.ts). @returns false when no backward pass is under way (do the work now)
+ */
+export function atBackwardEnd(fn: () => void): boolean {
+  if (backwardEnd === null) return false;
+  backwardEnd.push(fn);
+  return true;
+}
+
 /** Records backward closures in op order; `backward` runs them in reverse. */
 export class Tape {
   private readonly steps: (() => void)[] = [];
@@ -341,7 +363,14 @@ export class Tape {
     const seed = (): void => void (g[0] = 1);
     seed();
     replayJs(seed);
-    for (let i = this.steps.length - 1; i >= 0; i--) this.steps[i]!();
+    const prev = backwardEnd, end: (() => void)[] = [];
+    backwardEnd = end;
+    try {
+      for (let i = this.steps.length - 1; i >= 0; i--) this.steps[i]!();
+    } finally {
+      backwardEnd = prev;
+    }
+    for (const fn of end) fn();
     this.steps.length = 0;
   }
 }

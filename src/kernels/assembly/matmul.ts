@@ -86,24 +86,37 @@ function allZero(p: usize, n: i32): bool {
 @inline
 function accumulatePair(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: usize, K: i32, I: i32): void {
   const I16 = I & ~15;
+  for (let i = 0; i < I16; i += 16) pair16(R0, R1, s, sk, so, V, K, I, i);
+  pairTail(R0, R1, s, sk, so, V, K, I);
+}
+
+// Sixteen columns from i of a pair of rows (see accumulatePair), the sums over k in registers.
+// @ts-ignore: decorator
+@inline
+function pair16(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: usize, K: i32, I: i32, i: i32): void {
+  let a00 = ld(R0, i), a01 = ld(R0, i + 4), a02 = ld(R0, i + 8), a03 = ld(R0, i + 12);
+  let a10 = ld(R1, i), a11 = ld(R1, i + 4), a12 = ld(R1, i + 8), a13 = ld(R1, i + 12);
+  const vstep = <usize>I << 2, sstep = <usize>sk << 2;
+  let vp = V + (<usize>i << 2), sp = s;
+  for (let k = 0; k < K; k++) {
+    const v0 = v128.load(vp), v1 = v128.load(vp, 16), v2 = v128.load(vp, 32), v3 = v128.load(vp, 48);
+    const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
+    a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
+    a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
+    vp += vstep; sp += sstep;
+  }
+  st(R0, i, a00); st(R0, i + 4, a01); st(R0, i + 8, a02); st(R0, i + 12, a03);
+  st(R1, i, a10); st(R1, i + 4, a11); st(R1, i + 8, a12); st(R1, i + 12, a13);
+}
+
+// The columns of a pair of rows after its 16-wide blocks (see accumulatePair).
+// @ts-ignore: decorator
+@inline
+function pairTail(R0: usize, R1: usize, s: usize, sk: i32, so: usize, V: usize, K: i32, I: i32): void {
   const I8 = I & ~7;
   const I4 = I & ~3;
   const vstep = <usize>I << 2, sstep = <usize>sk << 2;
-  let i = 0;
-  for (; i < I16; i += 16) {
-    let a00 = ld(R0, i), a01 = ld(R0, i + 4), a02 = ld(R0, i + 8), a03 = ld(R0, i + 12);
-    let a10 = ld(R1, i), a11 = ld(R1, i + 4), a12 = ld(R1, i + 8), a13 = ld(R1, i + 12);
-    let vp = V + (<usize>i << 2), sp = s;
-    for (let k = 0; k < K; k++) {
-      const v0 = v128.load(vp), v1 = v128.load(vp, 16), v2 = v128.load(vp, 32), v3 = v128.load(vp, 48);
-      const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp + so);
-      a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
-      a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
-      vp += vstep; sp += sstep;
-    }
-    st(R0, i, a00); st(R0, i + 4, a01); st(R0, i + 8, a02); st(R0, i + 12, a03);
-    st(R1, i, a10); st(R1, i + 4, a11); st(R1, i + 8, a12); st(R1, i + 12, a13);
-  }
+  let i = I & ~15;
   if (i < I8) {
     pair8(R0, R1, s, so, sstep, V, vstep, K, i, i32x4.splat(-1));
     i += 8;
@@ -273,6 +286,64 @@ export function matmulXWtBackwardW(x: usize, gy: usize, gw: usize, B: i32, I: i3
     accumulatePair(r0, r0 + (<usize>I << 2), gy + (<usize>o << 2), O, 4, x, B, I);
   }
   for (; o < O; o++) accumulateRow(gw + (<usize>(o * I) << 2), gy + (<usize>o << 2), O, x, B, I);
+}
+
+// matmulXWtBackwardW over a list of products into one gW, in the list's order: item j is
+// (x, gy, B) at list + 12·j (byte pointers and a row count). The same sums in the same order as one
+// matmulXWtBackwardW call per item (so the same bits), but each 16-column block of a pair of gW's
+// rows is loaded and stored once for the whole list, not once per item (a recurrent layer's weight
+// gradient, one item per time step: 12–31% less time for 8 and 4 rows over 9 steps). skip: n i32
+// of scratch, where each item's "its gy is all 0" goes first (matmulXWtBackwardW skips those).
+export function matmulXWtBackwardWList(list: usize, n: i32, skip: usize, gw: usize, I: i32, O: i32): void {
+  let any = false;
+  for (let j = 0; j < n; j++) {
+    const q = list + <usize>(12 * j);
+    const zero = allZero(load<u32>(q, 4), load<i32>(q, 8) * O);
+    store<i32>(skip + (<usize>j << 2), zero ? 1 : 0);
+    any = any || !zero;
+  }
+  if (!any) return;
+  const O2 = O & ~1;
+  const I16 = I & ~15;
+  let o = 0;
+  for (; o < O2; o += 2) {
+    const r0 = gw + (<usize>(o * I) << 2), r1 = r0 + (<usize>I << 2);
+    // s[k = b, r] = gy[b, o + r], as in matmulXWtBackwardW
+    for (let i = 0; i < I16; i += 16) {
+      let a00 = ld(r0, i), a01 = ld(r0, i + 4), a02 = ld(r0, i + 8), a03 = ld(r0, i + 12);
+      let a10 = ld(r1, i), a11 = ld(r1, i + 4), a12 = ld(r1, i + 8), a13 = ld(r1, i + 12);
+      for (let j = 0; j < n; j++) {
+        if (load<i32>(skip + (<usize>j << 2)) != 0) continue;
+        const q = list + <usize>(12 * j);
+        const B = load<i32>(q, 8);
+        const vstep = <usize>I << 2, sstep = <usize>O << 2;
+        let vp = <usize>load<u32>(q) + (<usize>i << 2), sp = <usize>load<u32>(q, 4) + (<usize>o << 2);
+        for (let k = 0; k < B; k++) {
+          const v0 = v128.load(vp), v1 = v128.load(vp, 16), v2 = v128.load(vp, 32), v3 = v128.load(vp, 48);
+          const s0 = v128.load32_splat(sp), s1 = v128.load32_splat(sp, 4);
+          a00 = fma(a00, s0, v0); a01 = fma(a01, s0, v1); a02 = fma(a02, s0, v2); a03 = fma(a03, s0, v3);
+          a10 = fma(a10, s1, v0); a11 = fma(a11, s1, v1); a12 = fma(a12, s1, v2); a13 = fma(a13, s1, v3);
+          vp += vstep; sp += sstep;
+        }
+      }
+      st(r0, i, a00); st(r0, i + 4, a01); st(r0, i + 8, a02); st(r0, i + 12, a03);
+      st(r1, i, a10); st(r1, i + 4, a11); st(r1, i + 8, a12); st(r1, i + 12, a13);
+    }
+    if (I16 < I) {
+      for (let j = 0; j < n; j++) {
+        if (load<i32>(skip + (<usize>j << 2)) != 0) continue;
+        const q = list + <usize>(12 * j);
+        pairTail(r0, r1, <usize>load<u32>(q, 4) + (<usize>o << 2), O, 4, <usize>load<u32>(q), load<i32>(q, 8), I);
+      }
+    }
+  }
+  for (; o < O; o++) {
+    for (let j = 0; j < n; j++) {
+      if (load<i32>(skip + (<usize>j << 2)) != 0) continue;
+      const q = list + <usize>(12 * j);
+      accumulateRow(gw + (<usize>(o * I) << 2), <usize>load<u32>(q, 4) + (<usize>o << 2), O, <usize>load<u32>(q), load<i32>(q, 8), I);
+    }
+  }
 }
 
 // Zeroes `bytes` bytes at `p` (one memory.fill: V8's TypedArray.fill is several times slower on
