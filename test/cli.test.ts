@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { engram, ROOT, tempDir } from './helpers.js';
+import { engramEnv } from './checkpoint-helpers.js';
 
 /** A user error: exit 2, exactly one line on stderr naming the problem, no stack trace. */
 function assertOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
@@ -140,6 +141,7 @@ test('bench --json: the last line is one JSON object with msPerStep, nothing els
   assertOneLineError(engram(['bench', '--kernels', 'gpu']), /--kernels must be wasm or ts/);
   assertOneLineError(engram(['bench', '--replay', 'maybe']), /--replay must be on or off/);
   assertOneLineError(engram(['bench', '--fma', 'yes']), /--fma must be on or off/);
+  assertOneLineError(engramEnv(['presets'], { ENGRAM_FMA: 'maybe' }), /ENGRAM_FMA=maybe is not understood: set it to 0 .* or 1/);
   assertOneLineError(engram(['bench', '--warmup=-1']), /--warmup must be an integer ≥ 0/);
   assertOneLineError(engram(['bench', '--warmup', 'lots']), /--warmup must be an integer ≥ 0/);
 });

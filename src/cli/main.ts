@@ -4,7 +4,8 @@
  */
 import { benchCommand } from './bench.js';
 import { dashboardCommand, DASHBOARD_HELP } from './dashboard.js';
-import { isUserFacing, outOfMemoryMessage } from './errors.js';
+import { isUserFacing, outOfMemoryMessage, UserError } from './errors.js';
+import { fmaEnvError } from '../kernels/heap.js';
 import { presetsCommand } from './presets.js';
 import { testCommand, TEST_HELP } from './test.js';
 import { trainCommand, TRAIN_HELP } from './train.js';
@@ -29,6 +30,8 @@ ${DASHBOARD_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const fma = fmaEnvError();
+  if (fma !== null) throw new UserError(fma);
   switch (cmd) {
     case 'presets':
       return presetsCommand(rest);

@@ -117,10 +117,19 @@ function fusedModuleOrNull(): WebAssembly.Module | null {
   }
 }
 
+const FMA_OFF = ['0', 'off', 'false', 'no'], FMA_ON = ['', '1', 'on', 'true', 'yes'];
+
+/** What is wrong with ENGRAM_FMA, if anything (for a one-line error before any work). */
+export function fmaEnvError(): string | null {
+  const v = (process.env[FMA_ENV] ?? '').trim().toLowerCase();
+  return FMA_OFF.includes(v) || FMA_ON.includes(v) ? null
+    : `${FMA_ENV}=${process.env[FMA_ENV]} is not understood: set it to 0 (the kernels' build without fused multiply-adds) or 1 (with them, where they run), or unset it`;
+}
+
 function fmaWanted(): boolean {
   if (wanted !== null) return wanted === 'fma';
-  const v = (process.env[FMA_ENV] ?? '').trim().toLowerCase();
-  return !['0', 'off', 'false', 'no'].includes(v);
+  // (anything other than an "off" value: the default, fused where it runs; the CLI refuses others first)
+  return !FMA_OFF.includes((process.env[FMA_ENV] ?? '').trim().toLowerCase());
 }
 
 function moduleOrNull(): WebAssembly.Module | null {

@@ -104,9 +104,13 @@ export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: numbe
   matmulXWtTs(x, w, y, B, I, O);
 }
 
-/** The backward pass of matmulXWt; on the WASM SIMD kernels when the kernels are on and the buffers float32. */
+/**
+ * The backward pass of matmulXWt; on the WASM SIMD kernels when the kernels are on and the buffers
+ * float32. @param defer leave gW's product for the end of the backward pass under way, when it can
+ * (deferWeightGrad: only for x and gy that keep their values until then)
+ */
 export function matmulXWtBackward(
-  x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number,
+  x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number, defer = false,
 ): void {
   const h = activeHeap();
   const f32 = x instanceof Float32Array && w instanceof Float32Array && gy instanceof Float32Array;
@@ -116,7 +120,7 @@ export function matmulXWtBackward(
   }
   const pgy = h.in(gy);
   if (gx !== null) h.k.matmulXWtBackwardX(h.in(w), pgy, h.inout(gx), B, I, O);
-  if (gw !== null && !deferWeightGrad(h, x, gy, gw, B, I, O)) h.k.matmulXWtBackwardW(h.in(x), pgy, h.inout(gw), B, I, O);
+  if (gw !== null && !(defer && deferWeightGrad(h, x, gy, gw, B, I, O))) h.k.matmulXWtBackwardW(h.in(x), pgy, h.inout(gw), B, I, O);
   h.done();
 }
 
@@ -179,9 +183,10 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     tape.push(() => {
       const gy = y.grad;
       if (gy === null) return;
+      // (deferred: x is the op's input and gy its output's gradient, complete before this step runs)
       matmulXWtBackward(
         x.data, weight.data, gy,
-        x.requiresGrad ? x.g() : null, weight.requiresGrad ? weight.g() : null, B, I, O,
+        x.requiresGrad ? x.g() : null, weight.requiresGrad ? weight.g() : null, B, I, O, true,
       );
       if (bias?.requiresGrad) addColumns(gy, 0, O, bias.g(), 0, 0, B, O); // the rows of gy summed into gb, in order
     });

@@ -367,11 +367,13 @@ export class Tape {
     backwardEnd = end;
     try {
       for (let i = this.steps.length - 1; i >= 0; i--) this.steps[i]!();
-    } finally {
       backwardEnd = prev;
+      for (const fn of end) fn();
+    } finally {
+      // (after an error the gradients are incomplete anyway: the error goes on up)
+      backwardEnd = prev;
+      this.steps.length = 0;
     }
-    for (const fn of end) fn();
-    this.steps.length = 0;
   }
 }
 

@@ -128,7 +128,8 @@ export class StepProgram implements KernelRecorder {
     const heap = this.scratch.heap;
     const listed = (i: number): boolean => {
       const n = this.argcs[i]!;
-      return n >= 0 && n <= MAX_DISPATCH_ARGS && heap.dispatchIndex(this.fns[i] as KernelFn) >= 0;
+      // (a kernel's own arity: a call with more or fewer arguments would not match its table type)
+      return n >= 0 && n <= MAX_DISPATCH_ARGS && heap.dispatchIndex(this.fns[i] as KernelFn) >= 0 && (this.fns[i] as KernelFn).length === n;
     };
     let words = 0;
     for (let i = 0; i < this.fns.length; i++) if (listed(i)) words += 2 + this.argcs[i]!;

@@ -31,8 +31,10 @@ export function setf(p: usize, i: i32, v: f32): void {
 // multiply-add is a multiply rounded, then an add rounded; and with relaxed SIMD
 // (ASC_FEATURE_RELAXED_SIMD), where it is relaxed_madd, one fused operation rounded once on a CPU
 // with FMA (src/kernels/heap.ts picks the fused build only when it is fused). Every multiply-add
-// of a product's sum goes through fma or fmaf, so a result rounds the same way in a SIMD lane and
-// in a scalar tail, in either build.
+// of a matrix product's sum (matmul.ts) goes through fma or fmaf, so a product's result rounds the
+// same way in a SIMD lane and in a scalar tail, in either build: a row's result does not depend on
+// its place in a tile. The other kernels use fma in their SIMD loops; their scalar tails (whose
+// place depends on the sizes H, W, N only, not on how a batch is split) multiply, then add.
 
 // acc + a·b, four lanes
 // @ts-ignore: decorator
