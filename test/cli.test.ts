@@ -87,7 +87,10 @@ test('train writes a run directory; test reads it back; an existing run is never
   for (const m of metrics) {
     for (const k of ['loss', 'bitsPerSeq', 'bitErrorsPerSeq', 'trainLoss', 'elapsedSec']) assert.equal(typeof m[k], 'number', k);
   }
-  assert.match(readFileSync(join(dir, 'train.log'), 'utf8'), /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] run directory: /);
+  const log = readFileSync(join(dir, 'train.log'), 'utf8');
+  assert.match(log, /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] run directory: /);
+  // the kernels and threads a run used are in its log (a run repeats to the bit on the same kernels' build)
+  assert.match(log, /; seed 1; wasm(\+fma)? kernels, 1 thread\n/);
   for (const f of ['last.safetensors', 'last.state.safetensors', 'best.safetensors']) assert.ok(existsSync(join(dir, 'checkpoints', f)), f);
 
   const before = statSync(join(dir, 'metrics.jsonl')).mtimeMs;

@@ -11,7 +11,7 @@ import { createTask } from '../tasks/registry.js';
 import { LengthGroups } from '../tasks/groups.js';
 import type { Batch } from '../tasks/batch.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
-import { setKernels, activeKernels } from '../kernels/wasm.js';
+import { setKernels, activeKernels, kernelsName } from '../kernels/wasm.js';
 import { kernelBuild, setKernelBuild } from '../kernels/heap.js';
 import { setStepReplay, stepReplayEnabled } from '../train/replay.js';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -252,11 +252,6 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     jsBytesPerStep: windows.length > 0 ? Math.max(0, quantile(windows.sort((a, b) => a - b), 0.5) - reading) / HEAP_WINDOW : NaN,
     warmupSteps,
   };
-}
-
-/** The kernels running: ts, or wasm and its build. */
-function kernelsName(): string {
-  return activeKernels() === 'ts' ? 'ts' : kernelBuild() === 'fma' ? 'wasm+fma' : 'wasm';
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {

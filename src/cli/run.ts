@@ -24,6 +24,7 @@ import type { MemoryModel } from '../models/model.js';
 import { createTask } from '../tasks/registry.js';
 import { NonFiniteError, seedStreams, Trainer, type EvalRecord } from '../train/trainer.js';
 import { UserError } from './errors.js';
+import { kernelsName } from '../kernels/wasm.js';
 import { formatDuration, RunLog } from './log.js';
 
 export interface RunOptions {
@@ -214,7 +215,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const total = opts.steps ?? config.train.steps;
   log.line(`${config.model.type} (${config.model.controller} controller, ${countParams(model.params)} parameters) ` +
     `on ${config.task.name}; ${config.optimizer.name} lr ${config.optimizer.lr}; batch ${config.train.batchSize}; ` +
-    `steps ${trainer.step}→${total}; seed ${config.seed}`);
+    `steps ${trainer.step}→${total}; seed ${config.seed}; ${kernelsName()} kernels, ${config.train.threads} thread${config.train.threads > 1 ? 's' : ''}`);
   if (trainer.step >= total) log.line(`already at step ${trainer.step}; pass --steps N with N > ${trainer.step} to train on`);
 
   const t0 = performance.now();

@@ -4,7 +4,7 @@
  * twins. Ops ask `activeHeap()` at each call: a heap means "run the kernel".
  */
 import type { F32Allocator } from '../tensor/tensor.js';
-import { kernelHeapOrNull, kernelsModuleAvailable, type KernelHeap } from './heap.js';
+import { kernelBuild, kernelHeapOrNull, kernelsModuleAvailable, type KernelHeap } from './heap.js';
 
 export type KernelChoice = 'wasm' | 'ts';
 let choice: KernelChoice = 'wasm';
@@ -20,6 +20,11 @@ export function kernelsAvailable(): boolean {
 
 export function activeKernels(): KernelChoice {
   return choice === 'wasm' && kernelsAvailable() ? 'wasm' : 'ts';
+}
+
+/** The kernels running, for logs: ts, or wasm and its build (a run repeats to the bit on the same: heap.ts). */
+export function kernelsName(): string {
+  return activeKernels() === 'ts' ? 'ts' : kernelBuild() === 'fma' ? 'wasm+fma' : 'wasm';
 }
 
 /** The kernel heap when the WASM kernels are selected and available, else null (run the TypeScript twin). */
