@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Buf } from '../tensor/tensor.js';
 
-/** The exports of dist/kernels/kernels.wasm (src/kernels/assembly/index.ts). */
+/** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm (src/kernels/assembly/index.ts). */
 export interface KernelExports {
   matmulXWt(x: number, w: number, y: number, B: number, I: number, O: number): void;
   matmulXWtBackwardX(w: number, gy: number, gx: number, B: number, I: number, O: number): void;
@@ -71,7 +71,7 @@ const MAX_PAGES = 65536;
 /**
  * The kernels' two builds (package.json, build:kernels): 'fma', whose products' multiply-adds are
  * fused (relaxed SIMD's relaxed_madd, rounded once), and 'simd', baseline SIMD (a multiply and
- * an add, each rounded). 'fma' is ~10% faster per training step here; the two differ in the last
+ * an add, each rounded). 'fma' is 10–20% faster per training step here; the two differ in the last
  * bits of a product, so a run is reproducible to the bit on one build, not across them.
  */
 export type KernelBuild = 'fma' | 'simd';
