@@ -125,8 +125,8 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
   // the same task, noting each batch's length
   let last: Batch | null = null;
   const noting = Object.create(task) as typeof task;
-  noting.sample = (rng, B, length, store) => {
-    const b = task.sample(rng, B, length, store);
+  noting.sample = (rng, B, options) => {
+    const b = task.sample(rng, B, options);
     last = b;
     return b;
   };

@@ -93,7 +93,7 @@ export function testCommand(argv: string[]): number {
   const acc = new MetricsAccumulator();
   let sample: { batch: Batch; logits: Buf[] } | null = null;
   for (let i = 0; i < K; i++) {
-    const batch = task.sample(rng, config.train.batchSize, length);
+    const batch = task.sample(rng, config.train.batchSize, { length });
     const logits = model.forward(batch.input, batch.T, batch.B).map((z) => z.data);
     acc.add(logits, batch);
     sample ??= { batch, logits };

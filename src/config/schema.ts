@@ -4,21 +4,40 @@
  * keys and wrong types are errors that list the valid keys.
  */
 
-export type TaskName = 'copy' | 'repeat-copy';
+export type TaskName = 'copy' | 'repeat-copy' | 'associative-recall' | 'dynamic-ngrams' | 'priority-sort';
+/** uniform: draw from the whole range throughout; grow: start at the smallest and widen as it learns */
+export type CurriculumName = 'uniform' | 'grow';
 export type ModelType = 'ntm' | 'dnc';
 export type ControllerKind = 'lstm' | 'feedforward';
 export type OptimizerName = 'rmsprop' | 'rmsprop-tf' | 'adam';
 
 export interface TaskConfig {
-  name: TaskName;
-  /** bits per word */
+  /** a built-in task, or (with `module`) the name the module's task gives itself */
+  name: TaskName | string;
+  /** bits per word (per vector, for associative-recall and priority-sort) */
   bits: number;
+  /** copy and repeat-copy: words per sample */
   minWords: number;
   maxWords: number;
   /** repeat-copy only */
   minRepeats: number;
   maxRepeats: number;
   repeatNorm: number;
+  /** associative-recall: vectors per item, and items per sample */
+  itemSize: number;
+  minItems: number;
+  maxItems: number;
+  /** dynamic-ngrams: n (each bit depends on the n − 1 before it), and bits per sequence */
+  ngram: number;
+  sequenceBits: number;
+  /** priority-sort: vectors in, and the highest-priority ones to put out */
+  sortInputs: number;
+  sortOutputs: number;
+  curriculum: CurriculumName;
+  /** grow: widen the range one step when the evaluation's bit errors per sequence fall below this */
+  curriculumThreshold: number;
+  /** a user's task: the absolute path of an ES module whose default export makes it ('' for a built-in task) */
+  module: string;
 }
 
 export interface ModelConfig {
@@ -94,7 +113,11 @@ export interface Config {
 /** Every default, in one place. */
 export const DEFAULTS: Config = {
   seed: 1,
-  task: { name: 'copy', bits: 8, minWords: 5, maxWords: 10, minRepeats: 1, maxRepeats: 2, repeatNorm: 10 },
+  task: {
+    name: 'copy', bits: 8, minWords: 5, maxWords: 10, minRepeats: 1, maxRepeats: 2, repeatNorm: 10,
+    itemSize: 3, minItems: 2, maxItems: 6, ngram: 6, sequenceBits: 200, sortInputs: 20, sortOutputs: 16,
+    curriculum: 'uniform', curriculumThreshold: 0.1, module: '',
+  },
   model: {
     type: 'ntm', controller: 'lstm', hiddenSize: 100, memorySlots: 128, wordSize: 20,
     readHeads: 1, writeHeads: 1, shiftRange: 1, clip: 20,
@@ -104,7 +127,8 @@ export const DEFAULTS: Config = {
 };
 
 const ENUMS: Record<string, readonly string[]> = {
-  'task.name': ['copy', 'repeat-copy'],
+  'task.name': ['copy', 'repeat-copy', 'associative-recall', 'dynamic-ngrams', 'priority-sort'],
+  'task.curriculum': ['uniform', 'grow'],
   'model.type': ['ntm', 'dnc'],
   'model.controller': ['lstm', 'feedforward'],
   'optimizer.name': ['rmsprop', 'rmsprop-tf', 'adam'],
@@ -112,17 +136,23 @@ const ENUMS: Record<string, readonly string[]> = {
 
 const INTEGERS = new Set([
   'seed', 'task.bits', 'task.minWords', 'task.maxWords', 'task.minRepeats', 'task.maxRepeats',
+  'task.itemSize', 'task.minItems', 'task.maxItems', 'task.ngram', 'task.sequenceBits', 'task.sortInputs', 'task.sortOutputs',
   'model.hiddenSize', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
   'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps', 'train.threads',
   'train.lengthGroupSize', 'train.lengthGroupsAtOnce',
 ]);
 
 /** Keys added after runs were first saved, with the value that gives those runs' behaviour. */
-const ADDED_LATER: Record<string, number> = { 'train.threads': 1, 'train.lengthGroupSize': 0, 'train.lengthGroupsAtOnce': 1 };
+const ADDED_LATER: Record<string, number | string> = {
+  'train.threads': 1, 'train.lengthGroupSize': 0, 'train.lengthGroupsAtOnce': 1,
+  'task.itemSize': 3, 'task.minItems': 2, 'task.maxItems': 6, 'task.ngram': 6, 'task.sequenceBits': 200,
+  'task.sortInputs': 20, 'task.sortOutputs': 16, 'task.curriculum': 'uniform', 'task.curriculumThreshold': 0.1, 'task.module': '',
+};
 
 /** Upper bounds that keep a typo from exhausting the machine (a step's buffers grow with their product). */
 const MAXIMA: Record<string, number> = {
   'task.bits': 1024, 'task.maxWords': 10_000, 'task.maxRepeats': 1000,
+  'task.itemSize': 100, 'task.maxItems': 1000, 'task.ngram': 16, 'task.sequenceBits': 100_000, 'task.sortInputs': 10_000,
   'model.hiddenSize': 8192, 'model.memorySlots': 65_536, 'model.wordSize': 4096,
   'model.readHeads': 64, 'model.writeHeads': 64,
   'train.batchSize': 4096, 'train.evalBatches': 100_000, 'train.lengthGroupSize': 4096,
@@ -218,7 +248,7 @@ export function validateConfig(raw: unknown): Config {
       if (typeof d === 'object') check(v, d, p);
       else if (typeof v !== typeof d) throw new ConfigError(`${p} must be a ${typeof d}, got ${JSON.stringify(v)}`);
       else if (typeof v === 'number' && !Number.isFinite(v)) throw new ConfigError(`${p} must be finite`);
-      else if (ENUMS[p] && !ENUMS[p]!.includes(v as string)) {
+      else if (ENUMS[p] && !ENUMS[p]!.includes(v as string) && !(p === 'task.name' && isModuleTask(rec))) {
         throw new ConfigError(`${p} must be one of ${ENUMS[p]!.join(', ')}, got "${String(v)}"`);
       } else if (INTEGERS.has(p) && !Number.isInteger(v)) throw new ConfigError(`${p} must be an integer, got ${String(v)}`);
     }
@@ -250,8 +280,7 @@ export function validateConfig(raw: unknown): Config {
   }
   // the random streams take the seed as a uint32: any other value would alias one of those
   if (!(c.seed >= 0 && c.seed <= 0xffffffff)) throw new ConfigError(`seed must be in 0..4294967295, got ${c.seed}`);
-  if (c.task.maxWords < c.task.minWords) throw new ConfigError(`task.maxWords (${c.task.maxWords}) is below task.minWords (${c.task.minWords})`);
-  if (c.task.maxRepeats < c.task.minRepeats) throw new ConfigError(`task.maxRepeats (${c.task.maxRepeats}) is below task.minRepeats (${c.task.minRepeats})`);
+  validateTask(c.task);
   if (c.model.shiftRange < 0 || 2 * c.model.shiftRange + 1 > c.model.memorySlots) {
     throw new ConfigError(`model.shiftRange must be in 0..${Math.floor((c.model.memorySlots - 1) / 2)} for ${c.model.memorySlots} slots`);
   }
@@ -265,13 +294,65 @@ export function validateConfig(raw: unknown): Config {
   return c;
 }
 
+/** A task config that names a user's module (its name is the module's own, not a built-in one). */
+function isModuleTask(task: Record<string, unknown>): boolean {
+  return typeof task.module === 'string' && task.module !== '';
+}
+
+/** The task's ranges: each a one-line error naming the key and what it may be. */
+function validateTask(t: TaskConfig): void {
+  const atLeast = (k: keyof TaskConfig, lo: number, why = ''): void => {
+    if (!((t[k] as number) >= lo)) throw new ConfigError(`task.${k} must be at least ${lo}${why}, got ${String(t[k])}`);
+  };
+  const range = (lo: keyof TaskConfig, hi: keyof TaskConfig): void => {
+    if ((t[hi] as number) < (t[lo] as number)) throw new ConfigError(`task.${hi} (${String(t[hi])}) is below task.${lo} (${String(t[lo])})`);
+  };
+  range('minWords', 'maxWords');
+  range('minRepeats', 'maxRepeats');
+  if (t.name === 'associative-recall') {
+    atLeast('itemSize', 1);
+    atLeast('minItems', 2, ' (the query needs an item after it)');
+    range('minItems', 'maxItems');
+    // the items of a sequence are distinct (else a query could have two answers)
+    const distinct = 2 ** Math.min(60, t.bits * t.itemSize);
+    if (t.maxItems > distinct) {
+      throw new ConfigError(`task.maxItems must be at most ${distinct} (the distinct items of task.itemSize × task.bits = ${t.itemSize} × ${t.bits} bits), got ${t.maxItems}`);
+    }
+  }
+  if (t.name === 'dynamic-ngrams') {
+    atLeast('ngram', 2, ' (a bit predicted from the ones before it)');
+    atLeast('sequenceBits', 1);
+  }
+  if (t.name === 'priority-sort') {
+    atLeast('sortInputs', 1);
+    atLeast('sortOutputs', 1);
+    if (t.sortOutputs > t.sortInputs) throw new ConfigError(`task.sortOutputs must be in 1..task.sortInputs (${t.sortInputs}), got ${t.sortOutputs}`);
+  }
+  if (!(t.curriculumThreshold >= 0)) throw new ConfigError(`task.curriculumThreshold must be ≥ 0, got ${t.curriculumThreshold}`);
+  if (t.module !== '' && t.name === '') throw new ConfigError('task.name must name the module\'s task');
+}
+
+/**
+ * Time steps of the task's longest training sample (its maximum length and repeats); for a
+ * user's task, whose steps only its module knows, the copy task's of task.maxWords.
+ */
+export function longestSequence(t: TaskConfig): number {
+  switch (t.module === '' ? t.name : '') {
+    case 'repeat-copy': return t.maxWords * (t.maxRepeats + 1) + 3;
+    case 'associative-recall': return (t.maxItems + 2) * (t.itemSize + 1);
+    case 'dynamic-ngrams': return t.sequenceBits + t.ngram - 2;
+    case 'priority-sort': return t.sortInputs + t.sortOutputs + 2;
+    default: return 2 * t.maxWords + 2;
+  }
+}
+
 /**
  * A rough upper estimate of the buffers one training step holds: per time step, the memory and
  * its gradients (about 8 + one per head copies of B·N·W) and, for the DNC, the link matrices.
  */
 export function estimateStepBytes(c: Config): number {
   const { memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh, hiddenSize: H } = c.model;
-  const T = c.task.name === 'copy' ? 2 * c.task.maxWords + 2 : c.task.maxWords * (c.task.maxRepeats + 1) + 3;
+  const T = longestSequence(c.task);
   const perStep = N * W * (8 + R + Wh) + (c.model.type === 'dnc' ? 6 * Wh * N * N : 0) + 20 * H;
   return 4 * T * c.train.batchSize * perStep;
 }

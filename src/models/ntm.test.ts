@@ -100,7 +100,7 @@ test('Ntm: initial state — h, c = 0; memory and reads 1e-6; every previous wei
 
 test('Ntm.forward: T logits of [B, Y] within ±clip, every step observed with valid weightings', () => {
   const model = new Ntm(tinyConfig(), X, Y, new Rng(4), 'f64');
-  const batch = task.sample(new Rng(5), 2, 2);
+  const batch = task.sample(new Rng(5), 2, { length: 2 });
   const seen: [number, StepSnapshot][] = [];
   const logits = model.forward(batch.input, batch.T, batch.B, (t, s) => seen.push([t, s]));
   assert.equal(logits.length, batch.T);
@@ -134,7 +134,7 @@ test('Ntm.forward: rejects an input of the wrong length, naming T·B·X', () => 
 });
 
 test('Ntm.forward: same seed, same outputs; float32 model agrees with float64 to float32 precision', () => {
-  const batch = task.sample(new Rng(7), 2, 2);
+  const batch = task.sample(new Rng(7), 2, { length: 2 });
   const run = (dtype: 'f32' | 'f64'): number[] =>
     new Ntm(tinyConfig(), X, Y, new Rng(8), dtype).forward(batch.input, batch.T, batch.B).flatMap((z) => Array.from(z.data));
   const a = run('f64');
@@ -147,7 +147,7 @@ test('Ntm.step: two steps equal SPEC §2–3 composed by hand (z = [x, r_{t−1}
   const P = (name: string): Tensor => model.params.get(name)!;
   const lin = (prefix: string, x: Tensor): Tensor => linear(x, P(`${prefix}.weight`), P(`${prefix}.bias`));
   const B = 2;
-  const batch = task.sample(new Rng(12), B, 1);
+  const batch = task.sample(new Rng(12), B, { length: 1 });
   const xs = [0, 1].map((t) => Tensor.from(batch.input.subarray(t * B * X, (t + 1) * B * X), [B, X], 'f64'));
   const lstm = {
     weightIh: P('controller.lstm.weight_ih'), weightHh: P('controller.lstm.weight_hh'),
@@ -201,7 +201,7 @@ for (const controller of ['lstm', 'feedforward'] as const) {
     const model = new Ntm(tinyConfig({ controller }), X, Y, new Rng(9), 'f64');
     // scale the small init up a little so every path carries a gradient well above round-off
     for (const p of model.params.values()) for (let i = 0; i < p.size; i++) p.data[i]! *= 1.5;
-    const batch = task.sample(new Rng(10), 2, 2); // T = 6, answers at t = 4, 5
+    const batch = task.sample(new Rng(10), 2, { length: 2 }); // T = 6, answers at t = 4, 5
     assert.equal(batch.T, 6);
     const params = [...model.params.values()];
     assertGradcheck(() => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch), params, {

@@ -15,7 +15,7 @@ import type { Inspection } from './protocol.js';
 
 /** One sample (B = 1) of the config's task; `length` words when given. */
 export function inspectionSample(config: Config, seed: number, length?: number): Batch {
-  return createTask(config.task).sample(new Rng(seed, 'inspect'), 1, length);
+  return createTask(config.task).sample(new Rng(seed, 'inspect'), 1, { length });
 }
 
 /** Inspects `sample` with the model's current weights (called between training steps). */

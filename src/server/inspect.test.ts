@@ -19,7 +19,7 @@ function config(preset: string, model: Partial<Config['model']>): Config {
 function setup(c: Config, words: number): { model: ReturnType<typeof createModel>; batch: Batch } {
   const task = createTask(c.task);
   const model = createModel(c.model, task.inputSize, task.outputSize, new Rng(3));
-  return { model, batch: task.sample(new Rng(4), 2, words) };
+  return { model, batch: task.sample(new Rng(4), 2, { length: words }) };
 }
 
 /** Batch element b alone, as a batch of one (all samples have the same length here). */

@@ -24,8 +24,8 @@ for (const task of tasks) {
     for (let i = 0; i < 60; i++) {
       const B = i % 7 === 6 ? 3 : 5; // two batch sizes into one store
       const length = i % 10 === 9 ? 2 : undefined; // and forced lengths
-      const a = task.sample(plain, B, length);
-      const b = task.sample(stored, B, length, store);
+      const a = task.sample(plain, B, { length });
+      const b = task.sample(stored, B, { length, store });
       assert.deepEqual(snapshot(b), snapshot(a), `batch ${i}`);
       // a kept batch of the same shape comes back, cleared of the last one's contents
       const key = b.T * 100 + B;

@@ -15,28 +15,81 @@ export interface Batch {
   readonly mask: Float32Array;
   /** words per sample [B] */
   readonly lengths: readonly number[];
-  /** repeats per sample [B] (1 for copy) */
+  /** repeats per sample [B] (1 for tasks without repeats) */
   readonly repeats: readonly number[];
+  /**
+   * for tasks with a best possible predictor (dynamic-ngrams): its cost in bits, summed over the
+   * batch's samples, to set beside the model's (MetricsAccumulator reports it per sequence)
+   */
+  readonly optimalBits?: number;
 }
 
 /** A batch whose buffers its maker fills in. */
 export interface WritableBatch extends Batch {
   readonly lengths: number[];
   readonly repeats: number[];
+  optimalBits?: number;
 }
 
-/** A task draws batches from a random stream. */
+/** What a batch is drawn with, beyond its random stream and size. */
+export interface SampleOptions {
+  /** every sample has exactly this length (the task's `lengthName`: words, items, bits …), even outside its range */
+  readonly length?: number;
+  /** every sample has exactly this many repeats (tasks that have repeats; others ignore it) */
+  readonly repeats?: number;
+  /**
+   * a curriculum level, 0 .. levels − 1: each ranged quantity (length, repeats) is drawn from
+   * min .. min(min + level, max); levels − 1 (and no level) is the task's whole range
+   */
+  readonly level?: number;
+  /**
+   * the batch is made in the store's buffers for its shape (no new arrays once the shape was
+   * seen) and is overwritten by the next batch of that shape drawn into it; the same random
+   * draws and the same batch as without it
+   */
+  readonly store?: BatchStore;
+}
+
+/**
+ * A task draws batches from a random stream. Built-in tasks and a user's own (a module given to
+ * `engram train --task FILE`) implement the same interface; only `sample` does work.
+ */
 export interface Task {
   readonly name: string;
+  /** X */
   readonly inputSize: number;
+  /** Y */
   readonly outputSize: number;
-  /**
-   * @param length when given, every sample has exactly this many words
-   * @param store when given, the batch is made in the store's buffers for its shape (no new
-   * arrays once the shape was seen) and is overwritten by the next batch of that shape drawn into
-   * it; the same random draws and the same batch as without it
-   */
-  sample(rng: import('../tensor/random.js').Rng, batchSize: number, length?: number, store?: BatchStore): Batch;
+  /** what a sample's length counts, for messages and tables: "words", "items", "bits" … */
+  readonly lengthName: string;
+  /** the training range of lengths, [min, max] */
+  readonly lengths: readonly [number, number];
+  /** the training range of repeats, [min, max], for tasks that have repeats */
+  readonly repeats?: readonly [number, number];
+  /** curriculum levels (≥ 1): level 0 the easiest range, levels − 1 the whole range */
+  readonly levels: number;
+  /** Time steps T of a sample of this length (and repeats): bounds an evaluation before it runs. */
+  steps(length: number, repeats?: number): number;
+  sample(rng: import('../tensor/random.js').Rng, batchSize: number, options?: SampleOptions): Batch;
+}
+
+/** The largest value of the range [min, max] at a curriculum level (the whole range without one). */
+export function rangeMax(range: readonly [number, number], level: number | undefined): number {
+  return level === undefined ? range[1] : Math.min(range[1], range[0] + level);
+}
+
+/** Curriculum levels of a task's ranges: one per value of the widest. */
+export function levelsOf(...ranges: (readonly [number, number])[]): number {
+  return Math.max(1, ...ranges.map(([lo, hi]) => hi - lo + 1));
+}
+
+/** The ranges a task draws from at a curriculum level, e.g. "1..7 words, 1..3 repeats". */
+export function describeRange(task: Task, level?: number): string {
+  const part = (r: readonly [number, number], name: string): string => {
+    const hi = rangeMax(r, level);
+    return `${r[0] === hi ? r[0] : `${r[0]}..${hi}`} ${name}`;
+  };
+  return task.repeats ? `${part(task.lengths, task.lengthName)}, ${part(task.repeats, 'repeats')}` : part(task.lengths, task.lengthName);
 }
 
 /** A batch of zeros of shape (T, B) with lengths and repeats of B zeros. */
@@ -72,6 +125,7 @@ export class BatchStore {
         b.input.fill(0);
         b.target.fill(0);
         b.mask.fill(0);
+        b.optimalBits = undefined;
         return b;
       }
     }

@@ -68,7 +68,7 @@ test('copy: every input, target and mask cell is what SPEC §1\'s table says, pa
 });
 
 test('copy: a hand-checked small batch (length 2 and its padding)', () => {
-  const batch = task.sample(new Rng(11), 1, 2);
+  const batch = task.sample(new Rng(11), 1, { length: 2 });
   assert.equal(batch.T, 6);
   const X = BITS + 2;
   const row = (t: number): number[] => Array.from(batch.input.subarray(t * X, (t + 1) * X));
@@ -96,7 +96,7 @@ test('copy: the same seed gives the same batch; another seed a different one', (
 
 test('copy: the length argument forces every sample\'s length (even outside minWords..maxWords)', () => {
   for (const L of [1, 3, 6]) {
-    const batch = task.sample(new Rng(7), B, L);
+    const batch = task.sample(new Rng(7), B, { length: L });
     assert.deepEqual(batch.lengths, new Array(B).fill(L));
     assert.equal(batch.T, 2 * L + 2);
     const e = expected(batch);

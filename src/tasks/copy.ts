@@ -1,5 +1,5 @@
 /**
- * @file The copy task (NTM paper §4.1; SPEC §1). Channels for a sample of n words:
+ * @file The copy task (NTM paper §4.1). Channels for a sample of n words:
  *
  *   t          input bits   start  end   target    mask
  *   0          0            1      0     0         0
@@ -10,7 +10,7 @@
  * X = bits + 2, Y = bits, T = 2·max_n + 2; shorter samples are zero-padded with mask 0.
  */
 import type { Rng } from '../tensor/random.js';
-import { maxOf, zeroBatch, type Batch, type BatchStore, type Task } from './batch.js';
+import { levelsOf, maxOf, rangeMax, zeroBatch, type Batch, type SampleOptions, type Task } from './batch.js';
 
 export interface CopyConfig {
   readonly bits: number;
@@ -21,13 +21,20 @@ export interface CopyConfig {
 export function copyTask(cfg: CopyConfig): Task {
   const { bits } = cfg;
   const X = bits + 2, Y = bits;
+  const wordRange = [cfg.minWords, cfg.maxWords] as const;
   return {
     name: 'copy',
     inputSize: X,
     outputSize: Y,
-    sample(rng: Rng, B: number, length?: number, store?: BatchStore): Batch {
+    lengthName: 'words',
+    lengths: wordRange,
+    levels: levelsOf(wordRange),
+    steps: (n) => 2 * n + 2,
+    sample(rng: Rng, B: number, options: SampleOptions = {}): Batch {
+      const { length, store } = options;
+      const hi = rangeMax(wordRange, options.level);
       const words = store?.words ?? [];
-      for (let b = 0; b < B; b++) words[b] = length ?? rng.int(cfg.minWords, cfg.maxWords);
+      for (let b = 0; b < B; b++) words[b] = length ?? rng.int(cfg.minWords, hi);
       const T = 2 * maxOf(words, B) + 2;
       const batch = store?.take(T, B, X, Y) ?? zeroBatch(T, B, X, Y);
       const { input, target, mask, lengths, repeats } = batch;

@@ -12,5 +12,7 @@ export function createTask(cfg: TaskConfig): Task {
       return copyTask(cfg);
     case 'repeat-copy':
       return repeatCopyTask(cfg);
+    default:
+      throw new Error(`createTask: no task "${cfg.name}"`);
   }
 }

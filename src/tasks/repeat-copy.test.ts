@@ -98,7 +98,7 @@ test('repeat-copy: the same seed gives the same batch; another seed a different 
 
 test('repeat-copy: the length argument forces every sample\'s length; repeats still vary', () => {
   for (const L of [1, 2, 5]) {
-    const batch = task.sample(new Rng(8), B, L);
+    const batch = task.sample(new Rng(8), B, { length: L });
     assert.deepEqual(batch.lengths, new Array(B).fill(L));
     assert.equal(batch.T, L * (Math.max(...batch.repeats) + 1) + 3);
     const e = expected(batch);
@@ -106,5 +106,5 @@ test('repeat-copy: the length argument forces every sample\'s length; repeats st
     assert.deepEqual(Array.from(batch.target), e.target);
     assert.deepEqual(Array.from(batch.mask), e.mask);
   }
-  assert.ok(new Set(task.sample(new Rng(8), B, 2).repeats).size > 1);
+  assert.ok(new Set(task.sample(new Rng(8), B, { length: 2 }).repeats).size > 1);
 });

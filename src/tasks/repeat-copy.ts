@@ -1,5 +1,5 @@
 /**
- * @file The repeat-copy task (NTM paper §4.2; SPEC §1). Channels for n words and r repeats:
+ * @file The repeat-copy task (NTM paper §4.2). Channels for n words and r repeats:
  *
  *   t                 input bits  start  repeat ch  target bits          target end  mask
  *   0                 0           1      0          0                    0           0
@@ -11,7 +11,7 @@
  * X = bits + 2, Y = bits + 1, T = max_n·(max_r + 1) + 3 over the batch.
  */
 import type { Rng } from '../tensor/random.js';
-import { maxOf, zeroBatch, type Batch, type BatchStore, type Task } from './batch.js';
+import { levelsOf, maxOf, rangeMax, zeroBatch, type Batch, type SampleOptions, type Task } from './batch.js';
 
 export interface RepeatCopyConfig {
   readonly bits: number;
@@ -25,15 +25,24 @@ export interface RepeatCopyConfig {
 export function repeatCopyTask(cfg: RepeatCopyConfig): Task {
   const { bits } = cfg;
   const X = bits + 2, Y = bits + 1;
+  const wordRange = [cfg.minWords, cfg.maxWords] as const, repeatRange = [cfg.minRepeats, cfg.maxRepeats] as const;
   return {
     name: 'repeat-copy',
     inputSize: X,
     outputSize: Y,
-    sample(rng: Rng, B: number, length?: number, store?: BatchStore): Batch {
+    lengthName: 'words',
+    lengths: wordRange,
+    repeats: repeatRange,
+    levels: levelsOf(wordRange, repeatRange),
+    steps: (n, r = cfg.maxRepeats) => n * (r + 1) + 3,
+    sample(rng: Rng, B: number, options: SampleOptions = {}): Batch {
+      const { length, repeats: fixedRepeats, store } = options;
+      const hiWords = rangeMax(wordRange, options.level), hiRepeats = rangeMax(repeatRange, options.level);
       const words = store?.words ?? [], reps = store?.reps ?? [];
       for (let b = 0; b < B; b++) {
-        words[b] = length ?? rng.int(cfg.minWords, cfg.maxWords);
-        reps[b] = rng.int(cfg.minRepeats, cfg.maxRepeats);
+        // a forced length or repeat count is not drawn; the other still is
+        words[b] = length ?? rng.int(cfg.minWords, hiWords);
+        reps[b] = fixedRepeats ?? rng.int(cfg.minRepeats, hiRepeats);
       }
       const T = maxOf(words, B) * (maxOf(reps, B) + 1) + 3;
       const batch = store?.take(T, B, X, Y) ?? zeroBatch(T, B, X, Y);

@@ -110,6 +110,8 @@ export interface Metrics {
   loss: number;
   bitsPerSeq: number;
   bitErrorsPerSeq: number;
+  /** tasks with a best possible predictor (Batch.optimalBits): its bits per sequence, to set beside bitsPerSeq */
+  optimalBitsPerSeq?: number;
 }
 
 /** Accumulates SPEC §5's metrics over several batches (averaged per batch, like the reference). */
@@ -119,6 +121,9 @@ export class MetricsAccumulator {
   private errors = 0;
   private sequences = 0;
   private batches = 0;
+  /** Σ Batch.optimalBits, and the sequences of the batches that had it */
+  private optimal = 0;
+  private optimalSequences = 0;
 
   /** @param logits T buffers, each [B, Y] */
   add(logits: readonly Buf[], batch: Batch): void {
@@ -132,13 +137,19 @@ export class MetricsAccumulator {
     this.errors += err;
     this.sequences += batch.B;
     this.batches++;
+    if (batch.optimalBits !== undefined) {
+      this.optimal += batch.optimalBits;
+      this.optimalSequences += batch.B;
+    }
   }
 
   result(): Metrics {
-    return {
+    const m: Metrics = {
       loss: this.loss / this.batches,
       bitsPerSeq: this.bce / Math.LN2 / this.sequences,
       bitErrorsPerSeq: this.errors / this.sequences,
     };
+    if (this.optimalSequences > 0) m.optimalBitsPerSeq = this.optimal / this.optimalSequences;
+    return m;
   }
 }

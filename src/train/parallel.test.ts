@@ -264,7 +264,7 @@ test('a slice longer than any before goes in a larger shared buffer: its gradien
       assert.deepEqual(trainer.evaluate(1, length, new Rng(13)), one.evaluate(1, length, new Rng(13)), `length ${length}`);
     }
     const { config, model } = setup('ntm-copy-small');
-    threadsMatchOne(config, model, createTask(config.task).sample(new Rng(5), 7, 300));
+    threadsMatchOne(config, model, createTask(config.task).sample(new Rng(5), 7, { length: 300 }));
   } finally {
     trainer.close();
   }

@@ -62,8 +62,8 @@ function train(preset: string, steps: number, replay: boolean, { wrap, batches, 
     const inner = createTask(config.task);
     let n = 0, passes = 0;
     const normalisers = new Map<string, Set<number>>();
-    const task: Task = { ...inner, sample: (rng, B, length, store) => {
-      const b = inner.sample(rng, B, length, store);
+    const task: Task = { ...inner, sample: (rng, B, options) => {
+      const b = inner.sample(rng, B, options);
       n++;
       batches?.(b, n);
       if (n <= steps) {
@@ -242,7 +242,7 @@ test('step replay: a step with buffers off the kernel heap is not recorded, and 
   const config = cloneConfig(findPreset('ntm-copy-small')!.config);
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(2));
-  const batch = task.sample(new Rng(3), 4, 2);
+  const batch = task.sample(new Rng(3), 4, { length: 2 });
   const grads = (): Float32Array[] => [...model.params.values()].map((p) => Float32Array.from(p.grad!));
   const zero = (): void => {
     for (const p of model.params.values()) p.g().fill(0);
@@ -333,7 +333,7 @@ test('step replay: forward passes and training steps of one shape on one pool ar
   const config = cloneConfig(findPreset('ntm-copy-small')!.config);
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(2));
-  const batch = task.sample(new Rng(3), 4, 2);
+  const batch = task.sample(new Rng(3), 4, { length: 2 });
   const params = [...model.params.values()];
   const zero = (): void => params.forEach((p) => p.g().fill(0));
   zero();
@@ -357,7 +357,7 @@ test('step replay keeps at most its number of shapes: a new one drops the one ru
   const replay = new StepReplay(model, pool, heap!, 2);
   const params = [...model.params.values()];
   // three shapes (lengths 1, 2 and 3), each run four times in a row: recorded, checked, replayed
-  const batches = [1, 2, 3].map((L) => task.sample(new Rng(5 + L), 4, L));
+  const batches = [1, 2, 3].map((L) => task.sample(new Rng(5 + L), 4, { length: L }));
   const ordinary = (batch: Batch) => (): Buf[] => withPool(pool, () => {
     const tape = new Tape();
     const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch));

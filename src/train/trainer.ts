@@ -139,7 +139,7 @@ export class Trainer {
   trainStep(): StepResult {
     if (this.disposed) throw new Error('Trainer.trainStep: this trainer was disposed');
     const params = this.currentParams();
-    const batch = this.task.sample(this.streams.train, this.config.train.batchSize, undefined, this.batches);
+    const batch = this.task.sample(this.streams.train, this.config.train.batchSize, { store: this.batches });
     zeroGrads(params);
     this.dropStaleWorkers();
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
@@ -210,7 +210,7 @@ export class Trainer {
     const acc = new MetricsAccumulator();
     this.dropStaleWorkers();
     for (let i = 0; i < batches; i++) {
-      const batch = this.task.sample(rng, this.config.train.batchSize, length, this.batches);
+      const batch = this.task.sample(rng, this.config.train.batchSize, { length: length, store: this.batches });
       // on the gradient threads too, once they run (the same logits, see ParallelGradients.forward)
       acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalPool) : forwardLogits(this.model, batch, this.evalPool, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce), batch);
     }
