@@ -23,6 +23,7 @@ export function liveView(root: HTMLElement, info: ServerInfo): void {
   const lossEl = card('eval loss', cards, 'loss');
   const bitsEl = card('bits / seq', cards, 'bits');
   const errEl = card('bit errors / seq', cards, 'errors');
+  const rangeEl = card('range', cards, 'range');
   const logBox = h('input', { type: 'checkbox', id: 'log-scale', onchange: () => charts.setLog(logBox.checked) });
   const charts = new RunCharts();
   root.append(section('Training', cards, bar,
@@ -55,6 +56,7 @@ export function liveView(root: HTMLElement, info: ServerInfo): void {
       lossEl.textContent = fmtNum(last?.loss);
       bitsEl.textContent = fmtNum(last?.bitsPerSeq);
       errEl.textContent = fmtNum(last?.bitErrorsPerSeq);
+      rangeEl.textContent = last?.range ?? '–';
     }
     if (dirty.inspection && inspection) inspector.show(inspection);
     dirty = { curves: false, progress: false, inspection: false };

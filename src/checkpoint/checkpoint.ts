@@ -33,6 +33,8 @@ export class CheckpointError extends Error {
 
 export interface BestRecord {
   readonly step: number;
+  /** the curriculum level of its evaluation (absent: the whole range) */
+  readonly level?: number;
   readonly bitErrorsPerSeq: number;
   readonly loss: number;
 }
@@ -50,6 +52,8 @@ export interface TrainingState {
   readonly config: Config;
   /** training loss summed since the last evaluation, so a resumed run reports the same trainLoss */
   readonly runningLoss: { readonly sum: number; readonly count: number };
+  /** the curriculum level training draws from (absent in checkpoints saved before curricula: the whole range) */
+  readonly level?: number;
 }
 
 export interface LoadedWeights {
@@ -180,6 +184,7 @@ function invalidStateField(s: Record<string, unknown>): string | null {
     ['badInARow', isCount(s.badInARow)],
     ['elapsedSec', typeof s.elapsedSec === 'number'],
     ['runningLoss', typeof running === 'object' && running !== null && typeof running.sum === 'number' && isCount(running.count)],
+    ['level', s.level === undefined || isCount(s.level)],
   ];
   return checks.find(([, ok]) => !ok)?.[0] ?? null;
 }

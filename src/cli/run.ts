@@ -22,6 +22,7 @@ import { createModel } from '../models/registry.js';
 import { countParams } from '../models/params.js';
 import type { MemoryModel } from '../models/model.js';
 import { createTask } from '../tasks/registry.js';
+import { describeRange } from '../tasks/batch.js';
 import { NonFiniteError, seedStreams, Trainer, type EvalRecord } from '../train/trainer.js';
 import { UserError } from './errors.js';
 import { kernelsName } from '../kernels/wasm.js';
@@ -132,8 +133,8 @@ function trimMetrics(path: string, step: number): void {
   if (kept.length !== lines.length) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
 }
 
-export function formatRecord(r: EvalRecord, stepsPerSec: number): string {
-  return `step ${r.step} | eval loss ${r.loss.toExponential(3)} | bits/seq ${r.bitsPerSeq.toFixed(3)} | ` +
+export function formatRecord(r: EvalRecord, stepsPerSec: number, curriculum = false): string {
+  return `step ${r.step}${curriculum ? ` | ${r.range}` : ''} | eval loss ${r.loss.toExponential(3)} | bits/seq ${r.bitsPerSeq.toFixed(3)} | ` +
     `bit errors/seq ${r.bitErrorsPerSeq.toFixed(3)} | train loss ${r.trainLoss.toExponential(3)} | ` +
     `${stepsPerSec.toFixed(1)} steps/s | ${formatDuration(r.elapsedSec)}` +
     (r.skippedSteps > 0 ? ` | ${r.skippedSteps} steps skipped (non-finite)` : '');
@@ -144,9 +145,13 @@ function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Fewer bit errors, then lower loss; a non-finite evaluation is never the best. */
+/**
+ * A higher curriculum level (a wider range), then fewer bit errors, then lower loss; a
+ * non-finite evaluation is never the best.
+ */
 function isBetter(rec: EvalRecord, best: BestRecord | null): boolean {
   if (!Number.isFinite(rec.bitErrorsPerSeq) || !Number.isFinite(rec.loss)) return false;
+  if (best !== null && best.level !== undefined && rec.level !== best.level) return rec.level > best.level;
   return best === null || rec.bitErrorsPerSeq < best.bitErrorsPerSeq ||
     (rec.bitErrorsPerSeq === best.bitErrorsPerSeq && rec.loss < best.loss);
 }
@@ -181,6 +186,7 @@ function restore(ckptDir: string, config: Config, trainer: Trainer, streams: Ret
   trainer.elapsedBefore = ck.state.elapsedSec;
   trainer.lossSum = ck.state.runningLoss.sum;
   trainer.lossCount = ck.state.runningLoss.count;
+  if (ck.state.level !== undefined) trainer.level = Math.min(ck.state.level, trainer.task.levels - 1);
   return ck.state.best;
 }
 
@@ -214,7 +220,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   }
   const total = opts.steps ?? config.train.steps;
   log.line(`${config.model.type} (${config.model.controller} controller, ${countParams(model.params)} parameters) ` +
-    `on ${config.task.name}; ${config.optimizer.name} lr ${config.optimizer.lr}; batch ${config.train.batchSize}; ` +
+    `on ${config.task.name} (${describeRange(task)}${config.task.curriculum === 'grow' ? `, a growing curriculum from ${describeRange(task, trainer.level)}` : ''}); ${config.optimizer.name} lr ${config.optimizer.lr}; batch ${config.train.batchSize}; ` +
     `steps ${trainer.step}→${total}; seed ${config.seed}; ${kernelsName()} kernels, ${config.train.threads} thread${config.train.threads > 1 ? 's' : ''}`);
   if (trainer.step >= total) log.line(`already at step ${trainer.step}; pass --steps N with N > ${trainer.step} to train on`);
 
@@ -230,6 +236,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     elapsedSec: elapsed(),
     config,
     runningLoss: { sum: trainer.lossSum, count: trainer.lossCount },
+    level: trainer.level,
   });
   let savedStep: number | null = opts.resume && trainer.step > 0 ? trainer.step : null;
   const save = (name: string): void => {
@@ -264,18 +271,20 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       if (scheduled || trainer.step === total) {
         const rec = trainer.evalRecord(elapsed(), scheduled);
         last = rec;
-        log.line(formatRecord(rec, rate()));
+        log.line(formatRecord(rec, rate(), config.task.curriculum === 'grow'));
         windowStart = performance.now();
         windowStep = trainer.step;
         // the metrics line first: a checkpoint never runs ahead of metrics.jsonl
         appendFileSafely(metricsPath, `${JSON.stringify(rec)}\n`);
         if (isBetter(rec, best)) {
-          best = { step: rec.step, bitErrorsPerSeq: rec.bitErrorsPerSeq, loss: rec.loss };
+          best = { step: rec.step, level: rec.level, bitErrorsPerSeq: rec.bitErrorsPerSeq, loss: rec.loss };
           save('best');
         }
         save('last');
+        if (trainer.level !== rec.level) log.line(`curriculum: training on ${describeRange(task, trainer.level)} from step ${rec.step}`);
         opts.onEval?.(rec, model);
-        if (until > 0 && rec.bitErrorsPerSeq < until) {
+        // a curriculum's run has learned once it is below `until` on the whole range
+        if (until > 0 && rec.bitErrorsPerSeq < until && rec.level >= task.levels - 1) {
           reachedStep = rec.step;
           log.line(`bit errors per sequence ${rec.bitErrorsPerSeq.toFixed(4)} < ${until} at step ${rec.step} ` +
             `after ${formatDuration(rec.elapsedSec)} of training; stopping`);

@@ -36,6 +36,12 @@ export interface MetricRecord {
   readonly trainLoss: number | null;
   readonly elapsedSec: number;
   readonly skippedSteps?: number;
+  /** the task's ranges this evaluation drew from, e.g. "1..7 words" (a growing curriculum widens them; absent in older runs) */
+  readonly range?: string;
+  /** the curriculum level (absent in older runs) */
+  readonly level?: number;
+  /** tasks with a best possible predictor: its bits per sequence */
+  readonly optimalBitsPerSeq?: number;
 }
 
 export interface RunSummary {
@@ -163,6 +169,31 @@ export type LiveEvent =
   | { readonly type: 'eval'; readonly data: MetricRecord }
   | { readonly type: 'inspection'; readonly data: Inspection };
 
+/** One row of `engram test --lengths`: the length (and repeats) every sample had, and the metrics. */
+export interface GeneralisationRow {
+  readonly length?: number;
+  readonly repeats?: number;
+  readonly loss: number;
+  readonly bitsPerSeq: number;
+  readonly bitErrorsPerSeq: number;
+  /** the share of scored output bits that were wrong */
+  readonly bitErrorRate: number;
+  readonly optimalBitsPerSeq?: number;
+}
+
+/** One `engram test --lengths` of a run: a line of its generalisation.jsonl. */
+export interface GeneralisationRecord {
+  readonly time: string;
+  /** the training step of the tested weights */
+  readonly step: number;
+  readonly checkpoint: string;
+  readonly seed: number;
+  readonly batches: number;
+  /** what a length counts: words, items, bits … */
+  readonly lengthName: string;
+  readonly rows: readonly GeneralisationRow[];
+}
+
 /** What `engram test --report` embeds in its HTML file (element #engram-data). */
 export interface ReportData {
   readonly title: string;
@@ -176,6 +207,8 @@ export interface ReportData {
     readonly batches: number;
     readonly length: number | null;
   };
+  /** the test's rows when it had several lengths or repeats, else the run's last recorded ones, if any */
+  readonly generalisation?: GeneralisationRecord | null;
   readonly inspection: Inspection;
 }
 

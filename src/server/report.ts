@@ -4,15 +4,16 @@
  * inspector on one test sample). The page's script and styles are inlined and the data rides
  * in a JSON element, so the file opens offline, from anywhere, with no server.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import { inspectBatch } from './inspect.js';
-import { REPORT_DATA_ID, type ReportData } from './protocol.js';
-import { readMetrics, summarise, checkpointFile } from './runs.js';
+import { REPORT_DATA_ID, type GeneralisationRecord, type ReportData } from './protocol.js';
+import { readGeneralisation, readMetrics, summarise, checkpointFile } from './runs.js';
+import { UserError } from '../cli/errors.js';
 import { WEB_DIR } from './server.js';
 
 export interface ReportInput {
@@ -28,6 +29,29 @@ export interface ReportInput {
   readonly metrics: { loss: number; bitsPerSeq: number; bitErrorsPerSeq: number };
   readonly batches: number;
   readonly length: number | null;
+  /** the rows of a test over several lengths or repeats (else the run's last recorded ones are shown, if any) */
+  readonly generalisation?: GeneralisationRecord | null;
+}
+
+/**
+ * Refuses, with one line, a report path that cannot be written (checked before a test's
+ * evaluation, which may take a while): its folder must exist, and the path must not be a folder.
+ */
+export function checkReportPath(file: string): void {
+  const path = resolve(file), dir = dirname(path);
+  let ok = false;
+  try {
+    ok = statSync(dir).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UserError(`--report ${file}: the folder ${dir} does not exist; create it or choose another path`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UserError(`--report ${file} is a folder; give a file name such as report.html`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UserError(`--report ${file}: cannot write into ${dir}`);
+  }
 }
 
 /** Text that may sit inside <script>…</script> without ending it. */
@@ -67,7 +91,11 @@ export function writeReport(file: string, input: ReportInput): string {
     title: name,
     run: summarise(name, input.config, evals, true, false),
     evals,
-    test: { checkpoint: input.checkpoint, ...input.metrics, batches: input.batches, length: input.length },
+    test: {
+      checkpoint: input.checkpoint, loss: input.metrics.loss, bitsPerSeq: input.metrics.bitsPerSeq, bitErrorsPerSeq: input.metrics.bitErrorsPerSeq,
+      batches: input.batches, length: input.length,
+    },
+    generalisation: input.generalisation ?? (runDir ? readGeneralisation(runDir) : null),
     inspection: inspectBatch(input.model, input.batch, 0, `test sample 0 of ${basename(input.checkpoint)}`, input.step ?? null),
   };
   const path = resolve(file);

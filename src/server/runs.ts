@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { weightsPath } from '../checkpoint/checkpoint.js';
 import type { Config } from '../config/schema.js';
-import type { MetricRecord, RunSummary } from './protocol.js';
+import type { GeneralisationRecord, MetricRecord, RunSummary } from './protocol.js';
 
 /** What a run directory's name may look like: no separators, no leading dot, bounded length. */
 const RUN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@+=,-]{0,199}$/;
@@ -63,6 +63,9 @@ export function parseMetrics(text: string): MetricRecord[] {
         trainLoss: typeof r.trainLoss === 'number' ? r.trainLoss : null,
         elapsedSec: num(r.elapsedSec),
         skippedSteps: num(r.skippedSteps),
+        ...(typeof r.range === 'string' ? { range: r.range.slice(0, 200) } : {}),
+        ...(typeof r.level === 'number' ? { level: r.level } : {}),
+        ...(typeof r.optimalBitsPerSeq === 'number' ? { optimalBitsPerSeq: r.optimalBitsPerSeq } : {}),
       });
     } catch {
       // not JSON: skip
@@ -72,6 +75,40 @@ export function parseMetrics(text: string): MetricRecord[] {
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+
+/** What `engram test --lengths` appends to, one GeneralisationRecord per line. */
+export const GENERALISATION_FILE = 'generalisation.jsonl';
+
+/** The last whole record of a run's generalisation.jsonl, or null (none, or unreadable). */
+export function readGeneralisation(runDir: string): GeneralisationRecord | null {
+  let text: string;
+  try {
+    const buf = readFileSync(join(runDir, GENERALISATION_FILE));
+    text = buf.subarray(Math.max(0, buf.length - MAX_METRICS_BYTES)).toString('utf8');
+  } catch {
+    return null;
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const r = JSON.parse(lines[i]!) as Record<string, unknown>;
+      if (!Array.isArray(r.rows) || typeof r.step !== 'number') continue;
+      const rows = (r.rows as Record<string, unknown>[]).filter((x) => typeof x === 'object' && x !== null && typeof x.bitErrorsPerSeq === 'number').map((x) => ({
+        ...(typeof x.length === 'number' ? { length: x.length } : {}),
+        ...(typeof x.repeats === 'number' ? { repeats: x.repeats } : {}),
+        loss: num(x.loss), bitsPerSeq: num(x.bitsPerSeq), bitErrorsPerSeq: num(x.bitErrorsPerSeq), bitErrorRate: num(x.bitErrorRate),
+        ...(typeof x.optimalBitsPerSeq === 'number' ? { optimalBitsPerSeq: x.optimalBitsPerSeq } : {}),
+      }));
+      return {
+        time: String(r.time ?? ''), step: r.step, checkpoint: String(r.checkpoint ?? ''), seed: num(r.seed), batches: num(r.batches),
+        lengthName: typeof r.lengthName === 'string' ? r.lengthName.slice(0, 40) : 'words', rows,
+      };
+    } catch {
+      // a torn line: the one before it
+    }
+  }
+  return null;
+}
 
 export function readMetrics(runDir: string): MetricRecord[] {
   try {

@@ -6,6 +6,7 @@
  *   /api/live/events        the live run's event stream (live mode)
  *   /api/runs               RunSummary[]
  *   /api/runs/NAME/metrics  MetricRecord[]   /config  config.json   /inspect  Inspection
+ *   /api/runs/NAME/generalisation  the last GeneralisationRecord of `engram test --lengths`, or null
  * No path from a request is ever joined onto the file system: files and runs are looked up
  * by exact name in listings. Bound to 127.0.0.1 it also refuses foreign Host headers, so a
  * web page elsewhere cannot reach it through DNS rebinding.
@@ -17,10 +18,13 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API, type ServerInfo } from './protocol.js';
 import type { LiveHub } from './live.js';
-import { isRunName, listRunDirs, readConfig, readMetrics, summariseDir } from './runs.js';
+import { isRunName, listRunDirs, readConfig, readGeneralisation, readMetrics, summariseDir } from './runs.js';
 import { inspectRun } from './inspect-run.js';
 
 /** Where the build puts the page (dist/web/, beside dist/src/). */
+/** The longest sample the inspector runs, in the task's length unit. */
+export const MAX_INSPECT_LENGTH = 256;
+
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
 const TYPES: Record<string, string> = {
@@ -124,6 +128,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     switch (what) {
       case 'metrics':
         return sendJson(res, 200, readMetrics(dir));
+      case 'generalisation':
+        return sendJson(res, 200, readGeneralisation(dir));
       case 'config': {
         const c = readConfig(dir);
         if (!c) throw new HttpError(404, 'config.json unreadable');
@@ -131,7 +137,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       case 'inspect': {
         const seed = boundedInt(query.get('seed'), 0, 0x7fffffff, 'seed');
-        const length = query.has('length') ? boundedInt(query.get('length'), 1, 64, 'length') : undefined;
+        // up to the lengths a generalisation test runs (copy at 120 words is 242 time steps)
+        const length = query.has('length') ? boundedInt(query.get('length'), 1, MAX_INSPECT_LENGTH, 'length') : undefined;
         let inspection;
         try {
           inspection = inspectRun(dir, seed, length);

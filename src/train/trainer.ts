@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
-import { BatchStore, type Task } from '../tasks/batch.js';
+import { BatchStore, describeRange, type Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool, type Buf, type Tensor } from '../tensor/tensor.js';
 import { activeHeap, activeKernels, heapAllocator } from '../kernels/wasm.js';
@@ -23,6 +23,10 @@ export interface EvalRecord extends Metrics {
   elapsedSec: number;
   /** steps skipped for a non-finite loss or gradient, in all */
   skippedSteps: number;
+  /** the curriculum level this evaluation drew from (Task.levels − 1: the whole range) */
+  level: number;
+  /** the ranges it drew from, e.g. "1..7 words" */
+  range: string;
 }
 
 export interface StepResult {
@@ -67,6 +71,12 @@ export class Trainer {
   lossSum = 0;
   lossCount = 0;
   gradientHook: GradientHook | null = null;
+  /**
+   * The curriculum level training draws from (Task.levels − 1: the whole range). With
+   * task.curriculum `grow` it starts at 0 and rises by one at each scheduled evaluation whose bit
+   * errors per sequence fall below task.curriculumThreshold; with `uniform` it is the whole range.
+   */
+  level: number;
   /** copies of the weights and optimiser buffers from before the update, to undo a non-finite one */
   private readonly undo = new Map<Buf, Buf>();
   /** the buffers the optimiser backed up this step (to put back if its update is not finite) */
@@ -90,6 +100,7 @@ export class Trainer {
     readonly streams: TrainerStreams,
   ) {
     this.optimizer = createOptimizer(config.optimizer, model.params);
+    this.level = config.task.curriculum === 'grow' ? 0 : task.levels - 1;
     // parameter gradients live as long as the model: allocate them before any pooled step
     for (const p of model.params.values()) p.g();
   }
@@ -139,7 +150,7 @@ export class Trainer {
   trainStep(): StepResult {
     if (this.disposed) throw new Error('Trainer.trainStep: this trainer was disposed');
     const params = this.currentParams();
-    const batch = this.task.sample(this.streams.train, this.config.train.batchSize, { store: this.batches });
+    const batch = this.task.sample(this.streams.train, this.config.train.batchSize, { store: this.batches, level: this.level });
     zeroGrads(params);
     this.dropStaleWorkers();
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
@@ -204,23 +215,33 @@ export class Trainer {
     return { loss, gradNorm, skipped: true };
   }
 
-  /** SPEC §5's metrics over `batches` fresh batches from `rng` (the eval stream); never trains. */
-  evaluate(batches = this.config.train.evalBatches, length?: number, rng: Rng = this.streams.eval): Metrics {
+  /**
+   * The metrics over `batches` fresh batches from `rng` (the eval stream); never trains.
+   * @param level the curriculum level to draw from (default: the whole range)
+   */
+  evaluate(batches = this.config.train.evalBatches, length?: number, rng: Rng = this.streams.eval, level?: number): Metrics {
     if (this.disposed) throw new Error('Trainer.evaluate: this trainer was disposed');
     const acc = new MetricsAccumulator();
     this.dropStaleWorkers();
     for (let i = 0; i < batches; i++) {
-      const batch = this.task.sample(rng, this.config.train.batchSize, { length: length, store: this.batches });
+      const batch = this.task.sample(rng, this.config.train.batchSize, { length, store: this.batches, level });
       // on the gradient threads too, once they run (the same logits, see ParallelGradients.forward)
       acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalPool) : forwardLogits(this.model, batch, this.evalPool, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce), batch);
     }
     return acc.result();
   }
 
+  /** Whether training draws from the task's whole range (always, but while a `grow` curriculum widens it). */
+  get wholeRange(): boolean {
+    return this.level >= this.task.levels - 1;
+  }
+
   /**
-   * Evaluates and resets the running training loss. An off-schedule evaluation (`scheduled`
-   * false: the end of a run between evaluations) draws from a copy of the eval stream and
-   * keeps the running loss, so a run stopped there and resumed matches one never stopped.
+   * Evaluates (at the curriculum's current level) and resets the running training loss; a
+   * scheduled evaluation below task.curriculumThreshold moves a `grow` curriculum up one level.
+   * An off-schedule evaluation (`scheduled` false: the end of a run between evaluations) draws
+   * from a copy of the eval stream, keeps the running loss and the level, so a run stopped there
+   * and resumed matches one never stopped.
    */
   evalRecord(elapsedSec: number, scheduled = true): EvalRecord {
     let rng = this.streams.eval;
@@ -228,12 +249,14 @@ export class Trainer {
       rng = new Rng(0);
       rng.setState(this.streams.eval.getState());
     }
-    const m = this.evaluate(this.config.train.evalBatches, undefined, rng);
+    const level = this.level;
+    const m = this.evaluate(this.config.train.evalBatches, undefined, rng, level);
     const trainLoss = this.lossCount > 0 ? this.lossSum / this.lossCount : NaN;
     if (scheduled) {
       this.lossSum = 0;
       this.lossCount = 0;
+      if (!this.wholeRange && m.bitErrorsPerSeq < this.config.task.curriculumThreshold) this.level++;
     }
-    return { step: this.step, ...m, trainLoss, elapsedSec, skippedSteps: this.skippedSteps };
+    return { step: this.step, ...m, trainLoss, elapsedSec, skippedSteps: this.skippedSteps, level, range: describeRange(this.task, level) };
   }
 }
