@@ -31,6 +31,27 @@ test('--set parses by the key\'s type and rejects what the streams or models can
   }
 });
 
+test('the associative-recall, dynamic-ngrams and priority-sort ranges: each out-of-range setting is a one-line error naming its key', () => {
+  const bad: [string[], RegExp][] = [
+    [['task.name=associative-recall', 'task.minItems=1'], /^task\.minItems must be at least 2 \(the query needs an item after it\), got 1$/],
+    [['task.name=associative-recall', 'task.minItems=4', 'task.maxItems=3'], /^task\.maxItems \(3\) is below task\.minItems \(4\)$/],
+    [['task.name=associative-recall', 'task.bits=1', 'task.itemSize=2', 'task.minItems=2', 'task.maxItems=5'], /^task\.maxItems must be at most 4 \(the distinct items of task\.itemSize × task\.bits = 2 × 1 bits\), got 5$/],
+    [['task.name=associative-recall', 'task.itemSize=0'], /^task\.itemSize must be at least 1, got 0$/],
+    [['task.name=priority-sort', 'task.sortInputs=4', 'task.sortOutputs=5'], /^task\.sortOutputs must be in 1\.\.task\.sortInputs \(4\), got 5$/],
+    [['task.name=priority-sort', 'task.sortOutputs=0'], /^task\.sortOutputs must be at least 1, got 0$/],
+    [['task.name=dynamic-ngrams', 'task.ngram=1'], /^task\.ngram must be at least 2 \(a bit predicted from the ones before it\), got 1$/],
+    [['task.name=dynamic-ngrams', 'task.sequenceBits=0'], /^task\.sequenceBits must be at least 1, got 0$/],
+  ];
+  for (const [assignments, message] of bad) {
+    assert.throws(() => applyOverrides(cloneConfig(DEFAULTS), assignments), (err: unknown) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('\n'), assignments.join(' '));
+  }
+  // the same settings are fine for a task that does not use them, and the edges of the ranges are fine
+  applyOverrides(cloneConfig(DEFAULTS), ['task.minItems=1', 'task.ngram=1', 'task.sortOutputs=40']);
+  applyOverrides(cloneConfig(DEFAULTS), ['task.name=associative-recall', 'task.bits=1', 'task.itemSize=2', 'task.minItems=2', 'task.maxItems=4']);
+  applyOverrides(cloneConfig(DEFAULTS), ['task.name=priority-sort', 'task.sortInputs=4', 'task.sortOutputs=4']);
+  applyOverrides(cloneConfig(DEFAULTS), ['task.name=dynamic-ngrams', 'task.ngram=2']);
+});
+
 test('applyOverrides validates once, after all of them: keys that constrain each other come in any order', () => {
   const c = cloneConfig(DEFAULTS); // words 5..10, 128 slots, shift range 1
   applyOverrides(c, ['task.minWords=20', 'task.maxWords=30', 'model.memorySlots=2', 'model.shiftRange=0']);

@@ -4,15 +4,21 @@ import { Rng } from '../tensor/random.js';
 import { BatchStore, gatherInto, type Batch } from './batch.js';
 import { copyTask } from './copy.js';
 import { repeatCopyTask } from './repeat-copy.js';
+import { associativeRecallTask } from './associative-recall.js';
+import { dynamicNgramsTask } from './dynamic-ngrams.js';
+import { prioritySortTask } from './priority-sort.js';
 
 const tasks = [
   copyTask({ bits: 3, minWords: 1, maxWords: 4 }),
   repeatCopyTask({ bits: 2, minWords: 1, maxWords: 3, minRepeats: 1, maxRepeats: 3, repeatNorm: 10 }),
+  associativeRecallTask({ bits: 2, itemSize: 2, minItems: 2, maxItems: 5 }),
+  dynamicNgramsTask({ ngram: 3, sequenceBits: 8 }),
+  prioritySortTask({ bits: 3, sortInputs: 5, sortOutputs: 3 }),
 ];
 
 /** A batch's contents as plain values (so a later overwrite of a kept batch cannot change it). */
 function snapshot(b: Batch): object {
-  return { T: b.T, B: b.B, X: b.X, Y: b.Y, input: [...b.input], target: [...b.target], mask: [...b.mask], lengths: [...b.lengths], repeats: [...b.repeats] };
+  return { T: b.T, B: b.B, X: b.X, Y: b.Y, input: [...b.input], target: [...b.target], mask: [...b.mask], lengths: [...b.lengths], repeats: [...b.repeats], optimalBits: b.optimalBits };
 }
 
 for (const task of tasks) {

@@ -126,3 +126,29 @@ test('Rng.normal: finite, mean ≈ 0, variance ≈ 1', () => {
   assert.ok(Math.abs(mean) < 0.03, `mean ${mean}`);
   assert.ok(Math.abs(variance - 1) < 0.05, `variance ${variance}`);
 });
+
+test('Rng.betaHalf: in [0, 1]; mean ≈ 1/2, variance ≈ 1/8; the CDF is (2/π)·arcsin(√x); more mass near 0 and 1 than in the middle', () => {
+  const r = new Rng(12);
+  const n = 40000, xs = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+  const below = new Array<number>(xs.length).fill(0);
+  let s = 0, s2 = 0, edges = 0, middle = 0;
+  for (let i = 0; i < n; i++) {
+    const v = r.betaHalf();
+    assert.ok(v >= 0 && v <= 1, `betaHalf gave ${v}`);
+    s += v; s2 += v * v;
+    for (let k = 0; k < xs.length; k++) if (v <= xs[k]!) below[k]!++;
+    if (v < 0.1 || v >= 0.9) edges++;
+    else if (v >= 0.45 && v < 0.55) middle++;
+  }
+  const mean = s / n, variance = s2 / n - mean * mean;
+  assert.ok(Math.abs(mean - 0.5) < 0.01, `mean ${mean}`);
+  assert.ok(Math.abs(variance - 1 / 8) < 0.005, `variance ${variance}`);
+  for (let k = 0; k < xs.length; k++) {
+    const cdf = (2 / Math.PI) * Math.asin(Math.sqrt(xs[k]!));
+    // 4 standard errors of a frequency over n draws
+    assert.ok(Math.abs(below[k]! / n - cdf) < 4 * Math.sqrt(cdf * (1 - cdf) / n), `P(v ≤ ${xs[k]}) = ${below[k]! / n}, CDF ${cdf}`);
+  }
+  // the 20% of [0, 1] at its ends holds 41% of the mass; the 10% in the middle only 6.4%
+  assert.ok(Math.abs(edges / n - 0.4097) < 0.015, `mass near 0 and 1: ${edges / n}`);
+  assert.ok(Math.abs(middle / n - 0.0638) < 0.006, `mass in the middle: ${middle / n}`);
+});

@@ -76,6 +76,15 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Beta(½, ½) (the arcsine law on [0, 1], the dynamic n-grams task's prior, NTM paper §4.4):
+   * sin²(π·U/2) for U uniform, one uniform per call. Its CDF is (2/π)·arcsin(√x).
+   */
+  betaHalf(): number {
+    const s = Math.sin((Math.PI / 2) * this.uniform());
+    return s * s;
+  }
+
   /** The four state words, for checkpoints. */
   getState(): number[] {
     return Array.from(this.s);
