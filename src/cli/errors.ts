@@ -6,13 +6,14 @@ import { CheckpointError } from '../checkpoint/checkpoint.js';
 import { WriteError } from '../checkpoint/atomic.js';
 import { NonFiniteError } from '../train/trainer.js';
 import { GradientWorkerError } from '../train/parallel.js';
+import { TaskError } from '../tasks/registry.js';
 
 export class UserError extends Error {}
 
 /** True for errors whose message alone tells the user what to do. */
 export function isUserFacing(err: unknown): err is Error {
   return err instanceof UserError || err instanceof ConfigError || err instanceof CheckpointError ||
-    err instanceof WriteError || err instanceof NonFiniteError || err instanceof GradientWorkerError;
+    err instanceof WriteError || err instanceof NonFiniteError || err instanceof GradientWorkerError || err instanceof TaskError;
 }
 
 /**

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, type TrainedModel } from '../api/load-model.js';
 import { configDifferences } from '../checkpoint/checkpoint.js';
-import { estimateStepBytes, longestSequence, type Config } from '../config/schema.js';
+import { DEFAULTS, estimateStepBytes, longestSequence, type Config } from '../config/schema.js';
+import { loadTaskModule } from './task-module.js';
 import { forwardFlopsPerTimeStep } from '../models/flops.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Batch, Task } from '../tasks/batch.js';
@@ -32,6 +33,7 @@ export const TEST_HELP = `usage: engram test --run-dir DIR [--last] [--batches K
   --lengths L1,...   one row of metrics per length: generalisation to longer sequences
   --items N1,...     the same as --lengths, for tasks whose samples are items (associative-recall)
   --repeats R1,...   one row per repeat count (tasks with repeats); with --lengths, every pair
+  --task FILE        the module of a run's own task (engram train --task FILE)
   --seed S           seed of the test batches (default: the run's seed)
   --json             print the metrics as one JSON object on the last line
   --report FILE.html write one self-contained HTML page: curves, generalisation and the memory inspector
@@ -134,7 +136,7 @@ export function bitGrids(batch: Batch, logits: readonly Buf[], b: number): strin
   return lines.join('\n');
 }
 
-export function testCommand(argv: string[]): number {
+export async function testCommand(argv: string[]): Promise<number> {
   const f = parseFlags('test', argv, {
     'run-dir': { type: 'string' },
     checkpoint: { type: 'string' },
@@ -142,6 +144,7 @@ export function testCommand(argv: string[]): number {
     batches: { type: 'string' },
     length: { type: 'string' },
     lengths: { type: 'string' },
+    task: { type: 'string' },
     items: { type: 'string' },
     repeats: { type: 'string' },
     seed: { type: 'string' },
@@ -166,6 +169,8 @@ export function testCommand(argv: string[]): number {
   // --report is written after the evaluation: a path that cannot be written is refused before it
   if (typeof f.report === 'string') checkReportPath(f.report);
 
+  // a run on a user's task: its module, named again here (a run directory never runs code by itself)
+  if (typeof f.task === 'string') await loadTaskModule(f.task, { ...DEFAULTS.task, module: '' });
   let trained: TrainedModel;
   if (typeof runDir === 'string') {
     if (!existsSync(runDir)) throw new UserError(`--run-dir ${runDir} does not exist`);

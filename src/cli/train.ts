@@ -4,17 +4,20 @@
  */
 import { join } from 'node:path';
 import { findPreset, presetNames } from '../config/presets.js';
-import { applyOverrides, cloneConfig, type Config } from '../config/schema.js';
+import { applyOverrides, cloneConfig, validateConfig, type Config } from '../config/schema.js';
+import { loadTaskModule } from './task-module.js';
 import { intFlag, numberFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 import { readRunConfig, runTraining } from './run.js';
 import { startLiveDashboard, untilInterrupted } from './dashboard.js';
 
-export const TRAIN_HELP = `usage: engram train --preset NAME [--steps N] [--seed S] [--run-dir DIR] [--eval-every K]
+export const TRAIN_HELP = `usage: engram train --preset NAME [--task FILE] [--steps N] [--seed S] [--run-dir DIR] [--eval-every K]
                     [--set key=value]... [--until-bit-errors X] [--dashboard [--port P] [--host H]]
-       engram train --run-dir DIR --resume [--steps N] [--dashboard ...]
+       engram train --run-dir DIR --resume [--steps N] [--task FILE] [--dashboard ...]
 
   --preset NAME          a preset from \`engram presets\`
+  --task FILE            train on your own task: an ES module whose default export makes it
+                         (the preset gives the model and the rest; see the README)
   --steps N              train until step N (with --resume: the new total)
   --seed S               seed for weights, training data and evaluation data
   --run-dir DIR          where config.json, metrics.jsonl, train.log and checkpoints go
@@ -34,6 +37,7 @@ function timestamp(): string {
 export async function trainCommand(argv: string[]): Promise<number> {
   const f = parseFlags('train', argv, {
     preset: { type: 'string' },
+    task: { type: 'string' },
     steps: { type: 'string' },
     seed: { type: 'string' },
     'run-dir': { type: 'string' },
@@ -60,6 +64,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     runDir = f['run-dir'];
     config = readRunConfig(runDir); // validated there
+    if (typeof f.task === 'string') await loadTaskModule(f.task, config.task);
   } else {
     if (typeof f.preset !== 'string') throw new UserError(`engram train needs --preset NAME (one of ${presetNames().join(', ')})`);
     const preset = findPreset(f.preset);
@@ -73,6 +78,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const until = numberFlag('until-bit-errors', f['until-bit-errors']);
     if (until !== undefined) config.train.untilBitErrors = until;
     applyOverrides(config, (f.set as string[] | undefined) ?? []);
+    if (typeof f.task === 'string') {
+      await loadTaskModule(f.task, config.task);
+      validateConfig(config);
+    }
     runDir = typeof f['run-dir'] === 'string' ? f['run-dir'] : join('runs', `${preset.name}-${timestamp()}`);
   }
   if (!f.dashboard && (f.port !== undefined || f.host !== undefined)) throw new UserError('--port and --host need --dashboard');
@@ -87,7 +96,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw err;
   }
   if (!result.interrupted) {
-    console.log(`look at it:  npx engram test --run-dir ${result.runDir}`);
+    console.log(`look at it:  npx engram test --run-dir ${result.runDir}${config.task.module !== "" ? ` --task ${config.task.module}` : ""}`);
     console.log(`curves:      ${join(result.runDir, 'metrics.jsonl')} (one JSON object per evaluation)`);
   }
   if (dash) {

@@ -126,8 +126,11 @@ export const DEFAULTS: Config = {
   train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20, threads: 1, lengthGroupSize: 4, lengthGroupsAtOnce: 0 },
 };
 
+/** The built-in tasks' names (a user's task takes another). */
+export const BUILT_IN_TASKS: readonly string[] = ['copy', 'repeat-copy', 'associative-recall', 'dynamic-ngrams', 'priority-sort'];
+
 const ENUMS: Record<string, readonly string[]> = {
-  'task.name': ['copy', 'repeat-copy', 'associative-recall', 'dynamic-ngrams', 'priority-sort'],
+  'task.name': BUILT_IN_TASKS,
   'task.curriculum': ['uniform', 'grow'],
   'model.type': ['ntm', 'dnc'],
   'model.controller': ['lstm', 'feedforward'],
