@@ -17,7 +17,7 @@ import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs,
 import { findPreset } from '../config/presets.js';
 import { createTask } from '../tasks/registry.js';
 import { setStepReplay } from '../train/replay.js';
-import { softmax, sigmoid, tanh, weightedSum, addScalars, concat, splitActivate } from '../tensor/ops.js';
+import { clamp, softmax, sigmoid, tanh, weightedSum, addScalars, concat, splitActivate } from '../tensor/ops.js';
 import { lstmCell } from '../nn/lstm.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
@@ -299,6 +299,59 @@ test('fused location kernel: a weight that sharpens below the floor is exactly 0
       setKernels('wasm');
     }
   }
+});
+
+test('fused location kernel and its twin: a blurred w~ and a large γ (N=128, γ = 20 and 50) give weights summing to 1, and agree', () => {
+  const n = 128;
+  // w_c a softmax over logits clamped to ±0.05 (entries within 10% of each other), w_{t−1} uniform:
+  // every w~^γ is below 1e-40, so only an exact normalisation keeps each row's sum at 1
+  const build = (gv: number) => ([wc, g, s]: Tensor[]): Tensor =>
+    locationWeights(softmax(clamp(wc!, -0.05, 0.05)), Tensor.full([B, n], 1 / n), sigmoid(g!), softmax(s!), Tensor.full([B, 1], gv));
+  for (const gv of [20, 50]) {
+    for (const kernels of ['wasm', 'ts'] as const) {
+      setKernels(kernels);
+      try {
+        const rng = new Rng(13);
+        const w = build(gv)([rand([B, n], rng), rand([B, 1], rng), rand([B, 3], rng)]);
+        for (let b = 0; b < B; b++) {
+          let sum = 0;
+          for (let i = 0; i < n; i++) sum += w.data[b * n + i]!;
+          assert.ok(Math.abs(sum - 1) < 1e-6, `${kernels} γ=${gv}: row ${b} sums to ${sum}`);
+        }
+        // uniform w~ (gate shut on a uniform w_{t−1}): each weight exactly 1/N
+        const u = locationWeights(Tensor.full([B, n], 1 / n), Tensor.full([B, n], 1 / n), Tensor.zeros([B, 1]), Tensor.from(Array(B).fill([0.2, 0.5, 0.3]).flat(), [B, 3]), Tensor.full([B, 1], gv));
+        assert.ok(Array.from(u.data).every((v) => v === 1 / n), `${kernels} γ=${gv}: uniform weights ${u.data.slice(0, 4)}`);
+      } finally {
+        setKernels('wasm');
+      }
+    }
+    compare(`locationWeights blurred N=${n} γ=${gv}`, build(gv), [[B, n], [B, 1], [B, 3]]);
+  }
+});
+
+test('fused location kernel and its twin: an all-zero w~ gives all-zero weights and zero gradients, no NaN', () => {
+  for (const kernels of ['wasm', 'ts'] as const) {
+    setKernels(kernels);
+    try {
+      // w_c = w_{t−1} = 0: w~ = 0 whatever the gate and shift; every input requires its gradient
+      const [wc, wp, g, s, gm] = [[B, N], [B, N], [B, 1], [B, 3], [B, 1]].map((shape) => Tensor.zeros(shape, 'f32', true)) as [Tensor, Tensor, Tensor, Tensor, Tensor];
+      g.data.fill(0.5);
+      s.data.fill(1 / 3);
+      gm.data.fill(2.5);
+      const tape = new Tape();
+      const w = withTape(tape, () => locationWeights(wc, wp, g, s, gm));
+      tape.backward(withTape(tape, () => weightedSum(w, Array.from({ length: B * N }, (_, i) => (i % 3) - 1))));
+      assert.ok(Array.from(w.data).every((v) => v === 0), `${kernels}: weights ${Array.from(w.data)}`);
+      for (const [name, x] of [['w_c', wc], ['w_{t−1}', wp], ['g', g], ['s', s], ['γ', gm]] as const) {
+        assert.ok(Array.from(x.grad!).every((v) => v === 0), `${kernels}: gradient of ${name} ${Array.from(x.grad!)}`);
+      }
+    } finally {
+      setKernels('wasm');
+    }
+  }
+  // the same with its gradients compared to the twin's, from random gates, shifts and γ
+  compare('locationWeights all-zero w~', ([wc, wp, g, s, gm]) =>
+    locationWeights(setTo(wc!, Tensor.zeros([B, N])), setTo(wp!, Tensor.zeros([B, N])), sigmoid(g!), softmax(s!), oneplus(gm!)), [[B, N], [B, N], [B, 1], [B, 3], [B, 1]]);
 });
 
 test('fused location kernel and its twin: a NaN γ gives NaN weights and gradients, not weights floored to 0', () => {

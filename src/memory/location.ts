@@ -1,6 +1,6 @@
 /**
- * @file NTM location addressing (NTM paper §3.3.2, eqs. 7–9; SPEC §3), one op:
- *   w_g = g·w_c + (1−g)·w_{t−1}   →   w~ = shift(w_g, s)   →   w = w~^γ / (Σ w~^γ + ε)
+ * @file NTM location addressing (NTM paper §3.3.2, eqs. 7–9), one op:
+ *   w_g = g·w_c + (1−g)·w_{t−1}   →   w~ = shift(w_g, s)   →   w = w~^γ / Σ w~^γ (exactly, sharpen.ts)
  * On float32 with the WASM kernels this is one fused kernel (forward and backward); otherwise,
  * and as the twin the kernel is tested against, it is interpolate, circularShift and sharpen.
  */

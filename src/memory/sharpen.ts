@@ -1,10 +1,12 @@
 /**
- * @file Sharpening (NTM paper §3.3.2, eq. 9): w[i] = w~[i]^γ / (Σ_k w~[k]^γ + ε).
+ * @file Sharpening (NTM paper §3.3.2, eq. 9): w[i] = w~[i]^γ / Σ_k w~[k]^γ, normalised exactly
+ * (each row sums to 1 however blurred w~ and however large γ), computed with the largest term
+ * factored out so no power underflows to 0/0:
+ *   m = max_k ln w~[k],   p[i] = e^(γ·(ln w~[i] − m)),   w[i] = p[i] / Σ_k p[k]
+ * The largest p is 1, so the sum is at least 1. Only entries w~ > 0 take part; an entry ≤ 0
+ * (round-off below 0 included) has p = 0, and a row with none above 0 gives w = 0 (no 0/0).
  */
 import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
-
-/** ε in the denominator: guards a zero sum when every w~ underflows to 0. */
-export const SHARPEN_EPS = 1e-6;
 
 /**
  * A sharpened weight below this (2^-64) is 0, and constant (no gradient). Such a weight cannot
@@ -24,21 +26,23 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
   expectShape('sharpen', 'gamma', gamma, [B, 1]);
   const tape = tapeFor(weights, gamma);
   const x = weights.data, g = gamma.data;
-  const p = alloc(weights.dtype, B * N); // w~^γ
-  const sums = alloc(weights.dtype, B);
+  const p = alloc(weights.dtype, B * N); // (w~ / max w~)^γ
+  const sums = alloc(weights.dtype, B); // Σ p: 0 for a row with no w~ > 0, else ≥ 1
   const y = alloc(weights.dtype, B * N);
   for (let b = 0; b < B; b++) {
+    let mx = 0; // max w~ (a NaN w~ counts as 0, as below)
+    for (let i = 0; i < N; i++) if (x[b * N + i]! > mx) mx = x[b * N + i]!;
+    const m = Math.log(mx); // -Infinity for a row with no w~ > 0, and then unused
     let s = 0;
     for (let i = 0; i < N; i++) {
       const xv = x[b * N + i]!;
-      const v = xv > 0 ? Math.exp(g[b]! * Math.log(xv)) : 0; // w~^γ; exp∘log is faster than Math.pow here
+      const v = xv > 0 ? Math.exp(g[b]! * (Math.log(xv) - m)) : 0; // exp∘log is faster than Math.pow here
       p[b * N + i] = v;
       s += v;
     }
-    s += SHARPEN_EPS;
     sums[b] = s;
     for (let i = 0; i < N; i++) {
-      const v = p[b * N + i]! / s;
+      const v = s === 0 ? 0 : p[b * N + i]! / s; // (a NaN sum stays NaN)
       y[b * N + i] = v < WEIGHT_FLOOR ? 0 : v; // (NaN stays NaN)
     }
   }
@@ -53,12 +57,16 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
         let ydy = 0;
         for (let i = 0; i < N; i++) ydy += gy[b * N + i]! * y[b * N + i]!;
         let dgamma = 0;
+        // y = p / Σp whatever factor p was scaled by, so with p and its sum saved together:
+        //   dL/dw~_i = γ·y_i·(gy_i − Σ_k gy_k·y_k) / w~_i,   dL/dγ = Σ_i y_i·(gy_i − Σ_k gy_k·y_k)·ln w~_i
+        // (the last unchanged by the shift m, as Σ_i y_i·(gy_i − Σ_k gy_k·y_k) = 0 when Σ y = 1). Only weights
+        // y ≠ 0 take part, so a row whose sum is 0 (all y = 0) never divides by it.
         for (let i = 0; i < N; i++) {
           const bi = b * N + i;
-          const dp = (gy[bi]! - ydy) / sums[b]!; // dL/d(w~^γ)
+          const dp = (gy[bi]! - ydy) / sums[b]!; // dL/dp
           const xv = x[bi]!;
           if (y[bi] !== 0) { // (so xv > 0 too, or a NaN, which propagates)
-            if (gx) gx[bi]! += (dp * g[b]! * p[bi]!) / xv; // γ·w~^(γ−1) = γ·p / w~, with p saved by the forward pass
+            if (gx) gx[bi]! += (dp * g[b]! * p[bi]!) / xv; // dp/dw~ = γ·p / w~, with p saved by the forward pass
             dgamma += dp * p[bi]! * Math.log(xv);
           }
           // at w~ = 0: d(w~^γ)/dγ = 0 (the limit of x^γ·ln x), and d/dw~ = 0 for γ > 1

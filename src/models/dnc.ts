@@ -1,5 +1,5 @@
 /**
- * @file Differentiable Neural Computer (DNC paper; SPEC §2 and §4): the controller of the NTM,
+ * @file Differentiable Neural Computer (DNC paper, Graves et al. 2016): the controller of the NTM,
  * write heads that allocate free slots by usage or address by content, read heads that
  * follow the temporal links or address by content (DynamicAccessor), and the output layer.
  *
@@ -15,13 +15,16 @@
  *   y_t   = clamp(Linear([h_t, r_t]), ±clip)     (logits; σ is applied by the loss and by users)
  *
  * Head parameter activations (one Linear from h_t per part, `heads.write.{i}.{part}`):
- *   key k: identity. The DNC paper, DeepMind and the reference all leave keys unsquashed;
- *          cosine similarity sees only the key's direction, which tanh would confine to a cube.
- *   strength β: softplus (β ≥ 0), as DeepMind's code (`CosineWeights` default) and this
- *          project's NTM; the paper and the reference use oneplus (β ≥ 1).
- *   erase e, allocation gate g_a, write gate g_w, free gate f: sigmoid.
- *   write vector v: tanh (SPEC §4; DeepMind and the reference leave it linear).
- *   read mode π: softmax over 2·Wh + 1 modes [backward × Wh, forward × Wh, content].
+ *   key k: identity, as the DNC paper and DeepMind's code. The reference (pytorch-dnc) puts
+ *          its DNC keys through tanh, as its NTM's (and as this project's NTM); a DNC key is
+ *          left unsquashed here because cosine similarity sees only its direction, which tanh
+ *          would confine to a cube. Of these activations, the only one unlike the reference's.
+ *   strength β: softplus (β ≥ 0), as the reference, DeepMind's code (`CosineWeights` default)
+ *          and this project's NTM; the paper has oneplus (β ≥ 1).
+ *   erase e, allocation gate g_a, write gate g_w, free gate f: sigmoid, as the reference.
+ *   write vector v: tanh, as the reference (the paper and DeepMind's code leave it linear).
+ *   read mode π: softmax over 2·Wh + 1 modes [backward × Wh, forward × Wh, content], the
+ *          reference's order.
  */
 import type { ModelConfig } from '../config/schema.js';
 import { writeAllocations } from '../memory/allocation.js';

@@ -461,7 +461,6 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-const SHARPEN_EPS: f64 = 1e-6;
 /** Below the smallest normal float32 a weight counts as 0 when sharpened (its power is ~0). */
 const TINY: f32 = 1.17549435e-38;
 /** A sharpened weight below this is 0 (src/memory/sharpen.ts WEIGHT_FLOOR, 2^-64). */
@@ -479,11 +478,14 @@ function wrapPad(v: usize, ext: usize, N: i32, range: i32): void {
   }
 }
 
-// NTM location addressing, fused (SPEC §3): interpolate, circular shift, sharpen.
-//   wg = g·wc + (1−g)·wp;  wt[i] = Σ_j s[j]·wg[(i − (j − range)) mod N];  w = wt^γ / (Σ wt^γ + ε)
+// NTM location addressing, fused (twin: src/memory/location.ts): interpolate, circular shift, sharpen.
+//   wg = g·wc + (1−g)·wp;  wt[i] = Σ_j s[j]·wg[(i − (j − range)) mod N];  w = wt^γ / Σ wt^γ
 // wc, wp, w, wg, wt, p [B,N]; g, gamma, sums [B]; s [B,S]; ext: scratch of N + S floats.
-// Saves wg, wt, p = wt^γ and sums for backward. Four slots at a time; wt^γ = e^(γ·ln wt) in
-// float32 SIMD (simd-math.ts), summed in float64.
+// Sharpening normalises exactly, with the largest term factored out (as src/memory/sharpen.ts):
+//   m = ln max wt,  p = e^(γ·(ln wt − m)),  w = p / Σ p
+// over wt ≥ TINY (the others: p = 0); a row with none has Σ p = 0 and w = 0.
+// Saves wg, wt, p and sums for backward. Four slots at a time; e^ and ln in float32 SIMD
+// (simd-math.ts), p summed in float64.
 export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma: usize, wg: usize, wt: usize, p: usize, sums: usize, w: usize,
   ext: usize, B: i32, N: i32, S: i32): void {
   const range = (S - 1) >> 1;
@@ -512,14 +514,29 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
       for (let j = 0; j < S; j++) acc += f(s, b * S + j) * f(ext, i + 2 * range - j);
       setf(wt, o + i, acc);
     }
-    const gmv = f32x4.splat(f(gamma, b));
+    const gmv = f32x4.splat(f(gamma, b)), tiny = f32x4.splat(TINY);
+    // the largest wt ≥ TINY (the others, NaN included, count as 0: 0 when there is none)
+    let mxv = f32x4.splat(0);
+    i = 0;
+    for (; i < N4; i += 4) {
+      const x = v128.load(wt + ob + (<usize>i << 2));
+      mxv = f32x4.max(mxv, v128.and(f32x4.ge(x, tiny), x));
+    }
+    let mx = max(max(f32x4.extract_lane(mxv, 0), f32x4.extract_lane(mxv, 1)), max(f32x4.extract_lane(mxv, 2), f32x4.extract_lane(mxv, 3)));
+    for (; i < N; i++) {
+      const x = f(wt, o + i);
+      if (x >= TINY && x > mx) mx = x;
+    }
+    // m = ln of it by the same logv as each ln wt below, so the largest p is e^0 = 1 exactly and
+    // Σ p ≥ 1 (m is meaningless when mx = 0, and unused: every lane is masked then)
+    const mv = logv(f32x4.splat(mx));
     // float64 sums in two f64x2 accumulators (lanes 0,1 and 2,3): no chain of scalar additions
     let sLo = f64x2.splat(0), sHi = f64x2.splat(0);
     i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
       const x = v128.load(wt + ob + q);
-      const pv = v128.and(f32x4.ge(x, f32x4.splat(TINY)), expv(f32x4.mul(gmv, logv(x))));
+      const pv = v128.and(f32x4.ge(x, tiny), expv(f32x4.mul(gmv, f32x4.sub(logv(x), mv))));
       v128.store(p + ob + q, pv);
       sLo = f64x2.add(sLo, f64x2.promote_low_f32x4(pv));
       sHi = f64x2.add(sHi, f64x2.promote_low_f32x4(v128.shuffle<f32>(pv, pv, 2, 3, 0, 1)));
@@ -528,13 +545,13 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
     let sum: f64 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
     for (; i < N; i++) {
       const x = f(wt, o + i);
-      const pv: f32 = x >= TINY ? f32x4.extract_lane(expv(f32x4.mul(gmv, logv(f32x4.splat(x)))), 0) : 0;
+      const pv: f32 = x >= TINY ? f32x4.extract_lane(expv(f32x4.mul(gmv, f32x4.sub(logv(f32x4.splat(x)), mv))), 0) : 0;
       setf(p, o + i, pv);
       sum += <f64>pv;
     }
-    sum += SHARPEN_EPS;
     setf(sums, b, <f32>sum);
-    const inv = f32x4.splat(<f32>(1 / sum)), floor = f32x4.splat(WEIGHT_FLOOR);
+    // a row with no wt ≥ TINY: Σ p = 0 and every p = 0, so w = 0 (not 0·∞); a NaN sum stays NaN
+    const inv = f32x4.splat(sum == 0 ? 0 : <f32>(1 / sum)), floor = f32x4.splat(WEIGHT_FLOOR);
     i = 0;
     for (; i < N4; i += 4) {
       const q = <usize>i << 2;
@@ -542,7 +559,7 @@ export function locationForward(wc: usize, wp: usize, g: usize, s: usize, gamma:
       v128.store(w + ob + q, v128.andnot(wv, f32x4.lt(wv, floor))); // (NaN stays NaN)
     }
     for (; i < N; i++) {
-      const wv = <f32>(<f64>f(p, o + i) / sum);
+      const wv: f32 = sum == 0 ? 0 : <f32>(<f64>f(p, o + i) / sum);
       setf(w, o + i, wv < WEIGHT_FLOOR ? 0 : wv);
     }
   }
@@ -571,9 +588,13 @@ export function locationBackward(wc: usize, wp: usize, g: usize, s: usize, gamma
     let wdw: f64 = f64x2.extract_lane(a2, 0) + f64x2.extract_lane(a2, 1);
     for (; i < N; i++) wdw += <f64>f(gw, o + i) * <f64>f(w, o + i);
     const sum = f(sums, b), gm = f(gamma, b);
-    const wdwv = f32x4.splat(<f32>wdw), isum = f32x4.splat(1 / sum), gmv = f32x4.splat(gm);
+    // a row whose sum is 0 has every w = 0 and no live lane: its 1/sum is taken as 0, so the
+    // masked lanes' dp·0 below is 0, not ∞·0 = NaN
+    const wdwv = f32x4.splat(<f32>wdw), isum = f32x4.splat(sum == 0 ? 0 : 1 / sum), gmv = f32x4.splat(gm);
     // dp = (gw − Σ gw·w) / sum;  dwt = dp·γ·p / wt;  dγ = Σ dp·p·ln wt   (over w > 0: the weights
-    // the forward pass left, wt ≥ TINY and w ≥ WEIGHT_FLOOR, w ≠ 0; the others are constant 0)
+    // the forward pass left, wt ≥ TINY and w ≥ WEIGHT_FLOOR, w ≠ 0; the others are constant 0).
+    // p / sum = w whatever factor the forward pass scaled p by (e^(−γm)), and Σ w·(gw − Σ gw·w)
+    // = 0 (Σ w = 1), so ln wt serves for ln wt − m in dγ
     let dgv = f32x4.splat(0);
     i = 0;
     for (; i < N4; i += 4) {
