@@ -169,3 +169,36 @@ test('the bench scripts (npm run bench, dist/bench/converge.js) refuse bad flags
   check(script('run', ['--steps', '0']), 'bench: ', /--steps must be a positive whole number/);
   check(script('run', ['--bogus']), 'bench: ', /Unknown option '--bogus'/);
 });
+
+test('test --lengths: one row per length in a table and in --json, appended to the run\'s generalisation.jsonl; bad lists and lengths too long to test are one line', () => {
+  const dir = join(tempDir(), 'run');
+  const t = engram(['train', '--preset', 'ntm-copy-small', '--steps', '100', '--eval-every', '50', '--run-dir', dir]);
+  assert.equal(t.status, 0, t.stderr);
+  const r = engram(['test', '--run-dir', dir, '--lengths', '2,4,8', '--batches', '2', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^words\s+loss\s+bits\/seq\s+bit errors\/seq\s+bits wrong$/m);
+  assert.match(r.stdout, /^8\s+\S+\s+\S+\s+\S+\s+\d+\.\d\d%$/m);
+  const lines = r.stdout.trim().split('\n');
+  const out = JSON.parse(lines.pop()!) as { rows: { length: number; bitErrorsPerSeq: number; bitErrorRate: number }[]; lengthName: string };
+  assert.ok(lines.every((l) => !l.trimStart().startsWith('{')), 'only the last line is JSON');
+  assert.equal(out.lengthName, 'words');
+  assert.deepEqual(out.rows.map((x) => x.length), [2, 4, 8]);
+  for (const row of out.rows) assert.ok(row.bitErrorRate >= 0 && row.bitErrorRate <= 1 && Math.abs(row.bitErrorRate - row.bitErrorsPerSeq / (row.length * 4)) < 1e-9);
+  const saved = readFileSync(join(dir, 'generalisation.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(saved.length, 1);
+  assert.deepEqual((JSON.parse(saved[0]!) as { rows: unknown }).rows, out.rows);
+  // a second test adds a line: nothing recorded before is lost
+  assert.equal(engram(['test', '--run-dir', dir, '--lengths', '3', '--batches', '1']).status, 0);
+  assert.equal(readFileSync(join(dir, 'generalisation.jsonl'), 'utf8').trim().split('\n').length, 2);
+  assertOneLineError(engram(['test', '--run-dir', dir, '--lengths', '10,x']), /--lengths must be whole numbers ≥ 1 separated by commas/);
+  assertOneLineError(engram(['test', '--run-dir', dir, '--lengths', '10,,20']), /--lengths must be whole numbers/);
+  assertOneLineError(engram(['test', '--run-dir', dir, '--lengths', '0']), /--lengths must be whole numbers ≥ 1/);
+  assertOneLineError(engram(['test', '--run-dir', dir, '--lengths', '3', '--length', '3']), /pass one of --length, --lengths and --items/);
+  assertOneLineError(engram(['test', '--run-dir', dir, '--items', '3']), /--items: copy's samples are counted in words; use --lengths/);
+  assertOneLineError(engram(['test', '--run-dir', dir, '--repeats', '3']), /--repeats: copy has no repeats/);
+  const t0 = Date.now();
+  assertOneLineError(engram(['test', '--run-dir', dir, '--length', '100000000']), /this test would take about .*; keep words per sample at most \d+ here, or lower --batches/);
+  assertOneLineError(engram(['test', '--run-dir', dir, '--lengths', '5,100000000']), /keep words per sample at most \d+/);
+  assert.ok(Date.now() - t0 < 20_000, 'refused up front, not after running');
+  assertOneLineError(engram(['test', '--run-dir', dir, '--report', join(dir, 'no', 'such', 'r.html')]), /--report .*: the folder .* does not exist/);
+});

@@ -2,7 +2,7 @@
  * @file The three metrics of SPEC §5 (and the training loss) against steps, for one run
  * (live view, report) or several laid side by side (past runs).
  */
-import type { MetricRecord } from '../src/server/protocol.js';
+import type { GeneralisationRecord, MetricRecord } from '../src/server/protocol.js';
 import { Chart, joinCurves, type Curve } from './chart.js';
 import { PALETTE } from './colors.js';
 import { h } from './dom.js';
@@ -85,6 +85,59 @@ export class CompareCharts {
         chart.setData(x, ys);
       }
     }
+    this.names = names;
+  }
+}
+
+/** A run's generalisation test (`engram test --lengths`), for the chart of errors against length. */
+export interface RunGeneralisation {
+  readonly name: string;
+  readonly color: string;
+  readonly record: GeneralisationRecord;
+}
+
+/**
+ * The x value of a generalisation row: its length, or its repeats when the test varied only
+ * those (`--repeats` alone).
+ */
+function rowX(record: GeneralisationRecord, row: GeneralisationRecord['rows'][number]): number | null {
+  const byLength = record.rows.some((r) => r.length !== undefined);
+  return (byLength ? row.length : row.repeats) ?? null;
+}
+
+/** Bit errors per sequence against the tested length: one curve per run (past runs) or per repeat count (a report). */
+export class GeneralisationChart {
+  readonly el: HTMLElement;
+  private readonly chart: Chart;
+  private names = '';
+
+  constructor() {
+    this.chart = new Chart({ name: 'generalisation', title: 'bit errors per sequence against length (engram test --lengths)', xLabel: 'length', yLabel: 'bit errors / seq', integerX: true }, []);
+    this.el = this.chart.el;
+  }
+
+  update(runs: readonly RunGeneralisation[], log: boolean): void {
+    // a test over lengths and repeats at once: one curve per repeat count
+    const curves = runs.flatMap((g) => {
+      const repeats = [...new Set(g.record.rows.map((r) => r.repeats))];
+      const byLength = g.record.rows.some((r) => r.length !== undefined);
+      const groups = byLength && repeats.length > 1 ? repeats : [undefined];
+      return groups.map((rep, i) => {
+        const rows = g.record.rows.filter((r) => rep === undefined || r.repeats === rep);
+        return {
+          label: rep === undefined ? g.name : `${g.name}, ${rep} repeats`,
+          color: rep === undefined ? g.color : PALETTE[i % PALETTE.length]!,
+          x: rows.map((r) => rowX(g.record, r)).filter((v): v is number => v !== null),
+          y: rows.filter((r) => rowX(g.record, r) !== null).map((r) => (Number.isFinite(r.bitErrorsPerSeq) ? r.bitErrorsPerSeq : null)),
+        };
+      });
+    });
+    const [x, ys] = joinCurves(curves);
+    const xLabel = runs[0]?.record.rows.some((r) => r.length !== undefined) === false ? 'repeats' : `length (${runs[0]?.record.lengthName ?? 'words'})`;
+    const names = JSON.stringify([curves.map((c) => [c.label, c.color]), xLabel]);
+    this.chart.setLog(log);
+    if (names !== this.names) this.chart.setCurves(curves.map((c) => ({ label: c.label, color: c.color, points: true })), x, ys, xLabel, true);
+    else this.chart.setData(x, ys);
     this.names = names;
   }
 }

@@ -4,9 +4,9 @@
  * memory inspector on any run's checkpoint. Refreshes every few seconds, so runs still
  * training elsewhere grow on the page.
  */
-import { API, runPath, type Inspection, type MetricRecord, type RunSummary, type ServerInfo } from '../src/server/protocol.js';
+import { API, runPath, type GeneralisationRecord, type Inspection, type MetricRecord, type RunSummary, type ServerInfo } from '../src/server/protocol.js';
 import { PALETTE } from './colors.js';
-import { CompareCharts } from './curves.js';
+import { CompareCharts, GeneralisationChart } from './curves.js';
 import { clear, fmtDuration, fmtNum, h, section } from './dom.js';
 import { Inspector } from './inspector.js';
 
@@ -37,14 +37,18 @@ export async function runsView(root: HTMLElement, info: ServerInfo): Promise<voi
   const logBox = h('input', { type: 'checkbox', onchange: () => void draw() });
   const compare = new CompareCharts();
   root.append(section('Curves side by side', h('div', { class: 'controls' }, xSel, h('label', { class: 'toggle' }, logBox, ' log scale')), compare.el));
+  const genChart = new GeneralisationChart();
+  const genNote = h('p', { class: 'note' });
+  const genSection = section('Generalisation', genNote, genChart.el);
+  root.append(genSection);
 
   const runSel = h('select', { 'aria-label': 'run to inspect' });
   const seedIn = h('input', { type: 'number', min: '0', value: '0', class: 'num', 'aria-label': 'sample seed' });
-  const lenIn = h('input', { type: 'number', min: '1', max: '64', placeholder: 'any', class: 'num', 'aria-label': 'words' });
+  const lenIn = h('input', { type: 'number', min: '1', max: '256', placeholder: 'any', class: 'num', 'aria-label': 'length' });
   const msg = h('span', { class: 'note' });
   const inspectBtn = h('button', { type: 'button', 'data-action': 'inspect', onclick: () => void inspect() }, 'inspect');
   const controls = h('div', { class: 'controls' }, h('label', {}, 'run ', runSel), h('label', {}, 'sample ', seedIn),
-    h('label', {}, 'words ', lenIn), inspectBtn, msg);
+    h('label', {}, 'length ', lenIn), inspectBtn, msg);
   const inspector = new Inspector(controls);
   root.append(inspector.el);
 
@@ -52,6 +56,7 @@ export async function runsView(root: HTMLElement, info: ServerInfo): Promise<voi
   const selected = new Set<string>();
   const colors = new Map<string, string>();
   const metrics = new Map<string, MetricRecord[]>();
+  const generalisation = new Map<string, GeneralisationRecord>();
   let first = true;
 
   const colorOf = (name: string): string => {
@@ -95,6 +100,13 @@ export async function runsView(root: HTMLElement, info: ServerInfo): Promise<voi
       } catch {
         metrics.delete(name);
       }
+      try {
+        const g = await getJson<GeneralisationRecord | null>(runPath(name, 'generalisation'));
+        if (g !== null && g.rows.length > 0) generalisation.set(name, g);
+        else generalisation.delete(name);
+      } catch {
+        generalisation.delete(name);
+      }
     }));
   };
 
@@ -102,6 +114,12 @@ export async function runsView(root: HTMLElement, info: ServerInfo): Promise<voi
     const shown = runs.filter((r) => selected.has(r.name) && metrics.has(r.name))
       .map((r) => ({ name: r.name, color: colorOf(r.name), evals: metrics.get(r.name)! }));
     compare.update(shown, xSel.value as 'step' | 'elapsedSec', logBox.checked);
+    const gen = runs.filter((r) => selected.has(r.name) && generalisation.has(r.name))
+      .map((r) => ({ name: r.name, color: colorOf(r.name), record: generalisation.get(r.name)! }));
+    genChart.update(gen, logBox.checked);
+    genNote.textContent = gen.length === 0
+      ? 'None of the ticked runs has a generalisation test yet: engram test --run-dir DIR --lengths 10,20,40,80 records one.'
+      : `The last engram test --lengths of each ticked run (${gen.map((g) => `${g.name} at step ${g.record.step}`).join('; ')}).`;
   };
 
   const inspect = async (): Promise<void> => {

@@ -16,7 +16,7 @@ export const API = {
 } as const;
 
 /** GET /api/runs/NAME/metrics → MetricRecord[]; /config → the run's config.json; /inspect → Inspection */
-export function runPath(name: string, what: 'metrics' | 'config' | 'inspect'): string {
+export function runPath(name: string, what: 'metrics' | 'config' | 'inspect' | 'generalisation'): string {
   return `${API.runs}/${encodeURIComponent(name)}/${what}`;
 }
 
