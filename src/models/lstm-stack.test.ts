@@ -4,7 +4,9 @@ import { LstmStack, lstmLayerNames } from './lstm-stack.js';
 import { createModel } from './registry.js';
 import { countParams } from './params.js';
 import { forwardFlopsPerTimeStep } from './flops.js';
+import { findPreset } from '../config/presets.js';
 import { applyOverrides, cloneConfig, ConfigError, DEFAULTS, estimateStepBytes, validateConfig, type Config, type ModelConfig } from '../config/schema.js';
+import { describeConfig } from '../server/runs.js';
 import { maskedBceLoss } from '../train/loss.js';
 import { accumulateGradients } from '../train/gradients.js';
 import type { Batch } from '../tasks/batch.js';
@@ -254,4 +256,18 @@ test('forwardFlopsPerTimeStep of an LSTM stack: the cells\' products, 12 per hid
   assert.equal(forwardFlopsPerTimeStep(cfg, 6, 4, Bn), cell(6) + cell(32) + cell(32) + 2 * Bn * 32 * 4);
   // the memory keys change nothing
   assert.equal(forwardFlopsPerTimeStep({ ...cfg, memorySlots: 1000, readHeads: 8 }, 6, 4, Bn), forwardFlopsPerTimeStep(cfg, 6, 4, Bn));
+});
+
+test('lstm-copy-small: ntm-copy-small\'s task, optimiser and schedule with a 2 × 32 LSTM; described as such', () => {
+  const preset = findPreset('lstm-copy-small')!;
+  const small = findPreset('ntm-copy-small')!;
+  validateConfig(cloneConfig(preset.config));
+  assert.deepEqual(preset.config.task, small.config.task);
+  assert.deepEqual(preset.config.optimizer, small.config.optimizer);
+  assert.deepEqual(preset.config.train, small.config.train);
+  assert.deepEqual([preset.config.model.type, preset.config.model.layers, preset.config.model.hiddenSize], ['lstm', 2, 32]);
+  assert.equal(describeConfig(preset.config), 'LSTM 2 × 32, no memory, adam 0.003, batch 16');
+  // X = 6, Y = 4 (copy of 4 bits)
+  assert.equal(countParams(createModel(preset.config.model, 6, 4, new Rng(0)).params), expectedCount(6, 32, 2, 4));
+  assert.equal(expectedCount(6, 32, 2, 4), 13_700);
 });
