@@ -14,6 +14,7 @@ export type { MemoryModel, StepObserver, StepSnapshot } from './models/model.js'
 export { countParams, type ParamStore } from './models/params.js';
 export { Ntm } from './models/ntm.js';
 export { Dnc } from './models/dnc.js';
+export { LstmStack, type LstmStackState } from './models/lstm-stack.js';
 export { Trainer, seedStreams, NonFiniteError, type EvalRecord } from './train/trainer.js';
 export { maskedBceLoss, MetricsAccumulator, type Metrics } from './train/loss.js';
 export { createOptimizer, type Optimizer } from './train/optim.js';

@@ -109,6 +109,38 @@ test('train writes a run directory; test reads it back; an existing run is never
   assert.match(t.stdout, /one sample \(4 words\)/);
 });
 
+test('the LSTM baseline from the command line: train lstm-copy-small, test it (and its report), bench it', () => {
+  const dir = join(tempDir(), 'run');
+  const r = engram(['train', '--preset', 'lstm-copy-small', '--steps', '200', '--set', 'train.evalBatches=2', '--run-dir', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const log = readFileSync(join(dir, 'train.log'), 'utf8');
+  assert.match(log, /\] lstm \(2 × 32, 13700 parameters\) on copy; adam lr 0\.003; batch 16; steps 0→200; /);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model: { type: string; layers: number } };
+  assert.deepEqual([config.model.type, config.model.layers], ['lstm', 2]);
+  const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  assert.deepEqual(metrics.map((m) => m.step), [200]);
+  assert.ok(metrics[0]!.bitErrorsPerSeq < 3, `${metrics[0]!.bitErrorsPerSeq} bit errors per sequence after 200 steps (chance: 4)`);
+
+  const report = join(dir, '..', 'report.html');
+  const t = engram(['test', '--run-dir', dir, '--batches', '2', '--report', report, '--json']);
+  assert.equal(t.status, 0, t.stderr);
+  const out = JSON.parse(t.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  for (const k of ['loss', 'bitsPerSeq', 'bitErrorsPerSeq']) assert.ok(Number.isFinite(out[k]), k);
+  assert.equal(out.step, 200);
+  const data = JSON.parse(/<script type="application\/json" id="engram-data">(.*?)<\/script>/s.exec(readFileSync(report, 'utf8'))![1]!) as {
+    inspection: { model: string; N: number; input: { shape: number[] }; writeWeights: unknown[]; ntm: unknown; dnc: unknown };
+  };
+  assert.equal(data.inspection.model, 'lstm');
+  assert.equal(data.inspection.N, 0);
+  assert.equal(data.inspection.input.shape[1], 6);
+  assert.deepEqual([data.inspection.writeWeights, data.inspection.ntm, data.inspection.dnc], [[], null, null]);
+
+  const b = engram(['bench', '--preset', 'lstm-copy-small', '--steps', '5', '--warmup', '2', '--json']);
+  assert.equal(b.status, 0, b.stderr);
+  const bench = JSON.parse(b.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  for (const k of ['msPerStep', 'gflops']) assert.ok(Number.isFinite(bench[k]) && bench[k]! > 0, `${k}: ${bench[k]}`);
+});
+
 test('test refuses a corrupt checkpoint with one line', () => {
   const dir = tempDir();
   const bad = join(dir, 'bad.safetensors');

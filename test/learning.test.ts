@@ -39,10 +39,20 @@ test('a DNC learns the repeat-copy task to below 0.1 bit errors per sequence (fi
   assert.ok(records[0]!.bitErrorsPerSeq > 0.5, `first evaluation already at ${records[0]!.bitErrorsPerSeq}`);
 });
 
+test('the LSTM baseline learns the same small copy task (lstm-copy-small) to below 0.05 bit errors per sequence (fixed seed)', () => {
+  const config = cloneConfig(findPreset('lstm-copy-small')!.config);
+  const records = train(config, 4000, 200, 0.05);
+  const last = records[records.length - 1]!;
+  assert.ok(last.bitErrorsPerSeq < 0.05, `still ${last.bitErrorsPerSeq} bit errors per sequence after ${last.step} steps`);
+  assert.ok(last.step <= 2000, `took ${last.step} steps (seed 1 took 1400 when measured)`);
+  assert.ok(records[0]!.bitErrorsPerSeq > 0.5, `first evaluation already at ${records[0]!.bitErrorsPerSeq}`);
+});
+
 test('every model trains on every task: one step of each cross combination is finite', () => {
-  for (const name of ['ntm-repeat-copy', 'dnc-copy']) {
+  for (const name of ['ntm-repeat-copy', 'dnc-copy', 'lstm-copy-small']) {
     const config = cloneConfig(findPreset(name)!.config);
     config.model.memorySlots = 16; // keep it quick; the structure is what is under test
+    if (name === 'lstm-copy-small') config.task = cloneConfig(findPreset('ntm-repeat-copy')!.config).task; // the LSTM on repeat-copy
     const rs = train(config, 2, 2);
     assert.ok(Number.isFinite(rs[0]!.loss) && rs[0]!.loss > 0, `${name}: loss ${rs[0]!.loss}`);
   }

@@ -2,8 +2,9 @@
  * @file The memory inspector: one sample through the model, step by step. Input, target
  * and output bit grids; each head's weighting over slots × time; the memory at the chosen
  * step; for the NTM each head's gate, shift and sharpening; for the DNC usage, allocation,
- * gates, read modes and the temporal link matrix. A slider (or ← →) picks the step, as the
- * reference's test mode did one keypress per step.
+ * gates, read modes and the temporal link matrix; for the LSTM baseline (no memory) the bit
+ * grids alone. A slider (or ← →) picks the step, as the reference's test mode did one
+ * keypress per step.
  */
 import type { Inspection, Series } from '../src/server/protocol.js';
 import { Chart, type ChartOptions, type Curve } from './chart.js';
@@ -111,7 +112,7 @@ export class Inspector {
       for (let y = 0; y < insp.Y; y++) if ((insp.output.data[t * insp.Y + y]! > 0.5 ? 1 : 0) !== insp.target.data[t * insp.Y + y]) errors++;
     }
     this.summary.textContent = `${insp.model.toUpperCase()} · ${insp.title} · ${insp.words} words, T = ${T} steps · ` +
-      `memory ${N} × ${W} · ${errors} wrong output bit${errors === 1 ? '' : 's'}`;
+      `${insp.ntm || insp.dnc ? `memory ${N} × ${W}` : 'no memory'} · ${errors} wrong output bit${errors === 1 ? '' : 's'}`;
     const pick = (c: number): void => this.setT(c);
     const figure = <F>(name: string, make: () => F): F => {
       const f = (reuse ? (old.get(name) as F | undefined) : undefined) ?? make();
@@ -155,7 +156,7 @@ export class Inspector {
       ...insp.writeWeights.map((s, i) => ({ name: `write-${i}`, title: `write weighting w^w (head ${i})`, s })),
       ...insp.readWeights.map((s, i) => ({ name: `read-${i}`, title: `read weighting w^r (head ${i})`, s })),
     ];
-    group('Head weightings (slot × time)', ...heads.map((hd) =>
+    if (heads.length > 0) group('Head weightings (slot × time)', ...heads.map((hd) =>
       timeMap(hd.name, { title: hd.title, ...overTime(hd.s), rowLabel: 'slot', colLabel: 't', range: [0, 1], colormap: 'viridis', timeCols: true }).el));
 
     // memory (and the DNC's links) at the chosen step
@@ -165,13 +166,14 @@ export class Inspector {
       m.update(spec(Math.min(this.t, T - 1)));
       return m.el;
     };
-    const memoryFig = stepMap('memory', 300, 260, (t) => ({
+    // (made only for a model with memory: the LSTM baseline has none)
+    const memoryFigure = (): HTMLElement => stepMap('memory', 300, 260, (t) => ({
       title: `memory M_t at t = ${t}`, rows: N, cols: W, values: at(insp.memory, t), rowLabel: 'slot', colLabel: 'element',
       range: 'symmetric', colormap: 'diverging',
     }));
 
     if (insp.ntm) {
-      group('Memory at the chosen step', memoryFig);
+      group('Memory at the chosen step', memoryFigure());
       for (const hs of insp.ntm.heads) {
         const S = hs.shift.shape[1] ?? 1, R = (S - 1) / 2;
         const shift = timeMap(`shift-${hs.head.replace(' ', '-')}`, {
@@ -200,7 +202,7 @@ export class Inspector {
           range: [0, 1], colormap: 'viridis',
         })))
         : [h('p', { class: 'note' }, 'The link matrix is too large to send for this memory size.')];
-      group('Memory and temporal links at the chosen step', memoryFig, ...links);
+      group('Memory and temporal links at the chosen step', memoryFigure(), ...links);
       group('Memory management (slot × time)',
         timeMap('usage', { title: 'usage u', ...overTime(d.usage), rowLabel: 'slot', colLabel: 't', range: [0, 1], colormap: 'viridis', timeCols: true }).el,
         ...d.writeHeads.map((w, hh) => timeMap(`allocation-${hh}`, {

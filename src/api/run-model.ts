@@ -22,7 +22,8 @@ export interface ModelOutputs {
   /**
    * With `states`: one snapshot per time step t < max T_b, each holding the whole batch
    * (`memory` [B, N, W], `readWeights[i]` [B, N], …; sample b is row b). Steps past a
-   * sequence's length ran on zero input and belong to no output. Copies: safe to keep.
+   * sequence's length ran on zero input and belong to no output. Copies: safe to keep. Empty
+   * for the LSTM baseline, which has no memory.
    */
   readonly states?: StepSnapshot[];
 }

@@ -7,7 +7,8 @@
 export type TaskName = 'copy' | 'repeat-copy' | 'associative-recall' | 'dynamic-ngrams' | 'priority-sort';
 /** uniform: draw from the whole range throughout; grow: start at the smallest and widen as it learns */
 export type CurriculumName = 'uniform' | 'grow';
-export type ModelType = 'ntm' | 'dnc';
+/** lstm: the memoryless baseline, a stack of LSTM layers (src/models/lstm-stack.ts) */
+export type ModelType = 'ntm' | 'dnc' | 'lstm';
 export type ControllerKind = 'lstm' | 'feedforward';
 export type OptimizerName = 'rmsprop' | 'rmsprop-tf' | 'adam';
 
@@ -40,11 +41,15 @@ export interface TaskConfig {
   module: string;
 }
 
+/** The LSTM baseline uses hiddenSize, layers and clip; the memory and head keys are ignored for it. */
 export interface ModelConfig {
   type: ModelType;
+  /** NTM and DNC only */
   controller: ControllerKind;
-  /** H */
+  /** H: the controller's width, or every LSTM layer's */
   hiddenSize: number;
+  /** LSTM only: stacked LSTM layers, each hiddenSize wide (no effect on the NTM or the DNC) */
+  layers: number;
   /** N */
   memorySlots: number;
   /** W */
@@ -55,7 +60,7 @@ export interface ModelConfig {
   writeHeads: number;
   /** NTM only: offsets −shiftRange..+shiftRange */
   shiftRange: number;
-  /** clamp for the controller output and the logits */
+  /** clamp for the controller output (each LSTM layer's output) and the logits */
   clip: number;
 }
 
@@ -119,7 +124,7 @@ export const DEFAULTS: Config = {
     curriculum: 'uniform', curriculumThreshold: 0.1, module: '',
   },
   model: {
-    type: 'ntm', controller: 'lstm', hiddenSize: 100, memorySlots: 128, wordSize: 20,
+    type: 'ntm', controller: 'lstm', hiddenSize: 100, layers: 1, memorySlots: 128, wordSize: 20,
     readHeads: 1, writeHeads: 1, shiftRange: 1, clip: 20,
   },
   optimizer: { name: 'rmsprop', lr: 1e-4, alpha: 0.9, eps: 1e-10, momentum: 0, beta1: 0.9, beta2: 0.999, clipNorm: 50 },
@@ -132,7 +137,7 @@ export const BUILT_IN_TASKS: readonly string[] = ['copy', 'repeat-copy', 'associ
 const ENUMS: Record<string, readonly string[]> = {
   'task.name': BUILT_IN_TASKS,
   'task.curriculum': ['uniform', 'grow'],
-  'model.type': ['ntm', 'dnc'],
+  'model.type': ['ntm', 'dnc', 'lstm'],
   'model.controller': ['lstm', 'feedforward'],
   'optimizer.name': ['rmsprop', 'rmsprop-tf', 'adam'],
 };
@@ -140,14 +145,14 @@ const ENUMS: Record<string, readonly string[]> = {
 const INTEGERS = new Set([
   'seed', 'task.bits', 'task.minWords', 'task.maxWords', 'task.minRepeats', 'task.maxRepeats',
   'task.itemSize', 'task.minItems', 'task.maxItems', 'task.ngram', 'task.sequenceBits', 'task.sortInputs', 'task.sortOutputs',
-  'model.hiddenSize', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
+  'model.hiddenSize', 'model.layers', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
   'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps', 'train.threads',
   'train.lengthGroupSize', 'train.lengthGroupsAtOnce',
 ]);
 
 /** Keys added after runs were first saved, with the value that gives those runs' behaviour. */
 const ADDED_LATER: Record<string, number | string> = {
-  'train.threads': 1, 'train.lengthGroupSize': 0, 'train.lengthGroupsAtOnce': 1,
+  'model.layers': 1, 'train.threads': 1, 'train.lengthGroupSize': 0, 'train.lengthGroupsAtOnce': 1,
   'task.itemSize': 3, 'task.minItems': 2, 'task.maxItems': 6, 'task.ngram': 6, 'task.sequenceBits': 200,
   'task.sortInputs': 20, 'task.sortOutputs': 16, 'task.curriculum': 'uniform', 'task.curriculumThreshold': 0.1, 'task.module': '',
 };
@@ -156,11 +161,14 @@ const ADDED_LATER: Record<string, number | string> = {
 const MAXIMA: Record<string, number> = {
   'task.bits': 1024, 'task.maxWords': 10_000, 'task.maxRepeats': 1000,
   'task.itemSize': 100, 'task.maxItems': 1000, 'task.ngram': 16, 'task.sequenceBits': 100_000, 'task.sortInputs': 10_000,
-  'model.hiddenSize': 8192, 'model.memorySlots': 65_536, 'model.wordSize': 4096,
+  'model.hiddenSize': 8192, 'model.layers': 64, 'model.memorySlots': 65_536, 'model.wordSize': 4096,
   'model.readHeads': 64, 'model.writeHeads': 64,
   'train.batchSize': 4096, 'train.evalBatches': 100_000, 'train.lengthGroupSize': 4096,
   'train.lengthGroupsAtOnce': 4096,
 };
+
+/** Keys the LSTM baseline ignores: not checked for it (a preset's memory values need not fit it). */
+const MEMORY_KEYS = new Set(['model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange']);
 
 /** Step buffers above this are refused up front rather than failing part-way. */
 const MAX_STEP_BYTES = 4 * 2 ** 30;
@@ -258,18 +266,20 @@ export function validateConfig(raw: unknown): Config {
   };
   check(raw, DEFAULTS, '');
   const c = raw as Config;
+  const checked = (k: string): boolean => c.model.type !== 'lstm' || !MEMORY_KEYS.has(k);
   const positive: [string, number][] = [
     ['task.bits', c.task.bits], ['task.minWords', c.task.minWords], ['task.minRepeats', c.task.minRepeats],
-    ['task.repeatNorm', c.task.repeatNorm], ['model.hiddenSize', c.model.hiddenSize],
+    ['task.repeatNorm', c.task.repeatNorm], ['model.hiddenSize', c.model.hiddenSize], ['model.layers', c.model.layers],
     ['model.memorySlots', c.model.memorySlots], ['model.wordSize', c.model.wordSize],
     ['model.readHeads', c.model.readHeads], ['model.writeHeads', c.model.writeHeads], ['model.clip', c.model.clip],
     ['optimizer.lr', c.optimizer.lr], ['train.batchSize', c.train.batchSize], ['train.steps', c.train.steps],
     ['train.evalEvery', c.train.evalEvery], ['train.evalBatches', c.train.evalBatches], ['train.maxBadSteps', c.train.maxBadSteps], ['train.threads', c.train.threads],
   ];
-  for (const [k, v] of positive) if (!(v > 0)) throw new ConfigError(`${k} must be > 0, got ${v}`);
+  for (const [k, v] of positive) if (checked(k) && !(v > 0)) throw new ConfigError(`${k} must be > 0, got ${v}`);
   if (c.train.lengthGroupSize < 0) throw new ConfigError(`train.lengthGroupSize must be 0 (off) or more, got ${c.train.lengthGroupSize}`);
   if (c.train.lengthGroupsAtOnce < 0) throw new ConfigError(`train.lengthGroupsAtOnce must be 0 (all) or more, got ${c.train.lengthGroupsAtOnce}`);
   for (const [k, max] of Object.entries(MAXIMA)) {
+    if (!checked(k)) continue;
     const v = k.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], c) as number;
     if (v > max) throw new ConfigError(`${k} must be at most ${max}, got ${v}`);
   }
@@ -284,7 +294,7 @@ export function validateConfig(raw: unknown): Config {
   // the random streams take the seed as a uint32: any other value would alias one of those
   if (!(c.seed >= 0 && c.seed <= 0xffffffff)) throw new ConfigError(`seed must be in 0..4294967295, got ${c.seed}`);
   validateTask(c.task);
-  if (c.model.shiftRange < 0 || 2 * c.model.shiftRange + 1 > c.model.memorySlots) {
+  if (checked('model.shiftRange') && (c.model.shiftRange < 0 || 2 * c.model.shiftRange + 1 > c.model.memorySlots)) {
     throw new ConfigError(`model.shiftRange must be in 0..${Math.floor((c.model.memorySlots - 1) / 2)} for ${c.model.memorySlots} slots`);
   }
   for (const [k, v] of [['optimizer.alpha', c.optimizer.alpha], ['optimizer.beta1', c.optimizer.beta1], ['optimizer.beta2', c.optimizer.beta2], ['optimizer.momentum', c.optimizer.momentum]] as const) {
@@ -351,11 +361,14 @@ export function longestSequence(t: TaskConfig): number {
 
 /**
  * A rough upper estimate of the buffers one training step holds: per time step, the memory and
- * its gradients (about 8 + one per head copies of B·N·W) and, for the DNC, the link matrices.
+ * its gradients (about 8 + one per head copies of B·N·W) and, for the DNC, the link matrices;
+ * the LSTM baseline has no memory, only its layers' states and gates.
  */
 export function estimateStepBytes(c: Config): number {
   const { memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh, hiddenSize: H } = c.model;
   const T = longestSequence(c.task);
-  const perStep = N * W * (8 + R + Wh) + (c.model.type === 'dnc' ? 6 * Wh * N * N : 0) + 20 * H;
+  const perStep = c.model.type === 'lstm'
+    ? 20 * H * c.model.layers
+    : N * W * (8 + R + Wh) + (c.model.type === 'dnc' ? 6 * Wh * N * N : 0) + 20 * H;
   return 4 * T * c.train.batchSize * perStep;
 }

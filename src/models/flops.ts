@@ -10,6 +10,12 @@ import { ntmReadParts, ntmWriteParts } from './ntm.js';
 
 export function forwardFlopsPerTimeStep(cfg: ModelConfig, X: number, Y: number, B: number): number {
   const { hiddenSize: H, memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh } = cfg;
+  if (cfg.type === 'lstm') {
+    // every layer's cell (input X, then H), then the output layer from the top layer
+    let f = 2 * B * H * Y;
+    for (let k = 0; k < cfg.layers; k++) f += 2 * B * 4 * H * ((k === 0 ? X : H) + H) + 12 * B * H;
+    return f;
+  }
   const zIn = X + R * W;
   let f = 0;
   // controller

@@ -18,6 +18,7 @@ export interface StepSnapshot {
   readonly signals: Readonly<Record<string, Tensor>>;
 }
 
+/** Called once per time step by a model with memory; the LSTM baseline (no memory) never calls it. */
 export type StepObserver = (t: number, snapshot: StepSnapshot) => void;
 
 export interface MemoryModel {

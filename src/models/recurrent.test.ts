@@ -9,6 +9,7 @@ import { assertAllClose, assertGradcheck } from '../tensor/testing.js';
 import { Dnc } from './dnc.js';
 import type { MemoryModel } from './model.js';
 import { Ntm } from './ntm.js';
+import { LstmStack } from './lstm-stack.js';
 import { checkRows, keepRows } from './recurrent.js';
 
 // Distinct sizes: B=5 samples, T=6 steps, X=3, Y=4; the samples stop scoring after 6, 6, 4, 3, 1 steps.
@@ -20,6 +21,7 @@ const ROWS = [5, 4, 4, 3, 2, 2];
 const models: [string, (rng: Rng, dt: 'f32' | 'f64') => MemoryModel][] = [
   ['Ntm', (rng, dt) => new Ntm({ ...DEFAULTS.model, type: 'ntm', hiddenSize: 6, memorySlots: 7, wordSize: 5, readHeads: 2, writeHeads: 1 }, X, Y, rng, dt)],
   ['Dnc', (rng, dt) => new Dnc({ ...DEFAULTS.model, type: 'dnc', hiddenSize: 6, memorySlots: 7, wordSize: 5, readHeads: 2, writeHeads: 2 } as ModelConfig, X, Y, rng, dt, { stopWriteGradientInUsage: false })],
+  ['LstmStack', (rng, dt) => new LstmStack({ ...DEFAULTS.model, type: 'lstm', hiddenSize: 6, layers: 2 }, X, Y, rng, dt)],
 ];
 
 /** Sample b is scored at steps 1..NEEDS[b]−1 (none after: a batch sorted longest first). */

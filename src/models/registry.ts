@@ -6,6 +6,7 @@ import type { Rng } from '../tensor/random.js';
 import type { DType } from '../tensor/tensor.js';
 import type { MemoryModel } from './model.js';
 import { Dnc } from './dnc.js';
+import { LstmStack } from './lstm-stack.js';
 import { Ntm } from './ntm.js';
 import { adoptParams, releaseParams } from '../kernels/adopt.js';
 
@@ -23,9 +24,18 @@ export interface CreateModelOptions {
 export function createModel(
   cfg: ModelConfig, inputSize: number, outputSize: number, rng: Rng, dtype: DType = 'f32', options: CreateModelOptions = {},
 ): MemoryModel {
-  const model = cfg.type === 'ntm' ? new Ntm(cfg, inputSize, outputSize, rng, dtype) : new Dnc(cfg, inputSize, outputSize, rng, dtype);
+  const model = newModel(cfg, inputSize, outputSize, rng, dtype);
   if (options.kernelHeap !== false) adoptParams(model.params);
   return model;
+}
+
+function newModel(cfg: ModelConfig, inputSize: number, outputSize: number, rng: Rng, dtype: DType): MemoryModel {
+  switch (cfg.type) {
+    case 'ntm': return new Ntm(cfg, inputSize, outputSize, rng, dtype);
+    case 'dnc': return new Dnc(cfg, inputSize, outputSize, rng, dtype);
+    case 'lstm': return new LstmStack(cfg, inputSize, outputSize, rng, dtype);
+    default: throw new Error(`createModel: unknown model type ${JSON.stringify((cfg as { type: unknown }).type)}`);
+  }
 }
 
 /**

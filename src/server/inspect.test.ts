@@ -117,6 +117,27 @@ test('DNC: usage, allocation, gates, read modes and the link matrix', () => {
   assert.equal(ins.ntm, null);
 });
 
+test('LSTM baseline: the bit grids and σ(logits) of the element; no memory (N = W = 0), no heads, no NTM or DNC signals', () => {
+  const c = config('lstm-copy-small', { layers: 3 });
+  const { model, batch } = setup(c, 3);
+  const ins = inspectBatch(model, batch, 1, 'title', 7);
+  const { T, B, Y } = batch;
+  assert.equal(ins.model, 'lstm');
+  assert.deepEqual([ins.T, ins.N, ins.W, ins.X, ins.Y, ins.words], [T, 0, 0, batch.X, batch.Y, 3]);
+  assert.deepEqual(ins.memory, { shape: [T, 0, 0], data: [] });
+  assert.deepEqual([ins.writeWeights, ins.readWeights, ins.ntm, ins.dnc], [[], [], null, null]);
+  const logits = model.forward(batch.input, T, B);
+  assert.deepEqual(ins.output.shape, [T, Y]);
+  for (let t = 0; t < T; t++) {
+    for (let y = 0; y < Y; y++) {
+      const want = 1 / (1 + Math.exp(-logits[t]!.data[Y + y]!));
+      assert.ok(Math.abs(ins.output.data[t * Y + y]! - want) <= 1e-4, `output ${t}, ${y}`);
+      assert.equal(ins.target.data[t * Y + y], batch.target[(t * B + 1) * Y + y]);
+    }
+  }
+  assert.doesNotThrow(() => JSON.stringify(ins));
+});
+
 test('an element outside the batch is an error', () => {
   const { model, batch } = setup(config('ntm-copy-small', {}), 2);
   assert.throws(() => inspectBatch(model, batch, 2, '', null), /element 2 is outside the batch of 2/);

@@ -1,7 +1,8 @@
 /**
  * @file The memory inspector's data: runs a model on a batch with a step observer and packs
  * one batch element's per-step memory, head weightings and signals into plain arrays.
- * Knows the signal names of models/ntm.ts and models/dnc.ts (`write.0.gate`, `usage`, …).
+ * Knows the signal names of models/ntm.ts and models/dnc.ts (`write.0.gate`, `usage`, …). The
+ * LSTM baseline has no memory and no heads: its inspection is the bit grids alone (N = W = 0).
  */
 import type { MemoryModel, StepSnapshot } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
@@ -43,7 +44,9 @@ export function inspectBatch(model: MemoryModel, batch: Batch, b: number, title:
   const { T, B, X, Y } = batch;
   if (b < 0 || b >= B) throw new Error(`inspectBatch: element ${b} is outside the batch of ${B}`);
   const cfg = model.config;
-  const N = cfg.memorySlots, W = cfg.wordSize, Wh = cfg.writeHeads, R = cfg.readHeads;
+  const memoryless = cfg.type === 'lstm';
+  const N = memoryless ? 0 : cfg.memorySlots, W = memoryless ? 0 : cfg.wordSize;
+  const Wh = memoryless ? 0 : cfg.writeHeads, R = memoryless ? 0 : cfg.readHeads;
   const memory = new Collector();
   const writes = Array.from({ length: Wh }, () => new Collector());
   const reads = Array.from({ length: R }, () => new Collector());
@@ -92,7 +95,7 @@ export function inspectBatch(model: MemoryModel, batch: Batch, b: number, title:
         ...Array.from({ length: R }, (_, i) => head('read', i)),
       ],
     };
-  } else {
+  } else if (cfg.type === 'dnc') {
     const modeNames = [
       ...Array.from({ length: Wh }, (_, h) => `backward ${h}`),
       ...Array.from({ length: Wh }, (_, h) => `forward ${h}`),
@@ -121,7 +124,7 @@ export function inspectBatch(model: MemoryModel, batch: Batch, b: number, title:
     output: { shape: [T, Y], data: output },
     writeWeights: writes.map((c) => c.series()),
     readWeights: reads.map((c) => c.series()),
-    memory: memory.series(),
+    memory: memoryless ? { shape: [T, 0, 0], data: [] } : memory.series(),
     ntm,
     dnc,
   };

@@ -108,7 +108,8 @@ export interface DncSignals {
 export interface Inspection {
   /** e.g. "evaluation sample, weights of step 500" */
   readonly title: string;
-  readonly model: 'ntm' | 'dnc';
+  /** the LSTM baseline has no memory or heads: N = W = 0, no weightings, ntm and dnc null */
+  readonly model: 'ntm' | 'dnc' | 'lstm';
   /** training step of the weights, when known */
   readonly step: number | null;
   readonly T: number;

@@ -121,9 +121,10 @@ export function readMetrics(runDir: string): MetricRecord[] {
 
 export function describeConfig(c: Config): string {
   const m = c.model;
+  const training = `${c.optimizer.name} ${c.optimizer.lr}, batch ${c.train.batchSize}`;
+  if (m.type === 'lstm') return `LSTM ${m.layers} × ${m.hiddenSize}, no memory, ${training}`;
   const heads = m.type === 'dnc' ? `${m.writeHeads} write + ${m.readHeads} read heads` : `${m.writeHeads}+${m.readHeads} heads`;
-  return `${m.controller.toUpperCase()} ${m.hiddenSize}, ${heads}, ${m.memorySlots} × ${m.wordSize} memory, ` +
-    `${c.optimizer.name} ${c.optimizer.lr}, batch ${c.train.batchSize}`;
+  return `${m.controller.toUpperCase()} ${m.hiddenSize}, ${heads}, ${m.memorySlots} × ${m.wordSize} memory, ${training}`;
 }
 
 export function summarise(name: string, config: Config | null, metrics: readonly MetricRecord[], hasCheckpoint: boolean, live: boolean): RunSummary {

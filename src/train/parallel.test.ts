@@ -62,7 +62,7 @@ function threadsMatchOne(config: Config, model: ReturnType<typeof createModel>, 
 // else the model's block of parameters is laid out in them as it is and goes across whole.
 // groupSize 0: contiguous slices of the padded batch; else whole length groups dealt to threads,
 // atOnce of them side by side (0: all of a thread's).
-for (const [name, kernelHeap, groupSize, atOnce] of [['ntm-copy-small', true, 4, 0], ['dnc-repeat-copy-small', true, 4, 0], ['dnc-repeat-copy-small', false, 4, 0], ['ntm-copy-small', true, 0, 0], ['dnc-repeat-copy-small', true, 2, 0], ['dnc-repeat-copy-small', true, 2, 1], ['ntm-copy-small', true, 1, 2]] as const) {
+for (const [name, kernelHeap, groupSize, atOnce] of [['ntm-copy-small', true, 4, 0], ['dnc-repeat-copy-small', true, 4, 0], ['dnc-repeat-copy-small', false, 4, 0], ['ntm-copy-small', true, 0, 0], ['dnc-repeat-copy-small', true, 2, 0], ['dnc-repeat-copy-small', true, 2, 1], ['ntm-copy-small', true, 1, 2], ['lstm-copy-small', true, 4, 0], ['lstm-copy-small', false, 0, 0]] as const) {
   test(`${name}${kernelHeap ? '' : ' (parameters off the kernel heap)'}, ${groupSize > 0 ? `length groups of ${groupSize}, ${atOnce === 0 ? 'all' : atOnce} at once` : 'whole batches'}: gradients from 3 threads equal the single-thread gradients (float32 rounding only)`, () => {
     const { config, model, batch } = setup(name, kernelHeap);
     config.train.lengthGroupSize = groupSize;
@@ -98,9 +98,9 @@ test('the weights and gradients the workers share are blocks of the kernel heap,
   for (const b of again) heap.release(b);
 });
 
-test('training with 2 threads is deterministic and close to training with 1', () => {
+for (const preset of ['ntm-copy-small', 'lstm-copy-small']) test(`training with 2 threads is deterministic and close to training with 1 (${preset})`, () => {
   const run = (threads: number): number[] => {
-    const config = cloneConfig(findPreset('ntm-copy-small')!.config);
+    const config = cloneConfig(findPreset(preset)!.config);
     config.train.threads = threads;
     config.train.evalBatches = 2;
     const streams = seedStreams(config.seed);
@@ -151,7 +151,7 @@ function threeAndOne(name: string): { model: ReturnType<typeof createModel>; tra
   return { model, trainer, one: new Trainer(model, task, { ...config, train: { ...config.train, threads: 1 } }, streams) };
 }
 
-for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
+for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small', 'lstm-copy-small']) {
   test(`${name}: an evaluation split over 3 threads gives the metrics of one thread, to the bit`, () => {
     const { trainer, one } = threeAndOne(name);
     try {

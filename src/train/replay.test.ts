@@ -118,7 +118,10 @@ function unscoredLastSteps(b: Batch, n: number): void {
   if (n % 2 === 1) b.mask.fill(0, Math.max(b.T - 2, 0) * b.B, b.T * b.B);
 }
 
-for (const [preset, groupSize, batchSize] of [['ntm-copy-small', 0, undefined], ['dnc-repeat-copy-small', 0, undefined], ['ntm-copy-small', 2, 4], ['dnc-repeat-copy-small', 2, 4]] as const) {
+for (const [preset, groupSize, batchSize] of [
+  ['ntm-copy-small', 0, undefined], ['dnc-repeat-copy-small', 0, undefined], ['lstm-copy-small', 0, undefined],
+  ['ntm-copy-small', 2, 4], ['dnc-repeat-copy-small', 2, 4], ['lstm-copy-small', 2, 4],
+] as const) {
   test(`${preset}${groupSize > 0 ? ` in length groups of ${groupSize}` : ''}: steps replayed from their recordings give the ordinary steps' losses, weights and evaluations, to the bit`, { skip }, () => {
     // (in length groups, more steps: the rows schedules make more step shapes)
     const batches = groupSize > 0 ? unscoredLastSteps : undefined, steps = groupSize > 0 ? 80 : 40;
@@ -139,10 +142,10 @@ for (const [preset, groupSize, batchSize] of [['ntm-copy-small', 0, undefined], 
   });
 }
 
-for (const groupSize of [0, 2]) {
-  test(`step replay with two gradient threads${groupSize > 0 ? ` and length groups of ${groupSize}` : ''}: the same losses and weights as without it`, { skip }, () => {
-    const off = train('dnc-repeat-copy-small', 12, false, { threads: 2, groupSize });
-    const on = train('dnc-repeat-copy-small', 12, true, { threads: 2, groupSize });
+for (const [preset, groupSize] of [['dnc-repeat-copy-small', 0], ['dnc-repeat-copy-small', 2], ['lstm-copy-small', 2]] as const) {
+  test(`step replay with two gradient threads${groupSize > 0 ? ` and length groups of ${groupSize}` : ''} (${preset}): the same losses and weights as without it`, { skip }, () => {
+    const off = train(preset, 12, false, { threads: 2, groupSize });
+    const on = train(preset, 12, true, { threads: 2, groupSize });
     assertSameRun(on, off);
   });
 }
@@ -235,6 +238,29 @@ for (const [preset, model] of [
     assertSameRun(on, off);
     assert.deepEqual(on.stats!.failed, []);
     assert.ok(on.stats!.replayed >= 8, `replayed ${on.stats!.replayed} of 16`);
+  });
+}
+
+for (const preset of ['ntm-copy-small', 'dnc-repeat-copy-small', 'lstm-copy-small']) {
+  test(`${preset}: once a batch shape has run, its training steps make no buffers and are replayed`, { skip }, () => {
+    const config: Config = cloneConfig(findPreset(preset)!.config);
+    config.task.maxWords = config.task.minWords = 2; // one batch shape
+    config.train.lengthGroupSize = 0;
+    const streams = seedStreams(5);
+    const task = createTask(config.task);
+    const trainer = new Trainer(createModel(config.model, task.inputSize, task.outputSize, streams.init), task, config, streams);
+    try {
+      for (let i = 0; i < 4; i++) trainer.trainStep();
+      const made = trainer.trainPool.fresh;
+      assert.ok(made > 0);
+      for (let i = 0; i < 20; i++) assert.ok(Number.isFinite(trainer.trainStep().loss));
+      assert.equal(trainer.trainPool.fresh, made, 'buffers made after the shape\'s first steps');
+      const s = trainer.replayStats().train!;
+      assert.deepEqual(s.failed, []);
+      assert.ok(s.replayed >= 20, `replayed ${s.replayed} of 24`);
+    } finally {
+      trainer.dispose();
+    }
   });
 }
 
