@@ -234,3 +234,24 @@ test('test --lengths: one row per length in a table and in --json, appended to t
   assert.ok(Date.now() - t0 < 20_000, 'refused up front, not after running');
   assertOneLineError(engram(['test', '--run-dir', dir, '--report', join(dir, 'no', 'such', 'r.html')]), /--report .*: the folder .* does not exist/);
 });
+
+test('plot: seeds of a run drawn as their median with a band, into an SVG file; bad flags are one line', () => {
+  const root = tempDir();
+  const runs = ['a', 'b'].map((n) => join(root, n));
+  for (const [i, d] of runs.entries()) {
+    const r = engram(['train', '--preset', 'ntm-copy-small', '--steps', '60', '--eval-every', '20', '--seed', String(i + 1), '--run-dir', d]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const out = join(root, 'curves.svg');
+  const r = engram(['plot', '--run', `NTM=${runs.join(',')}`, '--run', `one seed=${runs[0]}`, '--metric', 'bitErrorsPerSeq', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const svg = readFileSync(out, 'utf8');
+  assert.match(svg, /NTM \(median of 2\)/);
+  assert.equal((svg.match(/<path /g) ?? []).length, 2);
+  assert.equal((svg.match(/<polygon /g) ?? []).length, 1, 'a band for the two seeds only');
+  assertOneLineError(engram(['plot', '--run', `x=${runs[0]}`]), /needs --out FILE\.svg/);
+  assertOneLineError(engram(['plot', '--run', 'nolabel', '--out', out]), /--run expects LABEL=DIR/);
+  assertOneLineError(engram(['plot', '--run', `x=${join(root, 'nope')}`, '--out', out]), /is not a run directory/);
+  assertOneLineError(engram(['plot', '--run', `x=${runs[0]}`, '--metric', 'accuracy', '--out', out]), /--metric must be one of/);
+  assertOneLineError(engram(['plot', '--run', `x=${runs[0]}`, '--metric', 'generalisation', '--out', out]), /no engram test --lengths recorded/);
+});

@@ -8,6 +8,7 @@ import { isUserFacing, outOfMemoryMessage, UserError } from './errors.js';
 import { fmaEnvError } from '../kernels/heap.js';
 import { presetsCommand } from './presets.js';
 import { testCommand, TEST_HELP } from './test.js';
+import { plotCommand, PLOT_HELP } from './plot.js';
 import { trainCommand, TRAIN_HELP } from './train.js';
 
 const HELP = `engram: Neural Turing Machines and Differentiable Neural Computers
@@ -21,12 +22,16 @@ usage: engram <command> [flags]
                                    time training steps
   dashboard [--runs DIR] [--port P]
                                    serve a page with the runs in DIR (default runs/)
+  plot --run LABEL=DIR[,DIR...] --out FILE.svg
+                                   learning curves of runs (seeds as a median and band) as SVG
 
 ${TRAIN_HELP}
 
 ${TEST_HELP}
 
-${DASHBOARD_HELP}`;
+${DASHBOARD_HELP}
+
+${PLOT_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -41,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
       return testCommand(rest);
     case 'bench':
       return benchCommand(rest);
+    case 'plot':
+      return plotCommand(rest);
     case 'dashboard':
       return dashboardCommand(rest);
     case undefined:
@@ -50,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return cmd === undefined ? 2 : 0;
     default:
-      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, dashboard (engram --help)`);
+      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, dashboard, plot (engram --help)`);
       return 2;
   }
 }

@@ -48,8 +48,9 @@ export function svgPlot(series: readonly SvgSeries[], o: SvgPlotOptions): string
   const W = o.width ?? 720, H = o.height ?? 420, L = 72, R = 16, T = 36, B = 52;
   const legendRows = Math.ceil(series.length / 3);
   const plotH = H - T - B - 18 * legendRows;
-  const ok = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && (!o.log || v > 0);
-  const xs = series.flatMap((s) => s.x).filter(ok);
+  const okX = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+  const ok = (v: number | null | undefined): v is number => okX(v) && (!o.log || v > 0); // a y value
+  const xs = series.flatMap((s) => s.x).filter(okX);
   const ys = series.flatMap((s) => [...s.y, ...(s.band ?? []).flatMap((b) => (b ? [b[0], b[1]] : []))]).filter(ok);
   const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1);
   let y0 = o.log ? Math.min(...ys) : Math.min(0, ...ys), y1 = Math.max(...ys, o.log ? y0 * 10 : 1e-12);
@@ -82,7 +83,7 @@ export function svgPlot(series: readonly SvgSeries[], o: SvgPlotOptions): string
   const clampY = (v: number): number => Math.min(Math.max(v, y0), y1);
   for (const s of series) {
     if (s.band) {
-      const pts = s.x.map((x, i) => [x, s.band![i]] as const).filter(([x, b]) => ok(x) && b !== null && ok(b[0]) && ok(b[1])) as [number, readonly [number, number]][];
+      const pts = s.x.map((x, i) => [x, s.band![i]] as const).filter(([x, b]) => okX(x) && b !== null && ok(b[0]) && ok(b[1])) as [number, readonly [number, number]][];
       if (pts.length > 1) {
         const up = pts.map(([x, b]) => `${px(x).toFixed(1)},${py(clampY(b[1])).toFixed(1)}`);
         const down = pts.reverse().map(([x, b]) => `${px(x).toFixed(1)},${py(clampY(b[0])).toFixed(1)}`);
@@ -94,7 +95,7 @@ export function svgPlot(series: readonly SvgSeries[], o: SvgPlotOptions): string
     let pen = false;
     s.x.forEach((x, i) => {
       const y = s.y[i];
-      if (!ok(x) || !ok(y)) {
+      if (!okX(x) || !ok(y)) {
         pen = false;
         return;
       }
