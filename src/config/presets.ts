@@ -131,6 +131,36 @@ export const PRESETS: readonly Preset[] = [
     }),
   },
   {
+    name: 'ntm-associative-recall-small',
+    description: 'a small associative recall (items of one 4-bit vector, 2..4 items) with ntm-copy-small\'s NTM: learns in seconds',
+    config: make({
+      task: { name: 'associative-recall', bits: 4, itemSize: 1, minItems: 2, maxItems: 4 },
+      model: { ...NTM, hiddenSize: 32, memorySlots: 8, wordSize: 8 },
+      optimizer: { name: 'adam', lr: 3e-3, eps: 1e-8 },
+      train: { steps: 4000, evalEvery: 200, evalBatches: 20, untilBitErrors: 0.1 },
+    }),
+  },
+  {
+    name: 'ntm-priority-sort-small',
+    description: 'a small priority sort (4 vectors of 3 bits in, the 2 highest-priority out) with ntm-copy-small\'s NTM: learns in seconds',
+    config: make({
+      task: { name: 'priority-sort', bits: 3, sortInputs: 4, sortOutputs: 2 },
+      model: { ...NTM, hiddenSize: 32, memorySlots: 8, wordSize: 8 },
+      optimizer: { name: 'adam', lr: 3e-3, eps: 1e-8 },
+      train: { steps: 4000, evalEvery: 200, evalBatches: 20, untilBitErrors: 0.1 },
+    }),
+  },
+  {
+    name: 'ntm-ngrams-small',
+    description: 'small dynamic n-grams (3-grams, 30 bits per sequence) with ntm-copy-small\'s NTM: near the optimal predictor in seconds',
+    config: make({
+      task: { name: 'dynamic-ngrams', ngram: 3, sequenceBits: 30 },
+      model: { ...NTM, hiddenSize: 32, memorySlots: 8, wordSize: 8 },
+      optimizer: { name: 'adam', lr: 3e-3, eps: 1e-8 },
+      train: { steps: 4000, evalEvery: 200, evalBatches: 20, untilBitErrors: 0 },
+    }),
+  },
+  {
     name: 'ntm-copy-paper',
     description: 'the NTM paper\'s copy task (8 bits, 1..20 words) and NTM (LSTM 100, 1+1 heads, 128 x 20 memory), Adam 2e-3, batch 8',
     // The paper's model and ranges; the optimiser is ntm-copy-fast's with a lower rate. Adam 2e-2
