@@ -1,5 +1,5 @@
 /**
- * @file The three metrics of SPEC §5 (and the training loss) against steps, for one run
+ * @file The three metrics (and the training loss) against steps, for one run
  * (live view, report) or several laid side by side (past runs).
  */
 import type { GeneralisationRecord, MetricRecord } from '../src/server/protocol.js';

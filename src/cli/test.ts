@@ -1,5 +1,5 @@
 /**
- * @file `engram test`: loads a trained model, reports SPEC §5's metrics over fresh batches,
+ * @file `engram test`: loads a trained model, reports the three metrics over fresh batches,
  * and prints one sample's input, target and rounded output as bit grids.
  */
 import { existsSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * @file Named configurations. `ntm-copy` and `dnc-repeat-copy` are SPEC §6's reference
+ * @file Named configurations. `ntm-copy` and `dnc-repeat-copy` are the reference project's
  * configurations; the rest are the cross combinations and quicker variants.
  */
 import { cloneConfig, DEFAULTS, type Config } from './schema.js';

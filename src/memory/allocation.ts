@@ -1,6 +1,6 @@
 /**
  * @file Dynamic memory allocation (DNC paper Methods "Dynamic memory allocation", eq. for a_t;
- * DeepMind `Freeness._allocation` and `write_allocation_weights`; SPEC §4 step 2):
+ * DeepMind `Freeness._allocation` and `write_allocation_weights`):
  *   û = ε + (1 − ε)·u
  *   φ = the slot indices sorted by û ascending (freest first)
  *   a[φ_j] = (1 − û[φ_j]) · Π_{i<j} û[φ_i]                 exclusive cumulative product

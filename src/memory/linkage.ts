@@ -1,6 +1,6 @@
 /**
  * @file Temporal link matrix and precedence weighting (DNC paper Methods "Temporal memory
- * linkage"; DeepMind `TemporalLinkage`; SPEC §4 step 5), one write head at a time:
+ * linkage"; DeepMind `TemporalLinkage`), one write head at a time:
  *   L_t[i,j] = (1 − w[i] − w[j])·L_{t−1}[i,j] + w[i]·p_{t−1}[j]    i ≠ j;  L_t[i,i] = 0
  *   p_t      = (1 − Σ_i w[i])·p_{t−1} + w
  * L[i,j] ≈ "slot i was written right after slot j". The link uses the previous precedence,

@@ -1,5 +1,5 @@
 /**
- * @file DNC read weighting (DNC paper Methods "Read weighting"; SPEC §4 step 6), one read head:
+ * @file DNC read weighting (DNC paper Methods "Read weighting"), one read head:
  *   w^r = π_c·c^r + Σ_h π_f,h·f_h + Σ_h π_b,h·b_h
  * The read mode π is a softmax over 2·Wh + 1 modes in DeepMind's order
  *   [backward × Wh, forward × Wh, content],

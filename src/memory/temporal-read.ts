@@ -1,6 +1,6 @@
 /**
  * @file Following the temporal links from the previous read position (DNC paper Methods
- * "Temporal memory linkage", f_t^i and b_t^i; DeepMind `directional_read_weights`; SPEC §4
+ * "Temporal memory linkage", f_t^i and b_t^i; DeepMind `directional_read_weights`
  * step 6):
  *   forward  f[i] = Σ_j L[i,j]·w[j]     f = L·w^r_{t−1}    (the slots written after the ones read)
  *   backward b[j] = Σ_i L[i,j]·w[i]     b = Lᵀ·w^r_{t−1}   (the slots written before)

@@ -40,7 +40,7 @@ function inputs(seed: number): Inputs {
   };
 }
 
-/** Naive loop straight from SPEC §4 step 1. */
+/** Naive loop straight from the usage equation. */
 function naive({ u, ww, f, wr }: Inputs): number[] {
   const out: number[] = [];
   for (let b = 0; b < B; b++) {

@@ -1,6 +1,6 @@
 /**
  * @file Memory usage, the "freeness" of each slot (DNC paper Methods "Dynamic memory
- * allocation", eq. for u_t; DeepMind `Freeness`; SPEC §4 step 1):
+ * allocation", eq. for u_t; DeepMind `Freeness`):
  *   u ← u_{t−1} + (1 − u_{t−1}) ∘ (1 − Π_h (1 − w^w_{t−1,h}))      usage after the last step's writes
  *   ψ = Π_i (1 − f_i · w^r_{t−1,i})                                  retention after freeing by read heads
  *   u_t = u ∘ ψ

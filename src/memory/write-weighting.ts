@@ -1,5 +1,5 @@
 /**
- * @file DNC write weighting (DNC paper Methods "Write weighting"; SPEC §4 step 3):
+ * @file DNC write weighting (DNC paper Methods "Write weighting"):
  *   w^w = g_w · (g_a · a + (1 − g_a) · c^w)
  * g_a chooses between allocating fresh slots (a) and writing by content (c^w, on M_{t−1});
  * g_w scales the whole write, so g_w = 0 writes nothing.

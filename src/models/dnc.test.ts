@@ -38,7 +38,7 @@ test('Dnc: the dnc-repeat-copy reference config has exactly 44,236 parameters, n
   assert.ok(createModel(cfg, 6, 5, new Rng(1)) instanceof Dnc);
 });
 
-test('Dnc: initial state per SPEC §2', () => {
+test('Dnc: initial state (h, c, usage, precedence, link 0; memory and reads 1e-6; weightings one-hot on slot 0)', () => {
   const s = new Dnc(small, X, Y, new Rng(2), 'f64').initialState(B);
   assert.ok(s.memory.data.every((v) => v === 1e-6));
   assert.equal(s.reads.length, R);

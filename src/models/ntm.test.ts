@@ -44,7 +44,7 @@ function expectedCount(c: ModelConfig, X: number, Y: number): number {
   return controller + heads + output;
 }
 
-test('Ntm: the reference ntm-copy config (SPEC §6) has 63,060 trainable parameters', () => {
+test('Ntm: the reference ntm-copy config has 63,060 trainable parameters', () => {
   const model = new Ntm(cloneConfig(DEFAULTS).model, 10, 8, new Rng(1));
   assert.equal(countParams(model.params), 63_060);
   assert.equal(expectedCount(DEFAULTS.model, 10, 8), 63_060);
@@ -142,7 +142,7 @@ test('Ntm.forward: same seed, same outputs; float32 model agrees with float64 to
   assertAllClose(run('f32'), a, 1e-4, 1e-3);
 });
 
-test('Ntm.step: two steps equal SPEC §2–3 composed by hand (z = [x, r_{t−1}], write on M_{t−1}, read on M_t)', () => {
+test('Ntm.step: two steps equal one step\'s equations composed by hand (z = [x, r_{t−1}], write on M_{t−1}, read on M_t)', () => {
   const model = new Ntm(tinyConfig(), X, Y, new Rng(11), 'f64');
   const P = (name: string): Tensor => model.params.get(name)!;
   const lin = (prefix: string, x: Tensor): Tensor => linear(x, P(`${prefix}.weight`), P(`${prefix}.bias`));
@@ -155,7 +155,7 @@ test('Ntm.step: two steps equal SPEC §2–3 composed by hand (z = [x, r_{t−1}
   };
   assert.deepEqual(lstm.weightIh.shape, initLstm(X + R * W, H, new Rng(0), 'f64').weightIh.shape);
 
-  // SPEC §2 initial state, built independently
+  // the initial state, built independently
   const oneHot = (): Tensor => { const w = Tensor.zeros([B, N], 'f64'); w.data[0] = 1; w.data[N] = 1; return w; };
   let h = Tensor.zeros([B, H], 'f64'), c = Tensor.zeros([B, H], 'f64');
   let M = Tensor.full([B, N, W], 1e-6, 'f64');

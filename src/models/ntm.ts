@@ -1,5 +1,5 @@
 /**
- * @file Neural Turing Machine (NTM paper §3; SPEC §2–3): a controller, any number of write
+ * @file Neural Turing Machine (NTM paper §3): a controller, any number of write
  * and read heads with content and location addressing (StaticAccessor), and the output layer.
  *
  * One step:

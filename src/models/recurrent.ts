@@ -1,5 +1,5 @@
 /**
- * @file What the NTM and the DNC share: the initial controller and access state of SPEC §2
+ * @file What the NTM and the DNC share: the initial controller and access state (docs/model.md)
  * and the loop that runs a step function over a padded batch.
  */
 import type { ModelConfig } from '../config/schema.js';
@@ -7,7 +7,7 @@ import { firstRows } from '../tensor/ops.js';
 import { alloc, replayJs, Tensor, type DType } from '../tensor/tensor.js';
 import type { StepObserver } from './model.js';
 
-/** Initial memory and read vectors (SPEC §2): a small constant, the start Collier & Beel found to train fastest. */
+/** Initial memory and read vectors: a small constant, the start Collier & Beel found to train fastest. */
 export const MEMORY_INIT = 1e-6;
 
 /** The state both models start every sequence from. */

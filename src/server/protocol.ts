@@ -3,7 +3,7 @@
  * (web/) share. It imports nothing, so the page's bundle pulls in no Node code.
  *
  * Arrays of numbers travel as `Series`: a shape and row-major data, time first. Legend
- * (SPEC): T time, X input, Y output, N memory slots, W word, S shift offsets, Wh write heads.
+ * (docs/model.md): T time, X input, Y output, N memory slots, W word, S shift offsets, Wh write heads.
  */
 
 export const API = {
@@ -26,7 +26,7 @@ export interface ServerInfo {
   readonly title: string;
 }
 
-/** One evaluation, one line of metrics.jsonl (SPEC §7). */
+/** One evaluation, one line of metrics.jsonl. */
 export interface MetricRecord {
   readonly step: number;
   readonly loss: number;

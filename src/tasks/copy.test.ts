@@ -8,7 +8,7 @@ const BITS = 3, B = 5; // X = 5, Y = 3
 const task = copyTask({ bits: BITS, minWords: 1, maxWords: 4 });
 
 /**
- * The whole batch as SPEC §1's copy table says it must be, given each sample's length and
+ * The whole batch as the copy table (copy.ts's header) says it must be, given each sample's length and
  * its words (read from the input rows 1..n, which the table leaves free).
  */
 function expected(batch: Batch): { input: number[]; target: number[]; mask: number[] } {
@@ -48,7 +48,7 @@ test('copy: widths X = bits + 2, Y = bits; T = 2·max_n + 2; lengths in range an
   assert.deepEqual(batch.repeats, new Array(B).fill(1));
 });
 
-test('copy: every input, target and mask cell is what SPEC §1\'s table says, padding included', () => {
+test('copy: every input, target and mask cell is what the task\'s channel table says, padding included', () => {
   for (const seed of [3, 4, 5]) {
     const batch = task.sample(new Rng(seed), B);
     const e = expected(batch);

@@ -5,7 +5,7 @@
  * A sample needs the time steps up to its last scored output (mask > 0): a model reads a
  * sequence forwards, so nothing after that changes the sample's loss, and its gradient there is
  * zero. A padded batch runs every sample to the batch's longest; in groups, the short samples
- * stop early. On the reference tasks this is 16–25% less work (SPEC §1: every sample draws its
+ * stop early. On the reference tasks this is 16–25% less work (every sample draws its
  * own length). The results are those of the padded batch up to the order in which the samples'
  * gradients are summed (each sample's logits do not depend on the other samples in its batch).
  */

@@ -8,7 +8,7 @@ const BITS = 3, B = 6, NORM = 10; // X = 5, Y = 4
 const task = repeatCopyTask({ bits: BITS, minWords: 1, maxWords: 3, minRepeats: 1, maxRepeats: 3, repeatNorm: NORM });
 
 /**
- * The whole batch as SPEC §1's repeat-copy table says it must be, given each sample's n, r
+ * The whole batch as the repeat-copy table (repeat-copy.ts's header) says it must be, given each sample's n, r
  * and its words (read from input rows 1..n).
  */
 function expected(batch: Batch): { input: number[]; target: number[]; mask: number[] } {
@@ -50,7 +50,7 @@ test('repeat-copy: widths X = bits + 2, Y = bits + 1; T = max_n·(max_r + 1) + 3
   assert.equal(batch.mask.length, batch.T * B);
 });
 
-test('repeat-copy: every input, target and mask cell is what SPEC §1\'s table says, padding included', () => {
+test('repeat-copy: every input, target and mask cell is what the task\'s channel table says, padding included', () => {
   for (const seed of [2, 3, 4, 5]) {
     const batch = task.sample(new Rng(seed), B);
     const e = expected(batch);

@@ -1,6 +1,6 @@
 /**
  * @file Elementwise and shape ops with their gradients, each backward beside its forward.
- * Shapes use SPEC.md's letters; 2-D ops take batch-major `[B, K]` tensors.
+ * Shapes use docs/model.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
 import { activateBackwardWasm, activateForwardWasm } from '../kernels/activate.js';
 import { addColumns, copyColumns } from '../kernels/blocks.js';

@@ -24,7 +24,7 @@ function makeBatch(mask: number[], rng: Rng): Batch {
 
 const MASK = [0, 1, 1, 1, 1, 0]; // [T, B]: t=0 b=1, t=1 both, t=2 b=0
 
-/** SPEC §5: Σ mask·BCE / (T·B·Y) / B with BCE = −y ln σ(z) − (1 − y) ln(1 − σ(z)). */
+/** The reference scale: Σ mask·BCE / (T·B·Y) / B with BCE = −y ln σ(z) − (1 − y) ln(1 − σ(z)). */
 function naiveLoss(logits: Tensor[], batch: Batch): number {
   let s = 0;
   for (let t = 0; t < T; t++) {
@@ -53,7 +53,7 @@ test('bceWithLogits: equals −y ln σ(z) − (1−y) ln(1−σ(z)) for moderate
   assert.equal(bceWithLogits(-1000, 0), 0);
 });
 
-test('maskedBceLoss: value against SPEC §5\'s naive formula; shape [1]', () => {
+test('maskedBceLoss: value against the naive formula; shape [1]', () => {
   const rng = new Rng(1);
   const batch = makeBatch(MASK, rng);
   const logits = [0, 1, 2].map(() => randomParam([B, Y], rng, 2));
@@ -89,7 +89,7 @@ test('maskedBceLoss: chance-level logits 0 give ln 2 · (scored cells) / (T·B·
   assert.ok(Math.abs(expected - (Math.LN2 * 16) / 48) < 1e-15);
 });
 
-test('maskedBceLoss: chance level on the reference tasks is ≈ 0.0148 (copy) and ≈ 0.0156 (repeat-copy), SPEC §5', () => {
+test('maskedBceLoss: chance level on the reference tasks is ≈ 0.0148 (copy) and ≈ 0.0156 (repeat-copy)', () => {
   const chance = (task: ReturnType<typeof createTask>, seed: number): number => {
     const rng = new Rng(seed);
     let sum = 0;

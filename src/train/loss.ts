@@ -1,5 +1,5 @@
 /**
- * @file Masked binary cross-entropy from logits (SPEC §5), and the three evaluation metrics.
+ * @file Masked binary cross-entropy from logits, and the three evaluation metrics.
  *   BCE(z, y) = max(z, 0) − z·y + log(1 + e^{−|z|})      stable for any logit z
  *   loss            = Σ mask·BCE / (T·B·Y) / B            the reference's scale
  *   bitsPerSeq      = Σ mask·BCE / ln 2 / B                the NTM paper's cost per sequence
@@ -114,7 +114,7 @@ export interface Metrics {
   optimalBitsPerSeq?: number;
 }
 
-/** Accumulates SPEC §5's metrics over several batches (averaged per batch, like the reference). */
+/** Accumulates the three metrics over several batches (averaged per batch, like the reference). */
 export class MetricsAccumulator {
   private loss = 0;
   private bce = 0;
