@@ -112,7 +112,7 @@ test('checkpoints are saved at every evaluation: last is the latest, best the lo
   const b = readSafetensorsIndependently(join(RUN, 'checkpoints', 'best.safetensors'));
   assert.equal(b.metadata.step, String(best.step));
   const bs = checkpointContents(RUN, 'best').state;
-  assert.deepEqual(bs.best, { step: best.step, bitErrorsPerSeq: best.bitErrorsPerSeq, loss: best.loss });
+  assert.deepEqual(bs.best, { step: best.step, level: best.level, bitErrorsPerSeq: best.bitErrorsPerSeq, loss: best.loss });
 });
 
 test('engram test: best or last, a checkpoint file, longer sequences, bit grids, --json', () => {

@@ -114,7 +114,7 @@ test('the LSTM baseline from the command line: train lstm-copy-small, test it (a
   const r = engram(['train', '--preset', 'lstm-copy-small', '--steps', '200', '--set', 'train.evalBatches=2', '--run-dir', dir]);
   assert.equal(r.status, 0, r.stderr);
   const log = readFileSync(join(dir, 'train.log'), 'utf8');
-  assert.match(log, /\] lstm \(2 × 32, 13700 parameters\) on copy; adam lr 0\.003; batch 16; steps 0→200; /);
+  assert.match(log, /\] lstm \(2 × 32, 13700 parameters\) on copy \(1\.\.3 words\); adam lr 0\.003; batch 16; steps 0→200; /);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model: { type: string; layers: number } };
   assert.deepEqual([config.model.type, config.model.layers], ['lstm', 2]);
   const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
