@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPreset } from '../config/presets.js';
@@ -34,6 +34,7 @@ symlinkSync(outside, join(runs, 'link'));
 const servers: Dashboard[] = [];
 after(async () => {
   for (const s of servers) await s.close();
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 async function serve(opts: Partial<Parameters<typeof startDashboard>[0]> = {}): Promise<Dashboard> {
