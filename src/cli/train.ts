@@ -70,7 +70,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const preset = findPreset(f.preset);
     if (!preset) throw new UserError(`unknown preset "${f.preset}"; presets: ${presetNames().join(', ')}`);
     config = cloneConfig(preset.config);
-    const seed = intFlag('seed', f.seed, 0);
+    const seed = intFlag('seed', f.seed, 0, 0xffffffff);
     if (seed !== undefined) config.seed = seed;
     if (steps !== undefined) config.train.steps = steps;
     const every = intFlag('eval-every', f['eval-every']);
