@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { engram, ROOT, tempDir } from './helpers.js';
@@ -164,6 +164,27 @@ test('test refuses a corrupt checkpoint with one line', () => {
   writeFileSync(bad, 'not a checkpoint at all');
   assertOneLineError(engram(['test', '--checkpoint', bad]), /is not a readable checkpoint/);
   assertOneLineError(engram(['test', '--checkpoint', join(dir, 'missing.safetensors')]), /does not exist/);
+});
+
+test('test refuses what is not a regular file before reading it; train refuses a run directory it cannot create; neither hangs', () => {
+  const t0 = Date.now();
+  for (const dev of ['/dev/zero', '/dev/null']) {
+    assertOneLineError(engram(['test', '--checkpoint', dev], { timeoutMs: 20_000 }), new RegExp(`${dev} is not a regular file`));
+    assertOneLineError(engram(['test', '--run-dir', dev], { timeoutMs: 20_000 }), new RegExp(`${dev} is not a regular file`));
+  }
+  // a checkpoint named inside a run directory that is a device is refused the same way
+  const dir = tempDir();
+  symlinkSync('/dev/zero', join(dir, 'zero.safetensors'));
+  assertOneLineError(engram(['test', '--checkpoint', join(dir, 'zero.safetensors')], { timeoutMs: 20_000 }), /zero\.safetensors is not a regular file/);
+  // mkdir under /proc fails with ENOENT although /proc exists: node's recursive mkdir retried it for ever
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy-small', '--steps', '2', '--run-dir', '/proc/engram-x/run'], { timeoutMs: 20_000 }),
+    /cannot create the folder \/proc\/engram-x: \/proc refuses new folders/);
+  // a file where a folder must go
+  writeFileSync(join(dir, 'file'), 'x');
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy-small', '--steps', '2', '--run-dir', join(dir, 'file', 'run')], { timeoutMs: 20_000 }),
+    /a part of that path is a file, not a directory/);
+  assert.equal(readFileSync(join(dir, 'file'), 'utf8'), 'x');
+  assert.ok(Date.now() - t0 < 60_000);
 });
 
 test('bench --json: the last line is one JSON object with msPerStep, nothing else on stdout is JSON', () => {

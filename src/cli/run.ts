@@ -10,13 +10,13 @@
  * Nothing is lost when a write fails: checkpoints and config.json are replaced atomically, and
  * a metrics line that cannot be appended whole is cut back (see checkpoint/atomic.ts).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   applyWeights, CheckpointError, configDifferences, loadCheckpoint, saveCheckpoint, statePath, weightsPath,
   type BestRecord, type TrainingState,
 } from '../checkpoint/checkpoint.js';
-import { appendFileSafely, describeFsError, parseWriteFault, setWriteFault, writeFileAtomic } from '../checkpoint/atomic.js';
+import { appendFileSafely, describeFsError, makeDirs, parseWriteFault, setWriteFault, writeFileAtomic } from '../checkpoint/atomic.js';
 import { validateConfig, type Config } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { countParams } from '../models/params.js';
@@ -83,6 +83,7 @@ export function readConfigJson(p: string): unknown {
 export function readRunConfig(runDir: string): Config {
   const p = join(runDir, CONFIG_FILE);
   if (!existsSync(p)) throw new UserError(`${runDir} has no ${CONFIG_FILE}; is it a run directory?`);
+  if (!statSync(p).isFile()) throw new UserError(`${p} is not a regular file`);
   const raw = readConfigJson(p);
   try {
     return validateConfig(raw);
@@ -112,11 +113,7 @@ function prepareDir(runDir: string, resume: boolean): void {
   if (!resume && others.length > 0) {
     throw new UserError(`${runDir} is not empty (it holds ${others[0]}); a new run needs a new or empty --run-dir`);
   }
-  try {
-    mkdirSync(join(runDir, CHECKPOINT_DIR), { recursive: true });
-  } catch (err) {
-    throw new UserError(describeFsError(err, join(runDir, CHECKPOINT_DIR)));
-  }
+  makeDirs(join(runDir, CHECKPOINT_DIR));
 }
 
 /** Keeps only metrics lines up to `step` (a run resumed from a checkpoint repeats what came after it). */
