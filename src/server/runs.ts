@@ -160,7 +160,7 @@ export function describeConfig(c: Config): string {
   return `${m.controller.toUpperCase()} ${m.hiddenSize}, ${heads}, ${m.memorySlots} × ${m.wordSize} memory, ${training}`;
 }
 
-export function summarise(name: string, config: Config | null, metrics: readonly MetricRecord[], hasCheckpoint: boolean, live: boolean): RunSummary {
+export function summarise(name: string, config: Config | null, metrics: readonly MetricRecord[], hasCheckpoint: boolean, live: boolean, updated: number | null = null): RunSummary {
   return {
     name,
     model: config?.model?.type ?? '?',
@@ -171,7 +171,18 @@ export function summarise(name: string, config: Config | null, metrics: readonly
     evaluations: metrics.length,
     hasCheckpoint,
     live,
+    updated,
   };
+}
+
+/** The newest modification time (ms) of a run's config.json, metrics.jsonl and generalisation.jsonl, regular files only. */
+export function lastUpdated(runDir: string): number | null {
+  let newest: number | null = null;
+  for (const f of ['config.json', 'metrics.jsonl', GENERALISATION_FILE]) {
+    const st = lstatSync(join(runDir, f), { throwIfNoEntry: false });
+    if (st?.isFile() && (newest === null || st.mtimeMs > newest)) newest = st.mtimeMs;
+  }
+  return newest;
 }
 
 /** The checkpoint the dashboard inspects: best if there is one, else last; a symlinked checkpoints/ or file is none. */
@@ -186,5 +197,5 @@ export function checkpointFile(runDir: string): string | null {
 }
 
 export function summariseDir(name: string, runDir: string, live = false): RunSummary {
-  return summarise(name, readConfig(runDir), readMetrics(runDir), checkpointFile(runDir) !== null, live);
+  return summarise(name, readConfig(runDir), readMetrics(runDir), checkpointFile(runDir) !== null, live, lastUpdated(runDir));
 }

@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveCheckpoint } from '../checkpoint/checkpoint.js';
@@ -74,6 +74,8 @@ test('serves the page, its files and the runs API', async () => {
   assert.deepEqual(list.map((r) => r.name), ['good'], 'no config, hidden names and symlinks are not runs');
   assert.equal(list[0]!.evaluations, 2);
   assert.equal(list[0]!.hasCheckpoint, false);
+  // when it last changed: its newest file (the past-runs page ticks the newest runs first)
+  assert.equal(list[0]!.updated, Math.max(...['config.json', 'metrics.jsonl'].map((f) => statSync(join(runs, 'good', f)).mtimeMs)));
   const metrics = JSON.parse((await get(port, '/api/runs/good/metrics')).body) as { step: number }[];
   assert.deepEqual(metrics.map((m) => m.step), [10, 20]);
   assert.equal(JSON.parse((await get(port, '/api/runs/good/config')).body).model.type, 'ntm');
@@ -216,7 +218,7 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 test('a tab that reads nothing holds a bounded queue; when it reads again it gets one fresh snapshot', async () => {
   let now = 0;
-  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 1e6, last: null, evaluations: 0, hasCheckpoint: false, live: true };
+  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 1e6, last: null, evaluations: 0, hasCheckpoint: false, live: true, updated: null };
   const hub = new LiveHub({ run, total: 1e6, now: () => now });
   const { port } = await serve({ runsDir: undefined, live: { hub, name: 'live', runDir: join(runs, 'good') } });
   const stalled = await openStream(port);
@@ -251,7 +253,7 @@ test('a tab that reads nothing holds a bounded queue; when it reads again it get
 });
 
 test(`at most ${MAX_CLIENTS} open streams; more get 503`, async () => {
-  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 10, last: null, evaluations: 0, hasCheckpoint: false, live: true };
+  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 10, last: null, evaluations: 0, hasCheckpoint: false, live: true, updated: null };
   const hub = new LiveHub({ run, total: 10 });
   const { port } = await serve({ runsDir: undefined, live: { hub, name: 'live', runDir: join(runs, 'good') } });
   const socks = await Promise.all(Array.from({ length: MAX_CLIENTS }, () => openStream(port)));
