@@ -108,9 +108,11 @@ test('the first command again with --resume added goes on; a flag that changes t
     assertOneLineError(engram(args), pattern);
     assertUnchanged(dir, before);
   }
-  // flags that give the run's own config are fine: the same values again, or the whole first command
-  const same = engram(['train', '--run-dir', dir, '--resume', '--steps', '150', '--seed', '1', '--set', 'train.batchSize=8']);
+  // flags that give the run's own config are fine: the same values again (train.steps=150 is the new
+  // total, as --steps 150 would be), or the whole first command
+  const same = engram(['train', '--run-dir', dir, '--resume', '--seed', '1', '--set', 'train.batchSize=8', '--set', 'train.steps=150']);
   assert.equal(same.status, 0, same.stderr);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { train: { steps: number } }).train.steps, 150);
   const r = engram(trainArgs(dir, STEPS, EVERY, '--seed', '1', '--until-bit-errors', '0.05', '--resume'));
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /resuming .* at step 150/);

@@ -38,8 +38,8 @@ function timestamp(): string {
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-/** The flags that make a config: --preset (else `base`), --seed, --eval-every, --until-bit-errors and --set. */
-function configFromFlags(f: Flags, base?: Config): Config {
+/** The flags that make a config: --preset (else `base`), --seed, --steps, --eval-every, --until-bit-errors, then --set. */
+function configFromFlags(f: Flags, steps: number | undefined, base?: Config): Config {
   let config: Config;
   if (typeof f.preset === 'string') {
     const preset = findPreset(f.preset);
@@ -50,6 +50,7 @@ function configFromFlags(f: Flags, base?: Config): Config {
   }
   const seed = intFlag('seed', f.seed, 0, 0xffffffff);
   if (seed !== undefined) config.seed = seed;
+  if (steps !== undefined) config.train.steps = steps;
   const every = intFlag('eval-every', f['eval-every']);
   if (every !== undefined) config.train.evalEvery = every;
   const until = numberFlag('until-bit-errors', f['until-bit-errors']);
@@ -63,15 +64,17 @@ const CONFIG_FLAGS = ['preset', 'seed', 'set', 'eval-every', 'until-bit-errors']
 /**
  * `--resume` with the flags that made the run (the first command again, --resume added) is
  * fine; a flag that would change the stored config is refused, naming the key and both
- * values. train.steps is left out: with --resume, --steps is the new total.
+ * values. train.steps is left out: with --resume, --steps (or --set train.steps=N) is the
+ * new total, which this returns (undefined: the stored one).
  */
-function checkResumeFlags(f: Flags, stored: Config, runDir: string): void {
-  if (!CONFIG_FLAGS.some((k) => f[k] !== undefined)) return;
-  const asked = configFromFlags(f, stored);
+function checkResumeFlags(f: Flags, steps: number | undefined, stored: Config, runDir: string): number | undefined {
+  if (!CONFIG_FLAGS.some((k) => f[k] !== undefined)) return steps;
+  const asked = configFromFlags(f, steps, stored);
+  const setsSteps = ((f.set as string[] | undefined) ?? []).some((a) => a.slice(0, a.indexOf('=')).trim() === 'train.steps');
   // --task was loaded into the stored config; a preset knows no module
   if (typeof f.preset === 'string' && typeof f.task === 'string') asked.task = { ...asked.task, module: stored.task.module, name: stored.task.name };
   const diff = configDifferences(stored, asked).filter((k) => k !== 'train.steps');
-  if (diff.length === 0) return;
+  if (diff.length === 0) return steps !== undefined || setsSteps ? asked.train.steps : undefined;
   const value = (c: Config, key: string): string => {
     const v = key.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown> | undefined)?.[part], c);
     return typeof v === 'string' ? JSON.stringify(v) : String(v);
@@ -102,7 +105,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     console.log(TRAIN_HELP);
     return 0;
   }
-  const steps = intFlag('steps', f.steps);
+  let steps = intFlag('steps', f.steps);
   let config: Config;
   let runDir: string;
   if (f.resume) {
@@ -110,11 +113,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     runDir = f['run-dir'];
     config = readRunConfig(runDir); // validated there
     if (typeof f.task === 'string') await loadTaskModule(f.task, config.task);
-    checkResumeFlags(f, config, runDir);
+    steps = checkResumeFlags(f, steps, config, runDir);
   } else {
     if (typeof f.preset !== 'string') throw new UserError(`engram train needs --preset NAME (one of ${presetNames().join(', ')})`);
-    config = configFromFlags(f);
-    if (steps !== undefined) config.train.steps = steps;
+    config = configFromFlags(f, steps);
+    steps = config.train.steps; // --set train.steps=N, given after --steps, wins as it does in config.json
     if (typeof f.task === 'string') {
       await loadTaskModule(f.task, config.task);
       validateConfig(config);
