@@ -14,7 +14,8 @@
  * interrupted experiment goes on where it stopped; delete DIR/seed-S to redo one).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '../src/checkpoint/atomic.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -119,7 +120,11 @@ async function main(): Promise<void> {
   const parallel = Number(f.parallel);
   if (!(parallel >= 1 && Number.isInteger(parallel))) fail('--parallel must be a whole number ≥ 1');
   const out = resolve(f.out);
-  mkdirSync(out, { recursive: true });
+  try {
+    makeDirs(out);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const queue = [...seeds];
   const one = async (seed: number): Promise<void> => {
     const dir = join(out, `seed-${seed}`);

@@ -8,9 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { findPreset } from '../src/config/presets.js';
 import { BIN, engram, ROOT, tempDir } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -215,5 +216,58 @@ test('an LSTM run in Chromium: live and in its report the inspector shows the bi
   } finally {
     await browser.close();
     await stop(live.child);
+  }
+});
+
+test('past runs in Chromium: the four most recently evaluated runs are ticked first; a log axis labels 1e-4 as 1e-4, not 0', { skip, timeout: 60_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  mkdirSync(SHOTS, { recursive: true });
+  const runs = join(tempDir('engram-browser-'), 'runs');
+  const config = JSON.stringify(findPreset('ntm-copy-small')!.config);
+  // six runs whose name order is not their time order; the loss falls from 0.5 to 1e-4
+  const losses = [0.5, 0.05, 5e-3, 5e-4, 1e-4];
+  const ageHours: Record<string, number> = { 'run-1': 1, 'run-2': 2, 'run-3': 4, 'run-4': 30, 'run-5': 3, 'run-6': 20 };
+  for (const [name, hours] of Object.entries(ageHours)) {
+    const dir = join(runs, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), config);
+    writeFileSync(join(dir, 'metrics.jsonl'), losses.map((loss, i) =>
+      `${JSON.stringify({ step: 100 * (i + 1), loss, bitsPerSeq: 1, bitErrorsPerSeq: 0.5, trainLoss: loss, elapsedSec: i })}\n`).join(''));
+    const t = new Date(Date.now() - hours * 3600_000);
+    for (const f of ['config.json', 'metrics.jsonl']) utimesSync(join(dir, f), t, t);
+  }
+  const board = await serve(['dashboard', '--runs', runs, '--port', '0']);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(board.url);
+    await page.waitForSelector('input[data-run="run-6"]');
+    const ticked = await page.$$eval('input[data-run]', (boxes) => (boxes as HTMLInputElement[]).filter((b) => b.checked).map((b) => b.dataset.run).sort());
+    assert.deepEqual(ticked, ['run-1', 'run-2', 'run-3', 'run-5'], 'the newest four, not the last four by name');
+    await page.waitForFunction(() => Number(document.querySelector('[data-chart="compare-loss"]')?.getAttribute('data-points')) === 20, null, { timeout: 10_000 });
+    // the y tick labels of the loss chart, read from its SVG export (uPlot draws them on a canvas)
+    const yTicks = async (): Promise<string[]> => {
+      const [svg] = await Promise.all([page.waitForEvent('download'), page.locator('[data-chart="compare-loss"] .export button', { hasText: 'SVG' }).click()]);
+      const text = readFileSync((await svg.path())!, 'utf8');
+      assert.match(text, />loss \(log\)</, 'the chart is on its log scale');
+      return [...text.matchAll(/<text [^>]*text-anchor="end" fill="#555">([^<]*)<\/text>/g)].map((m) => m[1]!).filter((l) => l !== '');
+    };
+    // the page redraws the charts as the box changes (draw() runs in its change handler)
+    await page.locator('section', { hasText: 'Curves side by side' }).locator('label.toggle input[type="checkbox"]').check();
+    const log = await yTicks();
+    assert.ok(log.includes('1e-4'), `log-scale ticks: ${log.join(' ')}`);
+    assert.ok(!log.includes('0'), `no tick reads 0 on a log axis: ${log.join(' ')}`);
+    for (const l of log) assert.ok(Number(l) > 0, `tick ${l}`);
+    await page.screenshot({ path: join(SHOTS, 'runs-log.png'), fullPage: true });
+    assert.deepEqual(errors, [], 'no errors in the page');
+  } finally {
+    await browser.close();
+    await stop(board.child);
   }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { engram, ROOT, tempDir } from './helpers.js';
@@ -27,16 +27,33 @@ test('presets --json lists the reference presets with their parameter counts', (
 });
 
 test('bad flags, presets and --set keys give one-line errors', () => {
-  assertOneLineError(engram(['train', '--bogus']), /Unknown option '--bogus'.*valid flags: --preset/);
+  const bogus = engram(['train', '--bogus']);
+  assertOneLineError(bogus, /^engram: error: train: Unknown option '--bogus'.*valid flags: --preset/);
+  assert.doesNotMatch(bogus.stderr, /engram.*engram train/, 'the command is named once');
+  assertOneLineError(engram(['test', 'extra']), /^engram: error: test: unexpected argument "extra"; see engram test --help$/);
   assertOneLineError(engram(['train', '--preset', 'nope']), /unknown preset "nope"; presets: ntm-copy/);
   assertOneLineError(engram(['train']), /needs --preset/);
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'model.slots=3']), /unknown config key "model.slots"; valid keys: .*model\.memorySlots/);
-  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'optimizer.lr=fast']), /optimizer.lr must be a number, got "fast"/);
+  // a known key with a wrong value names the key and the value only, not the ~600 characters of valid keys
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'optimizer.lr=fast']), /optimizer.lr must be a number, got "fast"$/);
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'model.hiddenSize=2.5']), /model.hiddenSize must be an integer/);
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'optimizer.name=sgd']), /optimizer.name must be one of rmsprop, rmsprop-tf, adam/);
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'noequals']), /--set expects key=value/);
   assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps=-4']), /--steps must be an integer ≥ 1/);
-  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps', '-4']), /Option '--steps' argument is ambiguous; for a value starting with "-" write --steps=VALUE/);
+  // a negative number after a flag that takes a value is that value, and gets the flag's own check
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps', '-4']), /--steps must be an integer ≥ 1, got "-4"$/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--seed', '-1']), /--seed must be an integer ≥ 0, got "-1"$/);
+  assertOneLineError(engram(['test', '--run-dir', 'x', '--batches', '-0.5']), /--batches must be an integer ≥ 1, got "-0.5"$/);
+  assertOneLineError(engram(['bench', '--warmup', '-1']), /--warmup must be an integer ≥ 0/);
+  // any other value starting with "-" is still read as a flag, with the way to pass it
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--run-dir', '-x']), /Option '--run-dir' argument is ambiguous; for a value starting with "-" write --run-dir=VALUE/);
+  // integer flags have a ceiling: 1e300 is an integer to Number.isInteger, and no run's length
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--steps', '1e300']), /--steps must be at most 1000000000, got "1e300"$/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--eval-every', '1e10']), /--eval-every must be at most 1000000000/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--seed', '4294967296']), /--seed must be at most 4294967295/);
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy', '--set', 'train.steps=1e300']), /train\.steps must be at most 1000000000/);
+  assertOneLineError(engram(['test', '--run-dir', 'x', '--length', '1e20']), /--length must be at most 1000000000/);
+  assertOneLineError(engram(['bench', '--steps', '1e12']), /--steps must be at most 1000000000/);
   assertOneLineError(engram(['test']), /needs --run-dir DIR or --checkpoint FILE/);
   assertOneLineError(engram(['frobnicate']), /unknown command "frobnicate"/);
 });
@@ -147,6 +164,27 @@ test('test refuses a corrupt checkpoint with one line', () => {
   writeFileSync(bad, 'not a checkpoint at all');
   assertOneLineError(engram(['test', '--checkpoint', bad]), /is not a readable checkpoint/);
   assertOneLineError(engram(['test', '--checkpoint', join(dir, 'missing.safetensors')]), /does not exist/);
+});
+
+test('test refuses what is not a regular file before reading it; train refuses a run directory it cannot create; neither hangs', () => {
+  const t0 = Date.now();
+  for (const dev of ['/dev/zero', '/dev/null']) {
+    assertOneLineError(engram(['test', '--checkpoint', dev], { timeoutMs: 20_000 }), new RegExp(`${dev} is not a regular file`));
+    assertOneLineError(engram(['test', '--run-dir', dev], { timeoutMs: 20_000 }), new RegExp(`${dev} is not a regular file`));
+  }
+  // a checkpoint named inside a run directory that is a device is refused the same way
+  const dir = tempDir();
+  symlinkSync('/dev/zero', join(dir, 'zero.safetensors'));
+  assertOneLineError(engram(['test', '--checkpoint', join(dir, 'zero.safetensors')], { timeoutMs: 20_000 }), /zero\.safetensors is not a regular file/);
+  // mkdir under /proc fails with ENOENT although /proc exists: node's recursive mkdir retried it for ever
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy-small', '--steps', '2', '--run-dir', '/proc/engram-x/run'], { timeoutMs: 20_000 }),
+    /cannot create the folder \/proc\/engram-x: \/proc refuses new folders/);
+  // a file where a folder must go
+  writeFileSync(join(dir, 'file'), 'x');
+  assertOneLineError(engram(['train', '--preset', 'ntm-copy-small', '--steps', '2', '--run-dir', join(dir, 'file', 'run')], { timeoutMs: 20_000 }),
+    /a part of that path is a file, not a directory/);
+  assert.equal(readFileSync(join(dir, 'file'), 'utf8'), 'x');
+  assert.ok(Date.now() - t0 < 60_000);
 });
 
 test('bench --json: the last line is one JSON object with msPerStep, nothing else on stdout is JSON', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,18 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'engram.js');
 
+/** The folders tempDir made in this process: removed when it exits (ENGRAM_KEEP_TEMP=1 keeps them). */
+const made: string[] = [];
+process.on('exit', () => {
+  if (process.env.ENGRAM_KEEP_TEMP === '1') return;
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A new folder in the system temp dir, removed with everything in it when the test file's process exits. */
 export function tempDir(prefix = 'engram-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 export interface CliResult {

@@ -4,8 +4,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
+import { findPreset } from '../src/config/presets.js';
+import { summariseDir } from '../src/server/runs.js';
 import {
-  assertOneLineError, assertUnchanged, checkpointContents, engramEnv as engram, metrics, snapshot, trainArgs,
+  assertOneLineError, assertUnchanged, checkpointContents, engramEnv as engram, metrics, readSafetensorsIndependently, snapshot, trainArgs,
 } from './checkpoint-helpers.js';
 import { BIN, ROOT, tempDir } from './helpers.js';
 
@@ -40,6 +42,80 @@ test('a run stopped at an evaluation (--steps) and resumed is bit-identical to o
   const r = resume(dir);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /resuming .* at step 100/);
+  assert.deepEqual(metrics(dir), metrics(REF));
+  assertSameCheckpoint(dir);
+});
+
+/** train.steps of config.json, of the last checkpoint's state and of its weights file. */
+function savedTotals(dir: string): { config: number; state: number; weights: number } {
+  const steps = (json: string): number => (JSON.parse(json) as { train: { steps: number } }).train.steps;
+  const ckpt = join(dir, 'checkpoints');
+  const state = JSON.parse(readSafetensorsIndependently(join(ckpt, 'last.state.safetensors')).metadata.state!) as { config: unknown };
+  return {
+    config: steps(readFileSync(join(dir, 'config.json'), 'utf8')),
+    state: steps(JSON.stringify(state.config)),
+    weights: steps(readSafetensorsIndependently(join(ckpt, 'last.safetensors')).metadata.config!),
+  };
+}
+
+test('--resume --steps N: N becomes the run\'s train.steps in config.json and in its checkpoints, so the past-runs table shows it', () => {
+  const dir = join(tempDir(), 'run');
+  assert.equal(engram(trainArgs(dir, 100, EVERY)).status, 0);
+  assert.deepEqual(savedTotals(dir), { config: 100, state: 100, weights: 100 });
+  const r = resume(dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(savedTotals(dir), { config: STEPS, state: STEPS, weights: STEPS });
+  const summary = summariseDir('run', dir);
+  assert.equal(`${summary.last?.step} / ${summary.totalSteps}`, `${STEPS} / ${STEPS}`);
+  // --resume alone now goes to the new total: nothing left to train
+  const again = engram(['train', '--run-dir', dir, '--resume']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`already at step ${STEPS}`));
+  assert.deepEqual(metrics(dir), metrics(REF));
+});
+
+test('--resume --steps below the step the run is at: one line naming both, and nothing in the run changes', () => {
+  const dir = join(tempDir(), 'run');
+  assert.equal(engram(trainArgs(dir, 100, EVERY)).status, 0);
+  const before = snapshot(dir);
+  assertOneLineError(engram(['train', '--run-dir', dir, '--resume', '--steps', '60']),
+    /--resume --steps 60: .*run is already at step 100; pass --steps 100 or more \(the total to train to, not the steps to add\)$/);
+  assertUnchanged(dir, before);
+  assert.deepEqual([...snapshot(dir).keys()].sort(), [...before.keys()].sort());
+  // the step it is at: nothing to do, and no error
+  const same = engram(['train', '--run-dir', dir, '--resume', '--steps', '100']);
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stdout, /already at step 100/);
+  assertUnchanged(dir, before, (p) => p !== 'train.log');
+});
+
+test('the first command again with --resume added goes on; a flag that changes the config is refused, naming the key and both values', () => {
+  const dir = join(tempDir(), 'run');
+  assert.equal(engram(trainArgs(dir, 100, EVERY, '--seed', '1', '--until-bit-errors', '0.05')).status, 0);
+  const before = snapshot(dir);
+  const lr = findPreset('ntm-copy-small')!.config.optimizer.lr;
+  const refused: [string[], RegExp][] = [
+    [trainArgs(dir, STEPS, EVERY, '--resume', '--set', 'optimizer.lr=0.5'),
+      new RegExp(`--resume: optimizer\\.lr is ${lr} in .*run/config\\.json, not 0\\.5; a resumed run keeps its config`)],
+    [['train', '--run-dir', dir, '--resume', '--seed', '7'], /--resume: seed is 1 in .*config\.json, not 7;/],
+    [['train', '--run-dir', dir, '--resume', '--eval-every', '25'], /--resume: train\.evalEvery is 50 in .*config\.json, not 25;/],
+    [['train', '--run-dir', dir, '--resume', '--until-bit-errors', '0.5'], /--resume: train\.untilBitErrors is 0\.05 in .*config\.json, not 0\.5;/],
+    // the preset alone, without the --set flags the run was made with
+    [['train', '--preset', 'ntm-copy-small', '--run-dir', dir, '--resume'], /--resume: train\.batchSize is 8 in .*config\.json, not 16 \(and train\.evalEvery, train\.evalBatches\);/],
+    [['train', '--preset', 'dnc-repeat-copy', '--run-dir', dir, '--resume'], /--resume: task\.name is "copy" in .*config\.json, not "repeat-copy" \(and /],
+  ];
+  for (const [args, pattern] of refused) {
+    assertOneLineError(engram(args), pattern);
+    assertUnchanged(dir, before);
+  }
+  // flags that give the run's own config are fine: the same values again (train.steps=150 is the new
+  // total, as --steps 150 would be), or the whole first command
+  const same = engram(['train', '--run-dir', dir, '--resume', '--seed', '1', '--set', 'train.batchSize=8', '--set', 'train.steps=150']);
+  assert.equal(same.status, 0, same.stderr);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { train: { steps: number } }).train.steps, 150);
+  const r = engram(trainArgs(dir, STEPS, EVERY, '--seed', '1', '--until-bit-errors', '0.05', '--resume'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /resuming .* at step 150/);
   assert.deepEqual(metrics(dir), metrics(REF));
   assertSameCheckpoint(dir);
 });

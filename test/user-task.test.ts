@@ -86,6 +86,11 @@ test('engram train --task FILE trains a user\'s module; engram test needs --task
   assertOneLineError(engram(['train', '--run-dir', dir, '--resume', '--steps', '300']), /pass --task/);
   const res = engram(['train', '--run-dir', dir, '--resume', '--steps', '300', '--task', EXAMPLE]);
   assert.equal(res.status, 0, res.stderr);
+  // and so does the first command again with --resume added
+  const again = engram(['train', '--preset', 'ntm-copy-small', '--task', EXAMPLE, '--steps', '400', '--eval-every', '100', '--run-dir', dir, '--resume']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /resuming .* at step 300/);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { train: { steps: number } }).train.steps, 400);
 });
 
 test('a module that is not a task is one line naming what is missing', () => {

@@ -3,7 +3,7 @@
  * point), a log scale on demand, zoom by dragging (double-click resets), and PNG / SVG export.
  */
 import uPlot from 'uplot';
-import { canvasToPng, escapeXml, exportButtons, fmtNum, h } from './dom.js';
+import { canvasToPng, escapeXml, exportButtons, fmtTick, h } from './dom.js';
 
 export interface Curve {
   readonly label: string;
@@ -47,8 +47,12 @@ export function joinCurves(curves: readonly { x: readonly number[]; y: readonly 
 /** Tick spacings for whole-number axes (steps, time steps): 1, 2, 5, 10, … */
 const WHOLE_INCREMENTS = Array.from({ length: 24 }, (_, i) => [1, 2, 5][i % 3]! * 10 ** Math.floor(i / 3));
 
-/** Tick labels with enough digits to tell neighbours apart (uPlot's own round 0.0145 to 0.015). */
-const tickLabels = (_u: uPlot, splits: number[]): string[] => splits.map((v) => (v === null || v === undefined ? '' : fmtNum(v)));
+/**
+ * Tick labels with enough digits to tell neighbours apart, on linear and log axes alike:
+ * uPlot's own keep at most 3 decimals, so 0.0145 reads 0.015 and a log axis's 1e-4 reads "0".
+ * (uPlot's log-axis filter still decides which ticks get a label: it passes the rest as null.)
+ */
+const tickLabels = (_u: uPlot, splits: (number | null)[]): string[] => splits.map((v) => (v === null || v === undefined ? '' : fmtTick(v)));
 
 interface AxisState {
   _splits?: number[];
@@ -157,7 +161,7 @@ export class Chart {
       },
       axes: [
         { ...axis, label: this.xLabel, size: 36, ...(this.integerX ? { incrs: WHOLE_INCREMENTS } : {}) },
-        { ...axis, label: o.yLabel + (log ? ' (log)' : ''), size: 56, ...(log ? {} : { values: tickLabels }) },
+        { ...axis, label: o.yLabel + (log ? ' (log)' : ''), size: 56, values: tickLabels },
         ...(useY2 ? [{ ...axis, label: o.y2Label ?? '', scale: 'y2', side: 1, size: 50, grid: { show: false }, values: tickLabels }] : []),
       ],
       series: [

@@ -37,14 +37,7 @@ export function fmtDuration(sec: number | null): string {
   return hh > 0 ? `${hh}h ${String(mm).padStart(2, '0')}m` : mm > 0 ? `${mm}m ${String(ss).padStart(2, '0')}s` : `${ss}s`;
 }
 
-/** A number for a card or a legend: 3 significant digits, exponent for the very small. */
-export function fmtNum(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a < 1e-3 || a >= 1e6) return v.toExponential(2);
-  return String(Number(v.toPrecision(3))); // 0.500 → 0.5, 0.0145 stays
-}
+export { fmtNum, fmtTick } from '../src/server/format.js';
 
 /** A stat card: a label above a value; returns the element whose text is the value. */
 export function card(label: string, parent: Element, id?: string): HTMLElement {

@@ -11,8 +11,11 @@ import { clear, fmtDuration, fmtNum, h, section } from './dom.js';
 import { Inspector } from './inspector.js';
 
 const REFRESH_MS = 5000;
-/** runs ticked at first */
+/** runs ticked at first: the most recently evaluated */
 const FIRST_SELECTED = 4;
+
+/** Newest first (the last evaluation or test), then by name. */
+const byRecency = (a: RunSummary, b: RunSummary): number => (b.updated ?? -Infinity) - (a.updated ?? -Infinity) || a.name.localeCompare(b.name);
 
 async function getJson<T>(url: string): Promise<T> {
   const r = await fetch(url, { cache: 'no-store' });
@@ -141,16 +144,16 @@ export async function runsView(root: HTMLElement, info: ServerInfo): Promise<voi
     const names = new Set(runs.map((r) => r.name));
     for (const s of [...selected]) if (!names.has(s)) selected.delete(s);
     if (first) {
-      for (const r of runs.filter((x) => x.evaluations > 0).slice(-FIRST_SELECTED)) selected.add(r.name);
+      for (const r of runs.filter((x) => x.evaluations > 0).sort(byRecency).slice(0, FIRST_SELECTED)) selected.add(r.name);
     }
     renderTable();
     await refreshMetrics();
     draw();
     if (first) {
       first = false;
-      const withCkpt = runs.filter((r) => r.hasCheckpoint);
+      const withCkpt = runs.filter((r) => r.hasCheckpoint).sort(byRecency);
       if (withCkpt.length > 0) {
-        runSel.value = withCkpt[withCkpt.length - 1]!.name;
+        runSel.value = withCkpt[0]!.name;
         await inspect();
       }
     }

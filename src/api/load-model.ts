@@ -38,7 +38,12 @@ export interface LoadModelOptions {
 /** The weights file that `path` names: itself, or a run directory's best (or last) checkpoint. */
 export function resolveCheckpoint(path: string, last = false): string {
   if (!existsSync(path)) throw new CheckpointError(`${path} does not exist`);
-  if (!statSync(path).isDirectory()) return path;
+  const st = statSync(path);
+  if (!st.isDirectory()) {
+    // a device or a pipe (/dev/zero) would be read for ever
+    if (!st.isFile()) throw new CheckpointError(`${path} is not a regular file; pass a .safetensors file written by engram train, or a run directory`);
+    return path;
+  }
   const dir = existsSync(join(path, 'checkpoints')) ? join(path, 'checkpoints') : path;
   const best = weightsPath(dir, 'best'), latest = weightsPath(dir, 'last');
   const file = last || !existsSync(best) ? latest : best;

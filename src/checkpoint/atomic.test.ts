@@ -1,11 +1,19 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appendFileSafely, setWriteFault, writeFileAtomic, WriteError, writeFilesAtomic } from './atomic.js';
 
-const dir = (): string => mkdtempSync(join(tmpdir(), 'engram-atomic-'));
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+const dir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'engram-atomic-'));
+  made.push(d);
+  return d;
+};
 
 test('writeFilesAtomic replaces every file, and leaves no temporary file', () => {
   const d = dir();

@@ -8,8 +8,8 @@
  *
  * For tests, `setWriteFault` makes a chosen write fail part-way as a full disk would.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** A file could not be written; the message is one line naming the file and the cause. */
 export class WriteError extends Error {
@@ -163,4 +163,29 @@ export function describeFsError(err: unknown, path: string): string {
     default:
       return `cannot write ${path}: ${String((err as Error).message).split('\n')[0]}`;
   }
+}
+
+/**
+ * `mkdir -p` one folder at a time. Node's own `mkdirSync(dir, { recursive: true })` never
+ * returns where mkdir fails with ENOENT under a parent that exists (`/proc/x`: it retries the
+ * parent, which exists, then the child, for ever); here every failure is a WriteError.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue; // made by someone else meanwhile
+      throw new WriteError(code === 'ENOENT'
+        ? `cannot create the folder ${d}: ${dirname(d)} refuses new folders (a special file system such as /proc?); choose another folder`
+        : describeFsError(err, resolve(dir)));
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw new WriteError(`cannot create the folder ${dir}: a file of that name exists`);
 }

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPreset } from '../config/presets.js';
@@ -24,8 +24,15 @@ function setup(): { trainer: Trainer; state: () => TrainingState; dir: string } 
     best: { step: 3, bitErrorsPerSeq: 1.5, loss: 0.25 }, skippedSteps: 0, badInARow: 0, elapsedSec: 1.25, config,
     runningLoss: { sum: trainer.lossSum, count: trainer.lossCount },
   });
-  return { trainer, state, dir: mkdtempSync(join(tmpdir(), 'engram-ckpt-')) };
+  const dir = mkdtempSync(join(tmpdir(), 'engram-ckpt-'));
+  made.push(dir);
+  return { trainer, state, dir };
 }
+
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 test('save then load gives back the weights, the optimiser buffers and the whole state exactly', () => {
   const { trainer, state, dir } = setup();

@@ -124,7 +124,9 @@ function readChecked(path: string, kind: 'weights' | 'training-state'): ReturnTy
   if (!existsSync(path)) throw new CheckpointError(`checkpoint file ${path} does not exist`);
   let file;
   try {
-    if (statSync(path).isDirectory()) throw new CheckpointError(`${path} is a directory, not a checkpoint file`);
+    const st = statSync(path);
+    if (st.isDirectory()) throw new CheckpointError(`${path} is a directory, not a checkpoint file`);
+    if (!st.isFile()) throw new CheckpointError(`${path} is not a regular file, so not a checkpoint`);
     file = decodeSafetensors(readFileSync(path));
   } catch (err) {
     if (err instanceof CheckpointError) throw err;

@@ -33,9 +33,7 @@ export interface ListenFlags {
 }
 
 function portFlag(v: string | undefined): number | undefined {
-  const p = intFlag('port', v, 0);
-  if (p !== undefined && p > 65535) throw new UserError(`--port must be at most 65535, got ${p}`);
-  return p;
+  return intFlag('port', v, 0, 65535);
 }
 
 /**

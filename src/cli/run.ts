@@ -10,13 +10,13 @@
  * Nothing is lost when a write fails: checkpoints and config.json are replaced atomically, and
  * a metrics line that cannot be appended whole is cut back (see checkpoint/atomic.ts).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   applyWeights, CheckpointError, configDifferences, loadCheckpoint, saveCheckpoint, statePath, weightsPath,
   type BestRecord, type TrainingState,
 } from '../checkpoint/checkpoint.js';
-import { appendFileSafely, describeFsError, parseWriteFault, setWriteFault, writeFileAtomic } from '../checkpoint/atomic.js';
+import { appendFileSafely, describeFsError, makeDirs, parseWriteFault, setWriteFault, writeFileAtomic } from '../checkpoint/atomic.js';
 import { validateConfig, type Config } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { countParams } from '../models/params.js';
@@ -83,6 +83,7 @@ export function readConfigJson(p: string): unknown {
 export function readRunConfig(runDir: string): Config {
   const p = join(runDir, CONFIG_FILE);
   if (!existsSync(p)) throw new UserError(`${runDir} has no ${CONFIG_FILE}; is it a run directory?`);
+  if (!statSync(p).isFile()) throw new UserError(`${p} is not a regular file`);
   const raw = readConfigJson(p);
   try {
     return validateConfig(raw);
@@ -112,11 +113,7 @@ function prepareDir(runDir: string, resume: boolean): void {
   if (!resume && others.length > 0) {
     throw new UserError(`${runDir} is not empty (it holds ${others[0]}); a new run needs a new or empty --run-dir`);
   }
-  try {
-    mkdirSync(join(runDir, CHECKPOINT_DIR), { recursive: true });
-  } catch (err) {
-    throw new UserError(describeFsError(err, join(runDir, CHECKPOINT_DIR)));
-  }
+  makeDirs(join(runDir, CHECKPOINT_DIR));
 }
 
 /** Keeps only metrics lines up to `step` (a run resumed from a checkpoint repeats what came after it). */
@@ -168,7 +165,8 @@ function restore(ckptDir: string, config: Config, trainer: Trainer, streams: Ret
       `best.state.safetensors over last.safetensors and last.state.safetensors in ${ckptDir})`);
   }
   const source = weightsPath(ckptDir, 'last');
-  const diff = configDifferences(config, ck.state.config);
+  // train.steps is the total the run trains to: `--resume --steps N` moves it, in config.json first
+  const diff = configDifferences(config, ck.state.config).filter((k) => k !== 'train.steps');
   if (diff.length > 0) {
     throw new UserError(`${CONFIG_FILE} does not match the checkpoint ${source} (${diff.slice(0, 4).join(', ')} differ); ` +
       `restore ${CONFIG_FILE} as it was, or start a new run`);
@@ -206,17 +204,26 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   installTestHooks(trainer);
   let best: BestRecord | null = null;
 
+  const configPath = join(runDir, CONFIG_FILE);
+  const writeConfig = (): void => writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  /** `--resume --steps N` with N ≠ train.steps: config.json takes the new total with the first save */
+  let configPending = false;
   if (opts.resume) {
-    if (existsSync(weightsPath(ckptDir, 'last')) || existsSync(statePath(ckptDir, 'last'))) {
-      best = restore(ckptDir, config, trainer, streams);
-      log.line(`resuming ${runDir} at step ${trainer.step}`);
-    } else {
-      // stopped before its first checkpoint: starting again from step 0 is the exact resume
-      log.line(`resuming ${runDir}: no checkpoint yet, starting from step 0`);
+    const resumed = existsSync(weightsPath(ckptDir, 'last')) || existsSync(statePath(ckptDir, 'last'));
+    if (resumed) best = restore(ckptDir, config, trainer, streams);
+    // refused before anything in the run directory changes
+    if (opts.steps !== undefined && opts.steps < trainer.step) {
+      throw new UserError(`--resume --steps ${opts.steps}: ${runDir} is already at step ${trainer.step}; ` +
+        `pass --steps ${trainer.step} or more (the total to train to, not the steps to add)`);
     }
+    log.line(resumed ? `resuming ${runDir} at step ${trainer.step}` : `resuming ${runDir}: no checkpoint yet, starting from step 0`);
     trimMetrics(metricsPath, trainer.step);
+    if (opts.steps !== undefined && opts.steps !== config.train.steps) {
+      config.train.steps = opts.steps; // and so in every checkpoint saved from now on
+      configPending = true;
+    }
   } else {
-    writeFileAtomic(join(runDir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+    writeConfig();
     log.line(`run directory: ${runDir}`);
   }
   const total = opts.steps ?? config.train.steps;
@@ -225,7 +232,11 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   log.line(`${m.type} (${shape}, ${countParams(model.params)} parameters) ` +
     `on ${config.task.name} (${describeRange(task)}${config.task.curriculum === 'grow' ? `, a growing curriculum from ${describeRange(task, trainer.level)}` : ''}); ${config.optimizer.name} lr ${config.optimizer.lr}; batch ${config.train.batchSize}; ` +
     `steps ${trainer.step}→${total}; seed ${config.seed}; ${kernelsName()} kernels, ${config.train.threads} thread${config.train.threads > 1 ? 's' : ''}`);
-  if (trainer.step >= total) log.line(`already at step ${trainer.step}; pass --steps N with N > ${trainer.step} to train on`);
+  if (trainer.step >= total) {
+    log.line(`already at step ${trainer.step}; pass --steps N with N > ${trainer.step} to train on`);
+    if (configPending) writeConfig(); // nothing to train or save: the total is still the one asked for
+    configPending = false;
+  }
 
   const t0 = performance.now();
   const elapsed = (): number => trainer.elapsedBefore + (performance.now() - t0) / 1000;
@@ -243,6 +254,11 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   });
   let savedStep: number | null = opts.resume && trainer.step > 0 ? trainer.step : null;
   const save = (name: string): void => {
+    // config.json first: a checkpoint never holds a total that config.json does not
+    if (configPending) {
+      writeConfig();
+      configPending = false;
+    }
     saveCheckpoint(ckptDir, name, model.params, trainer.optimizer.state(), state());
     if (name === 'last') savedStep = trainer.step;
   };
@@ -304,6 +320,8 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     if (stopSignal !== null && (trainer.step >= total || reachedStep !== null)) stopSignal = null;
     if (stopSignal !== null) {
       if (savedStep !== trainer.step) save('last');
+      if (configPending) writeConfig(); // stopped before any step: the resume command below needs the new total
+      configPending = false;
       const more = total !== config.train.steps ? ` --steps ${total}` : '';
       log.line(`${stopSignal}: saved step ${trainer.step} to ${weightsPath(ckptDir, 'last')}`);
       log.line(`resume with: npx engram train --run-dir ${shellWord(runDir)} --resume${more}`);

@@ -161,7 +161,7 @@ export async function testCommand(argv: string[]): Promise<number> {
   if (typeof runDir !== 'string' && typeof checkpoint !== 'string') throw new UserError('engram test needs --run-dir DIR or --checkpoint FILE');
   const batches = intFlag('batches', f.batches);
   const length = intFlag('length', f.length);
-  const seedFlag = intFlag('seed', f.seed, 0);
+  const seedFlag = intFlag('seed', f.seed, 0, 0xffffffff);
   const lengthList = intList('lengths', f.lengths), itemList = intList('items', f.items), repeatList = intList('repeats', f.repeats);
   if ([length, lengthList, itemList].filter((v) => v !== undefined).length > 1) {
     throw new UserError('pass one of --length, --lengths and --items');

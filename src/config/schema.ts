@@ -163,7 +163,7 @@ const MAXIMA: Record<string, number> = {
   'task.itemSize': 100, 'task.maxItems': 1000, 'task.ngram': 16, 'task.sequenceBits': 100_000, 'task.sortInputs': 10_000,
   'model.hiddenSize': 8192, 'model.layers': 64, 'model.memorySlots': 65_536, 'model.wordSize': 4096,
   'model.readHeads': 64, 'model.writeHeads': 64,
-  'train.batchSize': 4096, 'train.evalBatches': 100_000, 'train.lengthGroupSize': 4096,
+  'train.batchSize': 4096, 'train.evalBatches': 100_000, 'train.steps': 1e9, 'train.evalEvery': 1e9, 'train.lengthGroupSize': 4096,
   'train.lengthGroupsAtOnce': 4096,
 };
 
@@ -229,7 +229,7 @@ function setOverride(config: Config, assignment: string): void {
   let value: unknown;
   if (typeof def === 'number') {
     value = Number(raw);
-    if (raw === '' || !Number.isFinite(value)) throw new ConfigError(`${path} must be a number, got "${raw}"; ${validKeysHint()}`);
+    if (raw === '' || !Number.isFinite(value)) throw new ConfigError(`${path} must be a number, got "${raw}"`);
   } else {
     value = raw;
   }

@@ -11,6 +11,7 @@ import type { Batch } from '../tasks/batch.js';
 import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { inspectBatch } from './inspect.js';
+import { checkpointFile } from './runs.js';
 import type { Inspection } from './protocol.js';
 
 /** One sample (B = 1) of the config's task; `length` words when given. */
@@ -23,10 +24,12 @@ export function inspectLive(model: MemoryModel, sample: Batch, step: number): In
   return inspectBatch(model, sample, 0, `the same sample at every evaluation; weights of step ${step}`, step);
 }
 
-/** Loads a run directory's best (else last) checkpoint and inspects one sample. */
+/** Loads a run directory's best (else last) checkpoint and inspects one sample; symlinks are not followed. */
 export function inspectRun(runDir: string, seed: number, length?: number): Inspection {
+  const ckpt = checkpointFile(runDir);
+  if (ckpt === null) throw new Error("this run has no checkpoint yet (no regular file checkpoints/best.safetensors or last.safetensors)");
   // a model per request: off the kernel heap, which never frees parameters
-  const { model, config, step, path: file } = loadModel(runDir, { kernelHeap: false });
+  const { model, config, step, path: file } = loadModel(ckpt, { kernelHeap: false });
   const sample = inspectionSample(config, seed, length);
   const known = Number.isFinite(step) ? step : null;
   const which = file.endsWith('best.safetensors') ? 'best' : 'last';

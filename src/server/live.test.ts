@@ -18,7 +18,7 @@ test('DecimatedSeries stays bounded and each point is the mean of its stride', (
   assert.equal(s.add(10_001, NaN), null, 'a skipped step adds nothing');
 });
 
-const run: RunSummary = { name: 'r', model: 'ntm', task: 'copy', description: '', totalSteps: 1000, last: null, evaluations: 0, hasCheckpoint: false, live: true };
+const run: RunSummary = { name: 'r', model: 'ntm', task: 'copy', description: '', totalSteps: 1000, last: null, evaluations: 0, hasCheckpoint: false, live: true, updated: null };
 const record = (step: number): MetricRecord => ({ step, loss: 0.01, bitsPerSeq: 1, bitErrorsPerSeq: 0.5, trainLoss: 0.01, elapsedSec: step / 10 });
 
 test('LiveHub reports progress, rate and time left from its own clock', () => {

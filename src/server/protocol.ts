@@ -57,6 +57,11 @@ export interface RunSummary {
   readonly evaluations: number;
   readonly hasCheckpoint: boolean;
   readonly live: boolean;
+  /**
+   * When the run last changed (ms since 1970): the newest of its config.json, metrics.jsonl
+   * and generalisation.jsonl, so its last evaluation or test; null when not known
+   */
+  readonly updated: number | null;
 }
 
 export interface Series {

@@ -3,7 +3,7 @@
  * joining a name from a request onto a path), summarised from config.json and metrics.jsonl.
  * Run names come from the file system and from URLs: both are treated as untrusted text.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { weightsPath } from '../checkpoint/checkpoint.js';
 import type { Config } from '../config/schema.js';
@@ -20,7 +20,48 @@ export function isRunName(name: string): boolean {
   return RUN_NAME.test(name);
 }
 
-/** The run directories directly inside `dir`, by name (sorted); symlinks are not followed. */
+/** True for a regular file at `path` itself: not a symlink (not followed), a folder, a device or a pipe. */
+export function isRegularFile(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isFile() === true;
+}
+
+/** True for a folder at `path` itself, not a symlink to one. */
+function isRealDir(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
+/**
+ * The last `maxBytes` (or all) of the regular file at `path`, or null: a symlink is not
+ * followed (O_NOFOLLOW), and a device or pipe is never read (O_NONBLOCK opens a pipe without
+ * waiting; fstat then refuses it).
+ */
+export function readRegularFile(path: string, maxBytes = Infinity): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return null;
+    const size = Math.min(st.size, maxBytes);
+    const buf = Buffer.alloc(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, st.size - size + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The run directories directly inside `dir`, by name (sorted); symlinks (to a run or to its config.json) are not followed. */
 export function listRunDirs(dir: string): Map<string, string> {
   const runs = new Map<string, string>();
   let entries;
@@ -33,14 +74,14 @@ export function listRunDirs(dir: string): Map<string, string> {
     if (runs.size >= MAX_RUNS) break;
     if (!e.isDirectory() || !isRunName(e.name)) continue;
     const path = join(dir, e.name);
-    if (existsSync(join(path, 'config.json'))) runs.set(e.name, path);
+    if (isRegularFile(join(path, 'config.json'))) runs.set(e.name, path);
   }
   return runs;
 }
 
 export function readConfig(runDir: string): Config | null {
   try {
-    const c = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as Config;
+    const c = JSON.parse(readRegularFile(join(runDir, 'config.json'), MAX_METRICS_BYTES)?.toString('utf8') ?? 'null') as Config;
     return typeof c === 'object' && c !== null && typeof c.model === 'object' && typeof c.task === 'object' ? c : null;
   } catch {
     return null;
@@ -81,13 +122,9 @@ export const GENERALISATION_FILE = 'generalisation.jsonl';
 
 /** The last whole record of a run's generalisation.jsonl, or null (none, or unreadable). */
 export function readGeneralisation(runDir: string): GeneralisationRecord | null {
-  let text: string;
-  try {
-    const buf = readFileSync(join(runDir, GENERALISATION_FILE));
-    text = buf.subarray(Math.max(0, buf.length - MAX_METRICS_BYTES)).toString('utf8');
-  } catch {
-    return null;
-  }
+  const buf = readRegularFile(join(runDir, GENERALISATION_FILE), MAX_METRICS_BYTES);
+  if (buf === null) return null;
+  const text = buf.toString('utf8');
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
@@ -111,12 +148,8 @@ export function readGeneralisation(runDir: string): GeneralisationRecord | null 
 }
 
 export function readMetrics(runDir: string): MetricRecord[] {
-  try {
-    const buf = readFileSync(join(runDir, 'metrics.jsonl'));
-    return parseMetrics(buf.subarray(Math.max(0, buf.length - MAX_METRICS_BYTES)).toString('utf8'));
-  } catch {
-    return [];
-  }
+  const buf = readRegularFile(join(runDir, 'metrics.jsonl'), MAX_METRICS_BYTES);
+  return buf === null ? [] : parseMetrics(buf.toString('utf8'));
 }
 
 export function describeConfig(c: Config): string {
@@ -127,7 +160,7 @@ export function describeConfig(c: Config): string {
   return `${m.controller.toUpperCase()} ${m.hiddenSize}, ${heads}, ${m.memorySlots} × ${m.wordSize} memory, ${training}`;
 }
 
-export function summarise(name: string, config: Config | null, metrics: readonly MetricRecord[], hasCheckpoint: boolean, live: boolean): RunSummary {
+export function summarise(name: string, config: Config | null, metrics: readonly MetricRecord[], hasCheckpoint: boolean, live: boolean, updated: number | null = null): RunSummary {
   return {
     name,
     model: config?.model?.type ?? '?',
@@ -138,18 +171,31 @@ export function summarise(name: string, config: Config | null, metrics: readonly
     evaluations: metrics.length,
     hasCheckpoint,
     live,
+    updated,
   };
 }
 
-/** The checkpoint the dashboard inspects: best if there is one, else last. */
+/** The newest modification time (ms) of a run's config.json, metrics.jsonl and generalisation.jsonl, regular files only. */
+export function lastUpdated(runDir: string): number | null {
+  let newest: number | null = null;
+  for (const f of ['config.json', 'metrics.jsonl', GENERALISATION_FILE]) {
+    const st = lstatSync(join(runDir, f), { throwIfNoEntry: false });
+    if (st?.isFile() && (newest === null || st.mtimeMs > newest)) newest = st.mtimeMs;
+  }
+  return newest;
+}
+
+/** The checkpoint the dashboard inspects: best if there is one, else last; a symlinked checkpoints/ or file is none. */
 export function checkpointFile(runDir: string): string | null {
+  const dir = join(runDir, 'checkpoints');
+  if (!isRealDir(dir)) return null;
   for (const name of ['best', 'last']) {
-    const p = weightsPath(join(runDir, 'checkpoints'), name);
-    if (existsSync(p)) return p;
+    const p = weightsPath(dir, name);
+    if (isRegularFile(p)) return p;
   }
   return null;
 }
 
 export function summariseDir(name: string, runDir: string, live = false): RunSummary {
-  return summarise(name, readConfig(runDir), readMetrics(runDir), checkpointFile(runDir) !== null, live);
+  return summarise(name, readConfig(runDir), readMetrics(runDir), checkpointFile(runDir) !== null, live, lastUpdated(runDir));
 }

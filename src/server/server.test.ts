@@ -2,10 +2,15 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { findPreset } from '../config/presets.js';
+import { cloneConfig } from '../config/schema.js';
+import { createModel } from '../models/registry.js';
+import { createTask } from '../tasks/registry.js';
+import { Rng } from '../tensor/random.js';
 import { CLIENT_QUEUE_BYTES, LiveHub, MAX_CLIENTS } from './live.js';
 import type { Inspection, RunSummary } from './protocol.js';
 import { startDashboard, type Dashboard } from './server.js';
@@ -34,6 +39,7 @@ symlinkSync(outside, join(runs, 'link'));
 const servers: Dashboard[] = [];
 after(async () => {
   for (const s of servers) await s.close();
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 async function serve(opts: Partial<Parameters<typeof startDashboard>[0]> = {}): Promise<Dashboard> {
@@ -68,12 +74,66 @@ test('serves the page, its files and the runs API', async () => {
   assert.deepEqual(list.map((r) => r.name), ['good'], 'no config, hidden names and symlinks are not runs');
   assert.equal(list[0]!.evaluations, 2);
   assert.equal(list[0]!.hasCheckpoint, false);
+  // when it last changed: its newest file (the past-runs page ticks the newest runs first)
+  assert.equal(list[0]!.updated, Math.max(...['config.json', 'metrics.jsonl'].map((f) => statSync(join(runs, 'good', f)).mtimeMs)));
   const metrics = JSON.parse((await get(port, '/api/runs/good/metrics')).body) as { step: number }[];
   assert.deepEqual(metrics.map((m) => m.step), [10, 20]);
   assert.equal(JSON.parse((await get(port, '/api/runs/good/config')).body).model.type, 'ntm');
   const inspect = await get(port, '/api/runs/good/inspect');
   assert.equal(inspect.status, 409);
   assert.match(JSON.parse(inspect.body).error, /no checkpoint/);
+});
+
+test('symlinks inside a run directory are not followed: not its config.json, metrics, generalisation, checkpoints/ or a checkpoint file', async () => {
+  const root = join(tmp, 'links');
+  const runs2 = join(root, 'runs');
+  mkdirSync(runs2, { recursive: true });
+  // files outside the runs folder, which a symlink would reach: a real checkpoint and real records
+  const outside = join(root, 'outside');
+  mkdirSync(outside);
+  const cfg = cloneConfig(findPreset('ntm-copy-small')!.config);
+  const task = createTask(cfg.task);
+  const model = createModel(cfg.model, task.inputSize, task.outputSize, new Rng(1), 'f32', { kernelHeap: false });
+  saveCheckpoint(outside, 'best', model.params, { step: 0, buffers: new Map() }, {
+    step: 7, optimizerStep: 7, rng: { train: [1, 2, 3, 4], eval: [1, 2, 3, 4] }, best: null, skippedSteps: 0, badInARow: 0,
+    elapsedSec: 0, config: cfg, runningLoss: { sum: 0, count: 0 },
+  });
+  writeFileSync(join(outside, 'metrics.jsonl'), `${metric(10)}\n`);
+  writeFileSync(join(outside, 'generalisation.jsonl'), `${JSON.stringify({ step: 10, rows: [{ length: 2, loss: 0, bitsPerSeq: 0, bitErrorsPerSeq: 0, bitErrorRate: 0 }] })}\n`);
+  writeFileSync(join(outside, 'config.json'), config);
+  const run = (name: string): string => {
+    const d = join(runs2, name);
+    mkdirSync(d);
+    writeFileSync(join(d, 'config.json'), config);
+    return d;
+  };
+  // the control: a real checkpoint in a real checkpoints/
+  mkdirSync(join(run('real'), 'checkpoints'));
+  copyFileSync(join(outside, 'best.safetensors'), join(runs2, 'real', 'checkpoints', 'best.safetensors'));
+  symlinkSync(outside, join(run('dir-link'), 'checkpoints'));
+  mkdirSync(join(run('file-link'), 'checkpoints'));
+  symlinkSync(join(outside, 'best.safetensors'), join(runs2, 'file-link', 'checkpoints', 'best.safetensors'));
+  const data = run('data-link');
+  symlinkSync(join(outside, 'metrics.jsonl'), join(data, 'metrics.jsonl'));
+  symlinkSync(join(outside, 'generalisation.jsonl'), join(data, 'generalisation.jsonl'));
+  mkdirSync(join(runs2, 'config-link'));
+  symlinkSync(join(outside, 'config.json'), join(runs2, 'config-link', 'config.json'));
+
+  const { port } = await serve({ runsDir: runs2 });
+  const list = JSON.parse((await get(port, '/api/runs')).body) as RunSummary[];
+  assert.deepEqual(list.map((r) => [r.name, r.hasCheckpoint, r.evaluations]),
+    [['data-link', false, 0], ['dir-link', false, 0], ['file-link', false, 0], ['real', true, 0]], 'config-link is no run');
+  assert.equal((await get(port, '/api/runs/config-link/config')).status, 404);
+  const real = await get(port, '/api/runs/real/inspect');
+  assert.equal(real.status, 200, real.body);
+  assert.equal((JSON.parse(real.body) as Inspection).step, 7);
+  for (const name of ['dir-link', 'file-link']) {
+    const r = await get(port, `/api/runs/${name}/inspect`);
+    assert.equal(r.status, 409, `${name}: ${r.body}`);
+    assert.match(JSON.parse(r.body).error, /no checkpoint yet/);
+  }
+  assert.deepEqual(JSON.parse((await get(port, '/api/runs/data-link/metrics')).body), []);
+  assert.equal(JSON.parse((await get(port, '/api/runs/data-link/generalisation')).body), null);
 });
 
 test('no path traversal: only the built files and listed runs are reachable', async () => {
@@ -158,7 +218,7 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 test('a tab that reads nothing holds a bounded queue; when it reads again it gets one fresh snapshot', async () => {
   let now = 0;
-  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 1e6, last: null, evaluations: 0, hasCheckpoint: false, live: true };
+  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 1e6, last: null, evaluations: 0, hasCheckpoint: false, live: true, updated: null };
   const hub = new LiveHub({ run, total: 1e6, now: () => now });
   const { port } = await serve({ runsDir: undefined, live: { hub, name: 'live', runDir: join(runs, 'good') } });
   const stalled = await openStream(port);
@@ -193,7 +253,7 @@ test('a tab that reads nothing holds a bounded queue; when it reads again it get
 });
 
 test(`at most ${MAX_CLIENTS} open streams; more get 503`, async () => {
-  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 10, last: null, evaluations: 0, hasCheckpoint: false, live: true };
+  const run: RunSummary = { name: 'live', model: 'ntm', task: 'copy', description: '', totalSteps: 10, last: null, evaluations: 0, hasCheckpoint: false, live: true, updated: null };
   const hub = new LiveHub({ run, total: 10 });
   const { port } = await serve({ runsDir: undefined, live: { hub, name: 'live', runDir: join(runs, 'good') } });
   const socks = await Promise.all(Array.from({ length: MAX_CLIENTS }, () => openStream(port)));
