@@ -46,7 +46,22 @@ export function niceTicks(lo: number, hi: number, n = 6): number[] {
 /** The SVG text of the chart. */
 export function svgPlot(series: readonly SvgSeries[], o: SvgPlotOptions): string {
   const W = o.width ?? 720, H = o.height ?? 420, L = 72, R = 16, T = 36, B = 52;
-  const legendRows = Math.ceil(series.length / 3);
+  // the legend: entries left to right, wrapped to a new row when the next would not fit
+  // (label widths estimated at 7 px a character)
+  const legend: { x: number; row: number }[] = [];
+  {
+    let x = L, row = 0;
+    for (const s of series) {
+      const w = 24 + 7 * s.label.length + 20;
+      if (x > L && x + w > W - R) {
+        x = L;
+        row++;
+      }
+      legend.push({ x, row });
+      x += w;
+    }
+  }
+  const legendRows = series.length === 0 ? 0 : legend[legend.length - 1]!.row + 1;
   const plotH = H - T - B - 18 * legendRows;
   const okX = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
   const ok = (v: number | null | undefined): v is number => okX(v) && (!o.log || v > 0); // a y value
@@ -83,7 +98,9 @@ export function svgPlot(series: readonly SvgSeries[], o: SvgPlotOptions): string
   const clampY = (v: number): number => Math.min(Math.max(v, y0), y1);
   for (const s of series) {
     if (s.band) {
-      const pts = s.x.map((x, i) => [x, s.band![i]] as const).filter(([x, b]) => okX(x) && b !== null && ok(b[0]) && ok(b[1])) as [number, readonly [number, number]][];
+      // a band's low end at 0 on a log scale runs to the bottom of the chart
+      const pts = s.x.map((x, i) => [x, s.band![i]] as const).filter(([x, b]) => okX(x) && b !== null && okX(b[0]) && ok(b[1]))
+        .map(([x, b]) => [x, [ok(b![0]) ? b![0] : y0, b![1]]]) as [number, readonly [number, number]][];
       if (pts.length > 1) {
         const up = pts.map(([x, b]) => `${px(x).toFixed(1)},${py(clampY(b[1])).toFixed(1)}`);
         const down = pts.reverse().map(([x, b]) => `${px(x).toFixed(1)},${py(clampY(b[0])).toFixed(1)}`);
@@ -105,7 +122,7 @@ export function svgPlot(series: readonly SvgSeries[], o: SvgPlotOptions): string
     if (d) parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
   }
   series.forEach((s, i) => {
-    const x = L + (i % 3) * ((W - L - R) / 3), y = H - 14 - 18 * (legendRows - 1 - Math.floor(i / 3));
+    const x = legend[i]!.x, y = H - 14 - 18 * (legendRows - 1 - legend[i]!.row);
     parts.push(`<line x1="${x}" x2="${x + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="3"/>`);
     parts.push(`<text x="${x + 24}" y="${y}" font-size="12">${esc(s.label)}</text>`);
   });
