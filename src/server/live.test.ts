@@ -38,6 +38,15 @@ test('LiveHub reports progress, rate and time left from its own clock', () => {
   hub.finish('done');
   assert.equal(hub.progress().state, 'done');
   assert.equal(hub.progress().etaSec, 0);
+  // it stopped at step 100 of 1000 (it learned): the bar ends full
+  assert.deepEqual([hub.progress().step, hub.progress().total], [100, 100]);
+});
+
+test('a run stopped by a signal keeps its total: the bar shows how far it got', () => {
+  const hub = new LiveHub({ run, total: 1000, now: () => 0 });
+  hub.onStep(300, 0.01);
+  hub.finish('stopped');
+  assert.deepEqual([hub.progress().step, hub.progress().total, hub.progress().state], [300, 1000, 'stopped']);
 });
 
 test('a resumed run starts from its evaluations and their elapsed time', () => {

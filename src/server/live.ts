@@ -85,7 +85,7 @@ export class LiveHub {
   private readonly rateWindow: [number, number][] = [];
   private readonly elapsedBase: number;
   private readonly started: number;
-  private readonly total: number;
+  private total: number;
 
   constructor(opts: LiveHubOptions) {
     this.run = opts.run;
@@ -121,8 +121,13 @@ export class LiveHub {
     if (this.clients.size > 0) this.broadcastText(this.inspectionText(), 'inspection');
   }
 
+  /**
+   * Training ended. A run that finished early (it learned: train.untilBitErrors) ends at its last
+   * step, so the page's bar is full beside "training done" rather than stopped part-way.
+   */
   finish(state: 'done' | 'stopped'): void {
     this.state = state;
+    if (state === 'done') this.total = this.step;
     this.run = { ...this.run, live: false };
     this.flush();
   }
