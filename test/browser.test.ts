@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -86,6 +86,8 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
     await page.waitForFunction((n) => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) > n, before, { timeout: 20_000 });
     assert.ok((await points()) > before, 'the loss curve gained points');
     assert.ok(Number(await page.getAttribute('[data-stat="step"]', 'data-step')) > 0);
+    // the range training draws from (ntm-copy-small: 1..3 words)
+    assert.equal(await page.textContent('[data-stat="range"]'), '1..3 words');
 
     // the inspector: NTM ntm-copy-small has X = 6, Y = 4, N = 8, W = 8, shift offsets 3
     await page.waitForSelector('canvas[data-heatmap="write-0"]');
@@ -121,6 +123,9 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
 
     // 2. past runs: both runs listed and laid side by side; the DNC's inspector
     assert.equal(await dncTraining, 0, 'the DNC run trained');
+    // a generalisation test of the NTM run, for the chart of errors against length
+    const gen = spawnSync(process.execPath, [BIN, 'test', '--run-dir', ntmDir, '--lengths', '2,4,6', '--batches', '1'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(gen.status, 0, gen.stderr);
     const board = await serve(['dashboard', '--runs', runs, '--port', '0']);
     try {
       await page.goto(board.url);
@@ -130,6 +135,8 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
       const evals = (dir: string): number => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
       const both = evals(ntmDir) + evals(dncDir);
       await page.waitForFunction((n) => Number(document.querySelector('[data-chart="compare-loss"]')?.getAttribute('data-points')) === n, both, { timeout: 10_000 });
+      // the NTM run's three tested lengths (the DNC run has none)
+      await page.waitForFunction(() => Number(document.querySelector('[data-chart="generalisation"]')?.getAttribute('data-points')) === 3, null, { timeout: 10_000 });
       await page.selectOption('select[aria-label="run to inspect"]', 'dnc-tiny');
       await page.click('button[data-action="inspect"]');
       await page.waitForSelector('canvas[data-heatmap="usage"]');
