@@ -111,7 +111,7 @@ export class Inspector {
       if (!insp.mask.data[t]) continue;
       for (let y = 0; y < insp.Y; y++) if ((insp.output.data[t * insp.Y + y]! > 0.5 ? 1 : 0) !== insp.target.data[t * insp.Y + y]) errors++;
     }
-    this.summary.textContent = `${insp.model.toUpperCase()} · ${insp.title} · ${insp.words} words, T = ${T} steps · ` +
+    this.summary.textContent = `${insp.model.toUpperCase()} · ${insp.title} · ${insp.words} ${insp.lengthName ?? 'words'}, T = ${T} steps · ` +
       `${insp.ntm || insp.dnc ? `memory ${N} × ${W}` : 'no memory'} · ${errors} wrong output bit${errors === 1 ? '' : 's'}`;
     const pick = (c: number): void => this.setT(c);
     const figure = <F>(name: string, make: () => F): F => {

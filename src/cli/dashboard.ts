@@ -11,6 +11,7 @@ import { LiveHub } from '../server/live.js';
 import { readMetrics, summarise } from '../server/runs.js';
 import { startDashboard, type Dashboard } from '../server/server.js';
 import type { EvalRecord } from '../train/trainer.js';
+import { createTask } from '../tasks/registry.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
@@ -99,6 +100,7 @@ export async function startLiveDashboard(opts: {
   const evals = opts.resume ? readMetrics(runDir) : [];
   const hub = new LiveHub({ run: summarise(name, opts.config, evals, opts.resume, true), total: opts.total, evals });
   const sample = inspectionSample(opts.config, opts.config.seed);
+  const lengthName = createTask(opts.config.task).lengthName;
   const host = opts.flags.host ?? DEFAULT_HOST;
   const d = await listen(opts.flags, (h, port) =>
     startDashboard({ host: h, port, title: name, live: { hub, name, runDir } }),
@@ -110,7 +112,7 @@ export async function startLiveDashboard(opts: {
     onEval: (record, model) => {
       let inspection = null;
       try {
-        inspection = inspectLive(model, sample, record.step);
+        inspection = inspectLive(model, sample, record.step, lengthName);
       } catch (err) {
         // the dashboard never stops training: the curves go on without the inspector
         console.error(`dashboard: could not inspect the sample: ${(err as Error).message}`);

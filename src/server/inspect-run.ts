@@ -20,8 +20,8 @@ export function inspectionSample(config: Config, seed: number, length?: number):
 }
 
 /** Inspects `sample` with the model's current weights (called between training steps). */
-export function inspectLive(model: MemoryModel, sample: Batch, step: number): Inspection {
-  return inspectBatch(model, sample, 0, `the same sample at every evaluation; weights of step ${step}`, step);
+export function inspectLive(model: MemoryModel, sample: Batch, step: number, lengthName = 'words'): Inspection {
+  return inspectBatch(model, sample, 0, `the same sample at every evaluation; weights of step ${step}`, step, lengthName);
 }
 
 /** Loads a run directory's best (else last) checkpoint and inspects one sample; symlinks are not followed. */
@@ -29,9 +29,9 @@ export function inspectRun(runDir: string, seed: number, length?: number): Inspe
   const ckpt = checkpointFile(runDir);
   if (ckpt === null) throw new Error("this run has no checkpoint yet (no regular file checkpoints/best.safetensors or last.safetensors)");
   // a model per request: off the kernel heap, which never frees parameters
-  const { model, config, step, path: file } = loadModel(ckpt, { kernelHeap: false });
+  const { model, config, step, path: file, task } = loadModel(ckpt, { kernelHeap: false });
   const sample = inspectionSample(config, seed, length);
   const known = Number.isFinite(step) ? step : null;
   const which = file.endsWith('best.safetensors') ? 'best' : 'last';
-  return inspectBatch(model, sample, 0, `sample ${seed}${length ? `, ${length} words` : ''}; ${which} checkpoint${known !== null ? ` (step ${known})` : ''}`, known);
+  return inspectBatch(model, sample, 0, `sample ${seed}${length ? `, ${length} ${task.lengthName}` : ''}; ${which} checkpoint${known !== null ? ` (step ${known})` : ''}`, known, task.lengthName);
 }

@@ -142,3 +142,27 @@ test('an element outside the batch is an error', () => {
   const { model, batch } = setup(config('ntm-copy-small', {}), 2);
   assert.throws(() => inspectBatch(model, batch, 2, '', null), /element 2 is outside the batch of 2/);
 });
+
+test('the report inspects sample 0 alone, cut to its own length (firstSample), and names what its length counts', async () => {
+  const { firstSample } = await import('./report.js');
+  const task = createTask({ ...cloneConfig(findPreset('ntm-associative-recall-small')!.config).task });
+  // a batch whose sample 0 is shorter than its longest: 2 items among 4
+  let batch: Batch | null = null;
+  for (let seed = 0; batch === null; seed++) {
+    const b = task.sample(new Rng(seed), 6);
+    if (b.lengths[0] === 2 && Math.max(...b.lengths) === 4) batch = b;
+  }
+  const one = firstSample(batch);
+  assert.equal(one.B, 1);
+  assert.equal(one.T, task.steps(2)); // (2 + 2)·(1 + 1) = 8 time steps, not the batch's 12
+  assert.ok(batch.T > one.T);
+  for (let t = 0; t < one.T; t++) {
+    assert.deepEqual([...one.input.subarray(t * one.X, (t + 1) * one.X)], [...batch.input.subarray(t * batch.B * batch.X, (t * batch.B) * batch.X + batch.X)]);
+    assert.equal(one.mask[t], batch.mask[t * batch.B]);
+  }
+  const model = createModel(cloneConfig(findPreset('ntm-associative-recall-small')!.config).model, task.inputSize, task.outputSize, new Rng(1), 'f32', { kernelHeap: false });
+  const insp = inspectBatch(model, one, 0, 'report', null, task.lengthName);
+  assert.equal(insp.T, one.T);
+  assert.equal(insp.words, 2);
+  assert.equal(insp.lengthName, 'items');
+});

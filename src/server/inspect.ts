@@ -40,7 +40,8 @@ class Collector {
  * @param b the batch element to inspect
  * @param step the training step of the model's weights, when known
  */
-export function inspectBatch(model: MemoryModel, batch: Batch, b: number, title: string, step: number | null): Inspection {
+/** @param lengthName what the sample's length counts (the task's Task.lengthName) */
+export function inspectBatch(model: MemoryModel, batch: Batch, b: number, title: string, step: number | null, lengthName = 'words'): Inspection {
   const { T, B, X, Y } = batch;
   if (b < 0 || b >= B) throw new Error(`inspectBatch: element ${b} is outside the batch of ${B}`);
   const cfg = model.config;
@@ -118,6 +119,7 @@ export function inspectBatch(model: MemoryModel, batch: Batch, b: number, title:
   return {
     title, model: cfg.type, step, T, N, W, X, Y,
     words: batch.lengths[b]!,
+    lengthName,
     input: { shape: [T, X], data: input },
     target: { shape: [T, Y], data: target },
     mask: { shape: [T], data: mask },

@@ -123,6 +123,8 @@ export interface Inspection {
   readonly X: number;
   readonly Y: number;
   readonly words: number;
+  /** what `words` counts: words, items, bits … (absent: words) */
+  readonly lengthName?: string;
   /** x [T, X] */
   readonly input: Series;
   /** y [T, Y] */

@@ -11,6 +11,9 @@ import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import { inspectBatch } from './inspect.js';
+import { gatherInto, zeroBatch } from '../tasks/batch.js';
+import { neededSteps } from '../tasks/groups.js';
+import { createTask } from '../tasks/registry.js';
 import { REPORT_DATA_ID, type GeneralisationRecord, type ReportData } from './protocol.js';
 import { readGeneralisation, readMetrics, summarise, checkpointFile } from './runs.js';
 import { UserError } from '../cli/errors.js';
@@ -52,6 +55,12 @@ export function checkReportPath(file: string): void {
   } catch {
     throw new UserError(`--report ${file}: cannot write into ${dir}`);
   }
+}
+
+/** Sample 0 of `batch` as a batch of its own, to the last time step it is scored at. */
+export function firstSample(batch: Batch): Batch {
+  const T = Math.max(1, neededSteps(batch, 0));
+  return gatherInto(batch, [0], 0, 1, T, zeroBatch(T, 1, batch.X, batch.Y));
 }
 
 /** Text that may sit inside <script>…</script> without ending it. */
@@ -96,7 +105,9 @@ export function writeReport(file: string, input: ReportInput): string {
       batches: input.batches, length: input.length,
     },
     generalisation: input.generalisation ?? (runDir ? readGeneralisation(runDir) : null),
-    inspection: inspectBatch(input.model, input.batch, 0, `test sample 0 of ${basename(input.checkpoint)}`, input.step ?? null),
+    // sample 0 alone, cut to its own length (not padded to the batch's longest)
+    inspection: inspectBatch(input.model, firstSample(input.batch), 0, `test sample 0 of ${basename(input.checkpoint)}`, input.step ?? null,
+      createTask(input.config.task).lengthName),
   };
   const path = resolve(file);
   writeFileAtomic(path, reportHtml(data));
