@@ -3,37 +3,45 @@
  * WASM kernels use them in place. Values are unchanged; float64 models stay as they are.
  *
  * Layout: every parameter is carved from one block (and every gradient from a second block,
- * at the same offsets), in this order: the parameters outside the heads, each 16-byte aligned;
- * then every head weight (`heads.….weight`) back to back, then every head bias back to back,
- * in the store's order. The heads' weights then form one [ΣO, H] matrix and their biases one
- * vector, so all heads' linears run as one product (see headOutputsAll in models/params.ts).
+ * at the same offsets), in this order: the other parameters, each 16-byte aligned; then every
+ * weight the caller marks as fused (FusedPart: for the NTM and DNC, the heads' weights) back to
+ * back, then every such bias back to back, in the store's order. Those weights then form one
+ * [ΣO, H] matrix and their biases one vector, so all heads' linears run as one product (see
+ * headOutputsAll in models/params.ts).
  *
  * The blocks stay allocated until releaseParams moves the parameters back off the heap (a view
  * of a parameter may outlive its tensor, so freeing them when the model is collected would not
  * be safe).
  */
-import type { ParamStore } from '../models/params.js';
 import { Tensor } from '../tensor/tensor.js';
+
+/** Parameters by name, in creation order (models/params.ts ParamStore). */
+type ParamStore = Map<string, Tensor>;
+
+/**
+ * Which parameters go last, back to back so that they form one matrix (their weights) and one
+ * vector (their biases): 'weight' or 'bias' for such a parameter, null for the others. The
+ * model's naming decides it (models/params.ts fusedHeadPart), not this file.
+ */
+export type FusedPart = (name: string) => 'weight' | 'bias' | null;
 import { kernelHeapOrNull } from './heap.js';
 import { activeHeap } from './wasm.js';
 
-const HEAD_WEIGHT = /^heads\..*\.weight$/;
-const HEAD_BIAS = /^heads\..*\.bias$/;
 
 /** The two blocks each adopted store's parameters and gradients live in. */
 const adopted = new WeakMap<ParamStore, { readonly data: Float32Array; readonly grad: Float32Array }>();
 
-export function adoptParams(store: ParamStore): void {
+export function adoptParams(store: ParamStore, fused: FusedPart = () => null): void {
   const heap = activeHeap();
   if (heap === null) return;
   const entries = [...store.entries()];
   if (entries.length === 0 || entries.some(([, t]) => t.dtype !== 'f32')) return;
-  const others = entries.filter(([n]) => !HEAD_WEIGHT.test(n) && !HEAD_BIAS.test(n));
-  const order = [...others, ...entries.filter(([n]) => HEAD_WEIGHT.test(n)), ...entries.filter(([n]) => HEAD_BIAS.test(n))];
+  const others = entries.filter(([n]) => fused(n) === null);
+  const order = [...others, ...entries.filter(([n]) => fused(n) === 'weight'), ...entries.filter(([n]) => fused(n) === 'bias')];
   const offsets: number[] = [];
   let n = 0;
   for (const [name, t] of order) {
-    if (!HEAD_WEIGHT.test(name) && !HEAD_BIAS.test(name)) n = Math.ceil(n / 4) * 4; // aligned, for SIMD loads
+    if (fused(name) === null) n = Math.ceil(n / 4) * 4; // aligned, for SIMD loads
     offsets.push(n);
     n += t.size;
   }

@@ -17,7 +17,8 @@ import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs,
 import { findPreset } from '../config/presets.js';
 import { createTask } from '../tasks/registry.js';
 import { setStepReplay } from '../train/replay.js';
-import { clamp, softmax, sigmoid, tanh, weightedSum, addScalars, concat, splitActivate } from '../tensor/ops.js';
+import { clamp, softmax, sigmoid, tanh, weightedSum, addScalars } from '../tensor/ops.js';
+import { concat, splitActivate } from '../nn/columns.js';
 import { lstmCell } from '../nn/lstm.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';

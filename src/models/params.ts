@@ -5,12 +5,22 @@
  */
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { linear, initLinear } from '../nn/linear.js';
-import { splitActivate, type PartActivation } from '../tensor/ops.js';
+import type { PartActivation } from '../tensor/ops.js';
+import { splitActivate } from '../nn/columns.js';
 import type { Rng } from '../tensor/random.js';
 import { Tensor, type Buf, type DType } from '../tensor/tensor.js';
 
 /** Parameters by checkpoint name, e.g. `heads.write.0.key.weight`; insertion order is stable. */
 export type ParamStore = Map<string, Tensor>;
+
+/**
+ * The heads' linears (`heads.….weight` and `heads.….bias`), which adoptParams lays out back to
+ * back so that headOutputsAll runs them as one product; null for every other parameter.
+ */
+export function fusedHeadPart(name: string): 'weight' | 'bias' | null {
+  if (!name.startsWith('heads.')) return null;
+  return name.endsWith('.weight') ? 'weight' : name.endsWith('.bias') ? 'bias' : null;
+}
 
 export type Activation = PartActivation;
 

@@ -9,6 +9,7 @@ import { Dnc } from './dnc.js';
 import { LstmStack } from './lstm-stack.js';
 import { Ntm } from './ntm.js';
 import { adoptParams, releaseParams } from '../kernels/adopt.js';
+import { fusedHeadPart } from './params.js';
 
 export interface CreateModelOptions {
   /**
@@ -25,7 +26,7 @@ export function createModel(
   cfg: ModelConfig, inputSize: number, outputSize: number, rng: Rng, dtype: DType = 'f32', options: CreateModelOptions = {},
 ): MemoryModel {
   const model = newModel(cfg, inputSize, outputSize, rng, dtype);
-  if (options.kernelHeap !== false) adoptParams(model.params);
+  if (options.kernelHeap !== false) adoptParams(model.params, fusedHeadPart);
   return model;
 }
 

@@ -1,28 +1,9 @@
 /**
  * @file A batch of padded sequences, time-major: every buffer is [T, B, ...].
  */
-export interface Batch {
-  readonly T: number;
-  readonly B: number;
-  /** input width X and output width Y */
-  readonly X: number;
-  readonly Y: number;
-  /** x [T, B, X] */
-  readonly input: Float32Array;
-  /** y [T, B, Y] */
-  readonly target: Float32Array;
-  /** 1 where the output is scored, 0 elsewhere and on padding: [T, B] */
-  readonly mask: Float32Array;
-  /** words per sample [B] */
-  readonly lengths: readonly number[];
-  /** repeats per sample [B] (1 for tasks without repeats) */
-  readonly repeats: readonly number[];
-  /**
-   * for tasks with a best possible predictor (dynamic-ngrams): its cost in bits, summed over the
-   * batch's samples, to set beside the model's (MetricsAccumulator reports it per sequence)
-   */
-  readonly optimalBits?: number;
-}
+/** A batch of padded sequences (the type lives in tensor/, whose step replay takes it). */
+export type { Batch } from '../tensor/tensor.js';
+import type { Batch } from '../tensor/tensor.js';
 
 /** A batch whose buffers its maker fills in. */
 export interface WritableBatch extends Batch {

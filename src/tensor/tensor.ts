@@ -5,7 +5,6 @@
  * Every op allocates its output with the dtype of its inputs, so the same model code
  * runs in float32 (training) and float64 (finite-difference gradient checks).
  */
-import type { Batch } from '../tasks/batch.js';
 
 export type Buf = Float32Array | Float64Array;
 export type DType = 'f32' | 'f64';
@@ -16,6 +15,34 @@ export type DType = 'f32' | 'f64';
  * one number a step depends on besides its batch: 0 for a forward pass).
  */
 export type ReplayJs = (batch: Batch, normaliser: number) => void;
+
+/**
+ * A batch of padded sequences, time-major: every buffer is [T, B, ...]. Defined here, where a
+ * replayed step's JavaScript pieces take the step's batch (ReplayJs); tasks make them
+ * (tasks/batch.ts re-exports it).
+ */
+export interface Batch {
+  readonly T: number;
+  readonly B: number;
+  /** input width X and output width Y */
+  readonly X: number;
+  readonly Y: number;
+  /** x [T, B, X] */
+  readonly input: Float32Array;
+  /** y [T, B, Y] */
+  readonly target: Float32Array;
+  /** 1 where the output is scored, 0 elsewhere and on padding: [T, B] */
+  readonly mask: Float32Array;
+  /** the length of each sample [B], in the task's unit (words, items, bits …) */
+  readonly lengths: readonly number[];
+  /** repeats per sample [B] (1 for tasks without repeats) */
+  readonly repeats: readonly number[];
+  /**
+   * for tasks with a best possible predictor (dynamic-ngrams): its cost in bits, summed over the
+   * batch's samples, to set beside the model's (MetricsAccumulator reports it per sequence)
+   */
+  readonly optimalBits?: number;
+}
 
 let jsRecorder: ((fn: ReplayJs, scratch: boolean) => void) | null = null;
 

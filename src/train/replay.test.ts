@@ -10,7 +10,7 @@ import { LengthGroups } from '../tasks/groups.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 import { Rng } from '../tensor/random.js';
 import { allocOverwritten, BufferPool, Tape, Tensor, withPool, withTape, type Buf, type F32Allocator } from '../tensor/tensor.js';
-import { concat } from '../tensor/ops.js';
+import { concat } from '../nn/columns.js';
 import { linear } from '../nn/linear.js';
 import { releaseParams } from '../kernels/adopt.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';

@@ -1,0 +1,46 @@
+/**
+ * The layers point one way: tensor/ imports nothing from the rest of src/, and kernels/ (the
+ * WASM kernels and their bindings) knows nothing of models, tasks, training, checkpoints, the
+ * config or the command line. Production files only: a test may reach across to set up a case.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './helpers.js';
+
+/** Every module a file imports or re-exports (static and dynamic), as written. */
+export function importsOf(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g)) {
+    out.push((m[1] ?? m[2] ?? m[3])!);
+  }
+  return out;
+}
+
+/** The .ts files under src/DIR (recursively), tests left out. */
+function sources(dir: string): string[] {
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(d, e.name)] : []);
+  return walk(join(ROOT, 'src', dir));
+}
+
+test('importsOf finds static, type-only, re-exported and dynamic imports', () => {
+  const text = `import { a } from './a.js';\nimport type { B } from '../b.js';\nexport { c } from "../c.js";\nconst d = await import('../d.js');\nimport './e.js';\n`;
+  assert.deepEqual(importsOf(text), ['./a.js', '../b.js', '../c.js', '../d.js', './e.js']);
+});
+
+test('src/tensor imports nothing from a folder above it', () => {
+  const files = sources('tensor');
+  assert.ok(files.length >= 5, 'the tensor files are found');
+  const bad = files.flatMap((f) => importsOf(readFileSync(f, 'utf8')).filter((m) => m.startsWith('..')).map((m) => `${f.slice(ROOT.length)} imports ${m}`));
+  assert.deepEqual(bad, []);
+});
+
+test('src/kernels knows nothing of models, tasks, training, checkpoints, the config, the server or the command line', () => {
+  const files = sources('kernels');
+  assert.ok(files.length >= 5, 'the kernel files are found');
+  const above = /^\.\.\/(models|tasks|train|checkpoint|config|cli|server|api|memory|nn)\//;
+  const bad = files.flatMap((f) => importsOf(readFileSync(f, 'utf8')).filter((m) => above.test(m)).map((m) => `${f.slice(ROOT.length)} imports ${m}`));
+  assert.deepEqual(bad, []);
+});
