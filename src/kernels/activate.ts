@@ -1,7 +1,7 @@
 /**
  * @file splitActivate on the WASM SIMD kernels (src/kernels/assembly/activate.ts): every part's
  * activation of a [B, K] tensor in one call, forward and backward. The TypeScript twin is the
- * loop in splitActivate (src/tensor/ops.ts); each returns false when the kernels are off.
+ * loop in splitActivate (src/nn/columns.ts); each returns false when the kernels are off.
  */
 import type { PartActivation } from '../tensor/ops.js';
 import { table } from './memory.js';

@@ -1,4 +1,4 @@
-// @file AssemblyScript → WebAssembly SIMD kernels for splitActivate (src/tensor/ops.ts, its
+// @file AssemblyScript → WebAssembly SIMD kernels for splitActivate (src/nn/columns.ts, its
 // TypeScript twin): the columns of x [B, K] split into consecutive parts, each through its own
 // activation into its own output [B, k]. The heads' parameters of a time step come out this way.
 // spec: 2·P i32 (kind, width) per part; outs, gouts: P pointers (a gouts entry of 0: no gradient).
