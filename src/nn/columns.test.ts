@@ -4,19 +4,12 @@ import { oneplus, sigmoid, sliceCols, softmax, softplus, tanh, weightedSum } fro
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tape, Tensor, withTape } from '../tensor/tensor.js';
-import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
+import { assertAllClose, assertFinite, assertGradcheck, gradOf } from '../tensor/testing.js';
 import { concat, splitActivate } from './columns.js';
 
 // a batch of 2 (other sizes differ from it, so a swapped axis fails)
 const B = 2;
 
-function gradOf(f: (x: Tensor) => Tensor, x: Tensor, c: ArrayLike<number>): Float64Array {
-  x.grad = null;
-  const tape = new Tape();
-  const loss = withTape(tape, () => weightedSum(f(x), c));
-  tape.backward(loss);
-  return Float64Array.from(x.grad ?? new Float64Array(x.size));
-}
 
 test('concat: values along the last axis, gradient to each input', () => {
   const rng = new Rng(14);

@@ -6,19 +6,11 @@ import {
 import { probeWeights, randomParam } from './gradcheck.js';
 import { Rng } from './random.js';
 import { Tape, Tensor, withTape } from './tensor.js';
-import { assertAllClose, assertFinite, assertGradcheck } from './testing.js';
+import { assertAllClose, assertFinite, assertGradcheck, gradOf } from './testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, K=5.
 const B = 2, K = 5;
 
-/** Runs `f` on a tape and returns d(Σ c·f(x))/dx. */
-function gradOf(f: (x: Tensor) => Tensor, x: Tensor, c: ArrayLike<number>): Float64Array {
-  x.grad = null;
-  const tape = new Tape();
-  const loss = withTape(tape, () => weightedSum(f(x), c));
-  tape.backward(loss);
-  return Float64Array.from(x.grad ?? new Float64Array(x.size));
-}
 
 const UNARY: [string, (x: Tensor) => Tensor, (v: number) => number][] = [
   ['sigmoid', sigmoid, (v) => 1 / (1 + Math.exp(-v))],

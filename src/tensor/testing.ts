@@ -1,9 +1,10 @@
 /**
- * @file Assertions shared by the tests: closeness of buffers and gradient-check results.
+ * @file Shared by the tests: closeness of buffers, gradient-check results, and a gradient taken on a tape.
  */
 import assert from 'node:assert/strict';
 import { gradcheck, type GradcheckOptions } from './gradcheck.js';
-import type { Tensor } from './tensor.js';
+import { weightedSum } from './ops.js';
+import { Tape, withTape, type Tensor } from './tensor.js';
 
 /** Fails with the first element where |a − e| > atol + rtol·|e| (or either is not finite). */
 export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-6, rtol = 1e-5, what = 'values'): void {
@@ -27,4 +28,13 @@ export function assertFinite(values: ArrayLike<number>, what = 'values'): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) assert.fail(`${what}: element ${i} is ${values[i]}`);
   }
+}
+
+/** Runs `f` on a tape and returns d(Σ c·f(x))/dx. */
+export function gradOf(f: (x: Tensor) => Tensor, x: Tensor, c: ArrayLike<number>): Float64Array {
+  x.grad = null;
+  const tape = new Tape();
+  const loss = withTape(tape, () => weightedSum(f(x), c));
+  tape.backward(loss);
+  return Float64Array.from(x.grad ?? new Float64Array(x.size));
 }
