@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, type TrainedModel } from '../api/load-model.js';
 import { configDifferences } from '../checkpoint/checkpoint.js';
-import { DEFAULTS, estimateStepBytes, longestSequence, type Config } from '../config/schema.js';
+import { DEFAULTS, timeStepBytes, type Config } from '../config/schema.js';
 import { loadTaskModule } from './task-module.js';
 import { forwardFlopsPerTimeStep } from '../models/flops.js';
 import type { MemoryModel } from '../models/model.js';
 import type { Batch, Task } from '../tasks/batch.js';
-import { MetricsAccumulator, type Metrics } from '../train/loss.js';
+import { MetricsAccumulator } from '../train/loss.js';
 import { appendFileSafely } from '../checkpoint/atomic.js';
 import { Rng } from '../tensor/random.js';
 import type { Buf } from '../tensor/tensor.js';
@@ -20,8 +20,8 @@ import { UserError } from './errors.js';
 import { CONFIG_FILE, readConfigJson } from './run.js';
 import { checkReportPath, writeReport } from '../server/report.js';
 import { GENERALISATION_FILE } from '../server/runs.js';
-import type { GeneralisationRecord } from '../server/protocol.js';
-import { describeRange } from '../tasks/batch.js';
+import type { GeneralisationRecord, GeneralisationRow } from '../server/protocol.js';
+import { describeRange, rangeText } from '../tasks/batch.js';
 
 export const TEST_HELP = `usage: engram test --run-dir DIR [--last] [--batches K] [--length L | --lengths L1,L2,...] [--repeats R1,...] [--seed S] [--json]
        engram test --checkpoint FILE.safetensors [...]
@@ -47,12 +47,8 @@ export interface TestCase {
   readonly repeats?: number;
 }
 
-/** One row of `engram test`: a case and its metrics. */
-export interface TestRow extends TestCase, Metrics {
-  /** the share of scored output bits that were wrong */
-  readonly bitErrorRate: number;
-}
-
+/** One row of `engram test`: a case (its length and repeats, when fixed) and its metrics. */
+export type TestRow = GeneralisationRow;
 
 /**
  * Evaluation is refused up front past these: one batch's buffers, and the whole test's time at
@@ -77,8 +73,8 @@ export function intList(name: string, v: unknown): number[] | undefined {
 export function testCost(config: Config, task: Task, c: TestCase, batches: number): { steps: number; bytes: number; seconds: number } {
   const steps = task.steps(c.length ?? task.lengths[1], c.repeats ?? task.repeats?.[1]);
   const B = config.train.batchSize;
-  // a batch's input, target and mask, the logits kept per step, and the step's state (as a training step's, without the tape)
-  const bytes = 4 * steps * B * (task.inputSize + 2 * task.outputSize + 1) + estimateStepBytes(config) / Math.max(1, longestSequence(config.task)) * 2;
+  // a batch's input, target and mask, the logits kept per step, and twice one time step's state (as a training step's, without the tape)
+  const bytes = 4 * steps * B * (task.inputSize + 2 * task.outputSize + 1) + 2 * timeStepBytes(config);
   const seconds = (batches * steps * forwardFlopsPerTimeStep(config.model, task.inputSize, task.outputSize, B)) / ASSUMED_FLOPS_PER_SEC;
   return { steps, bytes, seconds };
 }
@@ -88,13 +84,11 @@ export function testCost(config: Config, task: Task, c: TestCase, batches: numbe
  * largest length that would not.
  */
 function checkCost(config: Config, task: Task, cases: readonly TestCase[], batches: number): void {
-  const total = (cs: readonly TestCase[]): { bytes: number; seconds: number } => cs.reduce((a, c) => {
-    const k = testCost(config, task, c, batches);
-    return { bytes: Math.max(a.bytes, k.bytes), seconds: a.seconds + k.seconds };
-  }, { bytes: 0, seconds: 0 });
-  const t = total(cases);
+  const costs = cases.map((c) => testCost(config, task, c, batches));
+  const t = { bytes: Math.max(...costs.map((k) => k.bytes)), seconds: costs.reduce((a, k) => a + k.seconds, 0) };
   if (t.bytes <= MAX_TEST_BYTES && t.seconds <= MAX_TEST_SECONDS) return;
-  const worst = cases.reduce((a, c) => (testCost(config, task, c, batches).steps > testCost(config, task, a, batches).steps ? c : a));
+  // the case with the longest sequences (the first of them)
+  const worst = cases[costs.reduce((w, k, i) => (k.steps > costs[w]!.steps ? i : w), 0)]!;
   let lo = 1, hi = Math.max(1, worst.length ?? task.lengths[1]);
   while (lo < hi) { // the largest length whose case alone fits
     const mid = Math.ceil((lo + hi) / 2);
@@ -264,7 +258,7 @@ export function formatRows(task: Task, rows: readonly TestRow[]): string {
   const optimal = rows.some((r) => r.optimalBitsPerSeq !== undefined);
   const head = [task.lengthName, ...(task.repeats ? ['repeats'] : []), 'loss', 'bits/seq', ...(optimal ? ['optimal bits/seq'] : []), 'bit errors/seq', 'bits wrong'];
   const body = rows.map((r) => [
-    r.length !== undefined ? String(r.length) : describeRange(task).split(' ')[0]!,
+    r.length !== undefined ? String(r.length) : rangeText(task.lengths),
     ...(task.repeats ? [r.repeats !== undefined ? String(r.repeats) : `${task.repeats[0]}..${task.repeats[1]}`] : []),
     r.loss.toExponential(3), r.bitsPerSeq.toFixed(4), ...(optimal ? [r.optimalBitsPerSeq?.toFixed(4) ?? ''] : []),
     r.bitErrorsPerSeq.toFixed(4), `${(100 * r.bitErrorRate).toFixed(2)}%`,

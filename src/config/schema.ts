@@ -365,10 +365,14 @@ export function longestSequence(t: TaskConfig): number {
  * the LSTM baseline has no memory, only its layers' states and gates.
  */
 export function estimateStepBytes(c: Config): number {
+  return longestSequence(c.task) * timeStepBytes(c);
+}
+
+/** The buffers of one time step of a training step (estimateStepBytes is this times T). */
+export function timeStepBytes(c: Config): number {
   const { memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh, hiddenSize: H } = c.model;
-  const T = longestSequence(c.task);
   const perStep = c.model.type === 'lstm'
     ? 20 * H * c.model.layers
     : N * W * (8 + R + Wh) + (c.model.type === 'dnc' ? 6 * Wh * N * N : 0) + 20 * H;
-  return 4 * T * c.train.batchSize * perStep;
+  return 4 * c.train.batchSize * perStep;
 }

@@ -66,11 +66,14 @@ export function levelsOf(...ranges: (readonly [number, number])[]): number {
 
 /** The ranges a task draws from at a curriculum level, e.g. "1..7 words, 1..3 repeats". */
 export function describeRange(task: Task, level?: number): string {
-  const part = (r: readonly [number, number], name: string): string => {
-    const hi = rangeMax(r, level);
-    return `${r[0] === hi ? r[0] : `${r[0]}..${hi}`} ${name}`;
-  };
+  const part = (r: readonly [number, number], name: string): string => `${rangeText(r, level)} ${name}`;
   return task.repeats ? `${part(task.lengths, task.lengthName)}, ${part(task.repeats, 'repeats')}` : part(task.lengths, task.lengthName);
+}
+
+/** A range at a curriculum level as text: "1..7", or "3" when it holds one value. */
+export function rangeText(range: readonly [number, number], level?: number): string {
+  const hi = rangeMax(range, level);
+  return range[0] === hi ? String(hi) : `${range[0]}..${hi}`;
 }
 
 /** A batch of zeros of shape (T, B) with lengths and repeats of B zeros. */
