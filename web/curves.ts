@@ -96,15 +96,6 @@ export interface RunGeneralisation {
   readonly record: GeneralisationRecord;
 }
 
-/**
- * The x value of a generalisation row: its length, or its repeats when the test varied only
- * those (`--repeats` alone).
- */
-function rowX(record: GeneralisationRecord, row: GeneralisationRecord['rows'][number]): number | null {
-  const byLength = record.rows.some((r) => r.length !== undefined);
-  return (byLength ? row.length : row.repeats) ?? null;
-}
-
 /** Bit errors per sequence against the tested length: one curve per run (past runs) or per repeat count (a report). */
 export class GeneralisationChart {
   readonly el: HTMLElement;
@@ -120,15 +111,16 @@ export class GeneralisationChart {
     // a test over lengths and repeats at once: one curve per repeat count
     const curves = runs.flatMap((g) => {
       const repeats = [...new Set(g.record.rows.map((r) => r.repeats))];
+      // x is each row's length, or its repeats when the test varied only those (`--repeats` alone)
       const byLength = g.record.rows.some((r) => r.length !== undefined);
       const groups = byLength && repeats.length > 1 ? repeats : [undefined];
       return groups.map((rep, i) => {
-        const rows = g.record.rows.filter((r) => rep === undefined || r.repeats === rep);
+        const rows = g.record.rows.filter((r) => (rep === undefined || r.repeats === rep) && (byLength ? r.length : r.repeats) !== undefined);
         return {
           label: rep === undefined ? g.name : `${g.name}, ${rep} repeats`,
           color: rep === undefined ? g.color : PALETTE[i % PALETTE.length]!,
-          x: rows.map((r) => rowX(g.record, r)).filter((v): v is number => v !== null),
-          y: rows.filter((r) => rowX(g.record, r) !== null).map((r) => (Number.isFinite(r.bitErrorsPerSeq) ? r.bitErrorsPerSeq : null)),
+          x: rows.map((r) => (byLength ? r.length : r.repeats)!),
+          y: rows.map((r) => (Number.isFinite(r.bitErrorsPerSeq) ? r.bitErrorsPerSeq : null)),
         };
       });
     });
