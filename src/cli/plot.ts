@@ -40,6 +40,11 @@ function metricOf(r: MetricRecord, m: PlotMetric): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/** Several runs' values at one point: their median, and a band from the lowest to the highest (two or more values). */
+function spread(values: readonly number[]): { y: number | null; band: [number, number] | null } {
+  return { y: median(values), band: values.length > 1 ? [Math.min(...values), Math.max(...values)] : null };
+}
+
 /** One curve from several runs: the median (and range) at each evaluation index; a run that ended carries its last value on. */
 export function seedCurve(runs: readonly MetricRecord[][], metric: PlotMetric, x: 'step' | 'time'): Pick<SvgSeries, 'x' | 'y' | 'band'> {
   const live = runs.filter((r) => r.length > 0);
@@ -48,10 +53,10 @@ export function seedCurve(runs: readonly MetricRecord[][], metric: PlotMetric, x
   for (let i = 0; i < n; i++) {
     // x from the runs that reached this evaluation; y from every run, an ended one at its last
     const going = live.filter((r) => r.length > i).map((r) => r[i]!);
-    const vals = live.map((r) => metricOf(r[Math.min(i, r.length - 1)]!, metric)).filter((v): v is number => v !== null);
+    const vals = spread(live.map((r) => metricOf(r[Math.min(i, r.length - 1)]!, metric)).filter((v): v is number => v !== null));
     xs.push(median(going.map((r) => (x === 'step' ? r.step : r.elapsedSec)))!);
-    ys.push(median(vals));
-    band.push(vals.length > 1 ? [Math.min(...vals), Math.max(...vals)] : null);
+    ys.push(vals.y);
+    band.push(vals.band);
   }
   return { x: xs, y: ys, band };
 }
@@ -89,8 +94,8 @@ export function plotCommand(argv: string[]): number {
       const recs = dirs.map((d) => readGeneralisation(d)).filter((g) => g !== null);
       if (recs.length === 0) throw new UserError(`--run ${label}: no engram test --lengths recorded in ${dirs.join(', ')}`);
       const lengths = [...new Set(recs.flatMap((g) => g.rows.map((r) => r.length ?? r.repeats ?? 0)))].sort((a, b) => a - b);
-      const at = (L: number): number[] => recs.map((g) => g.rows.find((r) => (r.length ?? r.repeats) === L)?.bitErrorsPerSeq).filter((v): v is number => v !== undefined);
-      return { label: name, color, x: lengths, y: lengths.map((L) => median(at(L))), band: lengths.map((L) => (at(L).length > 1 ? [Math.min(...at(L)), Math.max(...at(L))] as [number, number] : null)) };
+      const at = lengths.map((L) => spread(recs.map((g) => g.rows.find((r) => (r.length ?? r.repeats) === L)?.bitErrorsPerSeq).filter((v): v is number => v !== undefined)));
+      return { label: name, color, x: lengths, y: at.map((a) => a.y), band: at.map((a) => a.band) };
     }
     const runs = dirs.map((d) => readMetrics(d));
     if (runs.every((r) => r.length === 0)) throw new UserError(`--run ${label}: no evaluations in ${dirs.join(', ')}`);
