@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   const queue = [...seeds];
+  const results = new Map<number, SeedResult>();
   const one = async (seed: number): Promise<void> => {
     const dir = join(out, `seed-${seed}`);
     if (!existsSync(join(dir, 'metrics.jsonl')) || !readFileSync(join(dir, 'train.log'), 'utf8').includes('done: run written')) {
@@ -138,13 +139,14 @@ async function main(): Promise<void> {
     const gen = [['--lengths', f.lengths], ['--repeats', f.repeats], ['--items', f.items]].filter(([, v]) => v !== undefined).flat() as string[];
     if (gen.length > 0 && readGeneralisation(dir) === null) await run(['test', '--run-dir', dir, ...gen, '--batches', '20'], join(out, `seed-${seed}.test.log`));
     const r = seedResult(seed, dir, threshold);
+    results.set(seed, r);
     console.log(`seed ${seed}: ${r.learnedStep !== null ? `learned at step ${r.learnedStep}, ${r.learnedSec!.toFixed(1)} s` : 'did not learn'}; ` +
       `last: step ${r.last?.step}, ${r.last?.bitErrorsPerSeq.toFixed(3)} bit errors/seq`);
   };
   await Promise.all(Array.from({ length: parallel }, async () => {
     for (let s = queue.shift(); s !== undefined; s = queue.shift()) await one(s);
   }));
-  const summary = summarise(f.preset, seeds.map((s) => seedResult(s, join(out, `seed-${s}`), threshold)), threshold);
+  const summary = summarise(f.preset, seeds.map((s) => results.get(s)!), threshold);
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`${summary.learned} of ${summary.seeds} seeds learned; summary: ${join(out, 'summary.json')}`);
   if (f.json) console.log(JSON.stringify(summary));
