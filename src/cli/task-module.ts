@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskConfig } from '../config/schema.js';
-import { createTask, registerTask, TaskError, type TaskFactory, type UserTask } from '../tasks/registry.js';
+import { completeTask, registerTask, TaskError, type TaskFactory, type UserTask } from '../tasks/registry.js';
 import { UserError } from './errors.js';
 
 /**
@@ -42,7 +42,7 @@ export async function loadTaskModule(file: string, cfg: TaskConfig): Promise<str
     }
     cfg.module = path;
     cfg.name = name;
-    createTask(cfg); // checked now, not at the first step
+    completeTask(made, cfg); // the task it made, checked now rather than at the first step
   } catch (err) {
     if (err instanceof TaskError) throw new UserError(err.message);
     throw err;
