@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { validateConfig, type Config } from '../config/schema.js';
 import type { ParamStore } from '../models/params.js';
 import type { Buf } from '../tensor/tensor.js';
-import { writeFilesAtomic } from './atomic.js';
+import { writeFilesAtomic, type WriteOptions } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type StoredTensor } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'engram-checkpoint';
@@ -103,6 +103,7 @@ export function saveCheckpoint(
   params: ParamStore,
   optimizer: { step: number; buffers: ReadonlyMap<string, Buf> },
   state: TrainingState,
+  writes: WriteOptions = {},
 ): void {
   const id = `${state.step}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
   const header = { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), id, step: String(state.step) };
@@ -117,7 +118,7 @@ export function saveCheckpoint(
   writeFilesAtomic([
     [statePath(dir, name), encodeCheckpointFile(opt, { ...header, kind: 'training-state', state: JSON.stringify({ ...state, optimizerStep: optimizer.step }) })],
     [weightsPath(dir, name), encodeCheckpointFile(weights, { ...header, kind: 'weights', config: JSON.stringify(state.config) })],
-  ]);
+  ], writes);
 }
 
 function readChecked(path: string, kind: 'weights' | 'training-state'): ReturnType<typeof decodeSafetensors> {
