@@ -10,6 +10,7 @@ import { presetsCommand } from './presets.js';
 import { testCommand, TEST_HELP } from './test.js';
 import { plotCommand, PLOT_HELP } from './plot.js';
 import { trainCommand, TRAIN_HELP } from './train.js';
+import { sweepCommand, SWEEP_HELP } from './sweep.js';
 
 const HELP = `engram: Neural Turing Machines and Differentiable Neural Computers
 
@@ -20,6 +21,9 @@ usage: engram <command> [flags]
   test --run-dir DIR [...]         evaluate a trained model (engram test --help)
   bench [--preset NAME] [--steps N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--json]
                                    time training steps
+  sweep --preset NAME --seeds A-B [...]
+                                   train many runs (seeds × --grid values) on every core or on a
+                                   queue (engram sweep --help)
   dashboard [--runs DIR] [--port P]
                                    serve a page with the runs in DIR (default runs/)
   plot --run LABEL=DIR[,DIR...] --out FILE.svg
@@ -28,6 +32,8 @@ usage: engram <command> [flags]
 ${TRAIN_HELP}
 
 ${TEST_HELP}
+
+${SWEEP_HELP}
 
 ${DASHBOARD_HELP}
 
@@ -50,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
       return plotCommand(rest);
     case 'dashboard':
       return dashboardCommand(rest);
+    case 'sweep':
+      return sweepCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -57,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return cmd === undefined ? 2 : 0;
     default:
-      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, dashboard, plot (engram --help)`);
+      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, sweep, worker, dashboard, plot (engram --help)`);
       return 2;
   }
 }
