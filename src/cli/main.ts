@@ -11,6 +11,7 @@ import { testCommand, TEST_HELP } from './test.js';
 import { plotCommand, PLOT_HELP } from './plot.js';
 import { trainCommand, TRAIN_HELP } from './train.js';
 import { sweepCommand, SWEEP_HELP } from './sweep.js';
+import { workerCommand, WORKER_HELP } from './worker.js';
 
 const HELP = `engram: Neural Turing Machines and Differentiable Neural Computers
 
@@ -24,6 +25,8 @@ usage: engram <command> [flags]
   sweep --preset NAME --seeds A-B [...]
                                    train many runs (seeds × --grid values) on every core or on a
                                    queue (engram sweep --help)
+  worker --queue redis://HOST:PORT [--parallel N]
+                                   take a queued sweep's runs (on any machine)
   dashboard [--runs DIR] [--port P]
                                    serve a page with the runs in DIR (default runs/)
   plot --run LABEL=DIR[,DIR...] --out FILE.svg
@@ -34,6 +37,8 @@ ${TRAIN_HELP}
 ${TEST_HELP}
 
 ${SWEEP_HELP}
+
+${WORKER_HELP}
 
 ${DASHBOARD_HELP}
 
@@ -58,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
       return dashboardCommand(rest);
     case 'sweep':
       return sweepCommand(rest);
+    case 'worker':
+      return workerCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -12,7 +12,7 @@ import { LocalPool, runSweep, type SweepExecutor } from '../run/sweep.js';
 import { parseGrid, parseSeeds, planSweep, type SweepSpec } from '../run/sweep-plan.js';
 import { formatSummary } from '../run/sweep-summary.js';
 import { readSweepFile } from '../run/sweep-file.js';
-import { parseQueueUrl } from '../queue/connection.js';
+import { parseQueueUrl } from '../queue/queue-url.js';
 
 export const SWEEP_HELP = `usage: engram sweep --preset NAME --seeds A-B|A,B,... [--grid key=v1,v2,...]... [--set key=value]...
                     [--until-bit-errors X] [--sweep-dir DIR] [--parallel N] [--queue redis://HOST:PORT] [--json]
@@ -81,8 +81,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   const sweepDir = typeof f['sweep-dir'] === 'string' ? f['sweep-dir'] : join('sweeps', `${spec!.preset}-${timestamp()}`);
   // bullmq is loaded only for a queue
-  if (queue !== null) throw new UserError(`--queue ${queue.shown}: sweeps on a queue are not built yet`);
-  const submitter = null as { close(): Promise<void> } & SweepExecutor | null;
+  // bullmq is loaded only for a queue
+  const submitter = queue !== null ? await (await import('../queue/submit.js')).QueueSubmitter.connect(queue) : null;
   const executor: SweepExecutor = submitter ?? new LocalPool(parallel, faultsFromEnv());
   let result;
   try {
@@ -92,7 +92,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   console.log(formatSummary(result.file.summary));
   console.log(`sweep: ${join(result.sweepDir, 'sweep.json')}`);
-  if (result.interrupted) console.log(`not finished; go on with: npx engram sweep --sweep-dir ${result.sweepDir}`);
+  if (result.interrupted) console.log(`not finished; go on with: npx engram sweep --sweep-dir ${result.sweepDir}${queue !== null ? ` --queue ${queue.shown}` : ''}`);
   if (f.json) console.log(JSON.stringify({ sweepDir: result.sweepDir, complete: result.file.complete, summary: result.file.summary, runs: result.file.runs }));
   return result.interrupted ? 130 : 0;
 }

@@ -11,7 +11,8 @@ const CHILD = fileURLToPath(new URL('./run-child.js', import.meta.url));
 
 export type ChildEnd =
   | { readonly ok: true; readonly step: number; readonly reachedStep: number | null; readonly interrupted: boolean; readonly log: readonly string[] }
-  | { readonly ok: false; readonly error: string; readonly log: readonly string[] };
+  /** crashed: the process ended without saying why (killed, out of memory): worth another try */
+  | { readonly ok: false; readonly error: string; readonly crashed: boolean; readonly log: readonly string[] };
 
 export interface ChildRun {
   readonly ended: Promise<ChildEnd>;
@@ -31,17 +32,17 @@ export function startChildRun(req: ChildRequest, onEval: (record: EvalRecord, to
   child.on('message', (m: ChildMessage) => {
     if (m.type === 'eval') onEval(m.record, m.total, m.shipment);
     else if (m.type === 'done') end = { ok: true, step: m.step, reachedStep: m.reachedStep, interrupted: m.interrupted, log: m.log };
-    else end = { ok: false, error: m.message.split('\n')[0]!, log: m.log };
+    else end = { ok: false, error: m.message.split('\n')[0]!, crashed: false, log: m.log };
   });
   const ended = new Promise<ChildEnd>((res) => {
-    child.on('error', (err) => res({ ok: false, error: `could not start the run's process: ${err.message}`, log: [] }));
+    child.on('error', (err) => res({ ok: false, error: `could not start the run's process: ${err.message}`, crashed: true, log: [] }));
     child.on('close', (code, signal) => {
       if (end !== null) {
         res(end);
         return;
       }
       const last = stderr.trim().split('\n').pop() ?? '';
-      res({ ok: false, error: `the run's process ended ${signal !== null ? `on ${signal}` : `with exit code ${code}`}${last ? `: ${last}` : ''}`, log: [] });
+      res({ ok: false, error: `the run's process ended ${signal !== null ? `on ${signal}` : `with exit code ${code}`}${last ? `: ${last}` : ''}`, crashed: true, log: [] });
     });
   });
   child.send(req);

@@ -42,7 +42,11 @@ export function learnedBelow(config: Config): number {
 export function runFinished(dir: string, config: Config): boolean {
   const evals = readMetrics(dir);
   const last = evals[evals.length - 1];
-  if (last === undefined) return false;
+  return last !== undefined && endsRun(last, config);
+}
+
+/** True when a run stops at this evaluation: it is at train.steps, or meets train.untilBitErrors on the whole range. */
+export function endsRun(last: { step: number; bitErrorsPerSeq: number; level?: number }, config: Config): boolean {
   if (last.step >= config.train.steps) return true;
   const until = config.train.untilBitErrors;
   return until > 0 && last.bitErrorsPerSeq < until && (last.level ?? 0) >= createTask(config.task).levels - 1;
