@@ -17,7 +17,8 @@ export function parseQueueUrl(s: string): QueueUrl {
   try {
     u = new URL(s);
   } catch {
-    throw new UserError(`--queue must be a URL like redis://HOST:PORT or rediss://HOST:PORT, got "${redactText(s)}"`);
+    // not echoed: it may hold a password
+    throw new UserError('--queue must be a URL like redis://HOST:PORT or rediss://[USER]:PASSWORD@HOST:PORT; the value given is not a URL');
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
     throw new UserError(`--queue must be a redis:// or rediss:// URL, got "${u.protocol}//${u.host}"`);
