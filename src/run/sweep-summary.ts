@@ -5,7 +5,7 @@
  * steps and seconds they took. bench/experiment.ts summarises its seeds with the same reading.
  */
 import type { Config } from '../config/schema.js';
-import type { GeneralisationRecord, MetricRecord } from '../server/protocol.js';
+import type { GeneralisationRecord, MetricRecord, SweepComboSummary, SweepSpread } from '../server/protocol.js';
 import { readGeneralisation, readMetrics } from '../server/runs.js';
 import { createTask } from '../tasks/registry.js';
 import type { PlannedRun } from './sweep-plan.js';
@@ -75,11 +75,7 @@ export function runOutcome(run: PlannedRun, dir: string, status: RunStatus, erro
   };
 }
 
-export interface Spread {
-  readonly median: number | null;
-  readonly p10: number | null;
-  readonly p90: number | null;
-}
+export type Spread = SweepSpread;
 
 /** The q-quantile of sorted values, interpolated linearly between the two nearest (numpy's default). */
 export function quantile(sorted: readonly number[], q: number): number | null {
@@ -93,17 +89,8 @@ export function spreadOf(values: readonly number[]): Spread {
   return { median: quantile(v, 0.5), p10: quantile(v, 0.1), p90: quantile(v, 0.9) };
 }
 
-export interface ComboSummary {
-  readonly combo: string;
-  readonly seeds: number;
-  readonly finished: number;
-  readonly failed: number;
-  readonly learned: number;
-  /** bit errors per sequence below which a run counts as learned */
-  readonly threshold: number;
-  readonly steps: Spread;
-  readonly seconds: Spread;
-}
+/** A row of the summary table (its shape is the dashboard's too). */
+export type ComboSummary = SweepComboSummary;
 
 export function summariseCombos(runs: readonly PlannedRun[], outcomes: ReadonlyMap<string, RunOutcome>): ComboSummary[] {
   const combos = [...new Set(runs.map((r) => r.combo))];
