@@ -39,6 +39,8 @@ interface RunState {
   readonly dir: string;
   /** the step of the last evaluation in metrics.jsonl */
   lastStep: number;
+  /** the step of the checkpoint last written here */
+  checkpointStep: number;
   started: boolean;
   ended: boolean;
 }
@@ -68,7 +70,7 @@ export class QueueSubmitter implements SweepExecutor {
       makeDirs(join(dir, CHECKPOINT_DIR));
       if (!existsSync(join(dir, CONFIG_FILE))) writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(run.config, null, 2)}\n`);
       const m = readMetrics(dir);
-      states.set(run.name, { run, dir, lastStep: m[m.length - 1]?.step ?? 0, started: false, ended: false });
+      states.set(run.name, { run, dir, lastStep: m[m.length - 1]?.step ?? 0, checkpointStep: -1, started: false, ended: false });
     }
     for (const run of runs) {
       const data: RunJob = { sweep: sweepId, run: run.name, ...run.spec };
@@ -127,7 +129,7 @@ export class QueueSubmitter implements SweepExecutor {
       hooks.evaluated(s.run, e.record);
     } else if (e.type === 'done') {
       if (e.log.length > 0) appendFileSafely(join(s.dir, LOG_FILE), local(e.log, e.dir));
-      await this.writeCheckpoint(sweepId, s);
+      if (s.checkpointStep !== s.lastStep) await this.writeCheckpoint(sweepId, s);
       s.ended = true;
       hooks.ended(s.run, { ok: true, interrupted: false });
     } else if (e.type === 'failed') {
@@ -141,6 +143,7 @@ export class QueueSubmitter implements SweepExecutor {
     const ck = await fetchCheckpoint(this.redis, sweepId, s.run.name);
     if (ck === null || ck.step > s.lastStep) return;
     writeFilesAtomic([...ck.files].map(([name, bytes]) => [join(s.dir, CHECKPOINT_DIR, name), bytes] as const));
+    s.checkpointStep = ck.step;
   }
 
   stop(): void {

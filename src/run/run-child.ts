@@ -7,7 +7,7 @@
  * When its parent goes away (killed, even with kill -9) the IPC channel closes; the run then
  * stops as on SIGTERM: it saves its last checkpoint and exits, so no run outlives its sweep.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isUserFacing, outOfMemoryMessage } from '../cli/errors.js';
 import type { ChildMessage, ChildRequest } from './child-protocol.js';
@@ -43,13 +43,21 @@ function send(m: ChildMessage): Promise<void> {
 async function runChild(req: ChildRequest): Promise<void> {
   const log = new KeptLog(join(req.runDir, LOG_FILE), false);
   const ckpt = join(req.runDir, CHECKPOINT_DIR);
+  // the best pair is shipped when it changed (the receiver keeps the one shipped before)
+  let shippedBest = '';
   try {
     const result = await runTraining({
       runDir: req.runDir, config: req.config, resume: req.resume, log, faults: req.faults,
       onEval: (record) => {
         const files: Record<string, Uint8Array> = {};
         if (req.ship) {
-          for (const f of SHIPPED_FILES) if (existsSync(join(ckpt, f))) files[f] = readFileSync(join(ckpt, f));
+          const best = join(ckpt, 'best.state.safetensors');
+          const bestNow = existsSync(best) ? `${statSync(best).mtimeMs}:${statSync(best).size}` : '';
+          for (const f of SHIPPED_FILES) {
+            if (f.startsWith('best') && bestNow === shippedBest) continue;
+            if (existsSync(join(ckpt, f))) files[f] = readFileSync(join(ckpt, f));
+          }
+          shippedBest = bestNow;
         }
         void send({ type: 'eval', record, total: req.config.train.steps, ...(req.ship ? { shipment: { files, log: log.take() } } : {}) });
       },
