@@ -20,7 +20,7 @@ import type { PlannedRun } from '../run/sweep-plan.js';
 import type { ExecutorHooks, SweepExecutor } from '../run/sweep.js';
 import { checkReachable, QUEUE_NAME, redisClient } from './connection.js';
 import type { QueueUrl } from './queue-url.js';
-import { eventsKey, fetchCheckpoint, type RunJob, type SweepEvent } from './results.js';
+import { checkpointKey, eventsKey, fetchCheckpoint, type RunJob, type SweepEvent } from './results.js';
 
 /** Attempts a job gets when its run's process crashes (a worker killed outright is BullMQ's stalled-job handling instead). */
 export const JOB_ATTEMPTS = 3;
@@ -101,6 +101,10 @@ export class QueueSubmitter implements SweepExecutor {
         await this.checkFailed(sweepId, pending(), hooks).catch(() => {});
       }
     }
+    // every run has ended and its results are here: the events are no longer needed
+    if (pending().length === 0) {
+      await this.redis.del(eventsKey(sweepId)).catch(() => {});
+    }
   }
 
   /** Jobs BullMQ gave up on (stalled too often, say) with no `failed` event from a worker. */
@@ -130,6 +134,7 @@ export class QueueSubmitter implements SweepExecutor {
     } else if (e.type === 'done') {
       if (e.log.length > 0) appendFileSafely(join(s.dir, LOG_FILE), local(e.log, e.dir));
       if (s.checkpointStep !== s.lastStep) await this.writeCheckpoint(sweepId, s);
+      await this.redis.del(checkpointKey(sweepId, s.run.name)); // it is here now, and the run will not resume
       s.ended = true;
       hooks.ended(s.run, { ok: true, interrupted: false });
     } else if (e.type === 'failed') {
