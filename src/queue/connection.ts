@@ -26,7 +26,8 @@ export function redisClient(q: QueueUrl): Redis {
 
 /** Contacts Redis once; a one-line error naming the URL (never the password) if it cannot. */
 export async function checkReachable(q: QueueUrl, timeoutMs = 5000): Promise<void> {
-  const client = new Redis(q.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  // disconnectTimeout: the client would otherwise keep the process alive 2 s after a failed first contact
+  const client = new Redis(q.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false, disconnectTimeout: 10 });
   let lastError: Error | null = null;
   client.on('error', (err: Error) => {
     lastError = err;
