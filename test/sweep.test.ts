@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOneLineError, metrics } from './checkpoint-helpers.js';
@@ -100,4 +100,18 @@ test('a sweep killed with kill -9 loses nothing checkpointed: the same command r
   assert.equal(t.status, 0, t.stderr);
   assert.deepEqual(metrics(join(dir, 'default', 'seed-1')), metrics(ref));
   assert.equal(sweepJson(dir).complete, true);
+});
+
+test('a run that fails is reported with its error; the others go on; the exit status is 1', () => {
+  const dir = join(tempDir(), 'sweep');
+  // every gradient NaN from step 1: each run stops after train.maxBadSteps bad steps in a row
+  const r = spawnSync(process.execPath, [BIN, 'sweep', ...SMALL, '--seeds', '1-2', '--set', 'train.steps=300', '--sweep-dir', dir, '--json'],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ENGRAM_TEST_NAN_STEPS: '1-1000' } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /default\/seed-1: failed: 20 non-finite steps in a row/);
+  assert.match(r.stdout, /2 of 2 runs failed \(their errors are in sweep\.json\)/);
+  const file = sweepJson(dir) as ReturnType<typeof sweepJson> & { runs: { error?: string }[] };
+  assert.deepEqual(file.runs.map((x) => x.status), ['failed', 'failed']);
+  assert.match(file.runs[0]!.error!, /non-finite steps/);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).summary[0].failed, 2);
 });

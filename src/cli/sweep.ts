@@ -31,7 +31,8 @@ export const SWEEP_HELP = `usage: engram sweep --preset NAME --seeds A-B|A,B,...
   --queue URL            put the runs on a BullMQ queue in Redis (redis:// or rediss://, a
                          password in the URL works) for \`engram worker\`s on any machines; their
                          metrics, logs and checkpoints come back here
-  --json                 print sweep.json's summary as one JSON object on the last line`;
+  --json                 print sweep.json's summary as one JSON object on the last line
+  Exit status: 0 when every run finished, 1 when some failed, 130 when stopped (Ctrl-C).`;
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -92,7 +93,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   console.log(formatSummary(result.file.summary));
   console.log(`sweep: ${join(result.sweepDir, 'sweep.json')}`);
+  const failed = result.file.runs.filter((r) => r.status === 'failed').length;
+  if (failed > 0) console.log(`${failed} of ${result.file.runs.length} runs failed (their errors are in sweep.json); the same command tries them again`);
   if (result.interrupted) console.log(`not finished; go on with: npx engram sweep --sweep-dir ${result.sweepDir}${queue !== null ? ` --queue ${queue.shown}` : ''}`);
   if (f.json) console.log(JSON.stringify({ sweepDir: result.sweepDir, complete: result.file.complete, summary: result.file.summary, runs: result.file.runs }));
-  return result.interrupted ? 130 : 0;
+  return result.interrupted ? 130 : failed > 0 ? 1 : 0;
 }
