@@ -1,10 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { assertOneLineError, metrics } from './checkpoint-helpers.js';
 import { engram, tempDir } from './helpers.js';
-import { evaluations, freePort, HAVE_REDIS, spawnEngram, TestRedis, TestWorker, until } from './redis-helpers.js';
+import { evaluations, freePort, HAVE_REDIS, spawnEngram, spawnEngramEnv, TestRedis, TestWorker, until } from './redis-helpers.js';
 
 // Sweeps through a real redis-server (with a password: it must work and never show).
 const PASSWORD = 's3cret-pw';
@@ -124,4 +125,34 @@ test('two sweeps on one queue keep their results apart; a submitter stopped and 
   assert.match(ck.subarray(0, 4096).toString('latin1'), /\\"lr\\":0\.01/);
   assert.equal(JSON.parse(readFileSync(join(dirA, 'sweep.json'), 'utf8')).complete, true);
   await w.stop();
+});
+
+const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
+
+test('rediss:// (TLS) with a password: a sweep and a worker through it; the CA comes from NODE_EXTRA_CA_CERTS', { skip: skip || (!HAVE_OPENSSL && 'openssl is not installed') }, async () => {
+  const d = tempDir('engram-tls-');
+  const sh = (args: string[]): void => assert.equal(spawnSync('openssl', args, { cwd: d, stdio: 'ignore' }).status, 0, `openssl ${args.join(' ')}`);
+  sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=engram-test-ca']);
+  sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(d, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  sh(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
+  const port = await freePort();
+  const server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', 'server.pem', '--tls-key-file', 'server.key',
+    '--tls-ca-cert-file', 'ca.pem', '--tls-auth-clients', 'no', '--requirepass', PASSWORD, '--save', ''], { cwd: d, stdio: 'ignore' });
+  const env = { NODE_EXTRA_CA_CERTS: join(d, 'ca.pem') };
+  const url = `rediss://:${PASSWORD}@127.0.0.1:${port}`;
+  const w = spawnEngramEnv(['worker', '--queue', url, '--parallel', '1', '--work-dir', tempDir('engram-work-')], env);
+  try {
+    const dir = join(tempDir(), 'sweep');
+    const r = await spawnEngramEnv(['sweep', '--preset', 'ntm-copy-small', '--seeds', '1', '--set', 'train.steps=200', '--set', 'train.evalEvery=100',
+      '--until-bit-errors', '0', '--sweep-dir', dir, '--queue', url], env).done;
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.deepEqual(steps(join(dir, 'default', 'seed-1')), upTo(200));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')).queue, `rediss://127.0.0.1:${port}`);
+    assertNoPassword(r.stdout, r.stderr, readFileSync(join(dir, 'sweep.json'), 'utf8'));
+  } finally {
+    w.proc.kill('SIGTERM');
+    await w.done;
+    server.kill('SIGTERM');
+  }
 });

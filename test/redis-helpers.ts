@@ -82,7 +82,12 @@ export interface Spawned {
 
 /** `engram ARGS` as a process of its own, not waited for. */
 export function spawnEngram(args: string[]): Spawned {
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnEngramEnv(args, {});
+}
+
+/** spawnEngram with more environment variables. */
+export function spawnEngramEnv(args: string[], env: Record<string, string>): Spawned {
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '', stderr = '';
   proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
