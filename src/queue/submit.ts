@@ -76,8 +76,13 @@ export class QueueSubmitter implements SweepExecutor {
       const data: RunJob = { sweep: sweepId, run: run.name, ...run.spec };
       const id = jobId(sweepId, run.name);
       const job = await this.queue.getJob(id);
-      if (job !== undefined && (await job.isFailed())) await job.retry('failed');
-      else await this.queue.add('run', data, { jobId: id, attempts: JOB_ATTEMPTS, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 7 * 86400 } });
+      if (job !== undefined && (await job.isFailed())) {
+        await job.retry('failed');
+        continue;
+      }
+      // a job done whose results are not here (its run directory was removed, say): run it again
+      if (job !== undefined && (await job.isCompleted())) await job.remove();
+      await this.queue.add('run', data, { jobId: id, attempts: JOB_ATTEMPTS, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 7 * 86400 } });
     }
     let offset = '0';
     let lastFailedCheck = Date.now();

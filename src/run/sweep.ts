@@ -137,8 +137,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
         fraction.delete(run.name);
         const dir = join(sweepDir, run.name);
         if (end.ok && end.interrupted) return; // stopped: it resumes next time
-        if (end.ok) done++;
-        else failed++, done++;
+        done++;
+        if (!end.ok) failed++;
         const o = runOutcome(run, dir, end.ok ? 'finished' : 'failed', end.ok ? undefined : end.error);
         outcomes.set(run.name, o);
         writeSweepFile(sweepDir, snapshot(false));
