@@ -5,8 +5,7 @@
  * train/parallel.ts through Atomics on the control block's state word.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import type { Config } from '../config/schema.js';
-import { heapAllocator, setKernels, type KernelChoice } from '../kernels/wasm.js';
+import { heapAllocator, setKernels } from '../kernels/wasm.js';
 import { createModel } from '../models/registry.js';
 import type { WritableBatch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
@@ -14,32 +13,11 @@ import { BufferPool } from '../tensor/tensor.js';
 import { accumulateGradients, forwardLogits } from './gradients.js';
 import { zeroGrads } from './optim.js';
 import { setStepReplay } from './replay.js';
-import { controlViews, Num, readCounts, sameLayout, sharedView, sliceViews, Slot, SPIN_MS, State, waitWhile, type DataMessage, type ErrorReply, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
+import { controlViews, Num, readCounts, sameLayout, sharedView, sliceViews, Slot, SPIN_MS, State, waitWhile, type DataMessage, type ErrorReply, type WorkerInit } from './parallel-protocol.js';
 import { adoptedLayout } from '../kernels/adopt.js';
-import { kernelHeapOrNull, kernelBuild, setKernelBuild, type KernelBuild } from '../kernels/heap.js';
+import { kernelHeapOrNull, kernelBuild, setKernelBuild } from '../kernels/heap.js';
 
-interface WorkerInit {
-  config: Config;
-  inputSize: number;
-  outputSize: number;
-  kernels: KernelChoice;
-  /** the trainer thread's build of the WASM kernels (null: none loads there) */
-  build: KernelBuild | null;
-  /** the trainer thread's stepReplayEnabled() */
-  replay: boolean;
-  /** the control block (parallel-protocol.ts) */
-  control: SharedArrayBuffer;
-  /** the first data buffer (later ones come by message) */
-  data: SharedArrayBuffer;
-  weights: SharedFloats;
-  grads: SharedFloats;
-  layout: SharedLayout;
-  /** every thread has a core: spin briefly before sleeping on the control word */
-  spin: boolean;
-  port: MessagePort;
-}
-
-const init = workerData as WorkerInit;
+const init = workerData as WorkerInit & { port: MessagePort };
 const { ints: control, nums } = controlViews(init.control);
 const weights = sharedView(init.weights);
 const grads = sharedView(init.grads);
