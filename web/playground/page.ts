@@ -76,8 +76,8 @@ function boot(): void {
       applyOverrides(config, [...inputs].map(([key, input]) => `${key}=${input.value}`));
     } catch (err) {
       const text = (err as Error).message;
-      const key = FIELDS.find((f) => text.startsWith(f.key) || text.includes(` ${f.key} `) || text.includes(`${f.key} (`))?.key;
-      if (key) inputs.get(key)!.setCustomValidity(text);
+      // every field the message names is marked
+      for (const { key } of FIELDS) if (new RegExp(`(^|[^\\w.])${key.replace('.', '\\.')}(?![\\w])`).test(text)) inputs.get(key)!.setCustomValidity(text);
       formError.textContent = text;
       return null;
     }
