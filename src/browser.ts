@@ -2,7 +2,10 @@
  * @file The browser entry (`import … from 'engram/browser'`): models, tasks, the trainer and
  * weights files as bytes, with nothing from Node. Before the first step, `fetchKernels(url)`
  * fetches and compiles the WebAssembly kernels from the folder that serves
- * dist/kernels/*.wasm; without it every op runs in plain TypeScript. Files, checkpoints on
+ * dist/kernels/*.wasm; without it every op runs in plain TypeScript. Gradient threads
+ * (train.threads > 1) run in Web Workers on a cross-origin isolated page, the trainer itself in
+ * a worker: `setGradientWorkerUrl(url of the bundled train/grad-worker-web.js)`, then
+ * `await trainer.startThreads()` before the first step. Files, checkpoints on
  * disk, worker threads, the server and the command line are Node's alone (`engram`).
  */
 export { Tensor, Tape, withTape, alloc, type Buf, type DType } from './tensor/tensor.js';
@@ -20,6 +23,7 @@ export { MetricsAccumulator, type Metrics } from './train/loss.js';
 export { fetchKernels, installKernels, type KernelModules } from './kernels/files-web.js';
 export { kernelBuild, type KernelBuild } from './kernels/heap.js';
 export { kernelsName, setKernels } from './kernels/wasm.js';
+export { setGradientWorkerUrl, threadsUnavailable } from './train/threads-web.js';
 export {
   applyWeights, CheckpointError, decodeWeightsFile, encodeWeightsFile, CHECKPOINT_VERSION, type LoadedWeights,
 } from './checkpoint/weights-file.js';

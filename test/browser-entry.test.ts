@@ -37,8 +37,8 @@ test('the browser entry reaches no node: module (bundled for a browser)', async 
 test('the playground build holds no Node module and both kernel builds', () => {
   const dir = join(ROOT, 'dist', 'playground');
   const files = readdirSync(dir).sort();
-  assert.deepEqual(files, ['index.html', 'kernels-fma.wasm', 'kernels.wasm', 'page.css', 'page.js', 'worker.js']);
-  for (const f of ['page.js', 'worker.js']) assert.doesNotMatch(readFileSync(join(dir, f), 'utf8'), /["']node:|https?:\/\/(?!www\.w3\.org)/, `${f}: no node: import and nothing fetched from elsewhere`);
+  assert.deepEqual(files, ['grad-worker.js', 'index.html', 'kernels-fma.wasm', 'kernels.wasm', 'page.css', 'page.js', 'worker.js']);
+  for (const f of ['page.js', 'worker.js', 'grad-worker.js']) assert.doesNotMatch(readFileSync(join(dir, f), 'utf8'), /["']node:|https?:\/\/(?!www\.w3\.org)/, `${f}: no node: import and nothing fetched from elsewhere`);
 });
 
 test('sha256.ts agrees with node:crypto across block boundaries', () => {

@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
 import { loadModel } from '../src/api/load-model.js';
 import { encodeCheckpointFile, loadWeights } from '../src/checkpoint/checkpoint.js';
 import { findPreset } from '../src/config/presets.js';
@@ -48,9 +50,22 @@ function serve(): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
+/** Serves a folder's files with no special headers, as any static host would. */
+async function staticServer(dir: string): Promise<{ server: Server; url: string }> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+  const server = createServer((req, res) => {
+    const name = (req.url ?? '/').split('?')[0]!.slice(1) || 'index.html';
+    if (!/^[\w.-]+$/.test(name) || !existsSync(join(dir, name))) return void res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Type': types[extname(name)] ?? 'application/octet-stream' }).end(readFileSync(join(dir, name)));
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}
+
 /** ntm-copy-fast trained in this process as `engram train` trains it: its evaluations, and the trainer. */
-function trainInNode(): { evals: EvalRecord[]; trainer: Trainer } {
+function trainInNode(sets: string[] = []): { evals: EvalRecord[]; trainer: Trainer } {
   const config = cloneConfig(findPreset('ntm-copy-fast')!.config);
+  applyOverrides(config, sets);
   const streams = seedStreams(config.seed);
   const task = createTask(config.task);
   const trainer = new Trainer(createModel(config.model, task.inputSize, task.outputSize, streams.init), task, config, streams);
@@ -62,6 +77,7 @@ function trainInNode(): { evals: EvalRecord[]; trainer: Trainer } {
     evals.push(rec);
     if (rec.bitErrorsPerSeq < config.train.untilBitErrors) break;
   }
+  trainer.close();
   return { evals, trainer };
 }
 
@@ -196,6 +212,28 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
       assert.equal(await page.getAttribute('[data-message]', 'data-error'), 'true', 'training refused');
       await page.fill(`input[data-field="${key}"]`, String(key === 'train.batchSize' ? preset.train.batchSize : key === 'task.maxWords' ? preset.task.maxWords : preset.optimizer.lr));
       assert.equal(await page.textContent('[data-form-error]'), '');
+    }
+
+    // 6. two gradient threads (Web Workers sharing the kernels' memory): Node's numbers for two threads
+    const sets = ['train.threads=2', 'train.steps=250', 'train.untilBitErrors=0'];
+    const node2 = trainInNode(sets).evals[0]!;
+    await page.goto(`${server.url}?preset=ntm-copy-fast&autostart=1&${sets.join('&')}`);
+    await page.waitForFunction(() => (window as unknown as { engram: { status(): { done: boolean } } }).engram.status().done, null, { timeout: 30_000, polling: 200 });
+    const two = await page.evaluate(() => (window as unknown as { engram: { status(): Record<string, unknown> } }).engram.status());
+    assert.deepEqual([two.step, two.loss, two.bitErrorsPerSeq], [node2.step, node2.loss, node2.bitErrorsPerSeq]);
+    assert.match((await page.textContent('[data-message]'))!, /, 2 threads$/);
+
+    // 7. from a static host without the isolation headers: one thread, still the WASM kernels
+    const plain = await staticServer(join(ROOT, 'dist', 'playground'));
+    try {
+      await page.goto(`${plain.url}?preset=ntm-copy-small&autostart=1&train.steps=20&train.evalEvery=10`);
+      await page.waitForFunction(() => (window as unknown as { engram: { status(): { done: boolean } } }).engram.status().done, null, { timeout: 30_000, polling: 200 });
+      assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+      assert.match((await page.textContent('[data-kernels]'))!, /^kernels: wasm(\+fma)?; not cross-origin isolated: 1 training thread$/);
+      await page.fill('input[data-field="train.threads"]', '2');
+      assert.match((await page.textContent('[data-form-error]'))!, /^train\.threads=2: gradient threads need a cross-origin isolated page/);
+    } finally {
+      plain.server.close();
     }
 
     assert.deepEqual(errors, [], 'nothing in the console');

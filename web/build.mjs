@@ -4,8 +4,8 @@
  * server and `engram test --report` use exactly these files.
  *
  * And the playground into dist/playground/: the page (web/playground/page.ts), its training
- * worker (worker.ts, the library's browser side), index.html and both kernel builds; a static
- * folder that any web server can serve.
+ * worker (worker.ts, the library's browser side), the gradient worker (grad-worker-web.ts),
+ * index.html and both kernel builds; a static folder that any web server can serve.
  * Type checking is `tsc -p web` (run by `npm run build:web` before this).
  */
 import { build } from 'esbuild';
@@ -45,7 +45,11 @@ const play = join(root, 'dist', 'playground');
 rmSync(play, { recursive: true, force: true });
 mkdirSync(play, { recursive: true });
 await build({
-  entryPoints: { page: join(web, 'playground', 'page.ts'), worker: join(web, 'playground', 'worker.ts') },
+  entryPoints: {
+    page: join(web, 'playground', 'page.ts'),
+    worker: join(web, 'playground', 'worker.ts'),
+    'grad-worker': join(root, 'src', 'train', 'grad-worker-web.ts'),
+  },
   outdir: play,
   bundle: true,
   // modules: the page starts its worker from import.meta.url, and the worker is a module worker

@@ -42,6 +42,8 @@ export interface GradientThread {
   takeError(): string | undefined;
   /** stops the worker; settles once it has stopped */
   terminate(): Promise<unknown>;
+  /** settles once the worker can take slices (or has failed to start); a browser starts it only while its creator's thread is free */
+  readonly started: Promise<void>;
 }
 
 /** Values of a worker's state word (Int32 0 of its control block). */

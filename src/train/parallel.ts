@@ -132,6 +132,11 @@ export class ParallelGradients {
     }
   }
 
+  /** Settles once every worker can take slices (a browser's start only while this thread is free). */
+  async ready(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.worker.started));
+  }
+
   /**
    * Adds the gradients of `batch` to the model's parameter gradients.
    * @returns the batch's loss (the sum of the slices' losses, in slice order)

@@ -41,5 +41,7 @@ export function spawnGradientThread(init: WorkerInit): GradientThread {
       port1.close();
       return stopped;
     },
+    // a Node worker starts on its own thread: the trainer's first slice waits for it
+    started: Promise.resolve(),
   };
 }

@@ -2,8 +2,8 @@
  * @file The playground page: pick a preset or edit its main settings, train it in a Web
  * Worker (worker.ts) and watch it with the dashboard's live view; download the weights as a
  * `.safetensors` file `engram test --checkpoint` reads, or drop one in to inspect and test it.
- * `?preset=NAME&autostart=1` trains on load; `window.engram.status()` gives the latest
- * evaluation.
+ * `?preset=NAME&autostart=1` trains on load (any field's key, e.g. `&train.threads=2`, sets it);
+ * `window.engram.status()` gives the latest evaluation.
  */
 import 'uplot/dist/uPlot.min.css';
 import '../style.css';
@@ -82,7 +82,7 @@ function boot(): void {
       return null;
     }
     if (config.train.threads > 1 && !threadsAvailable) {
-      const text = `train.threads=${config.train.threads}: gradient threads need a cross-origin isolated page with gradient workers; this one trains on 1 thread`;
+      const text = `train.threads=${config.train.threads}: gradient threads need a cross-origin isolated page (served with COOP/COEP headers, as engram playground serves it); this one trains on 1 thread`;
       inputs.get('train.threads')!.setCustomValidity(text);
       formError.textContent = text;
       return null;
@@ -90,8 +90,8 @@ function boot(): void {
     formError.textContent = '';
     return config;
   }
-  // gradient threads in a page: not in this build (the worker's trainer runs on one thread)
-  const threadsAvailable = false;
+  // gradient threads share memory with Web Workers: only on a cross-origin isolated page
+  const threadsAvailable = isolated;
 
   // --- the worker ---
   const fma = params.get('fma');
@@ -129,7 +129,8 @@ function boot(): void {
     started = true;
     send({ type: 'start', config, name: presetSelect.value, paused });
     setState(paused ? 'paused' : 'training');
-    say(paused ? `reset: a new ${presetSelect.value} model (seed ${config.seed}); Resume trains it` : `training ${presetSelect.value} (seed ${config.seed}) on ${kernels} kernels`);
+    const threads = `${config.train.threads} thread${config.train.threads > 1 ? 's' : ''}`;
+    say(paused ? `reset: a new ${presetSelect.value} model (seed ${config.seed}); Resume trains it` : `training ${presetSelect.value} (seed ${config.seed}) on ${kernels} kernels, ${threads}`);
   }
 
   async function openFile(file: File): Promise<void> {
@@ -142,7 +143,7 @@ function boot(): void {
     switch (m.type) {
       case 'ready':
         kernels = m.kernels;
-        kernelsNote.textContent = `kernels: ${m.kernels}; ${isolated ? 'cross-origin isolated' : 'not cross-origin isolated'}; 1 training thread`;
+        kernelsNote.textContent = `kernels: ${m.kernels}; ${isolated ? `cross-origin isolated: up to ${navigator.hardwareConcurrency} gradient threads (train.threads)` : 'not cross-origin isolated: 1 training thread'}`;
         trainButton.disabled = false;
         document.body.dataset.ready = 'true';
         if (params.get('autostart') === '1') start(false);
@@ -194,6 +195,9 @@ function boot(): void {
   root.append(view);
   liveView(view, { mode: 'live', title: 'playground' }, (a) => { apply = a; });
   fillFrom(findPreset(presetSelect.value)!.config);
+  // a setting in the address (`?train.threads=2&seed=3`) overrides the preset's
+  for (const [key, input] of inputs) if (params.has(key)) input.value = params.get(key)!;
+  checkForm();
 
   (globalThis as unknown as { engram: unknown }).engram = {
     /** the latest evaluation: step, bit errors and loss per sequence, ms per training step, done */

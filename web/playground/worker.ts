@@ -6,7 +6,7 @@
  */
 import {
   applyWeights, createModel, createTask, decodeWeightsFile, describeConfig, encodeWeightsFile, fetchKernels, inspectBatch, kernelsName,
-  releaseModel, Rng, seedStreams, Trainer, type Batch, type Config, type MemoryModel, type Task,
+  releaseModel, Rng, seedStreams, setGradientWorkerUrl, Trainer, type Batch, type Config, type MemoryModel, type Task,
 } from '../../src/browser.js';
 import type { Inspection, LiveEvent, MetricRecord, Progress, RunSummary } from '../../src/server/protocol.js';
 import type { FromWorker, PlaygroundStatus, ToWorker } from './messages.js';
@@ -130,6 +130,8 @@ async function train(s: Session): Promise<void> {
   looping = true;
   s.runningSince = performance.now();
   try {
+    // gradient workers start only while this thread is free: before the first step
+    if (s.config.train.threads > 1) await s.trainer.startThreads();
     while (session === s && !s.paused && !s.done) {
       const end = performance.now() + SLICE_MS;
       const steps: number[] = [], loss: number[] = [];
@@ -232,6 +234,7 @@ scope.onmessage = (ev: MessageEvent<ToWorker>) => {
 async function boot(): Promise<void> {
   const here = new URL(scope.location.href);
   await fetchKernels(new URL('./', here), here.searchParams.get('fma') ?? undefined);
+  setGradientWorkerUrl(new URL('./grad-worker.js', here));
   post({ type: 'ready', kernels: kernelsName() });
 }
 
