@@ -8,6 +8,7 @@ import {
   applyWeights, createModel, createTask, decodeWeightsFile, describeConfig, encodeWeightsFile, fetchKernels, inspectBatch, kernelsName,
   releaseModel, Rng, seedStreams, setGradientWorkerUrl, Trainer, type Batch, type Config, type MemoryModel, type Task,
 } from '../../src/browser.js';
+import { DecimatedSeries, FLUSH_MS } from '../../src/server/decimated-series.js';
 import type { Inspection, LiveEvent, MetricRecord, Progress, RunSummary } from '../../src/server/protocol.js';
 import type { FromWorker, PlaygroundStatus, ToWorker } from './messages.js';
 
@@ -27,6 +28,11 @@ interface Session {
   /** the inspector's sample: the same one at every evaluation, as the dashboard's */
   readonly sample: Batch;
   readonly evals: MetricRecord[];
+  /** the training loss as the dashboard keeps it (bounded), and how many points the page has */
+  readonly train: DecimatedSeries;
+  sent: number;
+  reset: boolean;
+  lastFlush: number;
   paused: boolean;
   done: boolean;
   /** training seconds before the current run of the loop */
@@ -80,7 +86,7 @@ function makeSession(name: string, config: Config, weights?: { tensors: Paramete
   if (weights) trainer.step = weights.step;
   const sample = task.sample(new Rng(config.seed, 'inspect'), 1);
   return {
-    name, config, task, model, trainer, sample, evals: [], paused: true, done: false, elapsedBefore: 0, runningSince: null,
+    name, config, task, model, trainer, sample, evals: [], train: new DecimatedSeries(), sent: 0, reset: false, lastFlush: 0, paused: true, done: false, elapsedBefore: 0, runningSince: null,
     stepMs: 0, steps: 0, rate: 0, status: { step: trainer.step, bitErrorsPerSeq: null, loss: null, msPerStep: null, done: false },
   };
 }
@@ -95,6 +101,19 @@ function replace(next: Session): void {
   }
   live({ type: 'snapshot', data: { run: summary(next.name, next.config), evals: [], train: { steps: [], loss: [], stride: 1 }, progress: progress(next), inspection: null } });
   post({ type: 'status', status: next.status });
+}
+
+/** New training-loss points and the progress, as the dashboard's server sends them (at most every FLUSH_MS). */
+function flush(s: Session): void {
+  s.lastFlush = performance.now();
+  if (s.reset) {
+    s.reset = false;
+    live({ type: 'trainSeries', data: s.train.toJSON() });
+  } else if (s.sent < s.train.steps.length) {
+    live({ type: 'train', data: { steps: s.train.steps.slice(s.sent), loss: s.train.values.slice(s.sent) } });
+  }
+  s.sent = s.train.steps.length;
+  live({ type: 'progress', data: progress(s) });
 }
 
 /** An evaluation as `engram train` makes it (scheduled, or the last step's), with the inspector's view. */
@@ -134,30 +153,28 @@ async function train(s: Session): Promise<void> {
     if (s.config.train.threads > 1) await s.trainer.startThreads();
     while (session === s && !s.paused && !s.done) {
       const end = performance.now() + SLICE_MS;
-      const steps: number[] = [], loss: number[] = [];
       while (performance.now() < end && !s.done) {
         const t = performance.now();
         const r = s.trainer.trainStep();
         s.stepMs += performance.now() - t;
         s.steps++;
-        steps.push(s.trainer.step);
-        loss.push(r.loss);
+        if (s.train.add(s.trainer.step, r.loss) === 'reset') s.reset = true;
         const scheduled = s.trainer.step % s.config.train.evalEvery === 0;
         if (scheduled || s.trainer.step >= s.config.train.steps) {
-          live({ type: 'train', data: { steps: steps.splice(0), loss: loss.splice(0) } });
+          flush(s);
           evaluate(s, scheduled);
           break;
         }
       }
-      if (steps.length > 0) live({ type: 'train', data: { steps, loss } });
-      live({ type: 'progress', data: progress(s) });
+      // the first point at once, then at the dashboard's pace
+      if (s.sent === 0 || s.done || performance.now() - s.lastFlush >= FLUSH_MS) flush(s);
       await yieldToMessages();
     }
   } catch (err) {
     // a non-finite run (NonFiniteError) or a model too large for memory: said once, training stops
     s.done = true;
     post({ type: 'message', text: `training stopped: ${firstLine(err)}`, error: true });
-    live({ type: 'progress', data: progress(s) });
+    flush(s);
   } finally {
     if (s.runningSince !== null) s.elapsedBefore = elapsed(s);
     s.runningSince = null;
@@ -210,7 +227,7 @@ scope.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'pause':
       if (s !== null && !s.done) {
         s.paused = true;
-        live({ type: 'progress', data: progress(s) });
+        flush(s);
       }
       return;
     case 'resume':
