@@ -184,7 +184,16 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
     ];
     for (const [path, want] of cases) {
       await page.evaluate(() => { document.querySelector('[data-message]')!.textContent = ''; });
-      await page.setInputFiles('input[data-action="open"]', path);
+      if (path === notOurs) {
+        // dropped on the page rather than chosen
+        await page.evaluate((text) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([text], 'notes.safetensors'));
+          document.querySelector('[data-drop]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }, readFileSync(notOurs, 'utf8'));
+      } else {
+        await page.setInputFiles('input[data-action="open"]', path);
+      }
       await page.waitForFunction(() => (document.querySelector('[data-message]')?.textContent ?? '') !== '', null, { timeout: 10_000 });
       const text = (await page.textContent('[data-message]'))!;
       assert.match(text, want);

@@ -191,6 +191,7 @@ function firstLine(err: unknown): string {
 /** A dropped or chosen file: the model it holds replaces the current one only if every check passes. */
 function load(bytes: Uint8Array, name: string): void {
   let next: Session;
+  let m: { loss: number; bitErrorsPerSeq: number };
   try {
     const w = decodeWeightsFile(bytes, name);
     next = makeSession(name, w.config, { tensors: w.tensors, source: name, step: Number.isFinite(w.step) ? w.step : 0 });
@@ -198,7 +199,15 @@ function load(bytes: Uint8Array, name: string): void {
     post({ type: 'message', text: firstLine(err), error: true });
     return;
   }
-  const m = next.trainer.evaluate(next.config.train.evalBatches);
+  try {
+    m = next.trainer.evaluate(next.config.train.evalBatches);
+  } catch (err) {
+    // e.g. a model too large for this page's memory: the current one stays
+    next.trainer.dispose();
+    releaseModel(next.model);
+    post({ type: 'message', text: `${name}: ${firstLine(err)}`, error: true });
+    return;
+  }
   next.done = true;
   next.status = { step: next.trainer.step, bitErrorsPerSeq: m.bitErrorsPerSeq, loss: m.loss, msPerStep: null, done: true };
   replace(next);
