@@ -31,6 +31,8 @@ const FIELDS: readonly { key: string; label: string }[] = [
 ];
 
 const DEFAULT_PRESET = 'ntm-copy-fast';
+/** The preset menu's entry for the settings of the last file loaded. */
+const FROM_FILE = '(file)';
 
 function valueAt(config: Config, key: string): string {
   let o: unknown = config;
@@ -66,11 +68,17 @@ function boot(): void {
     for (const [key, input] of inputs) input.value = valueAt(config, key);
     checkForm();
   };
-  presetSelect.addEventListener('change', () => fillFrom(findPreset(presetSelect.value)!.config));
+  presetSelect.addEventListener('change', () => fillFrom(baseConfig()));
+
+  /** The config of the last file loaded: the base of the form while its entry is the chosen "preset". */
+  let fileConfig: Config | null = null;
+  const fileOption = h('option', { value: FROM_FILE, hidden: true }, 'the loaded file');
+  presetSelect.append(fileOption);
+  const baseConfig = (): Config => (presetSelect.value === FROM_FILE && fileConfig !== null ? fileConfig : findPreset(presetSelect.value)!.config);
 
   /** The config the form describes, or null with every problem shown (the CLI's words for `--set`). */
   function checkForm(): Config | null {
-    const config = cloneConfig(findPreset(presetSelect.value)!.config);
+    const config = cloneConfig(baseConfig());
     for (const input of inputs.values()) input.setCustomValidity('');
     try {
       applyOverrides(config, [...inputs].map(([key, input]) => `${key}=${input.value}`));
@@ -162,8 +170,11 @@ function boot(): void {
         break;
       case 'loaded':
         started = true;
-        for (const [key, input] of inputs) input.value = valueAt(m.config, key);
-        formError.textContent = '';
+        fileConfig = m.config;
+        fileOption.hidden = false;
+        fileOption.textContent = `${m.name} (${m.config.model.type} on ${m.config.task.name})`;
+        presetSelect.value = FROM_FILE;
+        fillFrom(m.config);
         setState('done');
         say(`loaded ${m.name}: ${m.config.model.type.toUpperCase()} on ${m.config.task.name}, step ${m.step}; ` +
           `${m.bitErrorsPerSeq.toFixed(3)} bit errors per sequence over ${m.config.train.evalBatches} batches`);
