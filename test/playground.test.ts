@@ -155,6 +155,11 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
     assert.equal(tested.status, 0, tested.stderr);
     assert.ok(JSON.parse(tested.stdout.trim().split('\n').pop()!).bitErrorsPerSeq < 0.1, tested.stdout);
 
+    // the page's own file goes back in: its step, and no bit errors
+    await page.setInputFiles('input[data-action="open"]', file);
+    await page.waitForFunction(() => /^loaded ntm-copy-fast-step/.test(document.querySelector('[data-message]')?.textContent ?? ''), null, { timeout: 20_000 });
+    assert.match((await page.textContent('[data-message]'))!, new RegExp(`, step ${last.step}; 0\\.000 bit errors per sequence over \\d+ batches$`));
+
     // 3. a checkpoint from the command line, chosen in the page: the dashboard's inspector view of that run
     await page.setInputFiles('input[data-action="open"]', cliFile);
     await page.waitForFunction(() => /^loaded best\.safetensors/.test(document.querySelector('[data-message]')?.textContent ?? ''), null, { timeout: 20_000 });
