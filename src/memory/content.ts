@@ -3,11 +3,10 @@
  *   K[i] = k·M[i] / (√((|k|²+ε)(|M[i]|²+ε)) + ε)        cosine similarity
  *   w_c  = softmax_i(β·K)                                 content weighting
  */
-import { contentBackwardWasm, contentForwardWasm } from '../kernels/memory.js';
+import { contentBackwardWasm, contentForwardWasm, type ContentSaved } from '../kernels/memory.js';
 import { allocOverwritten, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
 import { op1 } from '../tensor/op.js';
 
-type F = Float32Array;
 
 /** ε in the cosine similarity: keeps the norm and the quotient finite for all-zero keys or rows. */
 export const COSINE_EPS = 1e-6;
@@ -20,7 +19,7 @@ export function contentWeights(memory: Tensor, key: Tensor, strength: Tensor): T
   const [B, N, W] = memory.shape as [number, number, number];
   expectShape('contentWeights', 'key', key, [B, W]);
   expectShape('contentWeights', 'strength', strength, [B, 1]);
-  return op1<ContentSaved>({
+  return op1<ContentSaved<Buf>>({
     inputs: [memory, key, strength],
     outputs: [[B, N]],
     save: (dt) => ({
@@ -33,17 +32,14 @@ export function contentWeights(memory: Tensor, key: Tensor, strength: Tensor): T
     forward: ([M, k, beta], [w], s) => contentForward(M!, k!, beta!, w!, s, B, N, W),
     backward: ([M, k, beta], [w], s, [gw], [gM, gk, gbeta]) => contentBackward(M!, k!, beta!, w!, s, gw!, gM!, gk!, gbeta!, B, N, W),
     kernel: {
-      forward: ([M, k, beta], [w], s) => contentForwardWasm(M!, k!, beta!, w!, s as ContentSaved<F>, B, N, W),
-      backward: ([M, k, beta], [w], s, [gw], [gM, gk, gbeta]) => contentBackwardWasm(M!, k!, beta!, w!, s as ContentSaved<F>, gw!, gM!, gk!, gbeta!, B, N, W),
+      forward: ([M, k, beta], [w], s) => contentForwardWasm(M!, k!, beta!, w!, s as ContentSaved, B, N, W),
+      backward: ([M, k, beta], [w], s, [gw], [gM, gk, gbeta]) => contentBackwardWasm(M!, k!, beta!, w!, s as ContentSaved, gw!, gM!, gk!, gbeta!, B, N, W),
     },
   });
 }
 
-/** What the forward pass saves for the backward pass. */
-type ContentSaved<T extends Buf = Buf> = { sim: T; den: T; nm2: T; dot: T; nk2: T };
-
 /** w = softmax(β·K), K the cosine similarity of k with each row of M; the saved buffers written. */
-function contentForward(M: Buf, k: Buf, beta: Buf, w: Buf, s: ContentSaved, B: number, N: number, W: number): void {
+function contentForward(M: Buf, k: Buf, beta: Buf, w: Buf, s: ContentSaved<Buf>, B: number, N: number, W: number): void {
   const { sim, den, nm2, dot, nk2 } = s;
   for (let b = 0; b < B; b++) {
     let kk = 0;
@@ -80,7 +76,7 @@ function contentForward(M: Buf, k: Buf, beta: Buf, w: Buf, s: ContentSaved, B: n
 
 /** Adds dL/dM, dL/dk, dL/dβ (null: not wanted) for dL/dw = gw. */
 function contentBackward(
-  M: Buf, k: Buf, beta: Buf, w: Buf, saved: ContentSaved, gw: Buf, gM: Buf | null, gk: Buf | null, gbeta: Buf | null, B: number, N: number, W: number,
+  M: Buf, k: Buf, beta: Buf, w: Buf, saved: ContentSaved<Buf>, gw: Buf, gM: Buf | null, gk: Buf | null, gbeta: Buf | null, B: number, N: number, W: number,
 ): void {
   const { sim, den, nm2, dot, nk2 } = saved;
   for (let b = 0; b < B; b++) {
