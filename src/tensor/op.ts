@@ -61,6 +61,7 @@ export function op<S = undefined>(def: OpDef<S>): Tensor[] {
   const { inputs, kernel } = def;
   const dtype = dtypeOf(inputs[0]!.data);
   const f32 = kernel !== undefined && inputs.every((t) => t.data instanceof Float32Array) && (kernel.accepts?.() ?? true);
+  if (!f32 && def.forward === undefined && def.composite !== undefined) return def.composite();
   const saved = def.save ? def.save(dtype, f32) : (undefined as S);
   const y = def.outputs.map((shape) => allocOverwritten(dtype, sizeOf(shape)));
   const x = inputs.map((t) => t.data);
