@@ -26,7 +26,7 @@ export interface OpKernel<S> {
   /** Writes every output in full (and the saved buffers it uses). */
   forward(x: readonly F[], y: readonly F[], saved: S): boolean;
   /** Adds each input's gradient into gx[i] (null: not wanted); an absent output gradient (null) reads as zeros. */
-  backward(x: readonly F[], y: readonly F[], saved: S, gy: readonly (F | null)[], gx: readonly (F | null)[]): boolean;
+  backward(x: readonly F[], y: readonly F[], saved: S, gy: readonly (F | null)[], gx: readonly (F | null)[], fresh: boolean): boolean;
   /**
    * The backward pass can write, rather than add to, the gradient of input 0 when the op is
    * the first to give it one (it is then made without zeroing, and `fresh` is true): a memory's
@@ -89,7 +89,7 @@ export function op<S = undefined>(def: OpDef<S>): Tensor[] {
       const gx = inputs.map((t, i) => (wanted(t, i) ? t.g() : null));
       let ran: boolean;
       try {
-        ran = kernel!.backward(x as F[], y as F[], saved, gy as (F | null)[], gx as (F | null)[]);
+        ran = kernel!.backward(x as F[], y as F[], saved, gy as (F | null)[], gx as (F | null)[], fresh);
       } catch (err) {
         if (fresh) first.grad = null; // never written: no gradient rather than garbage
         throw err;
