@@ -37,6 +37,8 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
     }
     return n;
   });
+  // its own tape record rather than op()'s: both passes take the batch and the normaliser as
+  // arguments (a replay hands them its own), where op()'s passes have theirs fixed
   const tape = tapeFor(...logits);
   const out = Tensor.zeros([1], logits[0]!.dtype, tape !== null);
   // both passes are functions of the batch and the normaliser, so a replay of the step redoes
