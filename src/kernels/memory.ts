@@ -1,5 +1,5 @@
 /**
- * @file The memory-op WASM SIMD kernels (src/kernels/assembly/memory.ts), called with float32
+ * @file The memory-op WASM SIMD kernels (src/kernels/assembly/, one file per mechanism as in src/memory/), called with float32
  * buffers. Buffers on the kernel heap (a pooled training step's, a model's) are used in place;
  * others go through the heap's temporary blocks (see KernelHeap.in/out). Each function returns
  * false when the kernels are off (setKernels('ts')) or unavailable, and the op then runs its

@@ -8,23 +8,19 @@
  *   u ← u + (1 − u)·g_a·g_w·a_h                             (DeepMind's rule)
  * The stored usage is never modified (the reference updates it in place, which leaks into
  * the next step). Σ_n a[n] = 1 − Π_n û[n] ≤ 1.
- * On float32 with the WASM kernels allocationWeights runs as a kernel (src/kernels/assembly/memory.ts)
+ * On float32 with the WASM kernels allocationWeights runs as a kernel (src/kernels/assembly/allocation.ts)
  * that gives the same values and order, ties included, bit for bit; the loops here are its twin.
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { allocationBackwardWasm, allocationForwardWasm, type AllocationSaved } from '../kernels/memory.js';
 import { allocOverwritten, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
 import { op1 } from '../tensor/op.js';
+import { ALLOCATION_EPS } from '../kernels/constants.js';
 
 type F = Float32Array;
 
-/**
- * ε in û = ε + (1 − ε)·u, DeepMind's value: keeps every factor of the cumulative product
- * at least ε, so the product over the freest slots never becomes exactly 0 (DeepMind's
- * cumprod gradient divides by these factors). Our backward needs no division, but we keep ε
- * so the allocation values match DeepMind's.
- */
-export const ALLOCATION_EPS = 1e-6;
+/** ε in û = ε + (1 − ε)·u (DeepMind's value; why: kernels/constants.ts), shared with the kernel. */
+export { ALLOCATION_EPS };
 
 /**
  * The slots of one batch row in allocation order: û ascending, ties broken by the lower

@@ -6,10 +6,11 @@
 import { contentBackwardWasm, contentForwardWasm, type ContentSaved } from '../kernels/memory.js';
 import { allocOverwritten, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
 import { op1 } from '../tensor/op.js';
+import { COSINE_EPS } from '../kernels/constants.js';
 
 
-/** ε in the cosine similarity: keeps the norm and the quotient finite for all-zero keys or rows. */
-export const COSINE_EPS = 1e-6;
+/** ε in the cosine similarity (kernels/constants.ts), shared with the kernel. */
+export { COSINE_EPS };
 
 /**
  * @param memory [B, N, W]  @param key [B, W]  @param strength β [B, 1]

@@ -8,15 +8,10 @@
  */
 import { allocOverwritten, expectShape, type Tensor } from '../tensor/tensor.js';
 import { op1 } from '../tensor/op.js';
+import { WEIGHT_FLOOR } from '../kernels/constants.js';
 
-/**
- * A sharpened weight below this (2^-64) is 0, and constant (no gradient). Such a weight cannot
- * change any float32 sum it joins (a head's weights sum to ~1), but its products with other
- * small numbers (gradients ~1e-8 and below) fall below float32's smallest normal number, where
- * the CPU slows down many times over: late in training, when the heads have sharpened, the
- * memory's backward pass took 9 times as long before this floor.
- */
-export const WEIGHT_FLOOR = 2 ** -64;
+/** A sharpened weight below this (2^-64) is 0, and constant (why: kernels/constants.ts); shared with the kernel. */
+export { WEIGHT_FLOOR };
 
 /**
  * @param weights w~ [B, N], entries ≥ 0  @param gamma γ [B, 1], γ ≥ 1

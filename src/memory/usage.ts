@@ -5,7 +5,7 @@
  *   ψ = Π_i (1 − f_i · w^r_{t−1,i})                                  retention after freeing by read heads
  *   u_t = u ∘ ψ
  * With several write heads the product over h is DeepMind's rule (the paper has one write head).
- * On float32 with the WASM kernels the update runs as a kernel (src/kernels/assembly/memory.ts),
+ * On float32 with the WASM kernels the update runs as a kernel (src/kernels/assembly/usage.ts),
  * forward and backward; the loops here are its twin.
  */
 import { usageBackwardWasm, usageForwardWasm, type UsageSaved } from '../kernels/memory.js';
