@@ -182,7 +182,7 @@ test('LstmStack: WASM kernels (the fused LSTM cell, on the kernel heap) against 
     setKernels(kind);
     const k = heap.k;
     let cells = 0;
-    heap.k = { ...k, lstmForward: (...args: number[]) => { cells++; k.lstmForward(...args); } };
+    heap.k = { ...k, lstmForward: (...args: Parameters<typeof k.lstmForward>) => { cells++; k.lstmForward(...args); } };
     try {
       const model = createModel(cfg, X, Y, new Rng(13));
       for (const p of model.params.values()) p.g().fill(0);
