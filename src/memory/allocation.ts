@@ -13,7 +13,8 @@
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { allocationBackwardWasm, allocationForwardWasm, type AllocationSaved } from '../kernels/memory.js';
-import { allocOverwritten, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 import { ALLOCATION_EPS } from '../kernels/constants.js';
 

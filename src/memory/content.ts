@@ -4,7 +4,8 @@
  *   w_c  = softmax_i(β·K)                                 content weighting
  */
 import { contentBackwardWasm, contentForwardWasm, type ContentSaved } from '../kernels/memory.js';
-import { allocOverwritten, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 import { COSINE_EPS } from '../kernels/constants.js';
 

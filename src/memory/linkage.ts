@@ -16,7 +16,8 @@
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { linkageBackwardWasm, linkageForwardWasm } from '../kernels/memory.js';
-import { allocOverwritten, expectShape, type Tensor } from '../tensor/tensor.js';
+import { expectShape, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
 import { op, op1 } from '../tensor/op.js';
 
 type F = Float32Array;

@@ -6,7 +6,8 @@
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { locationBackwardWasm, locationForwardWasm, type LocationSaved } from '../kernels/memory.js';
-import { allocOverwritten, expectShape, type Tensor } from '../tensor/tensor.js';
+import { expectShape, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 
 type F = Float32Array;

@@ -6,7 +6,8 @@
  * The largest p is 1, so the sum is at least 1. Only entries w~ > 0 take part; an entry ≤ 0
  * (round-off below 0 included) has p = 0, and a row with none above 0 gives w = 0 (no 0/0).
  */
-import { allocOverwritten, expectShape, type Tensor } from '../tensor/tensor.js';
+import { expectShape, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 import { WEIGHT_FLOOR } from '../kernels/constants.js';
 

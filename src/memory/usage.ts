@@ -9,7 +9,8 @@
  * forward and backward; the loops here are its twin.
  */
 import { usageBackwardWasm, usageForwardWasm, type UsageSaved } from '../kernels/memory.js';
-import { allocOverwritten, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 
 /**

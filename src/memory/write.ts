@@ -5,7 +5,8 @@
  * Every head erases from M_{t−1} before any head adds, so the heads commute.
  */
 import { writeBackwardWasm, writeForwardWasm, writeKeepsNoFactor } from '../kernels/memory.js';
-import { alloc, allocOverwritten, dtypeOf, expectShape, replayJs, type Buf, type Tensor } from '../tensor/tensor.js';
+import { dtypeOf, expectShape, replayJs, type Buf, type Tensor } from '../tensor/tensor.js';
+import { alloc, allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 import { activeKernels } from '../kernels/wasm.js';
 

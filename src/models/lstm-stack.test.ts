@@ -13,7 +13,9 @@ import type { Batch } from '../tasks/batch.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { heapAllocator, setKernels } from '../kernels/wasm.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool, Tape, withTape, type Tensor } from '../tensor/tensor.js';
+import { type Tensor } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2 samples, X=5 inputs, H=4 wide, L=2 layers, Y=3 outputs, T=6 steps.

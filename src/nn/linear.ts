@@ -2,7 +2,8 @@
  * @file Linear layer y = x·Wᵀ + b (PyTorch layout: W is [out, in]), its backward pass,
  * and PyTorch's default initialisation U(−1/√in, 1/√in) for weight and bias.
  */
-import { atBackwardEnd, backwardScope, expectShape, Tensor, type Buf, type DType } from '../tensor/tensor.js';
+import { expectShape, Tensor, type Buf, type DType } from '../tensor/tensor.js';
+import { atBackwardEnd, backwardScope } from '../tensor/tape.js';
 import { op1 } from '../tensor/op.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { table } from '../kernels/memory.js';

@@ -6,7 +6,8 @@
  *   c' = f∘c + i∘g,  h' = o∘tanh(c')
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { allocOverwritten, expectShape, type Buf, type DType, type Tensor } from '../tensor/tensor.js';
+import { expectShape, type Buf, type DType, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
 import { op, scratchLike } from '../tensor/op.js';
 import type { Rng } from '../tensor/random.js';
 import { deferWeightGrad, matmulXWtBackwardTs, matmulXWtTs, uniformParam } from './linear.js';

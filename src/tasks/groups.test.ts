@@ -4,7 +4,7 @@ import { findPreset } from '../config/presets.js';
 import { cloneConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { accumulateGradients, forwardLogits } from '../train/gradients.js';
 import { BatchStore, gatherInto, type Batch } from './batch.js';

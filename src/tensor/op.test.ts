@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { op, op1, type OpDef } from './op.js';
-import { setJsRecorder, Tape, Tensor, withTape, type Buf } from './tensor.js';
+import { setJsRecorder, Tensor, type Buf } from './tensor.js';
+import { Tape, withTape } from './tape.js';
 import { weightedSum } from './ops.js';
 import { assertGradcheck } from './testing.js';
 

@@ -15,7 +15,9 @@
  * and a backward pass adds into them; null for an input whose gradient is not wanted (it needs
  * none, or the op stops it: `OpDef.grads`).
  */
-import { alloc, allocOverwritten, dtypeOf, replayJs, sizeOf, Tensor, tapeFor, type Buf, type DType } from './tensor.js';
+import { dtypeOf, replayJs, sizeOf, Tensor, type Buf, type DType } from './tensor.js';
+import { alloc, allocOverwritten } from './pool.js';
+import { tapeFor } from './tape.js';
 
 type F = Float32Array;
 

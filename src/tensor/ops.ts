@@ -2,7 +2,8 @@
  * @file Elementwise and shape ops with their gradients, each backward beside its forward.
  * Shapes use docs/model.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
-import { expectShape, Tensor, tapeFor, type Buf } from './tensor.js';
+import { expectShape, Tensor, type Buf } from './tensor.js';
+import { tapeFor } from './tape.js';
 import { op1 } from './op.js';
 
 /** An activation, applied elementwise (softmax: over the group of values it is given). */

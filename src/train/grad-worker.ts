@@ -10,7 +10,7 @@ import { heapAllocator, setKernels, type KernelChoice } from '../kernels/wasm.js
 import { createModel } from '../models/registry.js';
 import type { WritableBatch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
 import { accumulateGradients, forwardLogits } from './gradients.js';
 import { zeroGrads } from './optim.js';
 import { setStepReplay } from './replay.js';

@@ -6,7 +6,9 @@ import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
 import { activeHeap } from '../kernels/wasm.js';
-import { BufferPool, Tape, withPool, withTape, type Buf } from '../tensor/tensor.js';
+import { type Buf } from '../tensor/tensor.js';
+import { BufferPool, withPool } from '../tensor/pool.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { StepReplay, stepReplayEnabled, type ReplayStats } from './replay.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 

@@ -6,7 +6,8 @@
  *   bitErrorsPerSeq = Σ mask·[round(σ(z)) ≠ y] / B
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { expectShape, replayJs, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import { expectShape, replayJs, Tensor, type Buf } from '../tensor/tensor.js';
+import { tapeFor } from '../tensor/tape.js';
 import type { Batch } from '../tasks/batch.js';
 
 export function bceWithLogits(z: number, y: number): number {

@@ -5,7 +5,7 @@ import { cloneConfig, type Config } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
 import { kernelBuild, kernelHeapOrNull } from '../kernels/heap.js';
 import { setKernels } from '../kernels/wasm.js';
 import { adoptedLayout, releaseParams } from '../kernels/adopt.js';
