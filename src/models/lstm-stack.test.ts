@@ -8,7 +8,7 @@ import { findPreset } from '../config/presets.js';
 import { applyOverrides, cloneConfig, ConfigError, DEFAULTS, estimateStepBytes, validateConfig, type Config, type ModelConfig } from '../config/schema.js';
 import { describeConfig } from '../server/runs.js';
 import { maskedBceLoss } from '../train/loss.js';
-import { accumulateGradients } from '../train/gradients.js';
+import { accumulateGradients, StepContext } from '../train/gradients.js';
 import type { Batch } from '../tasks/batch.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { heapAllocator, setKernels } from '../kernels/wasm.js';
@@ -190,10 +190,10 @@ test('LstmStack: WASM kernels (the fused LSTM cell, on the kernel heap) against 
       for (const p of model.params.values()) p.g().fill(0);
       const logits = model.forward(x.input, T, B).flatMap((z) => Array.from(z.data));
       const forwardCells = cells; // (a training step's calls go through the kernels' call lists, not heap.k)
-      const pool = new BufferPool(heapAllocator());
-      const loss = accumulateGradients(model, x, pool);
+      const steps = new StepContext(new BufferPool(heapAllocator()));
+      const loss = accumulateGradients(model, x, steps);
       const grads = [...model.params.values()].map((p) => Float32Array.from(p.grad!));
-      pool.clear();
+      steps.pool.clear();
       return { loss, logits, grads, cells: forwardCells };
     } finally {
       heap.k = k;
@@ -213,10 +213,10 @@ test('LstmStack: the gradients of a training step (accumulateGradients, float32 
   const x = batch(new Rng(15));
   const params = [...model.params.values()];
   for (const p of params) p.g().fill(0);
-  const pool = new BufferPool(heapAllocator());
-  const loss = accumulateGradients(model, x, pool);
+  const steps = new StepContext(new BufferPool(heapAllocator()));
+  const loss = accumulateGradients(model, x, steps);
   const got = params.map((p) => Float32Array.from(p.grad!));
-  pool.clear();
+  steps.pool.clear();
   for (const p of params) p.g().fill(0);
   const tape = new Tape();
   const ref = withTape(tape, () => maskedBceLoss(model.forward(x.input, T, B), x));

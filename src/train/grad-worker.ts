@@ -11,7 +11,7 @@ import { createModel } from '../models/registry.js';
 import type { WritableBatch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { BufferPool } from '../tensor/pool.js';
-import { accumulateGradients, forwardLogits } from './gradients.js';
+import { accumulateGradients, forwardLogits, StepContext } from './gradients.js';
 import { zeroGrads } from './optim.js';
 import { setStepReplay } from './replay.js';
 import { controlViews, Num, readCounts, sameLayout, sharedView, sliceViews, Slot, SPIN_MS, State, waitWhile, type DataMessage, type ErrorReply, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
@@ -92,8 +92,8 @@ try {
   // (the same model on the same kernels: it is), goes across in one copy each way
   const own = adoptedLayout(model.params);
   const block = own !== undefined && sameLayout(init.layout, own.data.length, own.offsets) ? own : null;
-  const pool = new BufferPool(heapAllocator());
-  const evalPool = new BufferPool(heapAllocator());
+  const steps = new StepContext(new BufferPool(heapAllocator()));
+  const evalSteps = new StepContext(new BufferPool(heapAllocator()));
   for (;;) {
     const state = Atomics.load(control, 0);
     if (state === State.Quit) break;
@@ -108,12 +108,12 @@ try {
       if (block !== null) block.data.set(weights);
       else params.forEach((p, i) => p.data.set(weights.subarray(init.layout.offsets[i]!, init.layout.offsets[i]! + p.size)));
       if (control[Slot.Forward] === 1) {
-        const z = forwardLogits(model, batch, evalPool, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
+        const z = forwardLogits(model, batch, evalSteps, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
         for (let t = 0; t < batch.T; t++) logits.set(z[t]!, t * z[t]!.length);
       } else {
         if (block !== null) kernelHeapOrNull()!.zero(block.grad); // one memory fill
         else zeroGrads(params); // one memory fill per parameter on the kernel heap
-        nums[Num.Loss] = accumulateGradients(model, batch, pool, nums[Num.Normaliser]!, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
+        nums[Num.Loss] = accumulateGradients(model, batch, steps, nums[Num.Normaliser]!, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
         if (block !== null) grads.set(block.grad);
         else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));
       }
