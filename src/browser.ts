@@ -8,7 +8,9 @@
  * `await trainer.startThreads()` before the first step. Files, checkpoints on
  * disk, worker threads, the server and the command line are Node's alone (`engram`).
  */
-export { Tensor, Tape, withTape, alloc, type Buf, type DType } from './tensor/tensor.js';
+export { Tensor, type Buf, type DType } from './tensor/tensor.js';
+export { alloc } from './tensor/pool.js';
+export { Tape, withTape } from './tensor/tape.js';
 export { Rng } from './tensor/random.js';
 export * from './config/schema.js';
 export { PRESETS, findPreset, presetNames, type Preset } from './config/presets.js';

@@ -17,50 +17,10 @@
  */
 import { fmaSetting, kernelModule } from '#kernel-files';
 import type { Buf } from '../tensor/tensor.js';
+import type { KernelExports } from './kernel-exports.js';
 
-/** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm (src/kernels/assembly/index.ts). */
-export interface KernelExports {
-  matmulXWt(x: number, w: number, y: number, B: number, I: number, O: number): void;
-  matmulXWtBackwardX(w: number, gy: number, gx: number, B: number, I: number, O: number): void;
-  matmulXWtBackwardW(x: number, gy: number, gw: number, B: number, I: number, O: number): void;
-  matmulXWtBackwardWList(list: number, n: number, skip: number, gw: number, I: number, O: number): void;
-  contentForward(...args: number[]): void;
-  contentBackward(...args: number[]): void;
-  readForward(...args: number[]): void;
-  readBackward(...args: number[]): void;
-  writeForward(...args: number[]): void;
-  writeBackward(...args: number[]): void;
-  locationForward(...args: number[]): void;
-  locationBackward(...args: number[]): void;
-  linksForward(...args: number[]): void;
-  linksBackward(...args: number[]): void;
-  linkageForward(...args: number[]): void;
-  linkageBackward(...args: number[]): void;
-  usageForward(...args: number[]): void;
-  usageBackward(...args: number[]): void;
-  allocationForward(...args: number[]): void;
-  allocationBackward(...args: number[]): void;
-  zeroBytes(p: number, bytes: number): void;
-  sumSquares(p: number, n: number): number;
-  adamStep(w: number, g: number, m: number, v: number, n: number, beta1: number, c1: number, beta2: number, c2: number, stepSize: number, sqrtBc2: number, eps: number, uw: number, um: number, uv: number): number;
-  rmspropStep(w: number, g: number, sq: number, mom: number, n: number, alpha: number, c: number, eps: number, lr: number, momentum: number, tf: number, uw: number, usq: number, umom: number): number;
-  expArray(src: number, dst: number, n: number): void;
-  logArray(src: number, dst: number, n: number): void;
-  copyBytes(dst: number, src: number, bytes: number): void;
-  copyCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
-  addCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
-  lstmForward(...args: number[]): void;
-  lstmBackward(...args: number[]): void;
-  readWeightingForward(src: number, M: number, pi: number, out: number, B: number, N: number): void;
-  readWeightingBackward(src: number, M: number, pi: number, gy: number, gsrc: number, gpi: number, B: number, N: number): void;
-  writeWeightingForward(a: number, c: number, ga: number, gw: number, out: number, B: number, N: number): void;
-  writeWeightingBackward(a: number, c: number, ga: number, gw: number, gy: number, da: number, dc: number, dga: number, dgw: number, B: number, N: number): void;
-  activateForward(x: number, K: number, B: number, spec: number, P: number, outs: number): void;
-  activateBackward(x: number, K: number, B: number, spec: number, P: number, outs: number, gouts: number, gx: number): void;
-  heapBase(): number;
-  fusedMultiplyAdd(): number;
-  runCalls(p: number, n: number): void;
-}
+/** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm, typed from their AssemblyScript sources. */
+export type { KernelExports };
 
 const PAGE = 65536;
 const ALIGN = 16;

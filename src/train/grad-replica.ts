@@ -12,8 +12,9 @@ import { heapAllocator, setKernels } from '../kernels/wasm.js';
 import { createModel } from '../models/registry.js';
 import type { WritableBatch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool, type Tensor } from '../tensor/tensor.js';
-import { accumulateGradients, forwardLogits } from './gradients.js';
+import { BufferPool } from '../tensor/pool.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { accumulateGradients, forwardLogits, StepContext } from './gradients.js';
 import { zeroGrads } from './optim.js';
 import { controlViews, Num, readCounts, sameLayout, sharedView, sliceViews, Slot, State, type WorkerInit } from './parallel-protocol.js';
 import { setStepReplay } from './replay.js';
@@ -26,8 +27,8 @@ export class GradReplica {
   private readonly model: ReturnType<typeof createModel>;
   private readonly params: Tensor[];
   private readonly block: { readonly data: Float32Array; readonly grad: Float32Array } | null;
-  private readonly pool: BufferPool;
-  private readonly evalPool: BufferPool;
+  private readonly steps: StepContext;
+  private readonly evalSteps: StepContext;
   /** The data buffer and the trainer's count of them when it was taken. */
   private data: Float32Array;
   private gen = 0;
@@ -54,8 +55,8 @@ export class GradReplica {
     // (the same model on the same kernels: it is), goes across in one copy each way
     const own = adoptedLayout(model.params);
     this.block = own !== undefined && sameLayout(init.layout, own.data.length, own.offsets) ? own : null;
-    this.pool = new BufferPool(heapAllocator());
-    this.evalPool = new BufferPool(heapAllocator());
+    this.steps = new StepContext(new BufferPool(heapAllocator()));
+    this.evalSteps = new StepContext(new BufferPool(heapAllocator()));
   }
 
   /** True when the trainer has sent a data buffer this replica has not taken yet (take it before serve). */
@@ -89,12 +90,12 @@ export class GradReplica {
       if (block !== null) block.data.set(weights);
       else params.forEach((p, i) => p.data.set(weights.subarray(init.layout.offsets[i]!, init.layout.offsets[i]! + p.size)));
       if (this.control[Slot.Forward] === 1) {
-        const z = forwardLogits(model, batch, this.evalPool, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
+        const z = forwardLogits(model, batch, this.evalSteps, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
         for (let t = 0; t < batch.T; t++) logits.set(z[t]!, t * z[t]!.length);
       } else {
         if (block !== null) kernelHeapOrNull()!.zero(block.grad); // one memory fill
         else zeroGrads(params); // one memory fill per parameter on the kernel heap
-        nums[Num.Loss] = accumulateGradients(model, batch, this.pool, nums[Num.Normaliser]!, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
+        nums[Num.Loss] = accumulateGradients(model, batch, this.steps, nums[Num.Normaliser]!, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
         if (block !== null) grads.set(block.grad);
         else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));
       }

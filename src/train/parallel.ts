@@ -19,8 +19,8 @@ import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
 import { BatchStore, gatherInto, type Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
-import type { BufferPool, Tensor } from '../tensor/tensor.js';
-import { accumulateGradients, forwardLogits, scatterRows } from './gradients.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { accumulateGradients, forwardLogits, scatterRows, type StepContext } from './gradients.js';
 import { stepReplayEnabled } from './replay.js';
 import { lossScale } from './loss.js';
 import { CONTROL_BYTES, controlViews, logitsAt, Num, sliceFloats, Slot, SPIN_MS, State, waitWhile, writeSlice, type DataMessage, type GradientThread, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
@@ -141,12 +141,12 @@ export class ParallelGradients {
    * Adds the gradients of `batch` to the model's parameter gradients.
    * @returns the batch's loss (the sum of the slices' losses, in slice order)
    */
-  accumulate(model: MemoryModel, batch: Batch, pool: BufferPool): number {
+  accumulate(model: MemoryModel, batch: Batch, steps: StepContext): number {
     // (no closure for closingOnError here: a training step makes no JavaScript objects)
     try {
       const normaliser = lossScale(batch);
       const block = this.start(model, batch, normaliser, false);
-      let loss = this.first === null ? 0 : accumulateGradients(model, this.first, pool, normaliser, this.groupSize, this.atOnce);
+      let loss = this.first === null ? 0 : accumulateGradients(model, this.first, steps, normaliser, this.groupSize, this.atOnce);
       for (let w = 1; w < this.threads; w++) {
         if (this.counts[w] === 0) continue;
         const h = this.handles[w - 1]!;
@@ -191,14 +191,14 @@ export class ParallelGradients {
    * compute each sample's rows alone.
    * @returns per time step, [B, Y]
    */
-  forward(model: MemoryModel, batch: Batch, pool: BufferPool): Float32Array[] {
+  forward(model: MemoryModel, batch: Batch, steps: StepContext): Float32Array[] {
     return this.closingOnError(() => {
       this.start(model, batch, 0, true);
       const { T, X, Y } = batch;
       const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
       if (this.first !== null) {
         // (the time steps of a sample after the last it needs stay 0, as forwardLogits leaves them)
-        scatterRows(forwardLogits(model, this.first, pool, this.groupSize, this.atOnce), this.shares[0]!, 0, Y, out);
+        scatterRows(forwardLogits(model, this.first, steps, this.groupSize, this.atOnce), this.shares[0]!, 0, Y, out);
       }
       for (let w = 1; w < this.threads; w++) {
         const rows = this.counts[w]!;
