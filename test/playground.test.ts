@@ -246,6 +246,23 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
       assert.match((await page.textContent('[data-kernels]'))!, /^kernels: wasm(\+fma)?; not cross-origin isolated: 1 training thread$/);
       await page.fill('input[data-field="train.threads"]', '2');
       assert.match((await page.textContent('[data-form-error]'))!, /^train\.threads=2: gradient threads need a cross-origin isolated page/);
+
+      // pause, resume and reset
+      await page.goto(`${plain.url}?preset=ntm-copy-small&autostart=1&train.steps=4000&train.evalEvery=200&train.untilBitErrors=0`);
+      await page.waitForFunction(() => (window as unknown as { engram: { status(): { step: number } } }).engram.status().step >= 200, null, { timeout: 30_000, polling: 50 });
+      await page.click('[data-action="pause"]');
+      await page.waitForSelector('.status[data-state="paused"]');
+      const shown = async (): Promise<number> => Number(await page.getAttribute('[data-stat="step"]', 'data-step'));
+      const paused = await shown();
+      await page.waitForTimeout(400);
+      assert.equal(await shown(), paused, 'no steps while paused');
+      assert.ok(paused < 4000, `paused at step ${paused}`);
+      await page.click('[data-action="resume"]');
+      await page.waitForFunction(() => (window as unknown as { engram: { status(): { done: boolean } } }).engram.status().done, null, { timeout: 60_000, polling: 200 });
+      assert.equal(await shown(), 4000);
+      await page.click('[data-action="reset"]');
+      await page.waitForFunction(() => document.querySelector('[data-stat="step"]')?.getAttribute('data-step') === '0', null, { timeout: 10_000 });
+      assert.equal(await page.getAttribute('.status', 'data-state'), 'paused');
     } finally {
       plain.server.close();
     }
