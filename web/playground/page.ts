@@ -63,7 +63,9 @@ function boot(): void {
       inputs.set(key, input);
       return h('label', {}, `${label} `, input);
     }));
+  // gradient threads share memory with Web Workers: only on a cross-origin isolated page
   const isolated = globalThis.crossOriginIsolated === true;
+  const threadsAvailable = isolated;
   const fillFrom = (config: Config): void => {
     for (const [key, input] of inputs) input.value = valueAt(config, key);
     checkForm();
@@ -72,6 +74,7 @@ function boot(): void {
 
   /** The config of the last file loaded: the base of the form while its entry is the chosen "preset". */
   let fileConfig: Config | null = null;
+  let fileName = '';
   const fileOption = h('option', { value: FROM_FILE, hidden: true }, 'the loaded file');
   presetSelect.append(fileOption);
   const baseConfig = (): Config => (presetSelect.value === FROM_FILE && fileConfig !== null ? fileConfig : findPreset(presetSelect.value)!.config);
@@ -98,9 +101,6 @@ function boot(): void {
     formError.textContent = '';
     return config;
   }
-  // gradient threads share memory with Web Workers: only on a cross-origin isolated page
-  const threadsAvailable = isolated;
-
   // --- the worker ---
   const fma = params.get('fma');
   const worker = new Worker(new URL(`./worker.js${fma !== null ? `?fma=${encodeURIComponent(fma)}` : ''}`, import.meta.url), { type: 'module' });
@@ -135,10 +135,12 @@ function boot(): void {
       return;
     }
     started = true;
-    send({ type: 'start', config, name: presetSelect.value, paused });
+    const fromFile = presetSelect.value === FROM_FILE;
+    send({ type: 'start', config, name: fromFile ? `settings of ${fileName}` : presetSelect.value, paused });
     setState(paused ? 'paused' : 'training');
+    const what = fromFile ? "the loaded file's settings" : presetSelect.value;
     const threads = `${config.train.threads} thread${config.train.threads > 1 ? 's' : ''}`;
-    say(paused ? `reset: a new ${presetSelect.value} model (seed ${config.seed}); Resume trains it` : `training ${presetSelect.value} (seed ${config.seed}) on ${kernels} kernels, ${threads}`);
+    say(paused ? `reset: a new model of ${what} (seed ${config.seed}); Resume trains it` : `training ${what} (seed ${config.seed}) on ${kernels} kernels, ${threads}`);
   }
 
   async function openFile(file: File): Promise<void> {
@@ -171,6 +173,7 @@ function boot(): void {
       case 'loaded':
         started = true;
         fileConfig = m.config;
+        fileName = m.name;
         fileOption.hidden = false;
         fileOption.textContent = `${m.name} (${m.config.model.type} on ${m.config.task.name})`;
         presetSelect.value = FROM_FILE;
