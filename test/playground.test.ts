@@ -207,6 +207,15 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
       assert.deepEqual(await page.evaluate(() => (window as unknown as { engram: { inspection(): Inspection } }).engram.inspection()), dropped, 'the model shown is kept');
     }
 
+    // Train after the file: its settings, from its seed, give the command line's run (a DNC, to the bit)
+    assert.equal(await page.inputValue('select[data-field="preset"]'), '(file)');
+    await page.click('[data-action="train"]');
+    await page.waitForFunction(() => (window as unknown as { engram: { status(): { done: boolean; step: number } } }).engram.status().done, null, { timeout: 30_000, polling: 100 });
+    const cliLast = JSON.parse(readFileSync(join(cliRun, 'metrics.jsonl'), 'utf8').trim().split('\n').pop()!) as EvalRecord;
+    const fromFile = await page.evaluate(() => (window as unknown as { engram: { status(): Record<string, unknown> } }).engram.status());
+    assert.deepEqual([fromFile.step, fromFile.loss, fromFile.bitErrorsPerSeq], [cliLast.step, cliLast.loss, cliLast.bitErrorsPerSeq]);
+    assert.equal(await page.textContent('.run-name'), 'settings of best.safetensors');
+
     // 5. settings out of range: refused in the form with the command line's words
     const preset = findPreset('ntm-copy-fast')!.config;
     const cliWords = (set: string): string => {
