@@ -26,5 +26,6 @@ export {
   type TrainingState, type LoadedWeights, type LoadedCheckpoint,
 } from './checkpoint/checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type StoredTensor } from './checkpoint/safetensors.js';
+export { encodeWeightsFile, decodeWeightsFile } from './checkpoint/weights-file.js';
 export { loadModel, resolveCheckpoint, type TrainedModel, type LoadModelOptions } from './api/load-model.js';
 export { runModel, type InputSequence, type RunModelOptions, type ModelOutputs } from './api/run-model.js';

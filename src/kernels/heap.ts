@@ -15,8 +15,7 @@
  * sizes are few (per-time-step shapes do not depend on the sequence length), so exact-size reuse
  * keeps fragmentation low without a general allocator.
  */
-import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
+import { fmaSetting, kernelModule } from '#kernel-files';
 import type { Buf } from '../tensor/tensor.js';
 import type { KernelExports } from './kernel-exports.js';
 
@@ -43,31 +42,15 @@ let compiled: { module: WebAssembly.Module; build: KernelBuild } | null | undefi
 /** the build a thread was told to run (setKernelBuild), before its module was compiled */
 let wanted: KernelBuild | null = null;
 
-function load(file: string): WebAssembly.Module | null {
-  try {
-    return new WebAssembly.Module(readFileSync(new URL(`../../kernels/${file}`, import.meta.url)));
-  } catch {
-    return null; // not built, or no SIMD / shared memory support
-  }
-}
-
 /**
- * The fused build when it compiles here and its multiply-add is fused: relaxed SIMD is enabled
- * by default from Node 22 and behind a V8 flag in Node 20, which is set here; on a CPU without
- * FMA, V8 runs relaxed_madd as a multiply and an add, and the baseline build is taken instead.
+ * The fused build when it compiles here and its multiply-add is fused (kernel-files: from disk
+ * in Node, fetched in a browser); on a CPU without FMA, V8 runs relaxed_madd as a multiply and
+ * an add, and the baseline build is taken instead.
  */
 function fusedModuleOrNull(): WebAssembly.Module | null {
-  const url = new URL('../../kernels/kernels-fma.wasm', import.meta.url);
-  let bytes: Uint8Array<ArrayBuffer>;
+  const mod = kernelModule('fma');
+  if (mod === null) return null;
   try {
-    bytes = readFileSync(url);
-  } catch {
-    return null;
-  }
-  if (!WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
-  if (!WebAssembly.validate(bytes)) return null;
-  try {
-    const mod = new WebAssembly.Module(bytes);
     // a throwaway instance on a small memory of its own, only to ask
     const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
     const probe = new WebAssembly.Instance(mod, { env: { memory, table: new WebAssembly.Table({ element: 'anyfunc', initial: 1 }), abort: () => { throw new Error('wasm abort'); } } });
@@ -81,21 +64,21 @@ const FMA_OFF = ['0', 'off', 'false', 'no'], FMA_ON = ['', '1', 'on', 'true', 'y
 
 /** What is wrong with ENGRAM_FMA, if anything (for a one-line error before any work). */
 export function fmaEnvError(): string | null {
-  const v = (process.env[FMA_ENV] ?? '').trim().toLowerCase();
+  const v = (fmaSetting() ?? '').trim().toLowerCase();
   return FMA_OFF.includes(v) || FMA_ON.includes(v) ? null
-    : `${FMA_ENV}=${process.env[FMA_ENV]} is not understood: set it to 0 (the kernels' build without fused multiply-adds) or 1 (with them, where they run), or unset it`;
+    : `${FMA_ENV}=${fmaSetting()} is not understood: set it to 0 (the kernels' build without fused multiply-adds) or 1 (with them, where they run), or unset it`;
 }
 
 function fmaWanted(): boolean {
   if (wanted !== null) return wanted === 'fma';
   // (anything other than an "off" value: the default, fused where it runs; the CLI refuses others first)
-  return !FMA_OFF.includes((process.env[FMA_ENV] ?? '').trim().toLowerCase());
+  return !FMA_OFF.includes((fmaSetting() ?? '').trim().toLowerCase());
 }
 
 function moduleOrNull(): WebAssembly.Module | null {
   if (compiled === undefined) {
     const fused = fmaWanted() ? fusedModuleOrNull() : null;
-    const mod = fused ?? load('kernels.wasm');
+    const mod = fused ?? kernelModule('simd');
     // neither: not built, or no SIMD / shared memory support: the TypeScript twins run instead
     compiled = mod === null ? null : { module: mod, build: fused !== null ? 'fma' : 'simd' };
   }

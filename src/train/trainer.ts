@@ -120,6 +120,19 @@ export class Trainer {
   /** gradient workers, started at the first step when config.train.threads > 1 */
   private parallel: ParallelGradients | null = null;
 
+  /**
+   * Starts the gradient workers now (config.train.threads > 1) rather than at the first step,
+   * and settles once they can take slices: in a browser, await this before the first step (a
+   * Web Worker starts only while its creator's thread is free, and a step keeps it busy).
+   */
+  async startThreads(): Promise<void> {
+    this.dropStaleWorkers();
+    if (this.config.train.threads > 1) {
+      this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
+      await this.parallel.ready();
+    }
+  }
+
   /** Stops the gradient workers, if any (the trainer can still evaluate). */
   close(): void {
     void this.parallel?.close();
