@@ -209,9 +209,13 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
 
     // Train after the file: its settings, from its seed, give the command line's run (a DNC, to the bit)
     assert.equal(await page.inputValue('select[data-field="preset"]'), '(file)');
-    await page.click('[data-action="train"]');
-    await page.waitForFunction(() => (window as unknown as { engram: { status(): { done: boolean; step: number } } }).engram.status().done, null, { timeout: 30_000, polling: 100 });
     const cliLast = JSON.parse(readFileSync(join(cliRun, 'metrics.jsonl'), 'utf8').trim().split('\n').pop()!) as EvalRecord;
+    await page.click('[data-action="train"]');
+    // (the status says done until the new run's first evaluation: wait for the run's last step)
+    await page.waitForFunction((last) => {
+      const s = (window as unknown as { engram: { status(): { done: boolean; step: number } } }).engram.status();
+      return s.done && s.step === last;
+    }, cliLast.step, { timeout: 30_000, polling: 100 });
     const fromFile = await page.evaluate(() => (window as unknown as { engram: { status(): Record<string, unknown> } }).engram.status());
     assert.deepEqual([fromFile.step, fromFile.loss, fromFile.bitErrorsPerSeq], [cliLast.step, cliLast.loss, cliLast.bitErrorsPerSeq]);
     assert.equal(await page.textContent('.run-name'), 'settings of best.safetensors');
