@@ -1,7 +1,9 @@
 /**
  * @file The public API: re-exports only.
  */
-export { Tensor, Tape, withTape, alloc, replayJs, type Buf, type DType, type ReplayJs } from './tensor/tensor.js';
+export { Tensor, replayJs, type Buf, type DType, type ReplayJs } from './tensor/tensor.js';
+export { alloc } from './tensor/pool.js';
+export { Tape, withTape } from './tensor/tape.js';
 export { Rng } from './tensor/random.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './tensor/gradcheck.js';
 export * from './config/schema.js';
@@ -24,5 +26,6 @@ export {
   type TrainingState, type LoadedWeights, type LoadedCheckpoint,
 } from './checkpoint/checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type StoredTensor } from './checkpoint/safetensors.js';
+export { encodeWeightsFile, decodeWeightsFile } from './checkpoint/weights-file.js';
 export { loadModel, resolveCheckpoint, type TrainedModel, type LoadModelOptions } from './api/load-model.js';
 export { runModel, type InputSequence, type RunModelOptions, type ModelOutputs } from './api/run-model.js';

@@ -1,14 +1,19 @@
 /**
- * @file The live view of `engram train --dashboard`: progress, rate, elapsed and remaining
- * time, the curves as they grow, and the inspector refreshed at each evaluation. Events
- * arrive over Server-Sent Events; drawing happens at most once per animation frame.
+ * @file The live view of `engram train --dashboard` and of the playground: progress, rate,
+ * elapsed and remaining time, the curves as they grow, and the inspector refreshed at each
+ * evaluation. Events arrive over Server-Sent Events (the dashboard) or from a function given
+ * the view's `apply` (the playground's training worker); drawing happens at most once per
+ * animation frame.
  */
 import { API, type Inspection, type LiveEvent, type MetricRecord, type Progress, type RunSummary, type ServerInfo } from '../src/server/protocol.js';
 import { RunCharts } from './curves.js';
 import { card, fmtDuration, fmtNum, h, section } from './dom.js';
 import { Inspector } from './inspector.js';
 
-export function liveView(root: HTMLElement, info: ServerInfo): void {
+/** Hands each LiveEvent to `apply` as it comes, instead of the server's event stream. */
+export type LiveEvents = (apply: (ev: LiveEvent) => void) => void;
+
+export function liveView(root: HTMLElement, info: ServerInfo, events?: LiveEvents): void {
   const status = h('span', { class: 'status', 'data-state': 'connecting' }, 'connecting…');
   const runName = h('span', { class: 'run-name' }, info.title);
   const runDesc = h('div', { class: 'run-desc' });
@@ -49,7 +54,7 @@ export function liveView(root: HTMLElement, info: ServerInfo): void {
       leftEl.textContent = p.state === 'training' ? fmtDuration(p.etaSec) : p.state;
       (bar.firstChild as HTMLElement).style.width = `${Math.min(100, (100 * p.step) / Math.max(1, p.total))}%`;
       status.dataset.state = p.state;
-      status.textContent = p.state === 'training' ? 'training' : p.state === 'done' ? 'training done' : 'stopped';
+      status.textContent = p.state === 'training' ? 'training' : p.state === 'done' ? 'training done' : p.state;
     }
     if (dirty.curves) {
       const last = evals[evals.length - 1];
@@ -116,6 +121,10 @@ export function liveView(root: HTMLElement, info: ServerInfo): void {
     schedule();
   };
 
+  if (events) {
+    events(apply);
+    return;
+  }
   const source = new EventSource(API.events);
   source.onopen = () => {
     if (status.dataset.state === 'connecting' || status.dataset.state === 'disconnected') {

@@ -16,19 +16,24 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { ParamStore } from '../models/params.js';
 import type { Buf } from '../tensor/tensor.js';
 import { writeFilesAtomic, type WriteOptions } from './atomic.js';
-import { decodeSafetensors, encodeSafetensors, SafetensorsError, type StoredTensor } from './safetensors.js';
+import type { StoredTensor } from './safetensors.js';
+import {
+  checkpointHeader, CheckpointError, decodeCheckpointFile, decodeWeightsFile, encodeCheckpointFile, parseConfig, weightTensors,
+  type CheckpointKind, type Hasher, type LoadedWeights,
+} from './weights-file.js';
 
-export const CHECKPOINT_FORMAT = 'engram-checkpoint';
-/** 2: sha256, `kind`, `step`, shaped optimiser buffers, `badInARow` and `runningLoss` in the state. */
-export const CHECKPOINT_VERSION = 2;
+export {
+  applyWeights, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, decodeWeightsFile, encodeCheckpointFile, encodeWeightsFile, type LoadedWeights,
+} from './weights-file.js';
 
-/** A checkpoint that cannot be used; the message is one line saying why and what to do. */
-export class CheckpointError extends Error {
-  override name = 'CheckpointError';
+/** Node's SHA-256 (several times faster than sha256.ts on a large model's weights). */
+function nodeHasher(): Hasher {
+  const h = createHash('sha256');
+  return { update: (d) => h.update(d), hex: () => h.digest('hex') };
 }
 
 export interface BestRecord {
@@ -56,14 +61,6 @@ export interface TrainingState {
   readonly level?: number;
 }
 
-export interface LoadedWeights {
-  readonly tensors: Map<string, StoredTensor>;
-  readonly config: Config;
-  readonly id: string;
-  /** the training step the weights were saved at */
-  readonly step: number;
-}
-
 export interface LoadedCheckpoint {
   readonly weights: LoadedWeights;
   /** optimiser buffers by their optimiser name, e.g. `exp_avg.output.weight` */
@@ -79,23 +76,6 @@ export function statePath(dir: string, name: string): string {
   return join(dir, `${name}.state.safetensors`);
 }
 
-/** sha256 over the metadata (but `sha256`) and every tensor's name, dtype, shape and bytes, in name order. */
-function digest(tensors: ReadonlyMap<string, StoredTensor>, metadata: Record<string, string>): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify(Object.entries(metadata).filter(([k]) => k !== 'sha256').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
-  for (const name of [...tensors.keys()].sort()) {
-    const t = tensors.get(name)!;
-    h.update(JSON.stringify([name, t.data instanceof Float64Array ? 'F64' : 'F32', t.shape]));
-    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  }
-  return h.digest('hex');
-}
-
-/** A safetensors file with `metadata` and its sha256 added, as every checkpoint file is written. */
-export function encodeCheckpointFile(tensors: ReadonlyMap<string, StoredTensor>, metadata: Record<string, string>): Uint8Array {
-  return encodeSafetensors(tensors, { ...metadata, sha256: digest(tensors, metadata) });
-}
-
 /** Writes the pair `name` in `dir`; on failure (a WriteError) the previous pair is untouched. */
 export function saveCheckpoint(
   dir: string,
@@ -105,10 +85,8 @@ export function saveCheckpoint(
   state: TrainingState,
   writes: WriteOptions = {},
 ): void {
-  const id = `${state.step}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
-  const header = { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), id, step: String(state.step) };
-  const weights = new Map<string, StoredTensor>();
-  for (const [k, t] of params) weights.set(k, { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) });
+  const header = checkpointHeader(state.step);
+  const weights = weightTensors(params);
   const opt = new Map<string, StoredTensor>();
   for (const [k, b] of optimizer.buffers) {
     // `slot.param.name`: shape the buffer as its parameter when the name says which one it is
@@ -116,58 +94,32 @@ export function saveCheckpoint(
     opt.set(`optimizer.${k}`, { shape: shape && shape.reduce((a, d) => a * d, 1) === b.length ? shape : [b.length], data: b });
   }
   writeFilesAtomic([
-    [statePath(dir, name), encodeCheckpointFile(opt, { ...header, kind: 'training-state', state: JSON.stringify({ ...state, optimizerStep: optimizer.step }) })],
-    [weightsPath(dir, name), encodeCheckpointFile(weights, { ...header, kind: 'weights', config: JSON.stringify(state.config) })],
+    [statePath(dir, name), encodeCheckpointFile(opt, { ...header, kind: 'training-state', state: JSON.stringify({ ...state, optimizerStep: optimizer.step }) }, nodeHasher())],
+    [weightsPath(dir, name), encodeCheckpointFile(weights, { ...header, kind: 'weights', config: JSON.stringify(state.config) }, nodeHasher())],
   ], writes);
 }
 
-function readChecked(path: string, kind: 'weights' | 'training-state'): ReturnType<typeof decodeSafetensors> {
+/** The bytes of checkpoint file `path`, checked as decodeCheckpointFile does. */
+function readChecked(path: string, kind: CheckpointKind): ReturnType<typeof decodeCheckpointFile> {
+  return decodeCheckpointFile(readBytes(path), path, kind, nodeHasher());
+}
+
+function readBytes(path: string): Uint8Array {
   if (!existsSync(path)) throw new CheckpointError(`checkpoint file ${path} does not exist`);
-  let file;
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new CheckpointError(`${path} is a directory, not a checkpoint file`);
     if (!st.isFile()) throw new CheckpointError(`${path} is not a regular file, so not a checkpoint`);
-    file = decodeSafetensors(readFileSync(path));
+    return readFileSync(path);
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
-    if (err instanceof SafetensorsError) throw new CheckpointError(`${path} is not a readable checkpoint: ${err.message}`);
     throw new CheckpointError(`cannot read ${path}: ${String((err as Error).message).split('\n')[0]}`);
-  }
-  const md = file.metadata;
-  if (md.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${path} is not an engram checkpoint (no "${CHECKPOINT_FORMAT}" metadata)`);
-  if (md.version !== String(CHECKPOINT_VERSION)) {
-    throw new CheckpointError(
-      `${path} has checkpoint format version ${md.version}; this engram reads version ${CHECKPOINT_VERSION} ` +
-        '(test it with the engram version that wrote it, or train a new run)',
-    );
-  }
-  if (md.sha256 !== digest(file.tensors, md)) throw new CheckpointError(`${path} is corrupt: its sha256 does not match its contents`);
-  if (md.kind !== kind) {
-    throw new CheckpointError(
-      kind === 'weights'
-        ? `${path} holds training state, not weights; pass the weights file beside it (${path.replace(/\.state\.safetensors$/, '.safetensors')})`
-        : `${path} holds ${md.kind ?? 'something other than training state'}, not training state`,
-    );
-  }
-  return file;
-}
-
-function parseConfig(path: string, json: string | undefined): Config {
-  try {
-    return validateConfig(JSON.parse(json ?? 'null'));
-  } catch (err) {
-    throw new CheckpointError(`${path} holds an invalid config: ${(err as Error).message}`);
   }
 }
 
 /** Weights and the config they were trained with. */
 export function loadWeights(path: string): LoadedWeights {
-  const { tensors, metadata } = readChecked(path, 'weights');
-  for (const [name, t] of tensors) {
-    for (const v of t.data) if (!Number.isFinite(v)) throw new CheckpointError(`${path}: tensor ${name} holds a non-finite value`);
-  }
-  return { tensors, config: parseConfig(path, metadata.config), id: metadata.id ?? '', step: Number(metadata.step) };
+  return decodeWeightsFile(readBytes(path), path, nodeHasher());
 }
 
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
@@ -212,21 +164,6 @@ export function loadCheckpoint(dir: string, name: string): LoadedCheckpoint {
   for (const [k, t] of tensors) optimizer.set(k.replace(/^optimizer\./, ''), t.data);
   const state = { ...(raw as unknown as TrainingState), config: parseConfig(sp, JSON.stringify(raw.config)) };
   return { weights, optimizer, state };
-}
-
-/** Copies stored weights into a model's parameters; names and shapes must match exactly. */
-export function applyWeights(params: ParamStore, tensors: ReadonlyMap<string, StoredTensor>, source: string): void {
-  for (const [name, p] of params) {
-    const t = tensors.get(name);
-    if (t === undefined) throw new CheckpointError(`${source} has no tensor ${name}; it was saved from a different model config`);
-    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-      throw new CheckpointError(`${source}: tensor ${name} has shape [${t.shape.join(', ')}] but the model needs [${p.shape.join(', ')}]`);
-    }
-  }
-  for (const name of tensors.keys()) {
-    if (!params.has(name)) throw new CheckpointError(`${source} has an unexpected tensor ${name}; it was saved from a different model config`);
-  }
-  for (const [name, p] of params) p.data.set(tensors.get(name)!.data);
 }
 
 /** The dotted config keys whose values differ between `a` and `b`, e.g. `model.hiddenSize`. */

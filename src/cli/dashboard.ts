@@ -43,7 +43,7 @@ function portFlag(v: string | undefined): number | undefined {
  * Starts a dashboard server; a port the user chose that cannot be had is a one-line error,
  * the default port falls back to any free one.
  */
-async function listen(flags: ListenFlags, start: (host: string, port: number) => Promise<Dashboard>): Promise<Dashboard> {
+export async function listen(flags: ListenFlags, start: (host: string, port: number) => Promise<Dashboard>): Promise<Dashboard> {
   const host = flags.host ?? DEFAULT_HOST;
   const chosen = portFlag(flags.port);
   try {
@@ -61,10 +61,10 @@ async function listen(flags: ListenFlags, start: (host: string, port: number) =>
   }
 }
 
-function announce(d: Dashboard, host: string): void {
-  console.log(`dashboard: ${d.url}`);
+export function announce(d: Dashboard, host: string, what = 'dashboard'): void {
+  console.log(`${what}: ${d.url}`);
   if (host !== DEFAULT_HOST && host !== 'localhost') {
-    console.log(`dashboard: listening on ${host}: anyone who can reach this address can see it`);
+    console.log(`${what}: listening on ${host}: anyone who can reach this address can see it`);
   }
 }
 

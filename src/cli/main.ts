@@ -9,6 +9,7 @@ import { fmaEnvError } from '../kernels/heap.js';
 import { presetsCommand } from './presets.js';
 import { testCommand, TEST_HELP } from './test.js';
 import { plotCommand, PLOT_HELP } from './plot.js';
+import { playgroundCommand, PLAYGROUND_HELP } from './playground.js';
 import { trainCommand, TRAIN_HELP } from './train.js';
 import { sweepCommand, SWEEP_HELP } from './sweep.js';
 import { workerCommand, WORKER_HELP } from './worker.js';
@@ -31,6 +32,7 @@ usage: engram <command> [flags]
                                    serve a page with the runs in DIR (default runs/)
   plot --run LABEL=DIR[,DIR...] --out FILE.svg
                                    learning curves of runs (seeds as a median and band) as SVG
+  playground [--port P]            serve the in-browser playground: train and inspect in a page
 
 ${TRAIN_HELP}
 
@@ -42,7 +44,9 @@ ${WORKER_HELP}
 
 ${DASHBOARD_HELP}
 
-${PLOT_HELP}`;
+${PLOT_HELP}
+
+${PLAYGROUND_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -65,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       return sweepCommand(rest);
     case 'worker':
       return workerCommand(rest);
+    case 'playground':
+      return playgroundCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -72,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return cmd === undefined ? 2 : 0;
     default:
-      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, sweep, worker, dashboard, plot (engram --help)`);
+      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, sweep, worker, dashboard, plot, playground (engram --help)`);
       return 2;
   }
 }

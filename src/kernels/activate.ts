@@ -5,12 +5,15 @@
  */
 import type { PartActivation } from '../tensor/ops.js';
 import { table } from './memory.js';
+import { ACT_IDENTITY, ACT_ONEPLUS, ACT_SIGMOID, ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH } from './constants.js';
 import { activeHeap } from './wasm.js';
 
 type F = Float32Array;
 
 /** The kernel's number for each activation. */
-const CODES: Record<PartActivation, number> = { identity: 0, sigmoid: 1, tanh: 2, softplus: 3, oneplus: 4, softmax: 5 };
+const CODES: Record<PartActivation, number> = {
+  identity: ACT_IDENTITY, sigmoid: ACT_SIGMOID, tanh: ACT_TANH, softplus: ACT_SOFTPLUS, oneplus: ACT_ONEPLUS, softmax: ACT_SOFTMAX,
+};
 
 export interface Part {
   readonly size: number;

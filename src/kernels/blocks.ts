@@ -8,24 +8,49 @@
 import type { Buf } from '../tensor/tensor.js';
 import { activeHeap } from './wasm.js';
 
-/** dst[d0 + r·ds + j] = src[s0 + r·ss + j] for r < rows, j < cols (a stride of 0 repeats a row). */
-export function copyColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
+/**
+ * dst[d0 + r·ds + j] = src[s0 + r·ss + j] for r < rows, j < cols (a stride of 0 repeats a row),
+ * on the kernel when both buffers are on the active heap. @returns false (nothing done) otherwise
+ */
+export function copyColumnsKernel(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): boolean {
   const h = activeHeap();
   const ps = h === null ? -1 : h.ptr(src), pd = ps < 0 ? -1 : h!.ptr(dst);
-  if (pd >= 0) {
-    h!.k.copyCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
-    return;
-  }
+  if (pd < 0) return false;
+  h!.k.copyCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
+  return true;
+}
+
+/** dst[d0 + r·ds + j] += src[s0 + r·ss + j], rows in order, on the kernel as copyColumnsKernel. @returns false (nothing done) otherwise */
+export function addColumnsKernel(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): boolean {
+  const h = activeHeap();
+  const ps = h === null ? -1 : h.ptr(src), pd = ps < 0 ? -1 : h!.ptr(dst);
+  if (pd < 0) return false;
+  h!.k.addCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
+  return true;
+}
+
+/** True when every buffer is on the active kernel heap (so the block kernels take them all). */
+export function onKernelHeap(bufs: readonly (Buf | null)[]): boolean {
+  const h = activeHeap();
+  return h !== null && bufs.every((b) => b === null || h.ptr(b) >= 0);
+}
+
+/** The loops of copyColumns. */
+export function copyColumnsTs(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dst[d0 + r * ds + j] = src[s0 + r * ss + j]!;
 }
 
-/** dst[d0 + r·ds + j] += src[s0 + r·ss + j], rows in order (ds = 0 sums the rows into one). */
-export function addColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
-  const h = activeHeap();
-  const ps = h === null ? -1 : h.ptr(src), pd = ps < 0 ? -1 : h!.ptr(dst);
-  if (pd >= 0) {
-    h!.k.addCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
-    return;
-  }
+/** The loops of addColumns. */
+export function addColumnsTs(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dst[d0 + r * ds + j]! += src[s0 + r * ss + j]!;
+}
+
+/** copyColumnsKernel where it can, else its loops. */
+export function copyColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
+  if (!copyColumnsKernel(src, s0, ss, dst, d0, ds, rows, cols)) copyColumnsTs(src, s0, ss, dst, d0, ds, rows, cols);
+}
+
+/** addColumnsKernel where it can, else its loops. */
+export function addColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
+  if (!addColumnsKernel(src, s0, ss, dst, d0, ds, rows, cols)) addColumnsTs(src, s0, ss, dst, d0, ds, rows, cols);
 }

@@ -15,53 +15,12 @@
  * sizes are few (per-time-step shapes do not depend on the sequence length), so exact-size reuse
  * keeps fragmentation low without a general allocator.
  */
-import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
+import { fmaSetting, kernelModule } from '#kernel-files';
 import type { Buf } from '../tensor/tensor.js';
+import type { KernelExports } from './kernel-exports.js';
 
-/** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm (src/kernels/assembly/index.ts). */
-export interface KernelExports {
-  matmulXWt(x: number, w: number, y: number, B: number, I: number, O: number): void;
-  matmulXWtBackwardX(w: number, gy: number, gx: number, B: number, I: number, O: number): void;
-  matmulXWtBackwardW(x: number, gy: number, gw: number, B: number, I: number, O: number): void;
-  matmulXWtBackwardWList(list: number, n: number, skip: number, gw: number, I: number, O: number): void;
-  contentForward(...args: number[]): void;
-  contentBackward(...args: number[]): void;
-  readForward(...args: number[]): void;
-  readBackward(...args: number[]): void;
-  writeForward(...args: number[]): void;
-  writeBackward(...args: number[]): void;
-  locationForward(...args: number[]): void;
-  locationBackward(...args: number[]): void;
-  linksForward(...args: number[]): void;
-  linksBackward(...args: number[]): void;
-  linkageForward(...args: number[]): void;
-  linkageBackward(...args: number[]): void;
-  usageForward(...args: number[]): void;
-  usageBackward(...args: number[]): void;
-  allocationForward(...args: number[]): void;
-  allocationBackward(...args: number[]): void;
-  zeroBytes(p: number, bytes: number): void;
-  sumSquares(p: number, n: number): number;
-  adamStep(w: number, g: number, m: number, v: number, n: number, beta1: number, c1: number, beta2: number, c2: number, stepSize: number, sqrtBc2: number, eps: number, uw: number, um: number, uv: number): number;
-  rmspropStep(w: number, g: number, sq: number, mom: number, n: number, alpha: number, c: number, eps: number, lr: number, momentum: number, tf: number, uw: number, usq: number, umom: number): number;
-  expArray(src: number, dst: number, n: number): void;
-  logArray(src: number, dst: number, n: number): void;
-  copyBytes(dst: number, src: number, bytes: number): void;
-  copyCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
-  addCols(src: number, sStride: number, dst: number, dStride: number, rows: number, cols: number): void;
-  lstmForward(...args: number[]): void;
-  lstmBackward(...args: number[]): void;
-  readWeightingForward(src: number, M: number, pi: number, out: number, B: number, N: number): void;
-  readWeightingBackward(src: number, M: number, pi: number, gy: number, gsrc: number, gpi: number, B: number, N: number): void;
-  writeWeightingForward(a: number, c: number, ga: number, gw: number, out: number, B: number, N: number): void;
-  writeWeightingBackward(a: number, c: number, ga: number, gw: number, gy: number, da: number, dc: number, dga: number, dgw: number, B: number, N: number): void;
-  activateForward(x: number, K: number, B: number, spec: number, P: number, outs: number): void;
-  activateBackward(x: number, K: number, B: number, spec: number, P: number, outs: number, gouts: number, gx: number): void;
-  heapBase(): number;
-  fusedMultiplyAdd(): number;
-  runCalls(p: number, n: number): void;
-}
+/** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm, typed from their AssemblyScript sources. */
+export type { KernelExports };
 
 const PAGE = 65536;
 const ALIGN = 16;
@@ -83,31 +42,15 @@ let compiled: { module: WebAssembly.Module; build: KernelBuild } | null | undefi
 /** the build a thread was told to run (setKernelBuild), before its module was compiled */
 let wanted: KernelBuild | null = null;
 
-function load(file: string): WebAssembly.Module | null {
-  try {
-    return new WebAssembly.Module(readFileSync(new URL(`../../kernels/${file}`, import.meta.url)));
-  } catch {
-    return null; // not built, or no SIMD / shared memory support
-  }
-}
-
 /**
- * The fused build when it compiles here and its multiply-add is fused: relaxed SIMD is enabled
- * by default from Node 22 and behind a V8 flag in Node 20, which is set here; on a CPU without
- * FMA, V8 runs relaxed_madd as a multiply and an add, and the baseline build is taken instead.
+ * The fused build when it compiles here and its multiply-add is fused (kernel-files: from disk
+ * in Node, fetched in a browser); on a CPU without FMA, V8 runs relaxed_madd as a multiply and
+ * an add, and the baseline build is taken instead.
  */
 function fusedModuleOrNull(): WebAssembly.Module | null {
-  const url = new URL('../../kernels/kernels-fma.wasm', import.meta.url);
-  let bytes: Uint8Array<ArrayBuffer>;
+  const mod = kernelModule('fma');
+  if (mod === null) return null;
   try {
-    bytes = readFileSync(url);
-  } catch {
-    return null;
-  }
-  if (!WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
-  if (!WebAssembly.validate(bytes)) return null;
-  try {
-    const mod = new WebAssembly.Module(bytes);
     // a throwaway instance on a small memory of its own, only to ask
     const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
     const probe = new WebAssembly.Instance(mod, { env: { memory, table: new WebAssembly.Table({ element: 'anyfunc', initial: 1 }), abort: () => { throw new Error('wasm abort'); } } });
@@ -121,21 +64,21 @@ const FMA_OFF = ['0', 'off', 'false', 'no'], FMA_ON = ['', '1', 'on', 'true', 'y
 
 /** What is wrong with ENGRAM_FMA, if anything (for a one-line error before any work). */
 export function fmaEnvError(): string | null {
-  const v = (process.env[FMA_ENV] ?? '').trim().toLowerCase();
+  const v = (fmaSetting() ?? '').trim().toLowerCase();
   return FMA_OFF.includes(v) || FMA_ON.includes(v) ? null
-    : `${FMA_ENV}=${process.env[FMA_ENV]} is not understood: set it to 0 (the kernels' build without fused multiply-adds) or 1 (with them, where they run), or unset it`;
+    : `${FMA_ENV}=${fmaSetting()} is not understood: set it to 0 (the kernels' build without fused multiply-adds) or 1 (with them, where they run), or unset it`;
 }
 
 function fmaWanted(): boolean {
   if (wanted !== null) return wanted === 'fma';
   // (anything other than an "off" value: the default, fused where it runs; the CLI refuses others first)
-  return !FMA_OFF.includes((process.env[FMA_ENV] ?? '').trim().toLowerCase());
+  return !FMA_OFF.includes((fmaSetting() ?? '').trim().toLowerCase());
 }
 
 function moduleOrNull(): WebAssembly.Module | null {
   if (compiled === undefined) {
     const fused = fmaWanted() ? fusedModuleOrNull() : null;
-    const mod = fused ?? load('kernels.wasm');
+    const mod = fused ?? kernelModule('simd');
     // neither: not built, or no SIMD / shared memory support: the TypeScript twins run instead
     compiled = mod === null ? null : { module: mod, build: fused !== null ? 'fma' : 'simd' };
   }

@@ -24,11 +24,13 @@ import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { headsFused, type HeadSpec } from '../models/params.js';
 import { copyTask } from '../tasks/copy.js';
-import { accumulateGradients } from '../train/gradients.js';
+import { accumulateGradients, StepContext } from '../train/gradients.js';
 import { Rng } from '../tensor/random.js';
 import { Dnc } from '../models/dnc.js';
 import { maskedBceLoss } from '../train/loss.js';
-import { alloc, BufferPool, Tape, Tensor, withPool, withTape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { alloc, BufferPool, withPool } from '../tensor/pool.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { activeKernels, heapAllocator, kernelsAvailable, setKernels } from './wasm.js';
 import { kernelBuild, kernelHeapOrNull } from './heap.js';
@@ -687,9 +689,9 @@ test('weight gradients deferred to the end of the backward pass (one list per we
       heap.k = { ...k, matmulXWtBackwardWList: (...a: number[]) => { lists++; (k.matmulXWtBackwardWList as (...b: number[]) => void)(...a); } } as typeof k;
       try {
         for (const p of model.params.values()) p.g().fill(0);
-        const pool = new BufferPool(heapAllocator());
-        accumulateGradients(model, batch, pool);
-        pool.clear();
+        const steps = new StepContext(new BufferPool(heapAllocator()));
+        accumulateGradients(model, batch, steps);
+        steps.pool.clear();
         return { grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), lists };
       } finally {
         heap.k = k;
@@ -787,12 +789,12 @@ test('whole NTM and DNC training steps: WASM kernels (heads in one product, buff
       setKernels(kind);
       try {
         const model = createModel(cfg, task.inputSize, task.outputSize, new Rng(1));
-        const pool = new BufferPool(heapAllocator());
-        const loss = accumulateGradients(model, batch, pool);
+        const steps = new StepContext(new BufferPool(heapAllocator()));
+        const loss = accumulateGradients(model, batch, steps);
         const heads = [...model.params.keys()].filter((n) => n.startsWith('heads.') && n.endsWith('.weight'));
         const specs = (model as unknown as { heads: HeadSpec[] }).heads;
         const out = { loss, grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), fused: heads.length > 0 && headsFused(model.params, specs) };
-        pool.clear();
+        steps.pool.clear();
         return out;
       } finally {
         setKernels('wasm');

@@ -1,5 +1,5 @@
 /**
- * @file The memory-op WASM SIMD kernels (src/kernels/assembly/memory.ts), called with float32
+ * @file The memory-op WASM SIMD kernels (src/kernels/assembly/, one file per mechanism as in src/memory/), called with float32
  * buffers. Buffers on the kernel heap (a pooled training step's, a model's) are used in place;
  * others go through the heap's temporary blocks (see KernelHeap.in/out). Each function returns
  * false when the kernels are off (setKernels('ts')) or unavailable, and the op then runs its
@@ -22,8 +22,8 @@ function backwardHeap(): KernelHeap {
   return h;
 }
 
-export interface ContentSaved {
-  sim: F; den: F; nm2: F; dot: F; nk2: F;
+export interface ContentSaved<T = F> {
+  sim: T; den: T; nm2: T; dot: T; nk2: T;
 }
 
 export function contentForwardWasm(M: F, k: F, beta: F, w: F, s: ContentSaved, B: number, N: number, W: number): boolean {
@@ -209,8 +209,8 @@ export function linkageBackwardWasm(
 }
 
 /** What usageForwardWasm saves for the backward pass: Π_h (1 − w^w_h), the usage after the writes, ψ [B, N]. */
-export interface UsageSaved {
-  notWritten: F; afterWrite: F; psi: F;
+export interface UsageSaved<T = F> {
+  notWritten: T; afterWrite: T; psi: T;
 }
 
 /**

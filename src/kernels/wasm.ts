@@ -3,7 +3,7 @@
  * by the build, working on the thread's kernel heap, see heap.ts) or their plain TypeScript
  * twins. Ops ask `activeHeap()` at each call: a heap means "run the kernel".
  */
-import type { F32Allocator } from '../tensor/tensor.js';
+import type { F32Allocator } from '../tensor/pool.js';
 import { kernelBuild, kernelHeapOrNull, kernelsModuleAvailable, type KernelHeap } from './heap.js';
 
 export type KernelChoice = 'wasm' | 'ts';

@@ -4,7 +4,8 @@ import { advanceUsage, ALLOCATION_EPS, allocationWeights, writeAllocations } fro
 import { addScalars, weightedSum } from '../tensor/ops.js';
 import { probeWeights } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7, Wh=3.

@@ -8,20 +8,20 @@
  *   u ← u + (1 − u)·g_a·g_w·a_h                             (DeepMind's rule)
  * The stored usage is never modified (the reference updates it in place, which leaks into
  * the next step). Σ_n a[n] = 1 − Π_n û[n] ≤ 1.
- * On float32 with the WASM kernels allocationWeights runs as a kernel (src/kernels/assembly/memory.ts)
+ * On float32 with the WASM kernels allocationWeights runs as a kernel (src/kernels/assembly/allocation.ts)
  * that gives the same values and order, ties included, bit for bit; the loops here are its twin.
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { allocationBackwardWasm, allocationForwardWasm, type AllocationSaved } from '../kernels/memory.js';
-import { alloc, allocOverwritten, expectShape, replayJs, Tensor, tapeFor } from '../tensor/tensor.js';
+import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
+import { op1 } from '../tensor/op.js';
+import { ALLOCATION_EPS } from '../kernels/constants.js';
 
-/**
- * ε in û = ε + (1 − ε)·u, DeepMind's value: keeps every factor of the cumulative product
- * at least ε, so the product over the freest slots never becomes exactly 0 (DeepMind's
- * cumprod gradient divides by these factors). Our backward needs no division, but we keep ε
- * so the allocation values match DeepMind's.
- */
-export const ALLOCATION_EPS = 1e-6;
+type F = Float32Array;
+
+/** ε in û = ε + (1 − ε)·u (DeepMind's value; why: kernels/constants.ts), shared with the kernel. */
+export { ALLOCATION_EPS };
 
 /**
  * The slots of one batch row in allocation order: û ascending, ties broken by the lower
@@ -43,35 +43,32 @@ export function freeOrder(u: ArrayLike<number>, o: number, N: number): number[] 
 export function allocationWeights(usage: Tensor): Tensor {
   const [B, N] = usage.shape as [number, number];
   expectShape('allocationWeights', 'usage', usage, [B, N]);
-  // the kernel needs float32 and the WASM kernels; decide before allocating its buffers
-  if (usage.data instanceof Float32Array && activeKernels() === 'wasm') {
-    const y = allocationWeightsWasm(usage, B, N);
-    if (y) return y;
-  }
-  const tape = tapeFor(usage);
-  const dt = usage.dtype;
-  const hat = alloc(dt, B * N); // û
-  for (let x = 0; x < B * N; x++) hat[x] = ALLOCATION_EPS + (1 - ALLOCATION_EPS) * usage.data[x]!;
-  const order: number[][] = []; // φ per batch row
-  const prefix = alloc(dt, B * N); // P_j = Π_{i<j} û[φ_i], in sorted position j
-  const a = alloc(dt, B * N);
-  for (let b = 0; b < B; b++) {
-    const phi = freeOrder(hat, b * N, N);
-    order.push(phi);
-    let p = 1;
-    for (let j = 0; j < N; j++) {
-      const s = hat[b * N + phi[j]!]!;
-      prefix[b * N + j] = p;
-      a[b * N + phi[j]!] = (1 - s) * p;
-      p *= s;
-    }
-  }
-  const y = new Tensor(a, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gu = usage.g();
+  return op1<TwinSaved | AllocationSaved>({
+    inputs: [usage],
+    outputs: [[B, N]],
+    // each written in full: û, the prefix products P_j = Π_{i<j} û[φ_i] in sorted position j,
+    // and φ per batch row (the kernel's as int32 slot indices in a float32 buffer)
+    save: (dt, onKernel) => onKernel
+      ? { hat: allocOverwritten('f32', B * N) as F, order: allocOverwritten('f32', B * N) as F, prefix: allocOverwritten('f32', B * N) as F }
+      : { hat: allocOverwritten(dt, B * N), prefix: allocOverwritten(dt, B * N), order: [] },
+    forward: ([u], [a], saved) => {
+      const { hat, prefix, order } = saved as TwinSaved;
+      for (let x = 0; x < B * N; x++) hat[x] = ALLOCATION_EPS + (1 - ALLOCATION_EPS) * u![x]!;
+      order.length = 0;
+      for (let b = 0; b < B; b++) {
+        const phi = freeOrder(hat, b * N, N);
+        order.push(phi);
+        let p = 1;
+        for (let j = 0; j < N; j++) {
+          const sj = hat[b * N + phi[j]!]!;
+          prefix[b * N + j] = p;
+          a![b * N + phi[j]!] = (1 - sj) * p;
+          p *= sj;
+        }
+      }
+    },
+    backward: (_x, _y, saved, [gy], [gu]) => {
+      const { hat, prefix, order } = saved as TwinSaved;
       for (let b = 0; b < B; b++) {
         const phi = order[b]!;
         // With s_j = û[φ_j], G_j = dL/da[φ_j] and P_j as above:
@@ -80,34 +77,23 @@ export function allocationWeights(usage: Tensor): Tensor {
         let q = 0;
         for (let k = N - 1; k >= 0; k--) {
           const n = b * N + phi[k]!;
-          const s = hat[n]!, g = gy[n]!;
-          gu[n]! += (1 - ALLOCATION_EPS) * prefix[b * N + k]! * (q - g);
-          q = g * (1 - s) + s * q;
+          const sk = hat[n]!, g = gy![n]!;
+          gu![n]! += (1 - ALLOCATION_EPS) * prefix[b * N + k]! * (q - g);
+          q = g * (1 - sk) + sk * q;
         }
       }
-    });
-  }
-  return y;
+    },
+    kernel: {
+      accepts: () => activeKernels() === 'wasm',
+      forward: ([u], [a], saved) => allocationForwardWasm(u!, saved as AllocationSaved, a!, B, N),
+      backward: (_x, _y, saved, [gy], [gu]) => allocationBackwardWasm(saved as AllocationSaved, gy!, gu!, B, N),
+    },
+  });
 }
 
-/** allocationWeights on the WASM kernel, or null when it is unavailable. */
-function allocationWeightsWasm(usage: Tensor, B: number, N: number): Tensor | null {
-  type F = Float32Array;
-  const n = B * N;
-  // all overwritten by the kernel: û, φ (as int32), the prefix products and a
-  const saved: AllocationSaved = { hat: allocOverwritten('f32', n) as F, order: allocOverwritten('f32', n) as F, prefix: allocOverwritten('f32', n) as F };
-  const a = allocOverwritten('f32', n) as F;
-  if (!allocationForwardWasm(usage.data as F, saved, a, B, N)) return null;
-  const tape = tapeFor(usage);
-  const y = new Tensor(a, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      allocationBackwardWasm(saved, gy as F, usage.g() as F, B, N);
-    });
-  }
-  return y;
+/** What the twin saves for its backward pass: û and the prefix products [B, N], φ per batch row. */
+interface TwinSaved {
+  hat: Buf; prefix: Buf; order: number[][];
 }
 
 /**
@@ -121,46 +107,31 @@ export function advanceUsage(usage: Tensor, allocation: Tensor, allocGate: Tenso
   expectShape('advanceUsage', 'allocation', allocation, [B, N]);
   expectShape('advanceUsage', 'allocation gate', allocGate, [B, 1]);
   expectShape('advanceUsage', 'write gate', writeGate, [B, 1]);
-  const tape = tapeFor(usage, allocation, allocGate, writeGate);
-  const u = usage.data, a = allocation.data, ga = allocGate.data, gw = writeGate.data;
-  const out = alloc(usage.dtype, B * N);
-  const forward = (): void => {
-    for (let b = 0; b < B; b++) {
-      const g = ga[b]! * gw[b]!;
-      for (let n = 0; n < N; n++) out[b * N + n] = u[b * N + n]! + (1 - u[b * N + n]!) * g * a[b * N + n]!;
-    }
-  };
-  forward();
-  replayJs(forward);
-  const y = new Tensor(out, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const du = usage.requiresGrad ? usage.g() : null;
-      const da = allocation.requiresGrad ? allocation.g() : null;
-      const dga = allocGate.requiresGrad ? allocGate.g() : null;
-      const dgw = writeGate.requiresGrad ? writeGate.g() : null;
-      const backward = (): void => {
-        for (let b = 0; b < B; b++) {
-          const g = ga[b]! * gw[b]!;
-          let dg = 0; // dL/d(g_a g_w)
-          for (let n = 0; n < N; n++) {
-            const x = b * N + n;
-            const d = gy[x]!;
-            if (du) du[x]! += d * (1 - g * a[x]!);
-            if (da) da[x]! += d * (1 - u[x]!) * g;
-            dg += d * (1 - u[x]!) * a[x]!;
-          }
-          if (dga) dga[b]! += dg * gw[b]!;
-          if (dgw) dgw[b]! += dg * ga[b]!;
+  return op1({
+    inputs: [usage, allocation, allocGate, writeGate],
+    outputs: [[B, N]],
+    forward: ([u, a, ga, gw], [out]) => {
+      for (let b = 0; b < B; b++) {
+        const g = ga![b]! * gw![b]!;
+        for (let n = 0; n < N; n++) out![b * N + n] = u![b * N + n]! + (1 - u![b * N + n]!) * g * a![b * N + n]!;
+      }
+    },
+    backward: ([u, a, ga, gw], _y, _s, [gy], [du, da, dga, dgw]) => {
+      for (let b = 0; b < B; b++) {
+        const g = ga![b]! * gw![b]!;
+        let dg = 0; // dL/d(g_a g_w)
+        for (let n = 0; n < N; n++) {
+          const x = b * N + n;
+          const d = gy![x]!;
+          if (du) du[x]! += d * (1 - g * a![x]!);
+          if (da) da[x]! += d * (1 - u![x]!) * g;
+          dg += d * (1 - u![x]!) * a![x]!;
         }
-      };
-      backward();
-      replayJs(backward);
-    });
-  }
-  return y;
+        if (dga) dga[b]! += dg * gw![b]!;
+        if (dgw) dgw[b]! += dg * ga![b]!;
+      }
+    },
+  });
 }
 
 export interface AllocationGates {

@@ -16,7 +16,11 @@
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { linkageBackwardWasm, linkageForwardWasm } from '../kernels/memory.js';
-import { alloc, allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { expectShape, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
+import { op, op1 } from '../tensor/op.js';
+
+type F = Float32Array;
 
 /**
  * L_t and p_t of one write head, both from p_{t−1} (the order the model needs).
@@ -27,29 +31,19 @@ export function updateLinkage(link: Tensor, precedence: Tensor, weights: Tensor)
   const [B, N] = weights.shape as [number, number];
   expectShape('updateLinkage', 'link', link, [B, N, N]);
   expectShape('updateLinkage', 'precedence', precedence, [B, N]);
-  const ins = [link, precedence, weights];
-  const twin = (): { link: Tensor; precedence: Tensor } => ({ link: updateLink(link, precedence, weights), precedence: updatePrecedence(precedence, weights) });
-  // the fused kernel needs float32 inputs and the WASM kernels; decide before allocating its buffers.
-  // A gradient off the kernel heap is copied in and back out: one tensor as precedence and weights would lose one.
-  const kernel = activeKernels() === 'wasm' && precedence !== weights && ins.every((t) => t.data instanceof Float32Array);
-  if (!kernel) return twin();
-  type F = Float32Array;
-  const [L, p, w] = ins.map((t) => t.data as F) as [F, F, F];
-  // all overwritten by the kernel
-  const Lo = allocOverwritten('f32', B * N * N) as F, po = allocOverwritten('f32', B * N) as F;
-  const keep = allocOverwritten('f32', B) as F; // 1 − Σ_i w[i]
-  if (!linkageForwardWasm(L, p, w, Lo, po, keep, B, N)) return twin();
-  const tape = tapeFor(...ins);
-  const yL = new Tensor(Lo, [B, N, N], tape !== null), yp = new Tensor(po, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gLo = yL.grad as F | null, gpo = yp.grad as F | null;
-      if (gLo === null && gpo === null) return;
-      const grad = (t: Tensor): F | null => (t.requiresGrad ? (t.g() as F) : null);
-      linkageBackwardWasm(L, p, w, keep, gLo, gpo, grad(link), grad(precedence), grad(weights), B, N);
-    });
-  }
-  return { link: yL, precedence: yp };
+  const [Lt, pt] = op<F | null>({
+    inputs: [link, precedence, weights],
+    outputs: [[B, N, N], [B, N]],
+    save: (_dt, onKernel) => (onKernel ? allocOverwritten('f32', B) as F : null), // the kernel's 1 − Σ_i w[i]
+    composite: () => [updateLink(link, precedence, weights), updatePrecedence(precedence, weights)],
+    kernel: {
+      // a gradient off the kernel heap is copied in and back out: one tensor as precedence and weights would lose one
+      accepts: () => activeKernels() === 'wasm' && precedence !== weights,
+      forward: ([L, p, w], [Lo, po], keep) => linkageForwardWasm(L!, p!, w!, Lo!, po!, keep!, B, N),
+      backward: ([L, p, w], _y, keep, [gLo, gpo], [gL, gp, gw]) => linkageBackwardWasm(L!, p!, w!, keep!, gLo!, gpo!, gL!, gp!, gw!, B, N),
+    },
+  });
+  return { link: Lt!, precedence: pt! };
 }
 
 /**
@@ -62,47 +56,41 @@ export function updateLink(link: Tensor, precedence: Tensor, weights: Tensor): T
   const [B, N] = weights.shape as [number, number];
   expectShape('updateLink', 'link', link, [B, N, N]);
   expectShape('updateLink', 'precedence', precedence, [B, N]);
-  const tape = tapeFor(link, precedence, weights);
-  const L = link.data, p = precedence.data, w = weights.data;
-  const out = alloc(link.dtype, B * N * N);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < N; i++) {
-      const wi = w[b * N + i]!;
-      const row = (b * N + i) * N;
-      for (let j = 0; j < N; j++) {
-        if (i === j) continue; // no self-links: the diagonal stays 0
-        out[row + j] = (1 - wi - w[b * N + j]!) * L[row + j]! + wi * p[b * N + j]!;
-      }
-    }
-  }
-  const y = new Tensor(out, [B, N, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gL = link.requiresGrad ? link.g() : null;
-      const gp = precedence.requiresGrad ? precedence.g() : null;
-      const gw = weights.requiresGrad ? weights.g() : null;
+  return op1({
+    inputs: [link, precedence, weights],
+    outputs: [[B, N, N]],
+    forward: ([L, p, w], [out]) => {
       for (let b = 0; b < B; b++) {
         for (let i = 0; i < N; i++) {
-          const wi = w[b * N + i]!;
+          const wi = w![b * N + i]!;
+          const row = (b * N + i) * N;
+          for (let j = 0; j < N; j++) {
+            // no self-links: the diagonal stays 0
+            out![row + j] = i === j ? 0 : (1 - wi - w![b * N + j]!) * L![row + j]! + wi * p![b * N + j]!;
+          }
+        }
+      }
+    },
+    backward: ([L, p, w], _y, _s, [gy], [gL, gp, gw]) => {
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < N; i++) {
+          const wi = w![b * N + i]!;
           const row = (b * N + i) * N;
           for (let j = 0; j < N; j++) {
             if (i === j) continue;
-            const d = gy[row + j]!;
-            const l = L[row + j]!;
-            if (gL) gL[row + j]! += d * (1 - wi - w[b * N + j]!);
+            const d = gy![row + j]!;
+            const l = L![row + j]!;
+            if (gL) gL[row + j]! += d * (1 - wi - w![b * N + j]!);
             if (gp) gp[b * N + j]! += d * wi;
             if (gw) {
-              gw[b * N + i]! += d * (p[b * N + j]! - l);
+              gw[b * N + i]! += d * (p![b * N + j]! - l);
               gw[b * N + j]! -= d * l;
             }
           }
         }
       }
-    });
-  }
-  return y;
+    },
+  });
 }
 
 /**
@@ -112,32 +100,27 @@ export function updateLink(link: Tensor, precedence: Tensor, weights: Tensor): T
 export function updatePrecedence(precedence: Tensor, weights: Tensor): Tensor {
   const [B, N] = weights.shape as [number, number];
   expectShape('updatePrecedence', 'precedence', precedence, [B, N]);
-  const tape = tapeFor(precedence, weights);
-  const p = precedence.data, w = weights.data;
-  const keep = alloc(weights.dtype, B); // 1 − Σ_i w[i]
-  const out = alloc(weights.dtype, B * N);
-  for (let b = 0; b < B; b++) {
-    let s = 0;
-    for (let n = 0; n < N; n++) s += w[b * N + n]!;
-    keep[b] = 1 - s;
-    for (let n = 0; n < N; n++) out[b * N + n] = (1 - s) * p[b * N + n]! + w[b * N + n]!;
-  }
-  const y = new Tensor(out, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gp = precedence.requiresGrad ? precedence.g() : null;
-      const gw = weights.requiresGrad ? weights.g() : null;
+  return op1({
+    inputs: [precedence, weights],
+    outputs: [[B, N]],
+    save: (dt) => allocOverwritten(dt, B), // 1 − Σ_i w[i]
+    forward: ([p, w], [out], keep) => {
+      for (let b = 0; b < B; b++) {
+        let s = 0;
+        for (let n = 0; n < N; n++) s += w![b * N + n]!;
+        keep[b] = 1 - s;
+        for (let n = 0; n < N; n++) out![b * N + n] = (1 - s) * p![b * N + n]! + w![b * N + n]!;
+      }
+    },
+    backward: ([p], _y, keep, [gy], [gp, gw]) => {
       for (let b = 0; b < B; b++) {
         let gyp = 0; // Σ_n dL/dp_t[n] · p_{t−1}[n]
         for (let n = 0; n < N; n++) {
-          gyp += gy[b * N + n]! * p[b * N + n]!;
-          if (gp) gp[b * N + n]! += gy[b * N + n]! * keep[b]!;
+          gyp += gy![b * N + n]! * p![b * N + n]!;
+          if (gp) gp[b * N + n]! += gy![b * N + n]! * keep[b]!;
         }
-        if (gw) for (let n = 0; n < N; n++) gw[b * N + n]! += gy[b * N + n]! - gyp;
+        if (gw) for (let n = 0; n < N; n++) gw[b * N + n]! += gy![b * N + n]! - gyp;
       }
-    });
-  }
-  return y;
+    },
+  });
 }

@@ -6,7 +6,11 @@
  */
 import { activeKernels } from '../kernels/wasm.js';
 import { locationBackwardWasm, locationForwardWasm, type LocationSaved } from '../kernels/memory.js';
-import { allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { expectShape, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
+import { op1 } from '../tensor/op.js';
+
+type F = Float32Array;
 import { interpolate } from './interpolate.js';
 import { sharpen } from './sharpen.js';
 import { circularShift } from './shift.js';
@@ -23,28 +27,20 @@ export function locationWeights(content: Tensor, previous: Tensor, gate: Tensor,
   expectShape('locationWeights', 'gate', gate, [B, 1]);
   expectShape('locationWeights', 'shift', shift, [B, S]);
   expectShape('locationWeights', 'gamma', gamma, [B, 1]);
-  const ins = [content, previous, gate, shift, gamma];
-  const twin = (): Tensor => sharpen(circularShift(interpolate(content, previous, gate), shift), gamma);
-  // the fused kernel needs float32 inputs and the WASM kernels; decide before allocating its buffers
-  // the kernel pads a copy of w_g with (S − 1)/2 wrapped slots on each side: at most N of them
-  if (S % 2 !== 1 || (S - 1) / 2 > N || activeKernels() !== 'wasm' || !ins.every((t) => t.data instanceof Float32Array)) return twin();
-  type F = Float32Array;
-  const [wc, wp, g, s, gm] = ins.map((t) => t.data as F) as [F, F, F, F, F];
-  // all written in full by the kernel
-  const saved: LocationSaved = {
-    wg: allocOverwritten('f32', B * N) as F, wt: allocOverwritten('f32', B * N) as F, p: allocOverwritten('f32', B * N) as F, sums: allocOverwritten('f32', B) as F,
-  };
-  const w = allocOverwritten('f32', B * N) as F;
-  if (!locationForwardWasm(wc, wp, g, s, gm, saved, w, B, N, S)) return twin();
-  const tape = tapeFor(...ins);
-  const out = new Tensor(w, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gw = out.grad;
-      if (gw === null) return;
-      const grad = (t: Tensor): F | null => (t.requiresGrad ? (t.g() as F) : null);
-      locationBackwardWasm(wc, wp, g, s, gm, saved, w, gw as F, grad(content), grad(previous), grad(gate), grad(shift), grad(gamma), B, N, S);
-    });
-  }
-  return out;
+  return op1<LocationSaved | null>({
+    inputs: [content, previous, gate, shift, gamma],
+    outputs: [[B, N]],
+    // what the kernel saves, all written in full by it; the twin saves its own, op by op
+    save: (_dt, onKernel) => onKernel
+      ? { wg: allocOverwritten('f32', B * N) as F, wt: allocOverwritten('f32', B * N) as F, p: allocOverwritten('f32', B * N) as F, sums: allocOverwritten('f32', B) as F }
+      : null,
+    composite: () => [sharpen(circularShift(interpolate(content, previous, gate), shift), gamma)],
+    kernel: {
+      // the kernel pads a copy of w_g with (S − 1)/2 wrapped slots on each side: at most N of them
+      accepts: () => S % 2 === 1 && (S - 1) / 2 <= N && activeKernels() === 'wasm',
+      forward: ([wc, wp, g, s, gm], [w], saved) => locationForwardWasm(wc!, wp!, g!, s!, gm!, saved!, w!, B, N, S),
+      backward: ([wc, wp, g, s, gm], [w], saved, [gw], [gwc, gwp, gg, gs, ggm]) =>
+        locationBackwardWasm(wc!, wp!, g!, s!, gm!, saved!, w!, gw!, gwc!, gwp!, gg!, gs!, ggm!, B, N, S),
+    },
+  });
 }

@@ -4,7 +4,8 @@ import { readMemory } from './read.js';
 import { weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7, W=5.

@@ -4,7 +4,8 @@ import { sharpen, WEIGHT_FLOOR } from './sharpen.js';
 import { softmax, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape, type DType } from '../tensor/tensor.js';
+import { Tensor, type DType } from '../tensor/tensor.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7.

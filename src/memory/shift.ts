@@ -6,7 +6,8 @@
  * the order is [−1, 0, +1] (the reference writes [+1, 0, −1]; we keep ascending offsets,
  * and the dashboard labels them). A positive offset moves the focus to higher slots.
  */
-import { alloc, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { expectShape, type Tensor } from '../tensor/tensor.js';
+import { op1 } from '../tensor/op.js';
 
 /**
  * @param weights w_g [B, N]  @param shift s [B, S], S = 2·shiftRange + 1
@@ -18,46 +19,42 @@ export function circularShift(weights: Tensor, shift: Tensor): Tensor {
   expectShape('circularShift', 'shift', shift, [B, S]);
   if (S % 2 !== 1) throw new Error(`circularShift: shift width must be odd (2·shiftRange+1), got ${S}`);
   const range = (S - 1) / 2;
-  const tape = tapeFor(weights, shift);
-  const w = weights.data, s = shift.data;
-  const y = alloc(weights.dtype, B * N);
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < S; j++) {
-      const sj = s[b * S + j]!;
-      const o = j - range;
-      // src = (i − o) mod N, walked without a modulo per element
-      let src = mod(-o, N);
-      for (let i = 0; i < N; i++) {
-        y[b * N + i]! += sj * w[b * N + src]!;
-        if (++src === N) src = 0;
-      }
-    }
-  }
-  const out = new Tensor(y, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = out.grad;
-      if (gy === null) return;
-      const gw = weights.requiresGrad ? weights.g() : null;
-      const gs = shift.requiresGrad ? shift.g() : null;
+  return op1({
+    inputs: [weights, shift],
+    outputs: [[B, N]],
+    forward: ([w, s], [y]) => {
+      y!.fill(0);
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < S; j++) {
-          const sj = s[b * S + j]!;
+          const sj = s![b * S + j]!;
+          const o = j - range;
+          // src = (i − o) mod N, walked without a modulo per element
+          let src = mod(-o, N);
+          for (let i = 0; i < N; i++) {
+            y![b * N + i]! += sj * w![b * N + src]!;
+            if (++src === N) src = 0;
+          }
+        }
+      }
+    },
+    backward: ([w, s], _y, _s, [gy], [gw, gs]) => {
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < S; j++) {
+          const sj = s![b * S + j]!;
           const o = j - range;
           let ds = 0;
           let src = mod(-o, N);
           for (let i = 0; i < N; i++) {
-            const d = gy[b * N + i]!;
-            ds += d * w[b * N + src]!;
+            const d = gy![b * N + i]!;
+            ds += d * w![b * N + src]!;
             if (gw) gw[b * N + src]! += d * sj;
             if (++src === N) src = 0;
           }
           if (gs) gs[b * S + j]! += ds;
         }
       }
-    });
-  }
-  return out;
+    },
+  });
 }
 
 function mod(a: number, n: number): number {

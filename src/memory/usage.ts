@@ -5,11 +5,13 @@
  *   ψ = Π_i (1 − f_i · w^r_{t−1,i})                                  retention after freeing by read heads
  *   u_t = u ∘ ψ
  * With several write heads the product over h is DeepMind's rule (the paper has one write head).
- * On float32 with the WASM kernels the update runs as a kernel (src/kernels/assembly/memory.ts),
+ * On float32 with the WASM kernels the update runs as a kernel (src/kernels/assembly/usage.ts),
  * forward and backward; the loops here are its twin.
  */
-import { usageBackwardWasm, usageForwardWasm } from '../kernels/memory.js';
-import { allocOverwritten, expectShape, Tensor, tapeFor } from '../tensor/tensor.js';
+import { usageBackwardWasm, usageForwardWasm, type UsageSaved } from '../kernels/memory.js';
+import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
+import { op1 } from '../tensor/op.js';
 
 /**
  * The previous write weights enter usage with their gradient stopped, as DeepMind does
@@ -47,75 +49,73 @@ export function updateUsage(
     throw new Error(`updateUsage: ${freeGates.length} free gates for ${readWeights.length} read heads`);
   }
   const stop = opts.stopWriteGradient ?? USAGE_STOPS_WRITE_GRADIENT;
-  const tape = tapeFor(usage, ...freeGates, ...readWeights, ...(stop ? [] : writeWeights));
-  const dt = usage.dtype;
-  const u = usage.data;
+  const H = writeWeights.length, R = readWeights.length;
   const size = B * N;
-  // each overwritten entirely, by the kernel or by the loops below
-  const notWritten = allocOverwritten(dt, size); // Π_h (1 − w^w_h)
-  const afterWrite = allocOverwritten(dt, size); // u after the writes
-  const psi = allocOverwritten(dt, size); // ψ
-  const out = allocOverwritten(dt, size);
-  // a gradient off the kernel heap is copied in and back out once per head: a tensor passed twice would lose one
-  const ins = [usage, ...writeWeights, ...freeGates, ...readWeights];
-  const f32 = new Set(ins).size === ins.length && ins.every((t) => t.data instanceof Float32Array);
-  type F = Float32Array;
-  const data = (ts: readonly Tensor[]): F[] => ts.map((t) => t.data as F);
-  const [ww, fg, wr] = [data(writeWeights), data(freeGates), data(readWeights)];
-  const saved = { notWritten: notWritten as F, afterWrite: afterWrite as F, psi: psi as F };
-  if (!(f32 && usageForwardWasm(u as F, ww, fg, wr, saved, out as F, B, N))) {
-    notWritten.fill(1);
-    for (const w of writeWeights) for (let x = 0; x < size; x++) notWritten[x]! *= 1 - w.data[x]!;
-    for (let x = 0; x < size; x++) afterWrite[x] = u[x]! + (1 - u[x]!) * (1 - notWritten[x]!);
-    psi.fill(1);
-    freeGates.forEach((f, i) => {
-      const r = readWeights[i]!.data;
-      for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) psi[b * N + n]! *= 1 - f.data[b]! * r[b * N + n]!;
-    });
-    for (let x = 0; x < size; x++) out[x] = afterWrite[x]! * psi[x]!;
-  }
-
-  const y = new Tensor(out, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const grads = (ts: readonly Tensor[]): (F | null)[] => ts.map((t) => (t.requiresGrad ? (t.g() as F) : null));
-      const gu = usage.requiresGrad ? usage.g() : null;
-      if (f32 && usageBackwardWasm(u as F, ww, fg, wr, saved, gy as F, gu as F | null, stop ? null : grads(writeWeights), grads(freeGates), grads(readWeights), B, N)) return;
+  const inputs = [usage, ...writeWeights, ...freeGates, ...readWeights];
+  /** u, then w^w per write head, f and w^r per read head */
+  const split = <T>(x: readonly T[]): [T, T[], T[], T[]] => [x[0]!, x.slice(1, 1 + H), x.slice(1 + H, 1 + H + R), x.slice(1 + H + R)];
+  return op1<UsageSaved<Buf>>({
+    inputs,
+    outputs: [[B, N]],
+    grads: inputs.map((_, i) => !(stop && i >= 1 && i <= H)),
+    save: (dt) => ({
+      notWritten: allocOverwritten(dt, size), // Π_h (1 − w^w_h)
+      afterWrite: allocOverwritten(dt, size), // u after the writes
+      psi: allocOverwritten(dt, size), // ψ
+    }),
+    forward: (x, [out], { notWritten, afterWrite, psi }) => {
+      const [u, ww, fg, wr] = split(x);
+      notWritten.fill(1);
+      for (const w of ww) for (let i = 0; i < size; i++) notWritten[i]! *= 1 - w[i]!;
+      for (let i = 0; i < size; i++) afterWrite[i] = u[i]! + (1 - u[i]!) * (1 - notWritten[i]!);
+      psi.fill(1);
+      fg.forEach((f, r) => {
+        const w = wr[r]!;
+        for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) psi[b * N + n]! *= 1 - f[b]! * w[b * N + n]!;
+      });
+      for (let i = 0; i < size; i++) out![i] = afterWrite[i]! * psi[i]!;
+    },
+    backward: (x, _y, { notWritten, afterWrite, psi }, [gy], gx) => {
+      const [u, ww, fg, wr] = split(x);
+      const [gu, gww, gfg, gwr] = split(gx);
       // u_t = (u + (1 − u)(1 − P)) ψ = (1 − (1 − u)P) ψ,  P = Π_h (1 − w_h)
-      if (gu) for (let x = 0; x < size; x++) gu[x]! += gy[x]! * psi[x]! * notWritten[x]!;
-      if (!stop) {
-        writeWeights.forEach((w, h) => {
-          if (!w.requiresGrad) return;
-          const gw = w.g();
-          for (let x = 0; x < size; x++) {
-            let others = 1; // Π_{k≠h} (1 − w_k), without dividing by a factor that may be 0
-            for (let k = 0; k < writeWeights.length; k++) if (k !== h) others *= 1 - writeWeights[k]!.data[x]!;
-            gw[x]! += gy[x]! * psi[x]! * (1 - u[x]!) * others;
-          }
-        });
-      }
-      freeGates.forEach((f, i) => {
-        const r = readWeights[i]!;
-        const gf = f.requiresGrad ? f.g() : null;
-        const gr = r.requiresGrad ? r.g() : null;
+      if (gu) for (let i = 0; i < size; i++) gu[i]! += gy![i]! * psi[i]! * notWritten[i]!;
+      gww.forEach((gw, h) => { // (all null when the gradient is stopped)
+        if (!gw) return;
+        for (let i = 0; i < size; i++) {
+          let others = 1; // Π_{k≠h} (1 − w_k), without dividing by a factor that may be 0
+          for (let k = 0; k < H; k++) if (k !== h) others *= 1 - ww[k]![i]!;
+          gw[i]! += gy![i]! * psi[i]! * (1 - u[i]!) * others;
+        }
+      });
+      fg.forEach((f, r) => {
+        const w = wr[r]!, gf = gfg[r]!, gw = gwr[r]!;
         for (let b = 0; b < B; b++) {
           let df = 0;
           for (let n = 0; n < N; n++) {
-            const x = b * N + n;
-            let others = 1; // Π_{k≠i} (1 − f_k w^r_k)
-            for (let k = 0; k < freeGates.length; k++) {
-              if (k !== i) others *= 1 - freeGates[k]!.data[b]! * readWeights[k]!.data[x]!;
-            }
-            const dFactor = gy[x]! * afterWrite[x]! * others; // dL/d(1 − f_i w^r_i[n])
-            df -= dFactor * r.data[x]!;
-            if (gr) gr[x]! -= dFactor * f.data[b]!;
+            const i = b * N + n;
+            let others = 1; // Π_{k≠r} (1 − f_k w^r_k)
+            for (let k = 0; k < R; k++) if (k !== r) others *= 1 - fg[k]![b]! * wr[k]![i]!;
+            const dFactor = gy![i]! * afterWrite[i]! * others; // dL/d(1 − f_r w^r_r[n])
+            df -= dFactor * w[i]!;
+            if (gw) gw[i]! -= dFactor * f[b]!;
           }
           if (gf) gf[b]! += df;
         }
       });
-    });
-  }
-  return y;
+    },
+    kernel: {
+      // a gradient off the kernel heap is copied in and back out once per head: a tensor passed twice would lose one
+      accepts: () => new Set(inputs).size === inputs.length,
+      forward: (x, [out], saved) => {
+        const [u, ww, fg, wr] = split(x);
+        return usageForwardWasm(u, ww, fg, wr, saved as UsageSaved, out!, B, N);
+      },
+      backward: (x, _y, saved, [gy], gx) => {
+        const [u, ww, fg, wr] = split(x);
+        const [gu, gww, gfg, gwr] = split(gx);
+        return usageBackwardWasm(u, ww, fg, wr, saved as UsageSaved, gy!, gu, stop ? null : gww, gfg, gwr, B, N);
+      },
+    },
+  });
 }

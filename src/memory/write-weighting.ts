@@ -5,7 +5,8 @@
  * g_w scales the whole write, so g_w = 0 writes nothing.
  */
 import { writeWeightingBackwardWasm, writeWeightingForwardWasm } from '../kernels/memory.js';
-import { alloc, expectShape, replayJs, Tensor, tapeFor } from '../tensor/tensor.js';
+import { expectShape, type Tensor } from '../tensor/tensor.js';
+import { op1 } from '../tensor/op.js';
 
 /**
  * @param allocation a [B, N]  @param content c^w [B, N]
@@ -18,52 +19,35 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocGate: T
   expectShape('writeWeighting', 'content weights', content, [B, N]);
   expectShape('writeWeighting', 'allocation gate', allocGate, [B, 1]);
   expectShape('writeWeighting', 'write gate', writeGate, [B, 1]);
-  const tape = tapeFor(allocation, content, allocGate, writeGate);
-  const a = allocation.data, c = content.data, ga = allocGate.data, gw = writeGate.data;
-  const out = alloc(allocation.dtype, B * N);
-  type F = Float32Array;
-  // the WASM kernel (float32 arithmetic) when every buffer is float32, else the TypeScript twin
-  const f32 = [a, c, ga, gw].every((d) => d instanceof Float32Array);
-  const forward = (): void => {
-    for (let b = 0; b < B; b++) {
-      for (let n = 0; n < N; n++) {
-        const x = b * N + n;
-        out[x] = gw[b]! * (ga[b]! * a[x]! + (1 - ga[b]!) * c[x]!);
-      }
-    }
-  };
-  if (!(f32 && writeWeightingForwardWasm(a as F, c as F, ga as F, gw as F, out as F, B, N))) {
-    forward();
-    replayJs(forward);
-  }
-  const y = new Tensor(out, [B, N], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const da = allocation.requiresGrad ? allocation.g() : null;
-      const dc = content.requiresGrad ? content.g() : null;
-      const dga = allocGate.requiresGrad ? allocGate.g() : null;
-      const dgw = writeGate.requiresGrad ? writeGate.g() : null;
-      if (f32 && writeWeightingBackwardWasm(a as F, c as F, ga as F, gw as F, gy as F, da as F | null, dc as F | null, dga as F | null, dgw as F | null, B, N)) return;
-      const backward = (): void => {
-        for (let b = 0; b < B; b++) {
-          let sga = 0, sgw = 0;
-          for (let n = 0; n < N; n++) {
-            const x = b * N + n;
-            const d = gy[x]!;
-            if (da) da[x]! += d * gw[b]! * ga[b]!;
-            if (dc) dc[x]! += d * gw[b]! * (1 - ga[b]!);
-            sga += d * gw[b]! * (a[x]! - c[x]!);
-            sgw += d * (ga[b]! * a[x]! + (1 - ga[b]!) * c[x]!);
-          }
-          if (dga) dga[b]! += sga;
-          if (dgw) dgw[b]! += sgw;
+  return op1({
+    inputs: [allocation, content, allocGate, writeGate],
+    outputs: [[B, N]],
+    forward: ([a, c, ga, gw], [out]) => {
+      for (let b = 0; b < B; b++) {
+        for (let n = 0; n < N; n++) {
+          const x = b * N + n;
+          out![x] = gw![b]! * (ga![b]! * a![x]! + (1 - ga![b]!) * c![x]!);
         }
-      };
-      backward();
-      replayJs(backward);
-    });
-  }
-  return y;
+      }
+    },
+    backward: ([a, c, ga, gw], _y, _s, [gy], [da, dc, dga, dgw]) => {
+      for (let b = 0; b < B; b++) {
+        let sga = 0, sgw = 0;
+        for (let n = 0; n < N; n++) {
+          const x = b * N + n;
+          const d = gy![x]!;
+          if (da) da[x]! += d * gw![b]! * ga![b]!;
+          if (dc) dc[x]! += d * gw![b]! * (1 - ga![b]!);
+          sga += d * gw![b]! * (a![x]! - c![x]!);
+          sgw += d * (ga![b]! * a![x]! + (1 - ga![b]!) * c![x]!);
+        }
+        if (dga) dga[b]! += sga;
+        if (dgw) dgw[b]! += sgw;
+      }
+    },
+    kernel: {
+      forward: ([a, c, ga, gw], [out]) => writeWeightingForwardWasm(a!, c!, ga!, gw!, out!, B, N),
+      backward: ([a, c, ga, gw], _y, _s, [gy], [da, dc, dga, dgw]) => writeWeightingBackwardWasm(a!, c!, ga!, gw!, gy!, da!, dc!, dga!, dgw!, B, N),
+    },
+  });
 }

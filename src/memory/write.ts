@@ -5,7 +5,12 @@
  * Every head erases from M_{t−1} before any head adds, so the heads commute.
  */
 import { writeBackwardWasm, writeForwardWasm, writeKeepsNoFactor } from '../kernels/memory.js';
-import { alloc, allocOverwritten, expectShape, replayJs, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import { dtypeOf, expectShape, replayJs, type Buf, type Tensor } from '../tensor/tensor.js';
+import { alloc, allocOverwritten } from '../tensor/pool.js';
+import { op1 } from '../tensor/op.js';
+import { activeKernels } from '../kernels/wasm.js';
+
+type F = Float32Array;
 
 export interface WriteHeadInput {
   readonly weights: Tensor; // w_h [B, N]
@@ -25,90 +30,47 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
     expectShape('writeMemory', 'add vector', h.add, [B, W]);
   }
   const H = heads.length;
-  const tape = tapeFor(memory, ...heads.flatMap((h) => [h.weights, h.erase, h.add]));
-  const M = memory.data;
   const size = B * N * W;
-  const out = allocOverwritten(memory.dtype, size); // overwritten entirely, by the kernel or by writeForwardTs
-  const f32 = M instanceof Float32Array && heads.every((h) => h.weights.data instanceof Float32Array && h.erase.data instanceof Float32Array && h.add.data instanceof Float32Array);
-  // the WASM kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
-  const packed = f32 ? { w: pack(heads.map((h) => h.weights.data)), e: pack(heads.map((h) => h.erase.data)), a: pack(heads.map((h) => h.add.data)) } : null;
-  // P = Π_h (1 − w_h e_hᵀ), kept for the backward pass unless the kernels recompute it
-  let keep: Buf | null = packed && writeKeepsNoFactor(H, W) ? null : allocOverwritten(memory.dtype, size);
-  if (!(packed && writeForwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, out as Float32Array, H, B, N, W))) {
-    keep ??= allocOverwritten(memory.dtype, size);
-    writeForwardTs(M, heads, keep, out, B, N, W);
-  }
-  const y = new Tensor(out, [B, N, W], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      // M_{t−1}'s gradient: this is usually its first contribution (the write is the last op to
-      // read it), which the kernel writes into a buffer nobody zeroed
-      let gMfresh = false;
-      if (memory.requiresGrad && memory.grad === null) {
-        memory.grad = allocOverwritten(memory.dtype, size);
-        gMfresh = true;
-      }
-      if (packed) {
-        const gM = memory.grad as Float32Array | null;
-        // one head: its own gradients are added into; several: packed ones, then added to each head's
-        const one = H === 1;
-        const grad = (t: Tensor): Float32Array | null => (t.requiresGrad ? (t.g() as Float32Array) : null);
-        const gw = one ? grad(heads[0]!.weights) : (alloc('f32', H * B * N) as Float32Array);
-        const ge = one ? grad(heads[0]!.erase) : (alloc('f32', H * B * W) as Float32Array);
-        const ga = one ? grad(heads[0]!.add) : (alloc('f32', H * B * W) as Float32Array);
-        let done: boolean;
-        try {
-          done = writeBackwardWasm(M as Float32Array, packed.w, packed.e, packed.a, keep as Float32Array | null, gy as Float32Array, gM, gw, ge, ga, H, B, N, W, gMfresh);
-        } catch (err) {
-          if (gMfresh) memory.grad = null; // never written: no gradient rather than garbage
-          throw err;
-        }
-        if (done) {
-          if (!one) {
-            heads.forEach((h, i) => {
-              addSlice(h.weights, gw!, i * B * N);
-              addSlice(h.erase, ge!, i * B * W);
-              addSlice(h.add, ga!, i * B * W);
-            });
-          }
-          return;
-        }
-      }
-      if (keep === null) {
+  /** the heads' buffers from the inputs M, w_0, e_0, a_0, w_1, … */
+  const headsOf = <T>(x: readonly T[]): { w: T; e: T; a: T }[] =>
+    Array.from({ length: H }, (_, h) => ({ w: x[1 + 3 * h]!, e: x[2 + 3 * h]!, a: x[3 + 3 * h]! }));
+  return op1<WriteSaved>({
+    inputs: [memory, ...heads.flatMap((h) => [h.weights, h.erase, h.add])],
+    outputs: [[B, N, W]],
+    // P = Π_h (1 − w_h e_hᵀ), kept for the backward pass unless the kernels recompute it
+    save: (dt, onKernel) => ({ keep: onKernel && writeKeepsNoFactor(H, W) ? null : allocOverwritten(dt, size), packed: null }),
+    forward: ([M, ...hx], [out], saved) => {
+      saved.keep ??= allocOverwritten(dtypeOf(M!), size); // (the kernel was to run, and did not)
+      writeForwardTs(M!, headsOf([M, ...hx]), saved.keep, out!, B, N, W);
+    },
+    backward: ([M, ...hx], _y, saved, [gy], [gM, ...ghx]) => {
+      const hs = headsOf([M, ...hx]), gs = headsOf([gM, ...ghx]);
+      if (saved.keep === null) {
         // the forward kernel did not store it and the TypeScript backward needs it
-        keep = allocOverwritten(memory.dtype, size);
-        writeForwardTs(M, heads, keep, alloc(memory.dtype, size), B, N, W);
+        saved.keep = allocOverwritten(dtypeOf(M!), size);
+        writeForwardTs(M!, hs, saved.keep, allocOverwritten(dtypeOf(M!), size), B, N, W);
       }
-      if (memory.requiresGrad) {
-        const gM = memory.g();
-        if (gMfresh) gM.fill(0);
-        for (let x = 0; x < size; x++) gM[x]! += gy[x]! * keep[x]!;
-      }
+      const keep = saved.keep;
+      if (gM) for (let x = 0; x < size; x++) gM[x]! += gy![x]! * keep[x]!;
       for (let h = 0; h < H; h++) {
-        const head = heads[h]!;
-        const w = head.weights.data, e = head.erase.data, a = head.add.data;
-        const gw = head.weights.requiresGrad ? head.weights.g() : null;
-        const ge = head.erase.requiresGrad ? head.erase.g() : null;
-        const ga = head.add.requiresGrad ? head.add.g() : null;
+        const { w, e, a } = hs[h]!, { w: gw, e: ge, a: ga } = gs[h]!;
         for (let b = 0; b < B; b++) {
           for (let i = 0; i < N; i++) {
-            const wi = w[b * N + i]!;
+            const wi = w![b * N + i]!;
             const m = (b * N + i) * W;
             let dw = 0;
             for (let j = 0; j < W; j++) {
-              const g = gy[m + j]!;
-              const ej = e[b * W + j]!;
+              const g = gy![m + j]!;
+              const ej = e![b * W + j]!;
               // the product over the other heads, computed directly (no division by a factor that may be 0)
               let others = 1;
               if (H > 1) {
                 for (let k = 0; k < H; k++) {
-                  if (k !== h) others *= 1 - heads[k]!.weights.data[b * N + i]! * heads[k]!.erase.data[b * W + j]!;
+                  if (k !== h) others *= 1 - hs[k]!.w![b * N + i]! * hs[k]!.e![b * W + j]!;
                 }
               }
-              const dFactor = g * M[m + j]! * others; // dL/d(1 − w_i e_j)
-              dw += -dFactor * ej + g * a[b * W + j]!;
+              const dFactor = g * M![m + j]! * others; // dL/d(1 − w_i e_j)
+              dw += -dFactor * ej + g * a![b * W + j]!;
               if (ge) ge[b * W + j]! += -dFactor * wi;
               if (ga) ga[b * W + j]! += g * wi;
             }
@@ -116,17 +78,47 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
           }
         }
       }
-    });
-  }
-  return y;
+    },
+    kernel: {
+      // M_{t−1}'s gradient: this is usually its first contribution (the write is the last op to
+      // read it), which the kernel writes into a buffer nobody zeroed
+      writesFreshGradient: true,
+      accepts: () => activeKernels() === 'wasm', // (packing the heads is for the kernel only)
+      forward: ([M, ...hx], [out], saved) => {
+        // the kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
+        const hs = headsOf([M, ...hx]);
+        const packed = { w: pack(hs.map((h) => h.w!)), e: pack(hs.map((h) => h.e!)), a: pack(hs.map((h) => h.a!)) };
+        saved.packed = packed;
+        return writeForwardWasm(M!, packed.w, packed.e, packed.a, saved.keep as F | null, out!, H, B, N, W);
+      },
+      backward: ([M], _y, { keep, packed }, [gy], [gM, ...ghx], fresh) => {
+        const p = packed!;
+        // one head: its own gradients are added into; several: packed ones, then added to each head's
+        if (H === 1) return writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, ghx[0]!, ghx[1]!, ghx[2]!, H, B, N, W, fresh);
+        const gw = alloc('f32', H * B * N) as F, ge = alloc('f32', H * B * W) as F, ga = alloc('f32', H * B * W) as F;
+        if (!writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, gw, ge, ga, H, B, N, W, fresh)) return false;
+        headsOf([gM, ...ghx]).forEach((g, i) => {
+          addSlice(g.w, gw, i * B * N);
+          addSlice(g.e, ge, i * B * W);
+          addSlice(g.a, ga, i * B * W);
+        });
+        return true;
+      },
+    },
+  });
+}
+
+/** What the forward pass keeps: P (null where the kernels recompute it) and, on the kernel, the heads packed. */
+interface WriteSaved {
+  keep: Buf | null;
+  packed: { w: F; e: F; a: F } | null;
 }
 
 /** The TypeScript twin of the forward kernel: keep = Π_h (1 − w_h e_hᵀ), out = M∘keep + Σ_h w_h a_hᵀ. */
-function writeForwardTs(M: Buf, heads: readonly WriteHeadInput[], keep: Buf, out: Buf, B: number, N: number, W: number): void {
+function writeForwardTs(M: Buf, heads: readonly { w: Buf; e: Buf; a: Buf }[], keep: Buf, out: Buf, B: number, N: number, W: number): void {
   const size = B * N * W;
   keep.fill(1);
-  for (const h of heads) {
-    const w = h.weights.data, e = h.erase.data;
+  for (const { w, e } of heads) {
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < N; i++) {
         const wi = w[b * N + i]!;
@@ -136,8 +128,7 @@ function writeForwardTs(M: Buf, heads: readonly WriteHeadInput[], keep: Buf, out
     }
   }
   for (let x = 0; x < size; x++) out[x] = M[x]! * keep[x]!;
-  for (const h of heads) {
-    const w = h.weights.data, a = h.add.data;
+  for (const { w, a } of heads) {
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < N; i++) {
         const wi = w[b * N + i]!;
@@ -165,9 +156,9 @@ function pack(parts: readonly Buf[]): Float32Array {
   return out;
 }
 
-function addSlice(t: Tensor, src: Float32Array, offset: number): void {
-  if (!t.requiresGrad) return;
-  const g = t.g();
+/** g += src[offset, offset + g.length) (g null: not wanted). */
+function addSlice(g: F | null, src: F, offset: number): void {
+  if (g === null) return;
   const add = (): void => {
     for (let i = 0; i < g.length; i++) g[i]! += src[offset + i]!;
   };

@@ -8,7 +8,8 @@ import { DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { maskedBceLoss } from '../train/loss.js';
 import type { Batch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, Wh=2 (per-head arrays), R=3, X=4, W=5, H=6, N=7, Y=8, T=4.

@@ -43,9 +43,12 @@ import { Tensor, type DType } from '../tensor/tensor.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
-import { addLinear, applyLinear, headOutputsAll, initHead, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
+import { addLinear, applyLinear, headOutputsAll, initHead, outputsOf, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
 
-export function dncWriteParts(W: number): PartSpec[] {
+type DncWriteParts = ReturnType<typeof dncWriteParts>;
+type DncReadParts = ReturnType<typeof dncReadParts>;
+
+export function dncWriteParts(W: number) {
   return [
     { name: 'key', size: W, activation: 'identity' }, // k
     { name: 'beta', size: 1, activation: 'softplus' }, // β ≥ 0
@@ -53,16 +56,16 @@ export function dncWriteParts(W: number): PartSpec[] {
     { name: 'vector', size: W, activation: 'tanh' }, // v, the write vector
     { name: 'allocGate', size: 1, activation: 'sigmoid' }, // g_a ∈ (0, 1)
     { name: 'writeGate', size: 1, activation: 'sigmoid' }, // g_w ∈ (0, 1)
-  ];
+  ] as const satisfies readonly PartSpec[];
 }
 
-export function dncReadParts(W: number, Wh: number): PartSpec[] {
+export function dncReadParts(W: number, Wh: number) {
   return [
     { name: 'key', size: W, activation: 'identity' }, // k
     { name: 'beta', size: 1, activation: 'softplus' }, // β ≥ 0
     { name: 'free', size: 1, activation: 'sigmoid' }, // f ∈ (0, 1)
     { name: 'mode', size: 2 * Wh + 1, activation: 'softmax' }, // π
-  ];
+  ] as const satisfies readonly PartSpec[];
 }
 
 export interface DncOptions {
@@ -82,6 +85,8 @@ export class Dnc implements MemoryModel {
   private readonly dtype: DType;
   /** write heads, then read heads (their parameters come from h_t in one product, see headOutputsAll) */
   readonly heads: readonly HeadSpec[];
+  private readonly writeParts: DncWriteParts;
+  private readonly readParts: DncReadParts;
   private readonly stopWriteGradient: boolean;
 
   constructor(
@@ -92,12 +97,14 @@ export class Dnc implements MemoryModel {
     this.dtype = dtype;
     this.stopWriteGradient = options.stopWriteGradientInUsage ?? USAGE_STOPS_WRITE_GRADIENT;
     initController(this.params, config.controller, inputSize + R * W, H, rng, dtype);
-    for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, dncWriteParts(W), H, rng, dtype);
-    for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, dncReadParts(W, Wh), H, rng, dtype);
+    this.writeParts = dncWriteParts(W);
+    this.readParts = dncReadParts(W, Wh);
+    for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, this.writeParts, H, rng, dtype);
+    for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, this.readParts, H, rng, dtype);
     addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
     this.heads = [
-      ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: dncWriteParts(W) })),
-      ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: dncReadParts(W, Wh) })),
+      ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: this.writeParts })),
+      ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: this.readParts })),
     ];
   }
 
@@ -119,29 +126,29 @@ export class Dnc implements MemoryModel {
     const ctl = controllerStep(this.params, cfg.controller, concat([x, ...state.reads]), state.h, state.c, cfg.clip);
     // every head's parameters from h_t in one product
     const parts = headOutputsAll(this.params, this.heads, ctl.h);
-    const wp = parts.slice(0, Wh);
-    const rp = parts.slice(Wh);
+    const wp = parts.slice(0, Wh).map((p) => outputsOf(this.writeParts, p));
+    const rp = parts.slice(Wh).map((p) => outputsOf(this.readParts, p));
 
     // 1–2. usage, then the allocation of every write head from it
     const usage = updateUsage(
-      state.usage, state.writeWeights, rp.map((p) => p.free!), state.readWeights,
+      state.usage, state.writeWeights, rp.map((p) => p.free), state.readWeights,
       { stopWriteGradient: this.stopWriteGradient },
     );
-    const allocations = writeAllocations(usage, wp.map((p) => ({ allocGate: p.allocGate!, writeGate: p.writeGate! })));
+    const allocations = writeAllocations(usage, wp.map((p) => ({ allocGate: p.allocGate, writeGate: p.writeGate })));
     // 3–4. write weighting (content on M_{t−1}) and the write
-    const writeContent = wp.map((p) => contentWeights(state.memory, p.key!, p.beta!));
-    const writeWeights = wp.map((p, h) => writeWeighting(allocations[h]!, writeContent[h]!, p.allocGate!, p.writeGate!));
-    const memory = writeMemory(state.memory, wp.map((p, h) => ({ weights: writeWeights[h]!, erase: p.erase!, add: p.vector! })));
+    const writeContent = wp.map((p) => contentWeights(state.memory, p.key, p.beta));
+    const writeWeights = wp.map((p, h) => writeWeighting(allocations[h]!, writeContent[h]!, p.allocGate, p.writeGate));
+    const memory = writeMemory(state.memory, wp.map((p, h) => ({ weights: writeWeights[h]!, erase: p.erase, add: p.vector })));
     // 5. temporal links (from the previous precedence), then the precedence
     const linkage = state.links.map((L, h) => updateLinkage(L, state.precedences[h]!, writeWeights[h]!));
     const links = linkage.map((l) => l.link);
     const precedences = linkage.map((l) => l.precedence);
     // 6. read weighting (content on M_t, links from w^r_{t−1}) and the reads;
     //    each link is followed from every read head's w^r_{t−1} in one op (one pass over L)
-    const readContent = rp.map((p) => contentWeights(memory, p.key!, p.beta!));
+    const readContent = rp.map((p) => contentWeights(memory, p.key, p.beta));
     const directional = links.map((L) => followLinksHeads(L, state.readWeights));
     const readWeights = rp.map((p, i) =>
-      readWeighting(readContent[i]!, directional.map((d) => d.backward[i]!), directional.map((d) => d.forward[i]!), p.mode!));
+      readWeighting(readContent[i]!, directional.map((d) => d.backward[i]!), directional.map((d) => d.forward[i]!), p.mode));
     const reads = readWeights.map((w) => readMemory(memory, w));
     const logits = clamp(applyLinear(this.params, 'output', concat([ctl.h, ...reads])), -cfg.clip, cfg.clip);
 

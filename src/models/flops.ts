@@ -27,7 +27,7 @@ export function forwardFlopsPerTimeStep(cfg: ModelConfig, X: number, Y: number, 
   const read = 2 * B * N * W * R;
   if (cfg.type === 'ntm') {
     const S = 2 * cfg.shiftRange + 1;
-    const parts = (ps: { size: number }[]): number => ps.reduce((s, p) => s + p.size, 0);
+    const parts = (ps: readonly { size: number }[]): number => ps.reduce((s, p) => s + p.size, 0);
     f += 2 * B * H * (Wh * parts(ntmWriteParts(W, cfg.shiftRange)) + R * parts(ntmReadParts(W, cfg.shiftRange)));
     const location = 3 * B * N + 2 * B * N * S + 5 * B * N; // interpolate, shift, sharpen
     f += (Wh + R) * (content + location) + write + read;

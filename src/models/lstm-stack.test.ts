@@ -8,12 +8,14 @@ import { findPreset } from '../config/presets.js';
 import { applyOverrides, cloneConfig, ConfigError, DEFAULTS, estimateStepBytes, validateConfig, type Config, type ModelConfig } from '../config/schema.js';
 import { describeConfig } from '../server/runs.js';
 import { maskedBceLoss } from '../train/loss.js';
-import { accumulateGradients } from '../train/gradients.js';
+import { accumulateGradients, StepContext } from '../train/gradients.js';
 import type { Batch } from '../tasks/batch.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { heapAllocator, setKernels } from '../kernels/wasm.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool, Tape, withTape, type Tensor } from '../tensor/tensor.js';
+import { type Tensor } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2 samples, X=5 inputs, H=4 wide, L=2 layers, Y=3 outputs, T=6 steps.
@@ -182,16 +184,16 @@ test('LstmStack: WASM kernels (the fused LSTM cell, on the kernel heap) against 
     setKernels(kind);
     const k = heap.k;
     let cells = 0;
-    heap.k = { ...k, lstmForward: (...args: number[]) => { cells++; k.lstmForward(...args); } };
+    heap.k = { ...k, lstmForward: (...args: Parameters<typeof k.lstmForward>) => { cells++; k.lstmForward(...args); } };
     try {
       const model = createModel(cfg, X, Y, new Rng(13));
       for (const p of model.params.values()) p.g().fill(0);
       const logits = model.forward(x.input, T, B).flatMap((z) => Array.from(z.data));
       const forwardCells = cells; // (a training step's calls go through the kernels' call lists, not heap.k)
-      const pool = new BufferPool(heapAllocator());
-      const loss = accumulateGradients(model, x, pool);
+      const steps = new StepContext(new BufferPool(heapAllocator()));
+      const loss = accumulateGradients(model, x, steps);
       const grads = [...model.params.values()].map((p) => Float32Array.from(p.grad!));
-      pool.clear();
+      steps.pool.clear();
       return { loss, logits, grads, cells: forwardCells };
     } finally {
       heap.k = k;
@@ -211,10 +213,10 @@ test('LstmStack: the gradients of a training step (accumulateGradients, float32 
   const x = batch(new Rng(15));
   const params = [...model.params.values()];
   for (const p of params) p.g().fill(0);
-  const pool = new BufferPool(heapAllocator());
-  const loss = accumulateGradients(model, x, pool);
+  const steps = new StepContext(new BufferPool(heapAllocator()));
+  const loss = accumulateGradients(model, x, steps);
   const got = params.map((p) => Float32Array.from(p.grad!));
-  pool.clear();
+  steps.pool.clear();
   for (const p of params) p.g().fill(0);
   const tape = new Tape();
   const ref = withTape(tape, () => maskedBceLoss(model.forward(x.input, T, B), x));

@@ -19,7 +19,8 @@ import { linear } from '../nn/linear.js';
 import { clamp, oneplus, sigmoid, softmax, softplus, tanh, weightedSum } from '../tensor/ops.js';
 import { concat } from '../nn/columns.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: H=3, N=7, W=5, R=2 read heads, Wh=2 write heads, X=6, Y=4.

@@ -19,24 +19,27 @@ import type { Tensor, DType } from '../tensor/tensor.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
-import { addLinear, applyLinear, headOutputsAll, initHead, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
+import { addLinear, applyLinear, headOutputsAll, initHead, outputsOf, type HeadOutputs, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
 
-export function ntmReadParts(W: number, shiftRange: number): PartSpec[] {
+type NtmReadParts = ReturnType<typeof ntmReadParts>;
+type NtmWriteParts = ReturnType<typeof ntmWriteParts>;
+
+export function ntmReadParts(W: number, shiftRange: number) {
   return [
     { name: 'key', size: W, activation: 'tanh' }, // k
     { name: 'beta', size: 1, activation: 'softplus' }, // β ≥ 0
     { name: 'gate', size: 1, activation: 'sigmoid' }, // g ∈ (0, 1)
     { name: 'shift', size: 2 * shiftRange + 1, activation: 'softmax' }, // s over offsets −range..+range
     { name: 'gamma', size: 1, activation: 'oneplus' }, // γ ≥ 1
-  ];
+  ] as const satisfies readonly PartSpec[];
 }
 
-export function ntmWriteParts(W: number, shiftRange: number): PartSpec[] {
+export function ntmWriteParts(W: number, shiftRange: number) {
   return [
     ...ntmReadParts(W, shiftRange),
     { name: 'erase', size: W, activation: 'sigmoid' }, // e ∈ (0, 1)
     { name: 'add', size: W, activation: 'tanh' }, // a
-  ];
+  ] as const satisfies readonly PartSpec[];
 }
 
 /** Recurrent state, fresh for every sequence: the NTM's is exactly the shared access state. */
@@ -47,17 +50,21 @@ export class Ntm implements MemoryModel {
   private readonly dtype: DType;
   /** write heads, then read heads (their parameters come from h_t in one product, see headOutputsAll) */
   readonly heads: readonly HeadSpec[];
+  private readonly writeParts: NtmWriteParts;
+  private readonly readParts: NtmReadParts;
 
   constructor(readonly config: ModelConfig, readonly inputSize: number, readonly outputSize: number, rng: Rng, dtype: DType = 'f32') {
     const { hiddenSize: H, wordSize: W, readHeads: R, writeHeads: Wh, shiftRange } = config;
     this.dtype = dtype;
     initController(this.params, config.controller, inputSize + R * W, H, rng, dtype);
-    for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, ntmWriteParts(W, shiftRange), H, rng, dtype);
-    for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, ntmReadParts(W, shiftRange), H, rng, dtype);
+    this.writeParts = ntmWriteParts(W, shiftRange);
+    this.readParts = ntmReadParts(W, shiftRange);
+    for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, this.writeParts, H, rng, dtype);
+    for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, this.readParts, H, rng, dtype);
     addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
     this.heads = [
-      ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: ntmWriteParts(W, shiftRange) })),
-      ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: ntmReadParts(W, shiftRange) })),
+      ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: this.writeParts })),
+      ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: this.readParts })),
     ];
   }
 
@@ -70,9 +77,9 @@ export class Ntm implements MemoryModel {
     const cfg = this.config;
     const ctl = controllerStep(this.params, cfg.controller, concat([x, ...state.reads]), state.h, state.c, cfg.clip);
     const signals: Record<string, Tensor> = {};
-    const address = (prefix: string, memory: Tensor, previous: Tensor, parts: Record<string, Tensor>): Tensor => {
-      const wc = contentWeights(memory, parts.key!, parts.beta!);
-      const w = locationWeights(wc, previous, parts.gate!, parts.shift!, parts.gamma!);
+    const address = (prefix: string, memory: Tensor, previous: Tensor, parts: HeadOutputs<NtmReadParts>): Tensor => {
+      const wc = contentWeights(memory, parts.key, parts.beta);
+      const w = locationWeights(wc, previous, parts.gate, parts.shift, parts.gamma);
       if (observer) {
         for (const [k, v] of Object.entries(parts)) signals[`${prefix}.${k}`] = v;
         signals[`${prefix}.content`] = wc;
@@ -84,12 +91,12 @@ export class Ntm implements MemoryModel {
     const Wh = state.writeWeights.length;
     const parts = headOutputsAll(this.params, this.heads, ctl.h);
     const writes = state.writeWeights.map((prev, i) => {
-      const p = parts[i]!;
-      return { weights: address(`write.${i}`, state.memory, prev, p), erase: p.erase!, add: p.add! };
+      const p = outputsOf(this.writeParts, parts[i]!);
+      return { weights: address(`write.${i}`, state.memory, prev, p), erase: p.erase, add: p.add };
     });
     const memory = writeMemory(state.memory, writes);
 
-    const readWeights = state.readWeights.map((prev, i) => address(`read.${i}`, memory, prev, parts[Wh + i]!));
+    const readWeights = state.readWeights.map((prev, i) => address(`read.${i}`, memory, prev, outputsOf(this.readParts, parts[Wh + i]!)));
     const reads = readWeights.map((w) => readMemory(memory, w));
     const logits = clamp(applyLinear(this.params, 'output', concat([ctl.h, ...reads])), -cfg.clip, cfg.clip);
     const writeWeights = writes.map((w) => w.weights);

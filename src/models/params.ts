@@ -24,10 +24,19 @@ export function fusedHeadPart(name: string): 'weight' | 'bias' | null {
 
 export type Activation = PartActivation;
 
-export interface PartSpec {
-  readonly name: string;
+export interface PartSpec<Name extends string = string> {
+  readonly name: Name;
   readonly size: number;
   readonly activation: Activation;
+}
+
+/** A head's activated outputs by part name, typed from its parts list (so a misspelt part does not compile). */
+export type HeadOutputs<P extends readonly PartSpec[]> = { readonly [K in P[number]['name']]: Tensor };
+
+/** `out` as the outputs of a head with `parts`. @throws naming a part it does not hold */
+export function outputsOf<P extends readonly PartSpec[]>(parts: P, out: Readonly<Record<string, Tensor>>): HeadOutputs<P> {
+  for (const p of parts) if (out[p.name] === undefined) throw new Error(`head outputs: no part "${p.name}"`);
+  return out as HeadOutputs<P>;
 }
 
 /** A part as a parts list of its own (for splitActivate), made once per part. */

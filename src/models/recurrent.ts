@@ -4,7 +4,8 @@
  */
 import type { ModelConfig } from '../config/schema.js';
 import { firstRows } from '../tensor/ops.js';
-import { alloc, replayJs, Tensor, type DType } from '../tensor/tensor.js';
+import { replayJs, Tensor, type DType } from '../tensor/tensor.js';
+import { alloc } from '../tensor/pool.js';
 import type { StepObserver } from './model.js';
 
 /** Initial memory and read vectors: a small constant, the start Collier & Beel found to train fastest. */

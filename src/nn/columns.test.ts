@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { oneplus, sigmoid, sliceCols, softmax, softplus, tanh, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck, gradOf } from '../tensor/testing.js';
 import { concat, splitActivate } from './columns.js';
 

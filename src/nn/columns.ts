@@ -5,9 +5,10 @@
  * tensor/ops.ts; they live above tensor/, which imports nothing from the kernels.
  */
 import { activateBackwardWasm, activateForwardWasm } from '../kernels/activate.js';
-import { addColumns, copyColumns } from '../kernels/blocks.js';
+import { addColumnsKernel, addColumnsTs, copyColumnsKernel, copyColumnsTs, onKernelHeap } from '../kernels/blocks.js';
 import { activate, activateBackward, type PartActivation } from '../tensor/ops.js';
-import { allocOverwritten, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { op, op1 } from '../tensor/op.js';
 
 /**
  * Concatenates 2-D tensors along the last axis.
@@ -22,31 +23,29 @@ export function concat(xs: readonly Tensor[]): Tensor {
     }
     K += x.shape[1]!;
   }
-  const tape = tapeFor(...xs);
-  const yd = allocOverwritten(xs[0]!.dtype, B * K);
-  let off = 0;
-  for (const x of xs) {
-    const k = x.shape[1]!;
-    copyColumns(x.data, 0, k, yd, off, K, B, k);
-    off += k;
-  }
-  const y = new Tensor(yd, [B, K], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      let o = 0;
-      for (const x of xs) {
-        const k = x.shape[1]!;
-        if (x.requiresGrad) {
-          const gx = x.g();
-          addColumns(gy, o, K, gx, 0, k, B, k);
-        }
-        o += k;
-      }
-    });
-  }
-  return y;
+  const widths = xs.map((x) => x.shape[1]!);
+  /** calls `each(i, offset)` for every input in turn, offset its first column in the output */
+  const columns = (each: (i: number, off: number) => boolean | void): boolean => {
+    let off = 0;
+    for (let i = 0; i < xs.length; i++) {
+      if (each(i, off) === false) return false;
+      off += widths[i]!;
+    }
+    return true;
+  };
+  return op1({
+    inputs: xs,
+    outputs: [[B, K]],
+    forward: (x, [y]) => void columns((i, off) => copyColumnsTs(x[i]!, 0, widths[i]!, y!, off, K, B, widths[i]!)),
+    backward: (_x, _y, _s, [gy], gx) => void columns((i, off) => { if (gx[i]) addColumnsTs(gy!, off, K, gx[i]!, 0, widths[i]!, B, widths[i]!); }),
+    kernel: {
+      // the block copies run on the kernel when every buffer is on the kernel heap (checked
+      // first: a pass is done all on the kernel or all by the twin)
+      forward: (x, [y]) => onKernelHeap([y!, ...x]) && columns((i, off) => copyColumnsKernel(x[i]!, 0, widths[i]!, y!, off, K, B, widths[i]!)),
+      backward: (_x, _y, _s, [gy], gx) => onKernelHeap([gy!, ...gx]) &&
+        columns((i, off) => gx[i] === null || addColumnsKernel(gy!, off, K, gx[i]!, 0, widths[i]!, B, widths[i]!)),
+    },
+  });
 }
 
 /**
@@ -61,35 +60,27 @@ export function splitActivate(x: Tensor, parts: readonly { readonly size: number
   if (x.shape.length !== 2 || total !== K) {
     throw new Error(`splitActivate: parts of ${total} columns in all do not split shape [${x.shape.join(', ')}]`);
   }
-  const tape = tapeFor(x);
-  const xd = x.data;
-  const ys = parts.map((p) => allocOverwritten(x.dtype, B * p.size));
-  if (!(xd instanceof Float32Array && activateForwardWasm(xd, K, B, parts, ys as Float32Array[]))) {
-    let off = 0;
-    parts.forEach((p, i) => {
-      for (let b = 0; b < B; b++) activate(p.activation, xd, b * K + off, ys[i]!, b * p.size, p.size);
-      off += p.size;
-    });
-  }
-  const outs = ys.map((yd, i) => new Tensor(yd, [B, parts[i]!.size], tape !== null));
-  if (tape) {
-    tape.push(() => {
-      if (xd instanceof Float32Array && outs.some((y) => y.grad !== null)) {
-        const gx = x.g() as Float32Array;
-        if (activateBackwardWasm(xd, K, B, parts, ys as Float32Array[], outs.map((y) => y.grad as Float32Array | null), gx)) return;
-      }
-      let gx: Buf | null = null;
-      let o = 0;
+  return op({
+    inputs: [x],
+    outputs: parts.map((p) => [B, p.size]),
+    forward: ([xd], ys) => {
+      let off = 0;
       parts.forEach((p, i) => {
-        const y = outs[i]!, k = p.size;
-        const gy = y.grad;
-        if (gy !== null) {
-          gx ??= x.g();
-          for (let b = 0; b < B; b++) activateBackward(p.activation, xd, b * K + o, y.data, b * k, gy, gx, k);
-        }
-        o += k;
+        for (let b = 0; b < B; b++) activate(p.activation, xd!, b * K + off, ys[i]!, b * p.size, p.size);
+        off += p.size;
       });
-    });
-  }
-  return outs;
+    },
+    backward: ([xd], ys, _s, gys, [gx]) => {
+      let off = 0;
+      parts.forEach((p, i) => {
+        const gy = gys[i]!, k = p.size;
+        if (gy !== null) for (let b = 0; b < B; b++) activateBackward(p.activation, xd!, b * K + off, ys[i]!, b * k, gy, gx!, k);
+        off += k;
+      });
+    },
+    kernel: {
+      forward: ([xd], ys) => activateForwardWasm(xd!, K, B, parts, ys),
+      backward: ([xd], ys, _s, gys, [gx]) => activateBackwardWasm(xd!, K, B, parts, ys, gys, gx!),
+    },
+  });
 }

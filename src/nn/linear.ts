@@ -2,12 +2,14 @@
  * @file Linear layer y = x·Wᵀ + b (PyTorch layout: W is [out, in]), its backward pass,
  * and PyTorch's default initialisation U(−1/√in, 1/√in) for weight and bias.
  */
-import { alloc, allocOverwritten, atBackwardEnd, backwardScope, expectShape, Tensor, tapeFor, type Buf, type DType } from '../tensor/tensor.js';
+import { expectShape, Tensor, type Buf, type DType } from '../tensor/tensor.js';
+import { atBackwardEnd, backwardScope } from '../tensor/tape.js';
+import { op1 } from '../tensor/op.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { table } from '../kernels/memory.js';
 import type { Rng } from '../tensor/random.js';
 import { activeHeap } from '../kernels/wasm.js';
-import { addColumns, copyColumns } from '../kernels/blocks.js';
+import { addColumns, addColumnsTs, copyColumns, copyColumnsTs } from '../kernels/blocks.js';
 
 export interface LinearParams {
   readonly weight: Tensor; // [O, I]
@@ -174,24 +176,36 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const B = x.shape[0]!;
   expectShape('linear', 'input', x, [B, I]);
   if (bias) expectShape('linear', 'bias', bias, [O]);
-  const tape = bias ? tapeFor(x, weight, bias) : tapeFor(x, weight);
-  const yd = bias ? allocOverwritten(x.dtype, B * O) : alloc(x.dtype, B * O);
-  if (bias) copyColumns(bias.data, 0, 0, yd, 0, O, B, O); // every row starts as the bias
-  matmulXWt(x.data, weight.data, yd, B, I, O);
-  const y = new Tensor(yd, [B, O], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      // (deferred: x is the op's input and gy its output's gradient, complete before this step runs)
-      matmulXWtBackward(
-        x.data, weight.data, gy,
-        x.requiresGrad ? x.g() : null, weight.requiresGrad ? weight.g() : null, B, I, O, true,
-      );
-      if (bias?.requiresGrad) addColumns(gy, 0, O, bias.g(), 0, 0, B, O); // the rows of gy summed into gb, in order
-    });
-  }
-  return y;
+  return op1({
+    inputs: bias ? [x, weight, bias] : [x, weight],
+    outputs: [[B, O]],
+    forward: ([xd, w, b], [y]) => {
+      if (b) copyColumnsTs(b, 0, 0, y!, 0, O, B, O); // every row starts as the bias
+      else y!.fill(0);
+      matmulXWtTs(xd!, w!, y!, B, I, O);
+    },
+    backward: ([xd, w], _y, _s, [gy], [gx, gw, gb]) => {
+      matmulXWtBackwardTs(xd!, w!, gy!, gx!, gw!, B, I, O);
+      if (gb) addColumnsTs(gy!, 0, O, gb, 0, 0, B, O); // the rows of gy summed into gb, in order
+    },
+    kernel: {
+      forward: ([xd, w, b], [y]) => {
+        const h = activeHeap();
+        if (h === null) return false;
+        if (b) copyColumns(b, 0, 0, y!, 0, O, B, O);
+        h.k.matmulXWt(h.in(xd!), h.in(w!), b ? h.inout(y!) : h.zeroed(y!), B, I, O);
+        h.done();
+        return true;
+      },
+      backward: ([xd, w], _y, _s, [gy], [gx, gw, gb]) => {
+        if (activeHeap() === null) return false;
+        // (deferred: x is the op's input and gy its output's gradient, complete before this step runs)
+        matmulXWtBackward(xd!, w!, gy!, gx!, gw!, B, I, O, true);
+        if (gb) addColumns(gy!, 0, O, gb, 0, 0, B, O);
+        return true;
+      },
+    },
+  });
 }
 
 /** A tensor of U(−bound, bound) values that requires gradients. */

@@ -6,11 +6,14 @@
  *   c' = f∘c + i∘g,  h' = o∘tanh(c')
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { alloc, allocOverwritten, expectShape, Tensor, tapeFor, type DType, type Tape } from '../tensor/tensor.js';
+import { expectShape, type Buf, type DType, type Tensor } from '../tensor/tensor.js';
+import { allocOverwritten } from '../tensor/pool.js';
+import { op, scratchLike } from '../tensor/op.js';
 import type { Rng } from '../tensor/random.js';
-import { deferWeightGrad, matmulXWt, matmulXWtBackward, uniformParam } from './linear.js';
+import { deferWeightGrad, matmulXWtBackwardTs, matmulXWtTs, uniformParam } from './linear.js';
 import { activeHeap } from '../kernels/wasm.js';
-import type { KernelHeap } from '../kernels/heap.js';
+
+type F = Float32Array;
 
 export interface LstmParams {
   readonly weightIh: Tensor; // [4H, X]
@@ -42,50 +45,41 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
   expectShape('lstmCell', 'input', x, [B, X]);
   expectShape('lstmCell', 'hidden state', h, [B, H]);
   expectShape('lstmCell', 'cell state', c, [B, H]);
-  const tape = tapeFor(x, h, c, p.weightIh, p.weightHh, p.biasIh, p.biasHh);
-  const dt = x.dtype;
-  const heap = activeHeap();
-  const bufs = [x.data, h.data, c.data, p.weightIh.data, p.weightHh.data, p.biasIh.data, p.biasHh.data];
-  if (heap !== null && bufs.every((d) => d instanceof Float32Array)) return lstmCellWasm(heap, p, x, h, c, B, X, H, tape);
-
-  // act holds the activated gates i, f, g, o: [B, 4H]
-  const act = alloc(dt, B * G);
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < G; j++) act[b * G + j] = p.biasIh.data[j]! + p.biasHh.data[j]!;
-  }
-  matmulXWt(x.data, p.weightIh.data, act, B, X, G);
-  matmulXWt(h.data, p.weightHh.data, act, B, H, G);
-  const cn = alloc(dt, B * H);
-  const hn = alloc(dt, B * H);
-  const tc = alloc(dt, B * H); // tanh(c')
-  for (let b = 0; b < B; b++) {
-    const a = b * G;
-    for (let j = 0; j < H; j++) {
-      const ig = sigmoidScalar(act[a + j]!);
-      const fg = sigmoidScalar(act[a + H + j]!);
-      const gg = Math.tanh(act[a + 2 * H + j]!);
-      const og = sigmoidScalar(act[a + 3 * H + j]!);
-      act[a + j] = ig;
-      act[a + H + j] = fg;
-      act[a + 2 * H + j] = gg;
-      act[a + 3 * H + j] = og;
-      const cv = fg * c.data[b * H + j]! + ig * gg;
-      cn[b * H + j] = cv;
-      const t = Math.tanh(cv);
-      tc[b * H + j] = t;
-      hn[b * H + j] = og * t;
-    }
-  }
-  const hOut = new Tensor(hn, [B, H], tape !== null);
-  const cOut = new Tensor(cn, [B, H], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gh = hOut.grad;
-      const gc = cOut.grad;
-      if (gh === null && gc === null) return;
+  const [hOut, cOut] = op<LstmSaved>({
+    inputs: [x, h, c, p.weightIh, p.weightHh, p.biasIh, p.biasHh],
+    outputs: [[B, H], [B, H]],
+    save: (dt) => ({
+      act: allocOverwritten(dt, B * G), // the activated gates i, f, g, o [B, 4H]
+      tc: allocOverwritten(dt, B * H), // tanh(c')
+    }),
+    forward: ([xd, hd, cd, wIh, wHh, bIh, bHh], [hn, cn], { act, tc }) => {
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < G; j++) act[b * G + j] = bIh![j]! + bHh![j]!;
+      }
+      matmulXWtTs(xd!, wIh!, act, B, X, G);
+      matmulXWtTs(hd!, wHh!, act, B, H, G);
+      for (let b = 0; b < B; b++) {
+        const a = b * G;
+        for (let j = 0; j < H; j++) {
+          const ig = sigmoidScalar(act[a + j]!);
+          const fg = sigmoidScalar(act[a + H + j]!);
+          const gg = Math.tanh(act[a + 2 * H + j]!);
+          const og = sigmoidScalar(act[a + 3 * H + j]!);
+          act[a + j] = ig;
+          act[a + H + j] = fg;
+          act[a + 2 * H + j] = gg;
+          act[a + 3 * H + j] = og;
+          const cv = fg * cd![b * H + j]! + ig * gg;
+          cn![b * H + j] = cv;
+          const t = Math.tanh(cv);
+          tc[b * H + j] = t;
+          hn![b * H + j] = og * t;
+        }
+      }
+    },
+    backward: ([xd, hd, cd, wIh, wHh], _y, { act, tc }, [gh, gc], [gx, ghPrev, gcPrev, gwIh, gwHh, gbIh, gbHh]) => {
       // dgates: gradient w.r.t. the pre-activation gates [B, 4H]
-      const dg = alloc(dt, B * G);
-      const gcPrev = c.requiresGrad ? c.g() : null;
+      const dg = scratchLike(act, B * G);
       for (let b = 0; b < B; b++) {
         const a = b * G;
         for (let j = 0; j < H; j++) {
@@ -95,59 +89,56 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
           // dL/dc' collects the direct path and the path through h' = o∘tanh(c')
           const dc = (gc ? gc[b * H + j]! : 0) + dh * og * (1 - t * t);
           dg[a + j] = dc * gg * ig * (1 - ig);
-          dg[a + H + j] = dc * c.data[b * H + j]! * fg * (1 - fg);
+          dg[a + H + j] = dc * cd![b * H + j]! * fg * (1 - fg);
           dg[a + 2 * H + j] = dc * ig * (1 - gg * gg);
           dg[a + 3 * H + j] = dh * t * og * (1 - og);
           if (gcPrev) gcPrev[b * H + j]! += dc * fg;
         }
       }
-      matmulXWtBackward(x.data, p.weightIh.data, dg, x.requiresGrad ? x.g() : null,
-        p.weightIh.requiresGrad ? p.weightIh.g() : null, B, X, G);
-      matmulXWtBackward(h.data, p.weightHh.data, dg, h.requiresGrad ? h.g() : null,
-        p.weightHh.requiresGrad ? p.weightHh.g() : null, B, H, G);
-      for (const bias of [p.biasIh, p.biasHh]) {
-        if (!bias.requiresGrad) continue;
-        const gb = bias.g();
-        for (let b = 0; b < B; b++) for (let j = 0; j < G; j++) gb[j]! += dg[b * G + j]!;
+      matmulXWtBackwardTs(xd!, wIh!, dg, gx!, gwIh!, B, X, G);
+      matmulXWtBackwardTs(hd!, wHh!, dg, ghPrev!, gwHh!, B, H, G);
+      for (const gb of [gbIh, gbHh]) {
+        if (gb) for (let b = 0; b < B; b++) for (let j = 0; j < G; j++) gb[j]! += dg[b * G + j]!;
       }
-    });
-  }
-  return { h: hOut, c: cOut };
+    },
+    kernel: {
+      // the fused WASM kernels (src/kernels/assembly/lstm.ts): one call forward, one backward
+      forward: ([xd, hd, cd, wIh, wHh, bIh, bHh], [hn, cn], saved) => {
+        const heap = activeHeap();
+        if (heap === null) return false;
+        const { act, tc } = saved as LstmSaved<F>;
+        heap.k.lstmForward(
+          heap.in(xd!), heap.in(hd!), heap.in(wIh!), heap.in(wHh!), heap.in(bIh!), heap.in(bHh!),
+          heap.out(act), heap.in(cd!), heap.out(cn!), heap.out(hn!), heap.out(tc), B, X, H,
+        );
+        heap.done();
+        return true;
+      },
+      backward: ([xd, hd, cd, wIh, wHh], _y, saved, [gh, gc], [gx, ghPrev, gcPrev, gwIh, gwHh, gbIh, gbHh]) => {
+        const heap = activeHeap();
+        if (heap === null) return false;
+        const { act, tc } = saved as LstmSaved<F>;
+        // 0 = not wanted (see the kernel)
+        const g = (b: F | null): number => (b === null ? 0 : heap.inout(b));
+        // the gates' gradients (written by the kernel) stay for the weights' products, which wait for
+        // the end of the backward pass to run over all time steps at once (deferWeightGrad)
+        const dg = allocOverwritten('f32', B * G) as F;
+        const ih = gwIh !== null && deferWeightGrad(heap, xd!, dg, gwIh!, B, X, G);
+        const hh = gwHh !== null && deferWeightGrad(heap, hd!, dg, gwHh!, B, H, G);
+        heap.k.lstmBackward(
+          heap.in(xd!), heap.in(hd!), heap.in(wIh!), heap.in(wHh!), heap.in(act), heap.in(cd!), heap.in(tc),
+          gh === null ? 0 : heap.in(gh!), gc === null ? 0 : heap.in(gc!), heap.out(dg),
+          g(gx!), g(ghPrev!), g(gcPrev!), ih ? 0 : g(gwIh!), hh ? 0 : g(gwHh!), g(gbIh!), g(gbHh!), B, X, H,
+        );
+        heap.done();
+        return true;
+      },
+    },
+  });
+  return { h: hOut!, c: cOut! };
 }
 
-/** lstmCell on the fused WASM kernels (src/kernels/assembly/lstm.ts): one call forward, one backward. */
-function lstmCellWasm(heap: KernelHeap, p: LstmParams, x: Tensor, h: Tensor, c: Tensor, B: number, X: number, H: number, tape: Tape | null): { h: Tensor; c: Tensor } {
-  type F = Float32Array;
-  const G = 4 * H;
-  // all written in full by the kernel
-  const act = allocOverwritten('f32', B * G) as F, cn = allocOverwritten('f32', B * H) as F;
-  const hn = allocOverwritten('f32', B * H) as F, tc = allocOverwritten('f32', B * H) as F;
-  const d = (t: Tensor): F => t.data as F;
-  heap.k.lstmForward(
-    heap.in(d(x)), heap.in(d(h)), heap.in(d(p.weightIh)), heap.in(d(p.weightHh)), heap.in(d(p.biasIh)), heap.in(d(p.biasHh)),
-    heap.out(act), heap.in(d(c)), heap.out(cn), heap.out(hn), heap.out(tc), B, X, H,
-  );
-  heap.done();
-  const hOut = new Tensor(hn, [B, H], tape !== null);
-  const cOut = new Tensor(cn, [B, H], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gh = hOut.grad as F | null, gc = cOut.grad as F | null;
-      if (gh === null && gc === null) return;
-      // 0 = not wanted (see the kernel)
-      const g = (t: Tensor): number => (t.requiresGrad ? heap.inout(t.g() as F) : 0);
-      // the gates' gradients (written by the kernel) stay for the weights' products, which wait for
-      // the end of the backward pass to run over all time steps at once (deferWeightGrad)
-      const dg = allocOverwritten('f32', B * G) as F;
-      const ih = p.weightIh.requiresGrad && deferWeightGrad(heap, d(x), dg, p.weightIh.g() as F, B, X, G);
-      const hh = p.weightHh.requiresGrad && deferWeightGrad(heap, d(h), dg, p.weightHh.g() as F, B, H, G);
-      heap.k.lstmBackward(
-        heap.in(d(x)), heap.in(d(h)), heap.in(d(p.weightIh)), heap.in(d(p.weightHh)), heap.in(act), heap.in(d(c)), heap.in(tc),
-        gh === null ? 0 : heap.in(gh), gc === null ? 0 : heap.in(gc), heap.out(dg),
-        g(x), g(h), g(c), ih ? 0 : g(p.weightIh), hh ? 0 : g(p.weightHh), g(p.biasIh), g(p.biasHh), B, X, H,
-      );
-      heap.done();
-    });
-  }
-  return { h: hOut, c: cOut };
+/** What the forward pass saves: the activated gates [B, 4H] and tanh(c') [B, H]. */
+interface LstmSaved<T = Buf> {
+  act: T; tc: T;
 }

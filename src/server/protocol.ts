@@ -157,7 +157,8 @@ export interface Progress {
   readonly elapsedSec: number;
   /** seconds left at the current rate; null before the rate is known */
   readonly etaSec: number | null;
-  readonly state: 'training' | 'done' | 'stopped';
+  /** paused: the playground's pause button */
+  readonly state: 'training' | 'done' | 'stopped' | 'paused';
 }
 
 /** Training loss against steps, averaged over `stride` steps per point (bounded length). */

@@ -6,6 +6,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { weightsPath } from '../checkpoint/checkpoint.js';
+import { describeConfig } from '../config/describe.js';
 import type { Config } from '../config/schema.js';
 import type { GeneralisationRecord, MetricRecord, RunSummary } from './protocol.js';
 
@@ -152,13 +153,7 @@ export function readMetrics(runDir: string): MetricRecord[] {
   return buf === null ? [] : parseMetrics(buf.toString('utf8'));
 }
 
-export function describeConfig(c: Config): string {
-  const m = c.model;
-  const training = `${c.optimizer.name} ${c.optimizer.lr}, batch ${c.train.batchSize}`;
-  if (m.type === 'lstm') return `LSTM ${m.layers} × ${m.hiddenSize}, no memory, ${training}`;
-  const heads = m.type === 'dnc' ? `${m.writeHeads} write + ${m.readHeads} read heads` : `${m.writeHeads}+${m.readHeads} heads`;
-  return `${m.controller.toUpperCase()} ${m.hiddenSize}, ${heads}, ${m.memorySlots} × ${m.wordSize} memory, ${training}`;
-}
+export { describeConfig };
 
 export function summarise(name: string, config: Config | null, metrics: readonly MetricRecord[], hasCheckpoint: boolean, live: boolean, updated: number | null = null): RunSummary {
   return {

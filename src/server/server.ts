@@ -28,13 +28,14 @@ export const MAX_INSPECT_LENGTH = 256;
 
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
-const TYPES: Record<string, string> = {
+export const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.wasm': 'application/wasm',
 };
 
 const PAGE_CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
@@ -60,17 +61,17 @@ export interface Dashboard {
 }
 
 /** The loopback names a browser may send in Host when the server is bound to loopback. */
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-function hostName(header: string): string {
+export function hostName(header: string): string {
   const m = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(header.trim());
   return (m?.[1] ?? '').toLowerCase();
 }
 
 /** The files of the built page, by URL path: the only files this server ever reads for a request. */
-function pageFiles(webDir: string): Map<string, { path: string; type: string }> {
+export function pageFiles(webDir: string): Map<string, { path: string; type: string }> {
   const files = new Map<string, { path: string; type: string }>();
   let names: string[] = [];
   try {

@@ -4,9 +4,9 @@ import { findPreset } from '../config/presets.js';
 import { cloneConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
 import { assertAllClose } from '../tensor/testing.js';
-import { accumulateGradients, forwardLogits } from '../train/gradients.js';
+import { accumulateGradients, forwardLogits, StepContext } from '../train/gradients.js';
 import { BatchStore, gatherInto, type Batch } from './batch.js';
 import { copyTask } from './copy.js';
 import { LengthGroups, neededSteps } from './groups.js';
@@ -106,22 +106,22 @@ for (const name of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
     const batch = task.sample(new Rng(7), 7);
     const grads = (groupSize: number, atOnce = 0): { loss: number; g: Float32Array[] } => {
       for (const p of params) p.g().fill(0);
-      const loss = accumulateGradients(model, batch, new BufferPool(), undefined, groupSize, atOnce);
+      const loss = accumulateGradients(model, batch, new StepContext(new BufferPool()), undefined, groupSize, atOnce);
       return { loss, g: params.map((p) => Float32Array.from(p.grad!)) };
     };
     for (const bad of [-1, 1.5]) {
-      assert.throws(() => accumulateGradients(model, batch, new BufferPool(), undefined, 4, bad), new RegExp(`length groups at once: ${bad} \\(a whole number ≥ 0; 0: all\\)`));
-      assert.throws(() => forwardLogits(model, batch, new BufferPool(), 4, bad), /length groups at once/);
+      assert.throws(() => accumulateGradients(model, batch, new StepContext(new BufferPool()), undefined, 4, bad), new RegExp(`length groups at once: ${bad} \\(a whole number ≥ 0; 0: all\\)`));
+      assert.throws(() => forwardLogits(model, batch, new StepContext(new BufferPool()), 4, bad), /length groups at once/);
     }
     const whole = grads(0);
     const scale = Math.max(...whole.g.map((g) => Math.max(...Array.from(g, Math.abs))));
-    const padded = forwardLogits(model, batch, new BufferPool());
+    const padded = forwardLogits(model, batch, new StepContext(new BufferPool()));
     for (const [size, atOnce] of [[1, 0], [1, 1], [3, 0], [3, 2], [4, 1], [7, 0]] as const) {
       const what = `groups of ${size}, ${atOnce === 0 ? 'all' : atOnce} at once`;
       const got = grads(size, atOnce);
       assert.ok(Math.abs(got.loss - whole.loss) <= 1e-6 * whole.loss, `${what}: loss ${got.loss} vs ${whole.loss}`);
       got.g.forEach((g, i) => assertAllClose(g, whole.g[i]!, 1e-6 * scale, 1e-4, `${what}: gradient ${i}`));
-      const logits = forwardLogits(model, batch, new BufferPool(), size, atOnce);
+      const logits = forwardLogits(model, batch, new StepContext(new BufferPool()), size, atOnce);
       for (let b = 0; b < batch.B; b++) {
         const need = neededSteps(batch, b);
         for (let t = 0; t < batch.T; t++) {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { gradcheck, probeWeights, randomParam } from './gradcheck.js';
 import { addScalars, weightedSum } from './ops.js';
 import { Rng } from './random.js';
-import { alloc, Tensor, tapeFor } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { alloc } from './pool.js';
+import { tapeFor } from './tape.js';
 
 /**
  * y = x², elementwise, with a backward of `factor`·x: factor 2 is right, anything else wrong.

@@ -3,7 +3,8 @@
  * tape's analytic gradients. Every op and model test uses it.
  */
 import { Rng } from './random.js';
-import { Tape, Tensor, withTape } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { Tape, withTape } from './tape.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. */

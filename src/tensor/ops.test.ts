@@ -5,7 +5,8 @@ import {
 } from './ops.js';
 import { probeWeights, randomParam } from './gradcheck.js';
 import { Rng } from './random.js';
-import { Tape, Tensor, withTape } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { Tape, withTape } from './tape.js';
 import { assertAllClose, assertFinite, assertGradcheck, gradOf } from './testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, K=5.

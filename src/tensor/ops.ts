@@ -2,7 +2,9 @@
  * @file Elementwise and shape ops with their gradients, each backward beside its forward.
  * Shapes use docs/model.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
-import { alloc, allocOverwritten, expectShape, replayJs, Tensor, tapeFor, type Buf } from './tensor.js';
+import { expectShape, Tensor, type Buf } from './tensor.js';
+import { tapeFor } from './tape.js';
+import { op1 } from './op.js';
 
 /** An activation, applied elementwise (softmax: over the group of values it is given). */
 export type PartActivation = 'tanh' | 'softplus' | 'sigmoid' | 'softmax' | 'oneplus' | 'identity';
@@ -55,25 +57,13 @@ export function activateBackward(act: PartActivation, xd: Buf, xo: number, yd: B
 }
 
 function unary(x: Tensor, act: PartActivation): Tensor {
-  const tape = tapeFor(x);
   const n = x.size;
-  const xd = x.data;
-  const yd = allocOverwritten(x.dtype, n);
-  const forward = (): void => activate(act, xd, 0, yd, 0, n);
-  forward();
-  replayJs(forward);
-  const y = new Tensor(yd, x.shape, tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gx = x.g();
-      const backward = (): void => activateBackward(act, xd, 0, yd, 0, gy, gx, n);
-      backward();
-      replayJs(backward);
-    });
-  }
-  return y;
+  return op1({
+    inputs: [x],
+    outputs: [x.shape],
+    forward: ([xd], [yd]) => activate(act, xd!, 0, yd!, 0, n),
+    backward: ([xd], [yd], _s, [gy], [gx]) => activateBackward(act, xd!, 0, yd!, 0, gy!, gx!, n),
+  });
 }
 
 export function sigmoidScalar(v: number): number {
@@ -94,34 +84,22 @@ export const oneplus = (x: Tensor): Tensor => unary(x, 'oneplus');
 /** Clamps to [lo, hi]; the gradient passes where lo ≤ x ≤ hi (PyTorch's rule) and is 0 outside. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   // its own loops (bounds, not an activation kind): it runs on every controller output and logit
-  const tape = tapeFor(x);
   const n = x.size;
-  const xd = x.data;
-  const yd = allocOverwritten(x.dtype, n);
-  // Math.min/max rather than a conditional: choosing between a bound (a tagged argument) and a
-  // float made V8 box every element as a heap number; the same values, NaN and −0 included
-  const forward = (): void => {
-    for (let i = 0; i < n; i++) yd[i] = Math.min(hi, Math.max(lo, xd[i]!));
-  };
-  forward();
-  replayJs(forward);
-  const y = new Tensor(yd, x.shape, tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gx = x.g();
-      const backward = (): void => {
-        for (let i = 0; i < n; i++) {
-          const v = xd[i]!;
-          if (v >= lo && v <= hi) gx[i]! += gy[i]!;
-        }
-      };
-      backward();
-      replayJs(backward);
-    });
-  }
-  return y;
+  return op1({
+    inputs: [x],
+    outputs: [x.shape],
+    // Math.min/max rather than a conditional: choosing between a bound (a tagged argument) and a
+    // float made V8 box every element as a heap number; the same values, NaN and −0 included
+    forward: ([xd], [yd]) => {
+      for (let i = 0; i < n; i++) yd![i] = Math.min(hi, Math.max(lo, xd![i]!));
+    },
+    backward: ([xd], _y, _s, [gy], [gx]) => {
+      for (let i = 0; i < n; i++) {
+        const v = xd![i]!;
+        if (v >= lo && v <= hi) gx![i]! += gy![i]!;
+      }
+    },
+  });
 }
 
 /**
@@ -129,22 +107,18 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
  * @param x [..., K]
  */
 export function softmax(x: Tensor): Tensor {
-  const tape = tapeFor(x);
   const K = x.shape[x.shape.length - 1]!;
   const rows = x.size / K;
-  const xd = x.data;
-  const yd = alloc(x.dtype, x.size);
-  for (let r = 0; r < rows; r++) activate('softmax', xd, r * K, yd, r * K, K);
-  const y = new Tensor(yd, x.shape, tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gx = x.g();
-      for (let r = 0; r < rows; r++) activateBackward('softmax', xd, r * K, yd, r * K, gy, gx, K);
-    });
-  }
-  return y;
+  return op1({
+    inputs: [x],
+    outputs: [x.shape],
+    forward: ([xd], [yd]) => {
+      for (let r = 0; r < rows; r++) activate('softmax', xd!, r * K, yd!, r * K, K);
+    },
+    backward: ([xd], [yd], _s, [gy], [gx]) => {
+      for (let r = 0; r < rows; r++) activateBackward('softmax', xd!, r * K, yd!, r * K, gy!, gx!, K);
+    },
+  });
 }
 
 /**
@@ -156,20 +130,16 @@ export function sliceCols(x: Tensor, start: number, len: number): Tensor {
   if (x.shape.length !== 2 || start < 0 || start + len > K) {
     throw new Error(`sliceCols: cannot take columns [${start}, ${start + len}) of shape [${x.shape.join(', ')}]`);
   }
-  const tape = tapeFor(x);
-  const yd = allocOverwritten(x.dtype, B * len);
-  const xd = x.data;
-  for (let b = 0; b < B; b++) for (let j = 0; j < len; j++) yd[b * len + j] = xd[b * K + start + j]!;
-  const y = new Tensor(yd, [B, len], tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gx = x.g();
-      for (let b = 0; b < B; b++) for (let j = 0; j < len; j++) gx[b * K + start + j]! += gy[b * len + j]!;
-    });
-  }
-  return y;
+  return op1({
+    inputs: [x],
+    outputs: [[B, len]],
+    forward: ([xd], [yd]) => {
+      for (let b = 0; b < B; b++) for (let j = 0; j < len; j++) yd![b * len + j] = xd![b * K + start + j]!;
+    },
+    backward: (_x, _y, _s, [gy], [gx]) => {
+      for (let b = 0; b < B; b++) for (let j = 0; j < len; j++) gx![b * K + start + j]! += gy![b * len + j]!;
+    },
+  });
 }
 
 /**
@@ -200,36 +170,34 @@ export function firstRows(x: Tensor, n: number): Tensor {
  */
 export function weightedSum(x: Tensor, c: ArrayLike<number>): Tensor {
   if (c.length !== x.size) throw new Error(`weightedSum: ${c.length} weights for ${x.size} elements`);
-  const tape = tapeFor(x);
-  let s = 0;
-  for (let i = 0; i < x.size; i++) s += c[i]! * x.data[i]!;
-  const y = Tensor.from([s], [1], x.dtype, tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      const gx = x.g();
-      for (let i = 0; i < x.size; i++) gx[i]! += gy[0]! * c[i]!;
-    });
-  }
-  return y;
+  const n = x.size;
+  return op1({
+    inputs: [x],
+    outputs: [[1]],
+    forward: ([xd], [y]) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += c[i]! * xd![i]!;
+      y![0] = s;
+    },
+    backward: (_x, _y, _s, [gy], [gx]) => {
+      for (let i = 0; i < n; i++) gx![i]! += gy![0]! * c[i]!;
+    },
+  });
 }
 
 /** Sum of scalars (each shape [1]). */
 export function addScalars(xs: readonly Tensor[]): Tensor {
-  const tape = tapeFor(...xs);
-  let s = 0;
-  for (const x of xs) {
-    expectShape('addScalars', 'input', x, [1]);
-    s += x.data[0]!;
-  }
-  const y = Tensor.from([s], [1], xs[0]!.dtype, tape !== null);
-  if (tape) {
-    tape.push(() => {
-      const gy = y.grad;
-      if (gy === null) return;
-      for (const x of xs) if (x.requiresGrad) x.g()[0]! += gy[0]!;
-    });
-  }
-  return y;
+  for (const x of xs) expectShape('addScalars', 'input', x, [1]);
+  return op1({
+    inputs: xs,
+    outputs: [[1]],
+    forward: (x, [y]) => {
+      let s = 0;
+      for (const v of x) s += v[0]!;
+      y![0] = s;
+    },
+    backward: (_x, _y, _s, [gy], gx) => {
+      for (const g of gx) if (g) g[0]! += gy![0]!;
+    },
+  });
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alloc, allocOverwritten, BufferPool, withPool, type Buf } from './tensor.js';
+import { type Buf } from './tensor.js';
+import { alloc, allocOverwritten, BufferPool, withPool } from './pool.js';
 
 test('BufferPool: a step gets the buffers of the last step back, zeroed, each at most once', () => {
   const pool = new BufferPool();

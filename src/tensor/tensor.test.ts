@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addScalars, sigmoid, weightedSum } from './ops.js';
-import { alloc, dtypeOf, expectShape, sizeOf, Tape, tapeFor, Tensor, withTape } from './tensor.js';
+import { dtypeOf, expectShape, sizeOf, Tensor } from './tensor.js';
+import { alloc } from './pool.js';
+import { Tape, tapeFor, withTape } from './tape.js';
 
 test('Tensor: constructor rejects a buffer of the wrong size, naming the shape and both sizes', () => {
   assert.throws(

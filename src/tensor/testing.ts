@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { gradcheck, type GradcheckOptions } from './gradcheck.js';
 import { weightedSum } from './ops.js';
-import { Tape, withTape, type Tensor } from './tensor.js';
+import { type Tensor } from './tensor.js';
+import { Tape, withTape } from './tape.js';
 
 /** Fails with the first element where |a − e| > atol + rtol·|e| (or either is not finite). */
 export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-6, rtol = 1e-5, what = 'values'): void {

@@ -6,7 +6,9 @@ import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
 import { activeHeap } from '../kernels/wasm.js';
-import { BufferPool, Tape, withPool, withTape, type Buf } from '../tensor/tensor.js';
+import { type Buf } from '../tensor/tensor.js';
+import { BufferPool, withPool } from '../tensor/pool.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { StepReplay, stepReplayEnabled, type ReplayStats } from './replay.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 
@@ -19,12 +21,12 @@ import { lossScale, maskedBceLoss } from './loss.js';
  * runs every group of them still going, in one batch (LengthGroups.sideBySide)
  * @returns the loss value (summed over the runs of groups side by side, longest first)
  */
-export function accumulateGradients(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser = lossScale(batch), groupSize = 0, atOnce = 0): number {
-  if (groupSize <= 0) return accumulateOne(model, batch, pool, normaliser, null);
-  const g = groupsOf(pool);
+export function accumulateGradients(model: MemoryModel, batch: Batch, steps: StepContext, normaliser = lossScale(batch), groupSize = 0, atOnce = 0): number {
+  if (groupSize <= 0) return accumulateOne(model, batch, steps, normaliser, null);
+  const g = steps.groups;
   const n = g.plan(batch, groupSize), per = groupsAtOnce(atOnce, n);
   let loss = 0;
-  for (let k = 0; k < n; k += per) loss += accumulateOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), pool, normaliser, g.schedule);
+  for (let k = 0; k < n; k += per) loss += accumulateOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), steps, normaliser, g.schedule);
   return loss;
 }
 
@@ -34,23 +36,31 @@ function groupsAtOnce(atOnce: number, n: number): number {
   return atOnce > 0 ? atOnce : Math.max(n, 1);
 }
 
-const groups = new WeakMap<BufferPool, LengthGroups>();
+/**
+ * What one stream of steps (a trainer's training steps, its evaluation's forward passes, a
+ * gradient worker's share) keeps from one step to the next: the pool its steps take their
+ * buffers from, the length groups its batches are planned in, and the step replay recorded on
+ * that pool. Whoever runs the steps makes one per stream and hands it to every step; a context
+ * serves one step at a time.
+ */
+export class StepContext {
+  readonly groups = new LengthGroups();
+  /** the step replay recorded on `pool` (made by replayFor, for one model) */
+  replay: StepReplay | null = null;
+  /** the ordinary step as a function of nothing, for a replay to call when it does not replay (its arguments set per step) */
+  readonly ordinary: OrdinaryStep;
 
-/** The pool's length groups (one per pool: a pool serves one step at a time). */
-function groupsOf(pool: BufferPool): LengthGroups {
-  let g = groups.get(pool);
-  if (g === undefined) groups.set(pool, (g = new LengthGroups()));
-  return g;
+  constructor(readonly pool: BufferPool) {
+    this.ordinary = new OrdinaryStep(pool);
+  }
 }
 
 /** @param rows as MemoryModel.forward's (null: every sample at every step) */
-function accumulateOne(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number, rows: readonly number[] | null): number {
-  const replay = replayFor(model, pool);
-  if (replay === null) return ordinaryStep(model, batch, pool, normaliser, rows)[0]![0]!;
-  // the ordinary step as a function of nothing, for replay.run to call when it does not replay:
-  // one per pool, its arguments set for each step (no closure made per step)
-  let s = ordinarySteps.get(pool);
-  if (s === undefined) ordinarySteps.set(pool, (s = new OrdinaryStep(pool)));
+function accumulateOne(model: MemoryModel, batch: Batch, steps: StepContext, normaliser: number, rows: readonly number[] | null): number {
+  const replay = replayFor(model, steps);
+  if (replay === null) return ordinaryStep(model, batch, steps.pool, normaliser, rows)[0]![0]!;
+  // (its arguments set for this step: no closure made per step)
+  const s = steps.ordinary;
   s.model = model;
   s.batch = batch;
   s.normaliser = normaliser;
@@ -78,8 +88,6 @@ class OrdinaryStep {
   readonly run = (): Buf[] => ordinaryStep(this.model!, this.batch!, this.pool, this.normaliser, this.rows);
 }
 
-const ordinarySteps = new WeakMap<BufferPool, OrdinaryStep>();
-
 /**
  * The logits of a forward pass on `batch` (evaluation: no tape), valid until `pool`'s next step.
  * @param groupSize, atOnce as accumulateGradients: in length groups, a sample's logits are those
@@ -88,14 +96,14 @@ const ordinarySteps = new WeakMap<BufferPool, OrdinaryStep>();
  * reads them)
  * @returns per time step, [B, Y]
  */
-export function forwardLogits(model: MemoryModel, batch: Batch, pool: BufferPool, groupSize = 0, atOnce = 0): readonly Buf[] {
-  if (groupSize <= 0) return forwardOne(model, batch, pool, null);
-  const g = groupsOf(pool);
+export function forwardLogits(model: MemoryModel, batch: Batch, steps: StepContext, groupSize = 0, atOnce = 0): readonly Buf[] {
+  if (groupSize <= 0) return forwardOne(model, batch, steps, null);
+  const g = steps.groups;
   const { T, B, Y } = batch;
   const out = Array.from({ length: T }, () => new Float32Array(B * Y));
   const n = g.plan(batch, groupSize), per = groupsAtOnce(atOnce, n);
   for (let k = 0; k < n; k += per) {
-    scatterRows(forwardOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), pool, g.schedule), g.order, k * groupSize, Y, out);
+    scatterRows(forwardOne(model, g.sideBySide(batch, k, Math.min(n, k + per)), steps, g.schedule), g.order, k * groupSize, Y, out);
   }
   return out;
 }
@@ -108,36 +116,33 @@ export function scatterRows(z: readonly Buf[], idx: readonly number[], from: num
   }
 }
 
-function forwardOne(model: MemoryModel, batch: Batch, pool: BufferPool, rows: readonly number[] | null): readonly Buf[] {
-  const ordinary = (): Buf[] => withPool(pool, () => model.forward(batch.input, batch.T, batch.B, undefined, rows ?? undefined).map((z) => z.data));
-  const replay = replayFor(model, pool);
+function forwardOne(model: MemoryModel, batch: Batch, steps: StepContext, rows: readonly number[] | null): readonly Buf[] {
+  const ordinary = (): Buf[] => withPool(steps.pool, () => model.forward(batch.input, batch.T, batch.B, undefined, rows ?? undefined).map((z) => z.data));
+  const replay = replayFor(model, steps);
   return replay === null ? ordinary() : replay.run(batch, 0, ordinary, rows);
 }
 
-const replays = new WeakMap<BufferPool, StepReplay>();
-
-/** A copy of what the pool's step replay has done so far, or null if it has none. */
-export function replayStatsOf(pool: BufferPool): ReplayStats | null {
-  const s = replays.get(pool)?.stats;
+/** A copy of what the context's step replay has done so far, or null if it has none. */
+export function replayStatsOf(steps: StepContext): ReplayStats | null {
+  const s = steps.replay?.stats;
   return s === undefined ? null : { ...s, failed: [...s.failed] };
 }
 
 /**
- * The pool's step replay for `model` (made on first use; see replay.ts), or null when steps
- * cannot be replayed: replay is off, or the kernels are. A pool serves one kind of step (training
- * steps, or forward passes).
+ * The context's step replay for `model` (made on first use; see replay.ts), or null when steps
+ * cannot be replayed: replay is off, or the kernels are.
  */
-export function replayFor(model: MemoryModel, pool: BufferPool): StepReplay | null {
-  const heap = activeHeap();
-  let r = replays.get(pool);
+export function replayFor(model: MemoryModel, steps: StepContext): StepReplay | null {
+  const heap = activeHeap(), pool = steps.pool;
+  let r = steps.replay;
   if (!stepReplayEnabled() || heap === null) {
     r?.dropAll(); // the recordings go with the kernels (or with replay): recorded and checked again after
     return null;
   }
-  if (r === undefined || r.model !== model) {
+  if (r === null || r.model !== model) {
     r?.dropAll();
     r = new StepReplay(model, pool, heap);
-    replays.set(pool, r);
+    steps.replay = r;
     pool.onClear = null;
   }
   if (pool.onClear === null) {

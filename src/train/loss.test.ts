@@ -6,7 +6,8 @@ import { createTask } from '../tasks/registry.js';
 import { DEFAULTS } from '../config/schema.js';
 import { randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
-import { Tape, Tensor, withTape } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: T=3, B=2, Y=4.

@@ -6,7 +6,8 @@
  *   bitErrorsPerSeq = Σ mask·[round(σ(z)) ≠ y] / B
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { expectShape, replayJs, Tensor, tapeFor, type Buf } from '../tensor/tensor.js';
+import { expectShape, replayJs, Tensor, type Buf } from '../tensor/tensor.js';
+import { tapeFor } from '../tensor/tape.js';
 import type { Batch } from '../tasks/batch.js';
 
 export function bceWithLogits(z: number, y: number): number {
@@ -37,6 +38,8 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
     }
     return n;
   });
+  // its own tape record rather than op()'s: both passes take the batch and the normaliser as
+  // arguments (a replay hands them its own), where op()'s passes have theirs fixed
   const tape = tapeFor(...logits);
   const out = Tensor.zeros([1], logits[0]!.dtype, tape !== null);
   // both passes are functions of the batch and the normaliser, so a replay of the step redoes

@@ -10,7 +10,8 @@
 import type { OptimizerConfig } from '../config/schema.js';
 import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
-import { alloc, type Buf, type Tensor } from '../tensor/tensor.js';
+import { type Buf, type Tensor } from '../tensor/tensor.js';
+import { alloc } from '../tensor/pool.js';
 
 export interface Optimizer {
   /**

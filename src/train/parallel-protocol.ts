@@ -5,7 +5,46 @@
  * through these alone, with no message, so it makes no JavaScript objects; a message carries
  * only a new, larger data buffer (a longer slice than any before) and a worker's error.
  */
+import type { Config } from '../config/schema.js';
+import type { KernelBuild } from '../kernels/heap.js';
+import type { KernelChoice } from '../kernels/wasm.js';
 import { copySamples, type Batch, type WritableBatch } from '../tasks/batch.js';
+
+/** What a gradient worker starts from (besides its port): its model, its kernels, its buffers. */
+export interface WorkerInit {
+  config: Config;
+  inputSize: number;
+  outputSize: number;
+  kernels: KernelChoice;
+  /** the trainer thread's build of the WASM kernels (null: none loads there) */
+  build: KernelBuild | null;
+  /** the trainer thread's stepReplayEnabled() */
+  replay: boolean;
+  /** the control block */
+  control: SharedArrayBuffer;
+  /** the first data buffer (later ones come by message) */
+  data: SharedArrayBuffer;
+  weights: SharedFloats;
+  grads: SharedFloats;
+  layout: SharedLayout;
+  /** every thread has a core: spin briefly before sleeping on the control word */
+  spin: boolean;
+}
+
+/**
+ * A running gradient worker as its trainer sees it (made by the platform's `#gradient-threads`:
+ * worker_threads in Node, a Web Worker in a browser).
+ */
+export interface GradientThread {
+  /** sends a message to the worker (a new data buffer) */
+  post(msg: DataMessage): void;
+  /** the error the worker reported, if one has arrived */
+  takeError(): string | undefined;
+  /** stops the worker; settles once it has stopped */
+  terminate(): Promise<unknown>;
+  /** settles once the worker can take slices (or has failed to start); a browser starts it only while its creator's thread is free */
+  readonly started: Promise<void>;
+}
 
 /** Values of a worker's state word (Int32 0 of its control block). */
 export const State = { Idle: 0, Go: 1, Done: 2, Failed: 3, Quit: 4 } as const;

@@ -5,12 +5,12 @@ import { cloneConfig, type Config } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
 import { kernelBuild, kernelHeapOrNull } from '../kernels/heap.js';
 import { setKernels } from '../kernels/wasm.js';
 import { adoptedLayout, releaseParams } from '../kernels/adopt.js';
 import { assertAllClose } from '../tensor/testing.js';
-import { accumulateGradients } from './gradients.js';
+import { accumulateGradients, StepContext } from './gradients.js';
 import { GradientWorkerError, ParallelGradients, sliceSize } from './parallel.js';
 import { State, waitWhile } from './parallel-protocol.js';
 import { Worker } from 'node:worker_threads';
@@ -42,12 +42,12 @@ function setup(name: string, kernelHeap = true): { config: Config; model: Return
 function threadsMatchOne(config: Config, model: ReturnType<typeof createModel>, batch: ReturnType<ReturnType<typeof createTask>['sample']>, then?: (par: ParallelGradients) => void): void {
   const params = [...model.params.values()];
   for (const p of params) p.g().fill(0);
-  const single = accumulateGradients(model, batch, new BufferPool());
+  const single = accumulateGradients(model, batch, new StepContext(new BufferPool()));
   const expected = params.map((p) => Float32Array.from(p.grad!));
   for (const p of params) p.g().fill(0);
   const par = new ParallelGradients(model, config, 3);
   try {
-    const loss = par.accumulate(model, batch, new BufferPool());
+    const loss = par.accumulate(model, batch, new StepContext(new BufferPool()));
     assert.ok(Math.abs(loss - single) <= 1e-6 * Math.abs(single), `loss ${loss} vs ${single}`);
     const scale = Math.max(...expected.map((g) => Math.max(...Array.from(g, Math.abs))));
     params.forEach((p, i) => assertAllClose(p.grad!, expected[i]!, 1e-5 * scale, 1e-4, `gradient ${i}`));
@@ -72,9 +72,9 @@ for (const [name, kernelHeap, groupSize, atOnce] of [['ntm-copy-small', true, 4,
       // a second step with other weights uses the new weights
       const params = [...model.params.values()];
       for (const p of params) { p.data[0]! += 0.5; p.g().fill(0); }
-      const again = par.accumulate(model, batch, new BufferPool());
+      const again = par.accumulate(model, batch, new StepContext(new BufferPool()));
       for (const p of params) p.g().fill(0);
-      const ref = accumulateGradients(model, batch, new BufferPool());
+      const ref = accumulateGradients(model, batch, new StepContext(new BufferPool()));
       assert.ok(Math.abs(again - ref) <= 1e-6 * Math.abs(ref), `after a weight change: ${again} vs ${ref}`);
     });
   });
@@ -89,7 +89,7 @@ test('the weights and gradients the workers share are blocks of the kernel heap,
   for (const b of blocks) heap.release(b);
   await par.close();
   await par.close(); // a second close gives nothing back twice
-  assert.throws(() => par.accumulate(model, setup('ntm-copy-small').batch, new BufferPool()), /closed/);
+  assert.throws(() => par.accumulate(model, setup('ntm-copy-small').batch, new StepContext(new BufferPool())), /closed/);
   // the three blocks ParallelGradients took are free again: three more allocations of that size reuse blocks, not the top
   const top = heap.bytes;
   const again = [0, 1, 2, 3, 4, 5].map(() => heap.alloc(size)!);
@@ -226,7 +226,7 @@ test('a gradient worker that failed to start is reported at the next step, not a
   try {
     await new Promise((r) => setTimeout(r, 1500)); // it has failed by now
     const t0 = Date.now();
-    assert.throws(() => par.accumulate(model, batch, new BufferPool()), (e: Error) =>
+    assert.throws(() => par.accumulate(model, batch, new StepContext(new BufferPool())), (e: Error) =>
       e instanceof GradientWorkerError && /failed to start/.test(e.message) && /train\.threads=1/.test(e.message));
     assert.ok(Date.now() - t0 < 5000);
   } finally {
@@ -238,15 +238,15 @@ test('parameters moved off the kernel heap (releaseParams) between steps: the wo
   const { config, model, batch } = setup('dnc-repeat-copy-small');
   const par = new ParallelGradients(model, config, 2);
   try {
-    par.accumulate(model, batch, new BufferPool()); // the first step on the model's block
+    par.accumulate(model, batch, new StepContext(new BufferPool())); // the first step on the model's block
     releaseParams(model.params);
     assert.equal(adoptedLayout(model.params), undefined);
     const params = [...model.params.values()];
     for (const p of params) { p.data[0]! += 0.25; p.g().fill(0); }
-    const loss = par.accumulate(model, batch, new BufferPool());
+    const loss = par.accumulate(model, batch, new StepContext(new BufferPool()));
     const got = params.map((p) => Float32Array.from(p.grad!));
     for (const p of params) p.g().fill(0);
-    const single = accumulateGradients(model, batch, new BufferPool());
+    const single = accumulateGradients(model, batch, new StepContext(new BufferPool()));
     assert.ok(Math.abs(loss - single) <= 1e-6 * Math.abs(single), `loss ${loss} vs ${single}`);
     const scale = Math.max(...params.map((p) => Math.max(...Array.from(p.grad!, Math.abs))));
     params.forEach((p, i) => assertAllClose(got[i]!, p.grad!, 1e-5 * scale, 1e-4, `gradient ${i}`));

@@ -10,9 +10,7 @@
  * (parallel-protocol.ts), and the hand-off waits on an Atomics state word, so a training step
  * stays synchronous and makes no JavaScript objects.
  */
-import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { beforeSpawning, cores, spawnGradientThread, threadsUnavailable } from '#gradient-threads';
 import type { Config } from '../config/schema.js';
 import { kernelBuild, kernelHeapOrNull, type KernelHeap } from '../kernels/heap.js';
 import { addColumns, copyColumns } from '../kernels/blocks.js';
@@ -21,11 +19,11 @@ import { activeKernels } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
 import { BatchStore, gatherInto, type Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
-import type { BufferPool, Tensor } from '../tensor/tensor.js';
-import { accumulateGradients, forwardLogits, scatterRows } from './gradients.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { accumulateGradients, forwardLogits, scatterRows, type StepContext } from './gradients.js';
 import { stepReplayEnabled } from './replay.js';
 import { lossScale } from './loss.js';
-import { CONTROL_BYTES, controlViews, logitsAt, Num, sliceFloats, Slot, SPIN_MS, State, waitWhile, writeSlice, type DataMessage, type ErrorReply, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
+import { CONTROL_BYTES, controlViews, logitsAt, Num, sliceFloats, Slot, SPIN_MS, State, waitWhile, writeSlice, type DataMessage, type GradientThread, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
 
 /** A gradient worker that stopped answering; the message says how to train without workers. */
 export class GradientWorkerError extends Error {}
@@ -34,14 +32,13 @@ export class GradientWorkerError extends Error {}
 const WORKER_TIMEOUT_MS = 120_000;
 
 interface Handle {
-  readonly worker: Worker;
+  readonly worker: GradientThread;
   /** the control block's Int32 slots (the state word first) and Float64 ones */
   readonly control: Int32Array;
   readonly nums: Float64Array;
   /** the slice's batch, and a forward pass's logits (replaced by a larger one when a slice needs it) */
   data: Float32Array;
   readonly grads: Float32Array;
-  readonly port: MessagePort;
 }
 
 /** The first data buffer's size in floats; a larger one is sent when a slice needs it. */
@@ -102,14 +99,11 @@ export class ParallelGradients {
     this.groupSize = config.train.lengthGroupSize;
     this.atOnce = config.train.lengthGroupsAtOnce;
     this.shares = Array.from({ length: threads }, () => []);
-    // Workers made from here on compile optimised code on their own thread rather than on a
-    // background one: with as many busy threads as cores, background compiles preempted a
-    // gradient thread now and then, and two threads were slower than one on a 5 ms step
-    // (dnc-repeat-copy: median 4.6 ms with background compiles, 3.1 ms without). An isolate reads
-    // this flag when it starts, so the running one is unaffected.
-    setFlagsFromString('--no-concurrent-recompilation');
+    const unavailable = threadsUnavailable();
+    if (threads > 1 && unavailable !== null) throw new GradientWorkerError(`train.threads=${threads}: ${unavailable}; set train.threads=1`);
+    beforeSpawning();
     this.heap = kernelHeapOrNull();
-    this.spin = threads <= availableParallelism();
+    this.spin = threads <= cores();
     const own = adoptedLayout(model.params);
     if (own !== undefined) {
       this.layout = { size: own.data.length, offsets: own.offsets };
@@ -130,29 +124,29 @@ export class ParallelGradients {
       const { ints: control, nums } = controlViews(block);
       const data = new Float32Array(new SharedArrayBuffer(4 * FIRST_DATA_FLOATS));
       const grads = sharedFloats(this.heap, this.layout.size);
-      const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL('./grad-worker.js', import.meta.url), {
-        workerData: {
-          config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: this.kernels, build: kernelBuild(), replay: this.replay,
-          control: block, data: data.buffer, weights: weights.where, grads: grads.where, layout: this.layout, spin: this.spin, port: port2,
-        },
-        transferList: [port2],
+      const worker = spawnGradientThread({
+        config, inputSize: model.inputSize, outputSize: model.outputSize, kernels: this.kernels, build: kernelBuild(), replay: this.replay,
+        control: block, data: data.buffer as SharedArrayBuffer, weights: weights.where, grads: grads.where, layout: this.layout, spin: this.spin,
       });
-      worker.unref(); // a blocked worker never keeps the process alive
-      this.handles.push({ worker, control, nums, data, grads: grads.view, port: port1 });
+      this.handles.push({ worker, control, nums, data, grads: grads.view });
     }
+  }
+
+  /** Settles once every worker can take slices (a browser's start only while this thread is free). */
+  async ready(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.worker.started));
   }
 
   /**
    * Adds the gradients of `batch` to the model's parameter gradients.
    * @returns the batch's loss (the sum of the slices' losses, in slice order)
    */
-  accumulate(model: MemoryModel, batch: Batch, pool: BufferPool): number {
+  accumulate(model: MemoryModel, batch: Batch, steps: StepContext): number {
     // (no closure for closingOnError here: a training step makes no JavaScript objects)
     try {
       const normaliser = lossScale(batch);
       const block = this.start(model, batch, normaliser, false);
-      let loss = this.first === null ? 0 : accumulateGradients(model, this.first, pool, normaliser, this.groupSize, this.atOnce);
+      let loss = this.first === null ? 0 : accumulateGradients(model, this.first, steps, normaliser, this.groupSize, this.atOnce);
       for (let w = 1; w < this.threads; w++) {
         if (this.counts[w] === 0) continue;
         const h = this.handles[w - 1]!;
@@ -197,14 +191,14 @@ export class ParallelGradients {
    * compute each sample's rows alone.
    * @returns per time step, [B, Y]
    */
-  forward(model: MemoryModel, batch: Batch, pool: BufferPool): Float32Array[] {
+  forward(model: MemoryModel, batch: Batch, steps: StepContext): Float32Array[] {
     return this.closingOnError(() => {
       this.start(model, batch, 0, true);
       const { T, X, Y } = batch;
       const out = Array.from({ length: T }, () => new Float32Array(batch.B * Y));
       if (this.first !== null) {
         // (the time steps of a sample after the last it needs stay 0, as forwardLogits leaves them)
-        scatterRows(forwardLogits(model, this.first, pool, this.groupSize, this.atOnce), this.shares[0]!, 0, Y, out);
+        scatterRows(forwardLogits(model, this.first, steps, this.groupSize, this.atOnce), this.shares[0]!, 0, Y, out);
       }
       for (let w = 1; w < this.threads; w++) {
         const rows = this.counts[w]!;
@@ -246,7 +240,7 @@ export class ParallelGradients {
         // a longer share than any before: a larger buffer, which the worker takes when it sees Gen change
         h.data = new Float32Array(new SharedArrayBuffer(4 * Math.max(need, 2 * h.data.length)));
         const msg: DataMessage = { data: h.data.buffer as SharedArrayBuffer };
-        h.port.postMessage(msg);
+        h.worker.post(msg);
         h.control[Slot.Gen]!++;
       }
       writeSlice(batch, this.shares[w]!, n, T, h.data);
@@ -289,7 +283,7 @@ export class ParallelGradients {
 
   /** The error a worker posted, if any. */
   private errorOf(h: Handle): string | undefined {
-    return (receiveMessageOnPort(h.port)?.message as ErrorReply | undefined)?.error;
+    return h.worker.takeError();
   }
 
   /** Waits for a worker's answer to its slice (in its control block and data buffer). */
@@ -305,12 +299,11 @@ export class ParallelGradients {
   /** Stops the workers; the promise settles once they have stopped and the heap blocks are back. */
   close(): Promise<void> {
     if (this.closing !== null) return this.closing; // once: a block given back twice would be handed out twice
-    const stopped: Promise<number>[] = [];
+    const stopped: Promise<unknown>[] = [];
     for (const h of this.handles) {
       Atomics.store(h.control, Slot.State, State.Quit);
       Atomics.notify(h.control, Slot.State);
       stopped.push(h.worker.terminate());
-      h.port.close();
     }
     // heap blocks go back once no worker can write them (one that timed out may still be running)
     const heap = this.heap;

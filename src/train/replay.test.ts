@@ -9,13 +9,15 @@ import type { Batch, Task } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 import { Rng } from '../tensor/random.js';
-import { allocOverwritten, BufferPool, Tape, Tensor, withPool, withTape, type Buf, type F32Allocator } from '../tensor/tensor.js';
+import { Tensor, type Buf } from '../tensor/tensor.js';
+import { allocOverwritten, BufferPool, withPool, type F32Allocator } from '../tensor/pool.js';
+import { Tape, withTape } from '../tensor/tape.js';
 import { concat } from '../nn/columns.js';
 import { linear } from '../nn/linear.js';
 import { releaseParams } from '../kernels/adopt.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { heapAllocator } from '../kernels/wasm.js';
-import { accumulateGradients, forwardLogits, replayFor } from './gradients.js';
+import { accumulateGradients, forwardLogits, replayFor, StepContext } from './gradients.js';
 import { setStepReplay, StepReplay, type ReplayStats } from './replay.js';
 import { seedStreams, Trainer } from './trainer.js';
 import { replayJs as libraryReplayJs } from '../index.js';
@@ -274,12 +276,12 @@ test('step replay: a step with buffers off the kernel heap is not recorded, and 
     for (const p of model.params.values()) p.g().fill(0);
   };
   // a pool of ordinary arrays: every kernel call copies its arguments, which a replay cannot
-  const plain = new BufferPool();
+  const plain = new StepContext(new BufferPool());
   for (let i = 0; i < 3; i++) accumulateGradients(model, batch, plain);
   assert.match(replayFor(model, plain)!.stats.failed.join(), /off the heap|off the kernel heap/);
   assert.equal(replayFor(model, plain)!.stats.replayed, 0);
 
-  const pool = new BufferPool(heapAllocator());
+  const pool = new StepContext(new BufferPool(heapAllocator()));
   const r = replayFor(model, pool)!;
   zero();
   const first = accumulateGradients(model, batch, pool);
@@ -295,7 +297,7 @@ test('step replay: a step with buffers off the kernel heap is not recorded, and 
   releaseParams(model.params);
   setStepReplay(false);
   zero();
-  const offHeap = accumulateGradients(model, batch, new BufferPool(heapAllocator()));
+  const offHeap = accumulateGradients(model, batch, new StepContext(new BufferPool(heapAllocator())));
   const offHeapGrads = grads();
   setStepReplay(true);
   const replayedBefore = r.stats.replayed;
@@ -309,11 +311,11 @@ test('step replay: a step with buffers off the kernel heap is not recorded, and 
   // a cleared pool drops its recordings, and their scratch blocks go back to the heap
   const before = heap!.bytes;
   for (let round = 0; round < 3; round++) {
-    const p = new BufferPool(heapAllocator());
+    const p = new StepContext(new BufferPool(heapAllocator()));
     const m = createModel(config.model, task.inputSize, task.outputSize, new Rng(2));
     for (let i = 0; i < 4; i++) accumulateGradients(m, batch, p);
     assert.ok(replayFor(m, p)!.stats.replayed >= 1);
-    p.clear();
+    p.pool.clear();
     releaseParams(m.params);
   }
   assert.ok(heap!.bytes - before < 1 << 20, `the heap grew by ${heap!.bytes - before} bytes over three models`);
@@ -363,9 +365,9 @@ test('step replay: forward passes and training steps of one shape on one pool ar
   const params = [...model.params.values()];
   const zero = (): void => params.forEach((p) => p.g().fill(0));
   zero();
-  const expected = accumulateGradients(model, batch, new BufferPool(heapAllocator()));
+  const expected = accumulateGradients(model, batch, new StepContext(new BufferPool(heapAllocator())));
   const grads = params.map((p) => Float32Array.from(p.grad!));
-  const pool = new BufferPool(heapAllocator());
+  const pool = new StepContext(new BufferPool(heapAllocator()));
   for (let i = 0; i < 4; i++) forwardLogits(model, batch, pool); // recorded, checked, replayed
   for (let i = 0; i < 4; i++) {
     zero();
@@ -413,30 +415,30 @@ test('step replay in length groups on a pool that gives buffers back after 3 idl
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(6));
   const params = [...model.params.values()];
-  const run = (replay: boolean): { out: number[][]; pool: BufferPool } => {
+  const run = (replay: boolean): { out: number[][]; steps: StepContext } => {
     setStepReplay(replay);
     try {
       // a buffer given back is filled with NaN first: a replay on one would show
       const heapAlloc = heapAllocator()!;
       const poisoning: F32Allocator = { alloc: (n) => heapAlloc.alloc(n), zero: (b) => heapAlloc.zero(b), release: (b) => { b.fill(NaN); heapAlloc.release(b); } };
-      const pool = new BufferPool(poisoning, 3), rng = new Rng(7), out: number[][] = [];
+      const steps = new StepContext(new BufferPool(poisoning, 3)), rng = new Rng(7), out: number[][] = [];
       for (let i = 0; i < 120; i++) {
         // groups one at a time and all at once, by turns of 15 steps: the buffers only one of
         // them takes are given back during the other's turn, and made again after
         const batch = task.sample(rng, 4);
         params.forEach((p) => p.g().fill(0));
-        const loss = accumulateGradients(model, batch, pool, undefined, 2, Math.floor(i / 15) % 2);
+        const loss = accumulateGradients(model, batch, steps, undefined, 2, Math.floor(i / 15) % 2);
         out.push([loss, ...params.flatMap((p) => Array.from(p.grad!.subarray(0, 8)))]);
       }
-      return { out, pool };
+      return { out, steps };
     } finally {
       setStepReplay(true);
     }
   };
   const off = run(false), on = run(true);
   on.out.forEach((row, i) => row.forEach((v, j) => assert.ok(Object.is(v, off.out[i]![j]), `step ${i + 1}, value ${j}: ${v} vs ${off.out[i]![j]}`)));
-  const s = replayFor(model, on.pool)!.stats;
-  assert.ok(on.pool.released > 0, 'buffers were given back');
+  const s = replayFor(model, on.steps)!.stats;
+  assert.ok(on.steps.pool.released > 0, 'buffers were given back');
   assert.ok(s.replayed >= 30, `replayed ${s.replayed} of 120`);
   assert.deepEqual(s.failed, []);
 });

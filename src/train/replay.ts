@@ -30,7 +30,8 @@ import type { Batch } from '../tasks/batch.js';
 import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { Scratch, StepProgram } from './step-program.js';
-import { setJsRecorder, type Buf, type BufferPool, type PoolUsage } from '../tensor/tensor.js';
+import { setJsRecorder, type Buf } from '../tensor/tensor.js';
+import { type BufferPool, type PoolUsage } from '../tensor/pool.js';
 
 let enabled = true;
 

@@ -7,10 +7,11 @@ import type { Config } from '../config/schema.js';
 import type { MemoryModel } from '../models/model.js';
 import { BatchStore, describeRange, type Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
-import { BufferPool, type Buf, type Tensor } from '../tensor/tensor.js';
+import { type Buf, type Tensor } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/pool.js';
 import { activeHeap, activeKernels, heapAllocator } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
-import { accumulateGradients, forwardLogits, replayStatsOf } from './gradients.js';
+import { accumulateGradients, forwardLogits, replayStatsOf, StepContext } from './gradients.js';
 import { stepReplayEnabled, type ReplayStats } from './replay.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
@@ -105,13 +106,32 @@ export class Trainer {
     for (const p of model.params.values()) p.g();
   }
 
-  /** Step buffers reused across steps of the same sequence length (no allocation in the steady state). */
-  readonly trainPool = new BufferPool(heapAllocator());
+  /** Training steps: their buffers, reused across steps of the same shape (no allocation in the steady state), length groups and replay. */
+  readonly trainSteps = new StepContext(new BufferPool(heapAllocator()));
   /** every training step's and evaluation batch's batch is drawn into these (none is kept past its use) */
   private readonly batches = new BatchStore();
-  readonly evalPool = new BufferPool(heapAllocator());
+  /** Evaluation's forward passes, apart from the training steps. */
+  readonly evalSteps = new StepContext(new BufferPool(heapAllocator()));
+
+  /** The training steps' buffer pool (for benchmarks and tests). */
+  get trainPool(): BufferPool {
+    return this.trainSteps.pool;
+  }
   /** gradient workers, started at the first step when config.train.threads > 1 */
   private parallel: ParallelGradients | null = null;
+
+  /**
+   * Starts the gradient workers now (config.train.threads > 1) rather than at the first step,
+   * and settles once they can take slices: in a browser, await this before the first step (a
+   * Web Worker starts only while its creator's thread is free, and a step keeps it busy).
+   */
+  async startThreads(): Promise<void> {
+    this.dropStaleWorkers();
+    if (this.config.train.threads > 1) {
+      this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
+      await this.parallel.ready();
+    }
+  }
 
   /** Stops the gradient workers, if any (the trainer can still evaluate). */
   close(): void {
@@ -127,8 +147,8 @@ export class Trainer {
    */
   dispose(): void {
     this.close();
-    this.trainPool.clear();
-    this.evalPool.clear();
+    this.trainSteps.pool.clear();
+    this.evalSteps.pool.clear();
     const heap = this.heap;
     if (heap === null) return;
     for (const copy of this.undo.values()) if (heap.owns(copy)) heap.release(copy as Float32Array);
@@ -155,8 +175,8 @@ export class Trainer {
     this.dropStaleWorkers();
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
     const lossValue = this.parallel
-      ? this.parallel.accumulate(this.model, batch, this.trainPool)
-      : accumulateGradients(this.model, batch, this.trainPool, undefined, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce);
+      ? this.parallel.accumulate(this.model, batch, this.trainSteps)
+      : accumulateGradients(this.model, batch, this.trainSteps, undefined, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce);
     this.step++;
     this.gradientHook?.(this.step, this.model.params);
     const gradNorm = globalGradNorm(params);
@@ -190,7 +210,7 @@ export class Trainer {
 
   /** What step replay did on this thread: training steps and evaluation (null: none ran yet, or replay is off). */
   replayStats(): { train: ReplayStats | null; eval: ReplayStats | null } {
-    return { train: replayStatsOf(this.trainPool), eval: replayStatsOf(this.evalPool) };
+    return { train: replayStatsOf(this.trainSteps), eval: replayStatsOf(this.evalSteps) };
   }
 
   /** The model's parameters now (releaseParams replaces them), in an array kept from step to step. */
@@ -226,7 +246,7 @@ export class Trainer {
     for (let i = 0; i < batches; i++) {
       const batch = this.task.sample(rng, this.config.train.batchSize, { length, store: this.batches, level });
       // on the gradient threads too, once they run (the same logits, see ParallelGradients.forward)
-      acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalPool) : forwardLogits(this.model, batch, this.evalPool, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce), batch);
+      acc.add(this.parallel ? this.parallel.forward(this.model, batch, this.evalSteps) : forwardLogits(this.model, batch, this.evalSteps, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce), batch);
     }
     return acc.result();
   }

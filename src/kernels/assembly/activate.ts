@@ -4,13 +4,10 @@
 // spec: 2·P i32 (kind, width) per part; outs, gouts: P pointers (a gouts entry of 0: no gradient).
 import { expv, logv, sigmoidv, tanhv } from './simd-math';
 
-// the kinds, as src/kernels/activate.ts numbers them
-const IDENTITY = 0;
-const SIGMOID = 1;
-const TANH = 2;
-const SOFTPLUS = 3;
-const ONEPLUS = 4;
-const SOFTMAX = 5;
+// the kinds, numbered in ../constants.ts (src/kernels/activate.ts maps the names to them)
+import {
+  ACT_IDENTITY as IDENTITY, ACT_ONEPLUS as ONEPLUS, ACT_SIGMOID as SIGMOID, ACT_SOFTMAX as SOFTMAX, ACT_SOFTPLUS as SOFTPLUS, ACT_TANH as TANH,
+} from '../constants';
 
 // log(1 + e^x) = max(x, 0) + log1p(e^−|x|), log1p(u) = ln(1 + u)·u / ((1 + u) − 1): exact
 // where 1 + u rounds to 1 (then u), and accurate for small u otherwise.

@@ -81,3 +81,43 @@ export function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
 export function bc(p: usize, i: i32): v128 {
   return v128.load32_splat(p + (<usize>i << 2));
 }
+
+/** Σ_j a[j]·b[j] over W floats. */
+// @ts-ignore: decorator
+@inline
+export function dotW(a: usize, b: usize, W: i32): f32 {
+  const W4 = W & ~3;
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j < W4; j += 4) acc = fma(acc, v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)));
+  let s = hsum(acc);
+  for (; j < W; j++) s += f(a, j) * f(b, j);
+  return s;
+}
+
+/** y[j] += s·x[j] over W floats. */
+// @ts-ignore: decorator
+@inline
+export function axpyW(y: usize, s: f32, x: usize, W: i32): void {
+  const W4 = W & ~3;
+  const sv = f32x4.splat(s);
+  let j = 0;
+  for (; j < W4; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(y + o, fma(v128.load(y + o), sv, v128.load(x + o)));
+  }
+  for (; j < W; j++) setf(y, j, f(y, j) + s * f(x, j));
+}
+
+// The DNC kernels below take per-head buffers through pointer tables: `xt` holds one u32
+// byte offset per head (so each head's tensor is used where it lies, none packed by copying).
+// @ts-ignore: decorator
+@inline
+export function at(table: usize, i: i32): usize {
+  return <usize>load<u32>(table + (<usize>i << 2));
+}
+
+// The first byte past the static data (math tables among it): buffers are laid out from here.
+export function heapBase(): usize {
+  return __heap_base;
+}
