@@ -115,3 +115,23 @@ test('a run that fails is reported with its error; the others go on; the exit st
   assert.match(file.runs[0]!.error!, /non-finite steps/);
   assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).summary[0].failed, 2);
 });
+
+test('Ctrl-C (SIGINT) stops a sweep: each run saves, the exit status is 130, and the message says how to go on', async () => {
+  const dir = join(tempDir(), 'sweep');
+  const child = spawn(process.execPath, [BIN, 'sweep', ...SMALL, '--seeds', '1-2', '--set', 'train.steps=5000', '--until-bit-errors', '0', '--sweep-dir', dir, '--parallel', '2'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  const evals = (s: number): number => {
+    const p = join(dir, 'default', `seed-${s}`, 'metrics.jsonl');
+    return existsSync(p) ? readFileSync(p, 'utf8').split('\n').length - 1 : 0;
+  };
+  await until('evaluations', () => evals(1) >= 2 && evals(2) >= 2);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  assert.match(out, /SIGINT: stopping the runs/);
+  assert.match(out, new RegExp(`not finished; go on with: npx engram sweep --sweep-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  for (const s of [1, 2]) assert.match(readFileSync(join(dir, 'default', `seed-${s}`, 'train.log'), 'utf8'), /SIGTERM: saved step \d+/);
+  assert.equal(sweepJson(dir).complete, false);
+});

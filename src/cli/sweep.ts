@@ -82,7 +82,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   const sweepDir = typeof f['sweep-dir'] === 'string' ? f['sweep-dir'] : join('sweeps', `${spec!.preset}-${timestamp()}`);
   // bullmq is loaded only for a queue
-  // bullmq is loaded only for a queue
   const submitter = queue !== null ? await (await import('../queue/submit.js')).QueueSubmitter.connect(queue) : null;
   const executor: SweepExecutor = submitter ?? new LocalPool(parallel, faultsFromEnv());
   let result;
@@ -95,7 +94,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   console.log(`sweep: ${join(result.sweepDir, 'sweep.json')}`);
   const failed = result.file.runs.filter((r) => r.status === 'failed').length;
   if (failed > 0) console.log(`${failed} of ${result.file.runs.length} runs failed (their errors are in sweep.json); the same command tries them again`);
-  if (result.interrupted) console.log(`not finished; go on with: npx engram sweep --sweep-dir ${result.sweepDir}${queue !== null ? ` --queue ${queue.shown}` : ''}`);
+  if (result.interrupted) console.log(`not finished; go on with: npx engram sweep --sweep-dir ${result.sweepDir}${queue !== null ? ` --queue ${queue.shown} (with its password, if it has one)` : ''}`);
   if (f.json) console.log(JSON.stringify({ sweepDir: result.sweepDir, complete: result.file.complete, summary: result.file.summary, runs: result.file.runs }));
   return result.interrupted ? 130 : failed > 0 ? 1 : 0;
 }
