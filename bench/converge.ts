@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findPreset, presetNames } from '../src/config/presets.js';
 import { applyOverrides, cloneConfig, validateConfig } from '../src/config/schema.js';
-import { runTraining } from '../src/cli/run.js';
+import { runTraining } from '../src/run/run-training.js';
 import { activeKernels } from '../src/kernels/wasm.js';
 import { kernelBuild } from '../src/kernels/heap.js';
 import { isUserFacing } from '../src/cli/errors.js';

@@ -19,8 +19,9 @@ import { makeDirs } from '../src/checkpoint/atomic.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { GeneralisationRecord, MetricRecord } from '../src/server/protocol.js';
-import { readGeneralisation, readMetrics } from '../src/server/runs.js';
+import { readGeneralisation } from '../src/server/runs.js';
+import { parseSeeds } from '../src/run/sweep-plan.js';
+import { seedResult, type SeedResult } from '../src/run/sweep-summary.js';
 import { median } from '../src/server/svg-plot.js';
 
 const BIN = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
@@ -31,12 +32,13 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** "1-10" or "1,3,5" → seeds. */
-export function parseSeeds(s: string): number[] {
-  const m = /^(\d+)-(\d+)$/.exec(s);
-  const seeds = m ? Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i) : s.split(',').map(Number);
-  if (seeds.length === 0 || seeds.some((v) => !Number.isInteger(v) || v < 0)) fail(`--seeds must be A-B or a list of whole numbers, got "${s}"`);
-  return seeds;
+/** "1-10" or "1,3,5" → seeds (the sweep's reading of --seeds). */
+function seedsOf(s: string): number[] {
+  try {
+    return parseSeeds(s);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }
 
 function run(args: string[], log: string): Promise<number> {
@@ -50,23 +52,6 @@ function run(args: string[], log: string): Promise<number> {
       res(code ?? 1);
     });
   });
-}
-
-export interface SeedResult {
-  seed: number;
-  /** the first evaluation below the threshold (on the whole range), if any */
-  learnedStep: number | null;
-  learnedSec: number | null;
-  last: MetricRecord | null;
-  generalisation: GeneralisationRecord | null;
-}
-
-export function seedResult(seed: number, dir: string, threshold: number): SeedResult {
-  const evals = readMetrics(dir);
-  // with a growing curriculum, only an evaluation at the widest level the run reached counts
-  const top = Math.max(0, ...evals.map((e) => e.level ?? 0));
-  const hit = evals.find((r) => r.bitErrorsPerSeq < threshold && (r.level ?? 0) === top);
-  return { seed, learnedStep: hit?.step ?? null, learnedSec: hit?.elapsedSec ?? null, last: evals[evals.length - 1] ?? null, generalisation: readGeneralisation(dir) };
 }
 
 const stats = (v: number[]): { median: number | null; min: number | null; max: number | null } =>
@@ -115,7 +100,7 @@ async function main(): Promise<void> {
     return;
   }
   if (!f.preset || !f.out) fail('--preset and --out are required');
-  const seeds = parseSeeds(f.seeds!);
+  const seeds = seedsOf(f.seeds!);
   const threshold = Number(f.threshold);
   const parallel = Number(f.parallel);
   if (!(parallel >= 1 && Number.isInteger(parallel))) fail('--parallel must be a whole number ≥ 1');

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BenchResult } from '../src/cli/bench.js';
+import type { BenchResult } from '../src/run/bench-preset.js';
 import { writeFileAtomic } from '../src/checkpoint/atomic.js';
 
 const USAGE = 'usage: node dist/bench/run.js [--steps N] [--out FILE]';

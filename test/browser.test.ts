@@ -278,3 +278,34 @@ test('past runs in Chromium: the four most recently evaluated runs are ticked fi
     await stop(board.child);
   }
 });
+
+test('a sweep in Chromium: its summary table and each combination as a median with a band, by step and by time', { skip, timeout: 60_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  mkdirSync(SHOTS, { recursive: true });
+  const runs = join(tempDir('engram-browser-'), 'runs');
+  const made = engram(['sweep', '--preset', 'ntm-copy-small', '--seeds', '1-2', '--grid', 'optimizer.lr=0.003,0.01', '--set', 'train.steps=200',
+    '--set', 'train.evalEvery=100', '--until-bit-errors', '0', '--sweep-dir', join(runs, 'lr-sweep'), '--parallel', '2']);
+  assert.equal(made.status, 0, made.stderr);
+  const board = await serve(['dashboard', '--runs', runs, '--port', '0']);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(board.url);
+    await page.waitForSelector('section[data-section="sweeps"]:not([hidden]) table.sweep-summary tbody tr');
+    const rows = await page.$$eval('table.sweep-summary tbody tr td.name', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(rows, ['optimizer.lr=0.003', 'optimizer.lr=0.01']);
+    // two combinations × (median, lowest, highest) × two evaluations
+    const points = (): Promise<number> => page.$eval('[data-chart="sweep-bitErrorsPerSeq"]', (el) => Number(el.getAttribute('data-points')));
+    await page.waitForFunction(() => Number(document.querySelector('[data-chart="sweep-bitErrorsPerSeq"]')?.getAttribute('data-points')) === 12, null, { timeout: 10_000 });
+    await page.selectOption('select[aria-label="x axis"]', 'time');
+    await page.waitForSelector('[data-chart="sweep-bitErrorsPerSeq"][data-x="training seconds"]', { timeout: 10_000 });
+    assert.equal(await points(), 12);
+    await page.locator('section[data-section="sweeps"]').screenshot({ path: join(SHOTS, 'sweep.png') });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stop(board.child);
+  }
+});

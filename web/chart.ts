@@ -139,6 +139,7 @@ export class Chart {
 
   private rebuild(): void {
     this.el.dataset.points = String(this.ys.reduce((n, col) => n + col.filter((v) => v !== null).length, 0));
+    this.el.dataset.x = this.xLabel; // what x is, for tests
     if (this.u) {
       this.u.destroy();
       this.u = null;

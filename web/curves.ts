@@ -2,7 +2,7 @@
  * @file The three metrics (and the training loss) against steps, for one run
  * (live view, report) or several laid side by side (past runs).
  */
-import type { GeneralisationRecord, MetricRecord } from '../src/server/protocol.js';
+import type { GeneralisationRecord, MetricRecord, SeedBand, SweepCurves } from '../src/server/protocol.js';
 import { Chart, joinCurves, type Curve } from './chart.js';
 import { PALETTE } from './colors.js';
 import { h } from './dom.js';
@@ -130,6 +130,49 @@ export class GeneralisationChart {
     this.chart.setLog(log);
     if (names !== this.names) this.chart.setCurves(curves.map((c) => ({ label: c.label, color: c.color, points: true })), x, ys, xLabel, true);
     else this.chart.setData(x, ys);
+    this.names = names;
+  }
+}
+
+/**
+ * A sweep's combinations: one chart per metric; per combination the median over its seeds
+ * (a solid line) and the lowest and highest seed (thin dashed lines in the same colour).
+ */
+export class SweepCharts {
+  readonly el: HTMLElement;
+  private readonly charts: { key: MetricKey; chart: Chart }[];
+  private names = '';
+
+  constructor() {
+    const all: { key: MetricKey; title: string; y: string }[] = [...METRICS, { key: 'trainLoss', title: 'training loss (mean since the previous evaluation)', y: 'loss' }];
+    this.charts = all.map((m) => ({ key: m.key, chart: new Chart({ name: `sweep-${m.key}`, title: `${m.title}: median over seeds, band lowest..highest`, xLabel: 'step', yLabel: m.y, integerX: true }, []) }));
+    this.el = h('div', { class: 'charts' }, ...this.charts.map((c) => c.chart.el));
+  }
+
+  update(combos: readonly SweepCurves[], colors: readonly string[], xAxis: 'step' | 'time', log: boolean): void {
+    const names = JSON.stringify([combos.map((c, i) => [c.combo, c.seeds, colors[i]]), xAxis]);
+    for (const { key, chart } of this.charts) {
+      const lines = combos.flatMap((c) => {
+        const b: SeedBand = c[key];
+        return [
+          { x: b.x, y: b.y },
+          { x: b.x, y: b.band.map((v) => v?.[0] ?? null) },
+          { x: b.x, y: b.band.map((v) => v?.[1] ?? null) },
+        ];
+      });
+      const [x, ys] = joinCurves(lines);
+      chart.setLog(log);
+      if (names !== this.names) {
+        const curves: Curve[] = combos.flatMap((c, i) => [
+          { label: `${c.combo} (median of ${c.seeds})`, color: colors[i]!, points: true, width: 2.2 },
+          { label: `${c.combo} lowest`, color: colors[i]!, dash: [4, 4], width: 1 },
+          { label: `${c.combo} highest`, color: colors[i]!, dash: [4, 4], width: 1 },
+        ]);
+        chart.setCurves(curves, x, ys, xAxis === 'step' ? 'step' : 'training seconds', xAxis === 'step');
+      } else {
+        chart.setData(x, ys);
+      }
+    }
     this.names = names;
   }
 }

@@ -9,6 +9,7 @@ import { PALETTE } from './colors.js';
 import { CompareCharts, GeneralisationChart } from './curves.js';
 import { clear, fmtDuration, fmtNum, h, section } from './dom.js';
 import { Inspector } from './inspector.js';
+import { sweepsView } from './sweeps.js';
 
 const REFRESH_MS = 5000;
 /** runs ticked at first: the most recently evaluated */
@@ -34,6 +35,7 @@ export async function runsView(root: HTMLElement, info: ServerInfo): Promise<voi
     tbody);
   const empty = h('p', { class: 'note' });
   root.append(section('Runs', table, empty));
+  await sweepsView(root);
 
   const xSel = h('select', { onchange: () => void draw() },
     h('option', { value: 'step' }, 'x: step'), h('option', { value: 'elapsedSec' }, 'x: training time (s)'));
@@ -89,7 +91,7 @@ export async function runsView(root: HTMLElement, info: ServerInfo): Promise<voi
         h('td', {}, fmtDuration(r.last?.elapsedSec ?? null)),
         h('td', {}, h('button', { type: 'button', disabled: !r.hasCheckpoint, onclick: () => { runSel.value = r.name; void inspect(); } }, 'inspect'))));
     }
-    empty.textContent = runs.length === 0 ? 'No run directories here yet (a run directory holds a config.json).' : '';
+    empty.textContent = runs.length === 0 ? 'No run directories here yet (a run directory holds a config.json; the runs of a sweep are shown under Sweeps).' : '';
     const keep = runSel.value;
     clear(runSel);
     for (const r of runs.filter((x) => x.hasCheckpoint)) runSel.append(h('option', { value: r.name }, r.name));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendFileSafely, setWriteFault, writeFileAtomic, WriteError, writeFilesAtomic } from './atomic.js';
+import { appendFileSafely, writeFileAtomic, WriteError, WriteFaults, writeFilesAtomic } from './atomic.js';
 
 const made: string[] = [];
 after(() => {
@@ -30,13 +30,9 @@ test('a write that fails part-way (a full disk) renames nothing: every target ke
   writeFileSync(join(d, 'b'), 'old b');
   for (const nth of [1, 2]) {
     // the first file written, then the second: either way neither target changes
-    setWriteFault({ code: 'ENOSPC', suffix: nth === 1 ? '/a' : '/b', nth: 1 });
-    try {
-      assert.throws(() => writeFilesAtomic([[join(d, 'a'), 'new a'.repeat(100)], [join(d, 'b'), 'new b'.repeat(100)]]),
-        (e: Error) => e instanceof WriteError && /^no space left on the device while writing .*\/[ab]; free some space/.test(e.message) && !e.message.includes('\n'));
-    } finally {
-      setWriteFault(null);
-    }
+    const faults = new WriteFaults({ code: 'ENOSPC', suffix: nth === 1 ? '/a' : '/b', nth: 1 });
+    assert.throws(() => writeFilesAtomic([[join(d, 'a'), 'new a'.repeat(100)], [join(d, 'b'), 'new b'.repeat(100)]], { faults }),
+      (e: Error) => e instanceof WriteError && /^no space left on the device while writing .*\/[ab]; free some space/.test(e.message) && !e.message.includes('\n'));
     assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'old a');
     assert.equal(readFileSync(join(d, 'b'), 'utf8'), 'old b');
     assert.deepEqual(readdirSync(d).sort(), ['a', 'b'], 'no temporary file left');
@@ -45,15 +41,11 @@ test('a write that fails part-way (a full disk) renames nothing: every target ke
 
 test('the fault counts writes to matching files and fires once, on the n-th', () => {
   const d = dir();
-  setWriteFault({ code: 'EIO', suffix: 'x.json', nth: 2 });
-  try {
-    writeFileAtomic(join(d, 'x.json'), '1');
-    writeFileAtomic(join(d, 'y.json'), '1');
-    assert.throws(() => writeFileAtomic(join(d, 'x.json'), '2'), /cannot write .*x\.json: EIO: simulated failure/);
-    writeFileAtomic(join(d, 'x.json'), '3');
-  } finally {
-    setWriteFault(null);
-  }
+  const writes = { faults: new WriteFaults({ code: 'EIO', suffix: 'x.json', nth: 2 }) };
+  writeFileAtomic(join(d, 'x.json'), '1', writes);
+  writeFileAtomic(join(d, 'y.json'), '1', writes);
+  assert.throws(() => writeFileAtomic(join(d, 'x.json'), '2', writes), /cannot write .*x\.json: EIO: simulated failure/);
+  writeFileAtomic(join(d, 'x.json'), '3', writes);
   assert.equal(readFileSync(join(d, 'x.json'), 'utf8'), '3');
 });
 
@@ -62,12 +54,8 @@ test('appendFileSafely appends; a failed append is cut back to the old length', 
   const p = join(d, 'metrics.jsonl');
   appendFileSafely(p, '{"step":1}\n');
   appendFileSafely(p, '{"step":2}\n');
-  setWriteFault({ code: 'ENOSPC', suffix: 'metrics.jsonl', nth: 1 });
-  try {
-    assert.throws(() => appendFileSafely(p, `{"step":3,"pad":"${'x'.repeat(1000)}"}\n`), /no space left on the device while writing .*metrics\.jsonl/);
-  } finally {
-    setWriteFault(null);
-  }
+  const faults = new WriteFaults({ code: 'ENOSPC', suffix: 'metrics.jsonl', nth: 1 });
+  assert.throws(() => appendFileSafely(p, `{"step":3,"pad":"${'x'.repeat(1000)}"}\n`, { faults }), /no space left on the device while writing .*metrics\.jsonl/);
   assert.equal(readFileSync(p, 'utf8'), '{"step":1}\n{"step":2}\n');
 });
 

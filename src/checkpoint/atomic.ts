@@ -6,7 +6,7 @@
  *                      targets. A failure while writing (a full disk, say) renames nothing.
  *   appendFileSafely   appends a line; a failed append is cut back to the old length.
  *
- * For tests, `setWriteFault` makes a chosen write fail part-way as a full disk would.
+ * For tests, the option `faults` makes a chosen write fail part-way as a full disk would.
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -23,16 +23,26 @@ export interface WriteFault {
   readonly nth: number;
 }
 
-let fault: WriteFault | null = null;
-let faultCount = 0;
+/**
+ * A simulated failure as it goes: counts the writes to matching files. Made once (for a run,
+ * say) and passed to each write in WriteOptions.faults.
+ */
+export class WriteFaults {
+  private count = 0;
+  constructor(readonly fault: WriteFault) {}
 
-/** Installs (or with null removes) a simulated write failure, for tests of the failure paths. */
-export function setWriteFault(f: WriteFault | null): void {
-  fault = f;
-  faultCount = 0;
+  /** The code the write to `target` fails with, or null (it counts the writes that match). */
+  failure(target: string): WriteFault['code'] | null {
+    return target.endsWith(this.fault.suffix) && ++this.count === this.fault.nth ? this.fault.code : null;
+  }
 }
 
-/** Parses `CODE:SUFFIX[:N]`, e.g. `ENOSPC:last.safetensors:2`, as used by ENGRAM_TEST_WRITE_FAULT. */
+export interface WriteOptions {
+  /** a simulated failure, for tests of the failure paths */
+  readonly faults?: WriteFaults;
+}
+
+/** Parses `CODE:SUFFIX[:N]`, e.g. `ENOSPC:last.safetensors:2`, as the CLI reads it from ENGRAM_TEST_WRITE_FAULT. */
 export function parseWriteFault(spec: string): WriteFault {
   const [code, suffix, nth] = spec.split(':');
   if ((code !== 'ENOSPC' && code !== 'EIO' && code !== 'EACCES') || !suffix) {
@@ -42,13 +52,10 @@ export function parseWriteFault(spec: string): WriteFault {
 }
 
 /** Writes `bytes` to fd; a simulated fault writes half of them and then fails. */
-function writeAll(fd: number, bytes: Uint8Array, target: string): void {
+function writeAll(fd: number, bytes: Uint8Array, target: string, writes: WriteOptions): void {
   let end = bytes.length;
-  let failWith: string | null = null;
-  if (fault !== null && target.endsWith(fault.suffix) && ++faultCount === fault.nth) {
-    end = bytes.length >> 1;
-    failWith = fault.code;
-  }
+  const failWith = writes.faults?.failure(target) ?? null;
+  if (failWith !== null) end = bytes.length >> 1;
   let off = 0;
   while (off < end) off += writeSync(fd, bytes, off, end - off);
   if (failWith !== null) {
@@ -77,7 +84,7 @@ function fsyncDir(dir: string): void {
  * Replaces every `[path, data]` in order. All temporary files are written and flushed before
  * the first rename, so a failure while writing leaves every target as it was.
  */
-export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[]): void {
+export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[], writes: WriteOptions = {}): void {
   const temps: string[] = [];
   let current = files[0]?.[0] ?? '';
   try {
@@ -87,7 +94,7 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
       temps.push(tmp);
       const fd = openSync(tmp, 'w');
       try {
-        writeAll(fd, toBytes(data), path);
+        writeAll(fd, toBytes(data), path, writes);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -111,12 +118,12 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
   for (const dir of new Set(files.map(([p]) => dirname(p)))) fsyncDir(dir);
 }
 
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  writeFilesAtomic([[path, data]]);
+export function writeFileAtomic(path: string, data: Uint8Array | string, writes: WriteOptions = {}): void {
+  writeFilesAtomic([[path, data]], writes);
 }
 
 /** Appends `text` and flushes it; if that fails part-way, the file is cut back to its old length. */
-export function appendFileSafely(path: string, text: string): void {
+export function appendFileSafely(path: string, text: string, writes: WriteOptions = {}): void {
   let fd: number;
   try {
     fd = openSync(path, 'a');
@@ -126,7 +133,7 @@ export function appendFileSafely(path: string, text: string): void {
   let size = 0;
   try {
     size = fstatSync(fd).size;
-    writeAll(fd, toBytes(text), path);
+    writeAll(fd, toBytes(text), path, writes);
     fsyncSync(fd);
   } catch (err) {
     try {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { ParamStore } from '../models/params.js';
 import type { Buf } from '../tensor/tensor.js';
-import { writeFilesAtomic } from './atomic.js';
+import { writeFilesAtomic, type WriteOptions } from './atomic.js';
 import type { StoredTensor } from './safetensors.js';
 import {
   checkpointHeader, CheckpointError, decodeCheckpointFile, decodeWeightsFile, encodeCheckpointFile, parseConfig, weightTensors,
@@ -83,6 +83,7 @@ export function saveCheckpoint(
   params: ParamStore,
   optimizer: { step: number; buffers: ReadonlyMap<string, Buf> },
   state: TrainingState,
+  writes: WriteOptions = {},
 ): void {
   const header = checkpointHeader(state.step);
   const weights = weightTensors(params);
@@ -95,7 +96,7 @@ export function saveCheckpoint(
   writeFilesAtomic([
     [statePath(dir, name), encodeCheckpointFile(opt, { ...header, kind: 'training-state', state: JSON.stringify({ ...state, optimizerStep: optimizer.step }) }, nodeHasher())],
     [weightsPath(dir, name), encodeCheckpointFile(weights, { ...header, kind: 'weights', config: JSON.stringify(state.config) }, nodeHasher())],
-  ]);
+  ], writes);
 }
 
 /** The bytes of checkpoint file `path`, checked as decodeCheckpointFile does. */

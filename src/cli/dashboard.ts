@@ -21,12 +21,14 @@ export const DEFAULT_HOST = '127.0.0.1';
 
 export const DASHBOARD_HELP = `usage: engram dashboard [--runs DIR] [--port P] [--host H]
 
-  --runs DIR   the folder of run directories to show (default: runs)
+  --runs DIR   the folder of run directories and sweep directories (engram sweep) to show, or
+               one sweep directory (default: runs)
   --port P     the port to listen on (default ${DEFAULT_PORT}, or any free one if that is taken; 0: any free one)
   --host H     the address to listen on (default 127.0.0.1: this machine only)
 
 Serves a page listing the runs in DIR, their curves side by side, and the memory inspector
-on any run's checkpoint. Stop it with Ctrl-C.`;
+on any run's checkpoint; and the sweeps in DIR: each combination's curves as the median over
+its seeds with a band from the lowest to the highest, and the summary table. Stop it with Ctrl-C.`;
 
 export interface ListenFlags {
   readonly port?: string;
@@ -142,7 +144,7 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   const flags = { port: f.port as string | undefined, host: f.host as string | undefined };
   const d = await listen(flags, (host, port) => startDashboard({ host, port, title: basename(runsDir), runsDir }));
   announce(d, flags.host ?? DEFAULT_HOST);
-  console.log(`showing the runs in ${runsDir}; Ctrl-C to stop`);
+  console.log(`showing the runs and sweeps in ${runsDir}; Ctrl-C to stop`);
   await untilInterrupted();
   await d.close();
   return 0;

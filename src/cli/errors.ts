@@ -7,8 +7,9 @@ import { WriteError } from '../checkpoint/atomic.js';
 import { NonFiniteError } from '../train/trainer.js';
 import { GradientWorkerError } from '../train/parallel.js';
 import { TaskError } from '../tasks/registry.js';
+import { UserError } from '../run/user-error.js';
 
-export class UserError extends Error {}
+export { UserError };
 
 /** True for errors whose message alone tells the user what to do. */
 export function isUserFacing(err: unknown): err is Error {

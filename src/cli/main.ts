@@ -11,6 +11,8 @@ import { testCommand, TEST_HELP } from './test.js';
 import { plotCommand, PLOT_HELP } from './plot.js';
 import { playgroundCommand, PLAYGROUND_HELP } from './playground.js';
 import { trainCommand, TRAIN_HELP } from './train.js';
+import { sweepCommand, SWEEP_HELP } from './sweep.js';
+import { workerCommand, WORKER_HELP } from './worker.js';
 
 const HELP = `engram: Neural Turing Machines and Differentiable Neural Computers
 
@@ -21,6 +23,11 @@ usage: engram <command> [flags]
   test --run-dir DIR [...]         evaluate a trained model (engram test --help)
   bench [--preset NAME] [--steps N] [--kernels wasm|ts] [--replay on|off] [--threads N] [--json]
                                    time training steps
+  sweep --preset NAME --seeds A-B [...]
+                                   train many runs (seeds × --grid values) on every core or on a
+                                   queue (engram sweep --help)
+  worker --queue redis://HOST:PORT [--parallel N]
+                                   take a queued sweep's runs (on any machine)
   dashboard [--runs DIR] [--port P]
                                    serve a page with the runs in DIR (default runs/)
   plot --run LABEL=DIR[,DIR...] --out FILE.svg
@@ -30,6 +37,10 @@ usage: engram <command> [flags]
 ${TRAIN_HELP}
 
 ${TEST_HELP}
+
+${SWEEP_HELP}
+
+${WORKER_HELP}
 
 ${DASHBOARD_HELP}
 
@@ -54,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
       return plotCommand(rest);
     case 'dashboard':
       return dashboardCommand(rest);
+    case 'sweep':
+      return sweepCommand(rest);
+    case 'worker':
+      return workerCommand(rest);
     case 'playground':
       return playgroundCommand(rest);
     case undefined:
@@ -63,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return cmd === undefined ? 2 : 0;
     default:
-      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, dashboard, plot, playground (engram --help)`);
+      console.error(`engram: unknown command "${cmd}"; commands: presets, train, test, bench, sweep, worker, dashboard, plot, playground (engram --help)`);
       return 2;
   }
 }

@@ -6,9 +6,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
-import type { MetricRecord } from '../server/protocol.js';
 import { readGeneralisation, readMetrics } from '../server/runs.js';
-import { median, svgPlot, type SvgSeries } from '../server/svg-plot.js';
+import { svgPlot, type SvgSeries } from '../server/svg-plot.js';
+import { metricOf, seedCurve, spread } from '../server/seed-curve.js';
 import { parseFlags } from './args.js';
 import { UserError } from './errors.js';
 
@@ -34,32 +34,6 @@ const TITLES: Record<PlotMetric, string> = {
 };
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-
-function metricOf(r: MetricRecord, m: PlotMetric): number | null {
-  const v = m === 'excessBitsPerSeq' ? (r.optimalBitsPerSeq === undefined ? NaN : r.bitsPerSeq - r.optimalBitsPerSeq) : (r[m as keyof MetricRecord] as number | null | undefined);
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
-/** Several runs' values at one point: their median, and a band from the lowest to the highest (two or more values). */
-function spread(values: readonly number[]): { y: number | null; band: [number, number] | null } {
-  return { y: median(values), band: values.length > 1 ? [Math.min(...values), Math.max(...values)] : null };
-}
-
-/** One curve from several runs: the median (and range) at each evaluation index; a run that ended carries its last value on. */
-export function seedCurve(runs: readonly MetricRecord[][], metric: PlotMetric, x: 'step' | 'time'): Pick<SvgSeries, 'x' | 'y' | 'band'> {
-  const live = runs.filter((r) => r.length > 0);
-  const n = Math.max(0, ...live.map((r) => r.length));
-  const xs: number[] = [], ys: (number | null)[] = [], band: ([number, number] | null)[] = [];
-  for (let i = 0; i < n; i++) {
-    // x from the runs that reached this evaluation; y from every run, an ended one at its last
-    const going = live.filter((r) => r.length > i).map((r) => r[i]!);
-    const vals = spread(live.map((r) => metricOf(r[Math.min(i, r.length - 1)]!, metric)).filter((v): v is number => v !== null));
-    xs.push(median(going.map((r) => (x === 'step' ? r.step : r.elapsedSec)))!);
-    ys.push(vals.y);
-    band.push(vals.band);
-  }
-  return { x: xs, y: ys, band };
-}
 
 export function plotCommand(argv: string[]): number {
   const f = parseFlags('plot', argv, {

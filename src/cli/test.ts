@@ -17,7 +17,7 @@ import { Rng } from '../tensor/random.js';
 import type { Buf } from '../tensor/tensor.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
-import { CONFIG_FILE, readConfigJson } from './run.js';
+import { CONFIG_FILE, readConfigJson } from '../run/run-files.js';
 import { checkReportPath, writeReport } from '../server/report.js';
 import { GENERALISATION_FILE } from '../server/runs.js';
 import type { GeneralisationRecord, GeneralisationRow } from '../server/protocol.js';

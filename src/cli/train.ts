@@ -8,7 +8,9 @@ import { applyOverrides, cloneConfig, validateConfig, type Config } from '../con
 import { loadTaskModule } from './task-module.js';
 import { intFlag, numberFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
-import { CONFIG_FILE, readRunConfig, runTraining } from './run.js';
+import { CONFIG_FILE, readRunConfig } from '../run/run-files.js';
+import { runTraining } from '../run/run-training.js';
+import { faultsFromEnv } from './test-faults.js';
 import { configDifferences } from '../checkpoint/checkpoint.js';
 import { startLiveDashboard, untilInterrupted } from './dashboard.js';
 
@@ -130,7 +132,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     : null;
   let result;
   try {
-    result = await runTraining({ runDir, config, resume: f.resume === true, steps, onStep: dash?.onStep, onEval: dash?.onEval });
+    result = await runTraining({ runDir, config, resume: f.resume === true, steps, onStep: dash?.onStep, onEval: dash?.onEval, faults: faultsFromEnv() });
   } catch (err) {
     await dash?.close();
     throw err;

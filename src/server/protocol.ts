@@ -13,7 +13,14 @@ export const API = {
   events: '/api/live/events',
   /** GET → RunSummary[] */
   runs: '/api/runs',
+  /** GET → SweepListing[] */
+  sweeps: '/api/sweeps',
 } as const;
+
+/** GET /api/sweeps/NAME/curves?x=step|time → SweepCurves[] (one per combination) */
+export function sweepPath(name: string, what: 'curves', x: 'step' | 'time'): string {
+  return `${API.sweeps}/${encodeURIComponent(name)}/${what}?x=${x}`;
+}
 
 /** GET /api/runs/NAME/metrics → MetricRecord[]; /config → the run's config.json; /inspect → Inspection */
 export function runPath(name: string, what: 'metrics' | 'config' | 'inspect' | 'generalisation'): string {
@@ -223,3 +230,53 @@ export interface ReportData {
 
 /** The id of the element that holds a report's ReportData as JSON. */
 export const REPORT_DATA_ID = 'engram-data';
+
+/** The median, p10 and p90 of the seeds that learned (null: none did). */
+export interface SweepSpread {
+  readonly median: number | null;
+  readonly p10: number | null;
+  readonly p90: number | null;
+}
+
+/** One combination of a sweep's grid: a row of its summary table (sweep.json's `summary`). */
+export interface SweepComboSummary {
+  readonly combo: string;
+  readonly seeds: number;
+  readonly finished: number;
+  readonly failed: number;
+  readonly learned: number;
+  /** bit errors per sequence below which a run counts as learned */
+  readonly threshold: number;
+  /** steps and training seconds to learn, over the seeds that learned */
+  readonly steps: SweepSpread;
+  readonly seconds: SweepSpread;
+}
+
+/** A sweep directory (`engram sweep`) as the dashboard lists it. */
+export interface SweepListing {
+  /** the sweep directory's own name; untrusted, shown as text only */
+  readonly name: string;
+  /** preset, seeds, grid and settings, e.g. "ntm-copy-fast, seeds 1-20, grid optimizer.lr=0.01,0.02" */
+  readonly description: string;
+  readonly complete: boolean;
+  readonly runs: number;
+  readonly finished: number;
+  readonly summary: readonly SweepComboSummary[];
+}
+
+/** A metric over the seeds of one combination: the median at each evaluation and a band from the lowest to the highest. */
+export interface SeedBand {
+  readonly x: readonly number[];
+  readonly y: readonly (number | null)[];
+  readonly band: readonly (readonly [number, number] | null)[];
+}
+
+export interface SweepCurves {
+  readonly combo: string;
+  /** the seeds with at least one evaluation */
+  readonly seeds: number;
+  readonly loss: SeedBand;
+  readonly bitsPerSeq: SeedBand;
+  readonly bitErrorsPerSeq: SeedBand;
+  readonly trainLoss: SeedBand;
+}

@@ -20,6 +20,7 @@ import { API, type ServerInfo } from './protocol.js';
 import type { LiveHub } from './live.js';
 import { isRunName, listRunDirs, readConfig, readGeneralisation, readMetrics, summariseDir } from './runs.js';
 import { inspectRun } from './inspect-run.js';
+import { listSweepDirs, readSweepListing, sweepCurves } from './sweeps.js';
 
 /** Where the build puts the page (dist/web/, beside dist/src/). */
 /** The longest sample the inspector runs, in the task's length unit. */
@@ -116,6 +117,23 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     return m;
   };
 
+  /** The sweeps this server knows, by name; listed afresh per request. */
+  const sweeps = (): Map<string, string> => (opts.runsDir !== undefined ? listSweepDirs(opts.runsDir) : new Map<string, string>());
+
+  const handleSweep = (res: ServerResponse, rawName: string, query: URLSearchParams): void => {
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      throw new HttpError(400, 'bad sweep name');
+    }
+    const dir = isRunName(name) ? sweeps().get(name) : undefined;
+    if (dir === undefined) throw new HttpError(404, 'no such sweep');
+    const x = query.get('x') ?? 'step';
+    if (x !== 'step' && x !== 'time') throw new HttpError(400, 'x must be step or time');
+    return sendJson(res, 200, sweepCurves(dir, x));
+  };
+
   const handleRun = (res: ServerResponse, rawName: string, what: string, query: URLSearchParams): void => {
     let name: string;
     try {
@@ -178,6 +196,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         return;
       }
       if (path === API.runs) return sendJson(res, 200, [...runs()].map(([name, dir]) => summariseDir(name, dir, opts.live?.name === name && opts.live.hub.isTraining)));
+      if (path === API.sweeps) return sendJson(res, 200, [...sweeps()].flatMap(([name, dir]) => readSweepListing(name, dir) ?? []));
+      const sw = /^\/api\/sweeps\/([^/]+)\/curves$/.exec(path);
+      if (sw) return handleSweep(res, sw[1]!, url.searchParams);
       const m = /^\/api\/runs\/([^/]+)\/([a-z]+)$/.exec(path);
       if (m) return handleRun(res, m[1]!, m[2]!, url.searchParams);
       if (path.startsWith('/api/')) throw new HttpError(404, 'not found');

@@ -10,23 +10,26 @@
  * Nothing is lost when a write fails: checkpoints and config.json are replaced atomically, and
  * a metrics line that cannot be appended whole is cut back (see checkpoint/atomic.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  applyWeights, CheckpointError, configDifferences, loadCheckpoint, saveCheckpoint, statePath, weightsPath,
-  type BestRecord, type TrainingState,
-} from '../checkpoint/checkpoint.js';
-import { appendFileSafely, describeFsError, makeDirs, parseWriteFault, setWriteFault, writeFileAtomic } from '../checkpoint/atomic.js';
-import { validateConfig, type Config } from '../config/schema.js';
+import { saveCheckpoint, statePath, weightsPath, type BestRecord, type TrainingState } from '../checkpoint/checkpoint.js';
+import { appendFileSafely, WriteFaults, writeFileAtomic, type WriteOptions } from '../checkpoint/atomic.js';
+import type { Config } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { countParams } from '../models/params.js';
 import type { MemoryModel } from '../models/model.js';
 import { createTask } from '../tasks/registry.js';
 import { describeRange } from '../tasks/batch.js';
 import { NonFiniteError, seedStreams, Trainer, type EvalRecord } from '../train/trainer.js';
-import { UserError } from './errors.js';
 import { kernelsName } from '../kernels/wasm.js';
+import { isBetter } from './best.js';
+import { installNanSteps, type RunFaults } from './faults.js';
+import { formatRecord, shellWord } from './format.js';
 import { formatDuration, RunLog } from './log.js';
+import { restore } from './restore.js';
+import { prepareDir, trimMetrics } from './run-dir.js';
+import { CHECKPOINT_DIR, CONFIG_FILE, LOG_FILE, METRICS_FILE } from './run-files.js';
+import { UserError } from './user-error.js';
 
 export interface RunOptions {
   readonly runDir: string;
@@ -38,6 +41,8 @@ export interface RunOptions {
   /** called after each evaluation (the dashboard listens here) */
   readonly onEval?: (record: EvalRecord, model: MemoryModel) => void;
   readonly onStep?: (step: number, loss: number) => void;
+  /** faults to inject, for tests of the failure paths */
+  readonly faults?: RunFaults;
 }
 
 export interface RunResult {
@@ -46,147 +51,6 @@ export interface RunResult {
   readonly interrupted: boolean;
   /** the first step at which eval bitErrorsPerSeq fell below config.train.untilBitErrors, if any */
   readonly reachedStep: number | null;
-}
-
-export const CONFIG_FILE = 'config.json';
-export const METRICS_FILE = 'metrics.jsonl';
-export const LOG_FILE = 'train.log';
-export const CHECKPOINT_DIR = 'checkpoints';
-
-/**
- * Test hooks, read from the environment so end-to-end tests can reach a child process:
- * ENGRAM_TEST_NAN_STEPS=A-B poisons one gradient value with NaN at steps A..B;
- * ENGRAM_TEST_WRITE_FAULT=CODE:SUFFIX[:N] fails the N-th write to a file ending in SUFFIX.
- */
-function installTestHooks(trainer: Trainer): void {
-  const nan = process.env.ENGRAM_TEST_NAN_STEPS;
-  if (nan) {
-    const [a, b] = nan.split('-').map(Number) as [number, number | undefined];
-    trainer.gradientHook = (step, params) => {
-      if (step >= a && step <= (b ?? a)) params.values().next().value!.g()[0] = NaN;
-    };
-  }
-  const fault = process.env.ENGRAM_TEST_WRITE_FAULT;
-  setWriteFault(fault ? parseWriteFault(fault) : null);
-}
-
-/** The parsed JSON of a run directory's config.json at `p`, unvalidated; one line if it is not JSON. */
-export function readConfigJson(p: string): unknown {
-  try {
-    return JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    throw new UserError(`${p} is not valid JSON`);
-  }
-}
-
-/** Reads a run directory's config.json. */
-export function readRunConfig(runDir: string): Config {
-  const p = join(runDir, CONFIG_FILE);
-  if (!existsSync(p)) throw new UserError(`${runDir} has no ${CONFIG_FILE}; is it a run directory?`);
-  if (!statSync(p).isFile()) throw new UserError(`${p} is not a regular file`);
-  const raw = readConfigJson(p);
-  try {
-    return validateConfig(raw);
-  } catch (err) {
-    throw new UserError(`${p}: ${(err as Error).message}`);
-  }
-}
-
-function prepareDir(runDir: string, resume: boolean): void {
-  let isDir = false, entries: string[] = [];
-  if (existsSync(runDir)) {
-    try {
-      isDir = statSync(runDir).isDirectory();
-      if (isDir) entries = readdirSync(runDir);
-    } catch (err) {
-      throw new UserError(`cannot read ${runDir}: ${describeFsError(err, runDir)}`);
-    }
-    if (!isDir) throw new UserError(`--run-dir ${runDir} is a file, not a directory`);
-  }
-  const hasRun = entries.includes(CONFIG_FILE);
-  if (resume && !hasRun) throw new UserError(`--resume: ${runDir} holds no run to resume (no ${CONFIG_FILE})`);
-  if (!resume && hasRun) {
-    throw new UserError(`${runDir} already holds a run; pass --resume to continue it, or choose another --run-dir`);
-  }
-  // an empty checkpoints/ is what a start that failed before writing config.json leaves behind
-  const others = entries.filter((e) => !(e === CHECKPOINT_DIR && readdirSync(join(runDir, e)).length === 0));
-  if (!resume && others.length > 0) {
-    throw new UserError(`${runDir} is not empty (it holds ${others[0]}); a new run needs a new or empty --run-dir`);
-  }
-  makeDirs(join(runDir, CHECKPOINT_DIR));
-}
-
-/** Keeps only metrics lines up to `step` (a run resumed from a checkpoint repeats what came after it). */
-function trimMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  const kept = lines.filter((l) => {
-    try {
-      return (JSON.parse(l) as { step: number }).step <= step;
-    } catch {
-      return false;
-    }
-  });
-  if (kept.length !== lines.length) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
-}
-
-export function formatRecord(r: EvalRecord, stepsPerSec: number, curriculum = false): string {
-  return `step ${r.step}${curriculum ? ` | ${r.range}` : ''} | eval loss ${r.loss.toExponential(3)} | bits/seq ${r.bitsPerSeq.toFixed(3)}` +
-    (r.optimalBitsPerSeq !== undefined ? ` (optimal ${r.optimalBitsPerSeq.toFixed(3)})` : '') + ' | ' +
-    `bit errors/seq ${r.bitErrorsPerSeq.toFixed(3)} | train loss ${r.trainLoss.toExponential(3)} | ` +
-    `${stepsPerSec.toFixed(1)} steps/s | ${formatDuration(r.elapsedSec)}` +
-    (r.skippedSteps > 0 ? ` | ${r.skippedSteps} steps skipped (non-finite)` : '');
-}
-
-/** A shell word: quoted when it holds anything but safe characters. */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * A higher curriculum level (a wider range), then fewer bit errors, then lower loss; a
- * non-finite evaluation is never the best.
- */
-function isBetter(rec: EvalRecord, best: BestRecord | null): boolean {
-  if (!Number.isFinite(rec.bitErrorsPerSeq) || !Number.isFinite(rec.loss)) return false;
-  if (best !== null && best.level !== undefined && rec.level !== best.level) return rec.level > best.level;
-  return best === null || rec.bitErrorsPerSeq < best.bitErrorsPerSeq ||
-    (rec.bitErrorsPerSeq === best.bitErrorsPerSeq && rec.loss < best.loss);
-}
-
-/** Puts the `last` checkpoint into `trainer` and returns the best record so far. */
-function restore(ckptDir: string, config: Config, trainer: Trainer, streams: ReturnType<typeof seedStreams>): BestRecord | null {
-  let ck;
-  try {
-    ck = loadCheckpoint(ckptDir, 'last');
-  } catch (err) {
-    if (!(err instanceof CheckpointError) || !existsSync(statePath(ckptDir, 'best'))) throw err;
-    throw new CheckpointError(`${err.message} (to resume from the best checkpoint instead, copy best.safetensors and ` +
-      `best.state.safetensors over last.safetensors and last.state.safetensors in ${ckptDir})`);
-  }
-  const source = weightsPath(ckptDir, 'last');
-  // train.steps is the total the run trains to: `--resume --steps N` moves it, in config.json first
-  const diff = configDifferences(config, ck.state.config).filter((k) => k !== 'train.steps');
-  if (diff.length > 0) {
-    throw new UserError(`${CONFIG_FILE} does not match the checkpoint ${source} (${diff.slice(0, 4).join(', ')} differ); ` +
-      `restore ${CONFIG_FILE} as it was, or start a new run`);
-  }
-  applyWeights(trainer.model.params, ck.weights.tensors, source);
-  try {
-    trainer.optimizer.loadState(ck.state.optimizerStep, ck.optimizer);
-  } catch (err) {
-    throw new CheckpointError(`${statePath(ckptDir, 'last')}: ${(err as Error).message}; it was saved with a different optimizer`);
-  }
-  streams.train.setState(ck.state.rng.train);
-  streams.eval.setState(ck.state.rng.eval);
-  trainer.step = ck.state.step;
-  trainer.skippedSteps = ck.state.skippedSteps;
-  trainer.badInARow = ck.state.badInARow;
-  trainer.elapsedBefore = ck.state.elapsedSec;
-  trainer.lossSum = ck.state.runningLoss.sum;
-  trainer.lossCount = ck.state.runningLoss.count;
-  if (ck.state.level !== undefined) trainer.level = Math.min(ck.state.level, trainer.task.levels - 1);
-  return ck.state.best;
 }
 
 export async function runTraining(opts: RunOptions): Promise<RunResult> {
@@ -201,11 +65,12 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const task = createTask(config.task);
   const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
   const trainer = new Trainer(model, task, config, streams);
-  installTestHooks(trainer);
+  if (opts.faults?.nanSteps) installNanSteps(trainer, opts.faults.nanSteps);
+  const writes: WriteOptions = opts.faults?.writeFault ? { faults: new WriteFaults(opts.faults.writeFault) } : {};
   let best: BestRecord | null = null;
 
   const configPath = join(runDir, CONFIG_FILE);
-  const writeConfig = (): void => writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  const writeConfig = (): void => writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`, writes);
   /** `--resume --steps N` with N ≠ train.steps: config.json takes the new total with the first save */
   let configPending = false;
   if (opts.resume) {
@@ -217,7 +82,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         `pass --steps ${trainer.step} or more (the total to train to, not the steps to add)`);
     }
     log.line(resumed ? `resuming ${runDir} at step ${trainer.step}` : `resuming ${runDir}: no checkpoint yet, starting from step 0`);
-    trimMetrics(metricsPath, trainer.step);
+    trimMetrics(metricsPath, trainer.step, writes);
     if (opts.steps !== undefined && opts.steps !== config.train.steps) {
       config.train.steps = opts.steps; // and so in every checkpoint saved from now on
       configPending = true;
@@ -259,7 +124,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       writeConfig();
       configPending = false;
     }
-    saveCheckpoint(ckptDir, name, model.params, trainer.optimizer.state(), state());
+    saveCheckpoint(ckptDir, name, model.params, trainer.optimizer.state(), state(), writes);
     if (name === 'last') savedStep = trainer.step;
   };
 
@@ -294,7 +159,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         windowStart = performance.now();
         windowStep = trainer.step;
         // the metrics line first: a checkpoint never runs ahead of metrics.jsonl
-        appendFileSafely(metricsPath, `${JSON.stringify(rec)}\n`);
+        appendFileSafely(metricsPath, `${JSON.stringify(rec)}\n`, writes);
         if (isBetter(rec, best)) {
           best = { step: rec.step, level: rec.level, bitErrorsPerSeq: rec.bitErrorsPerSeq, loss: rec.loss };
           save('best');
@@ -340,7 +205,6 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     trainer.close();
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
-    setWriteFault(null);
     log.clearBar();
   }
   return { runDir, last, interrupted: stopSignal !== null, reachedStep };
