@@ -91,3 +91,21 @@ test('estimateStepBytes grows with batch, memory and length, and refuses what ca
   c.model.wordSize = 4000;
   assert.throws(() => validateConfig(c), /GiB of buffers per training step/);
 });
+
+test('learning-rate decay: a whole number of steps ≥ 0 and a factor in (0, 1]; a run saved before the keys existed keeps a constant rate', () => {
+  for (const [set, message] of [
+    ['optimizer.lrDecayEvery=-1', /optimizer\.lrDecayEvery must be ≥ 0/],
+    ['optimizer.lrDecayEvery=2.5', /optimizer\.lrDecayEvery must be an integer/],
+    ['optimizer.lrDecayFactor=0', /optimizer\.lrDecayFactor must be in \(0, 1\], got 0/],
+    ['optimizer.lrDecayFactor=1.5', /optimizer\.lrDecayFactor must be in \(0, 1\]/],
+  ] as const) {
+    assert.throws(() => applyOverrides(cloneConfig(DEFAULTS), [set]), (err: unknown) => err instanceof ConfigError && message.test(err.message), set);
+  }
+  const c = cloneConfig(DEFAULTS);
+  applyOverrides(c, ['optimizer.lrDecayEvery=2000', 'optimizer.lrDecayFactor=0.25']);
+  assert.deepEqual([c.optimizer.lrDecayEvery, c.optimizer.lrDecayFactor], [2000, 0.25]);
+  const old = JSON.parse(JSON.stringify(DEFAULTS)) as { optimizer: Record<string, unknown> };
+  delete old.optimizer.lrDecayEvery;
+  delete old.optimizer.lrDecayFactor;
+  assert.equal(validateConfig(old).optimizer.lrDecayEvery, 0);
+});

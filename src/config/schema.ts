@@ -76,6 +76,13 @@ export interface OptimizerConfig {
   beta2: number;
   /** global-norm gradient clipping; 0 disables it */
   clipNorm: number;
+  /**
+   * Step decay of the learning rate (PyTorch's StepLR): lr × lrDecayFactor^⌊(step − 1) / lrDecayEvery⌋
+   * at optimiser step `step`; 0 keeps lr constant
+   */
+  lrDecayEvery: number;
+  /** the factor of each decay, in (0, 1] */
+  lrDecayFactor: number;
 }
 
 export interface TrainConfig {
@@ -127,7 +134,7 @@ export const DEFAULTS: Config = {
     type: 'ntm', controller: 'lstm', hiddenSize: 100, layers: 1, memorySlots: 128, wordSize: 20,
     readHeads: 1, writeHeads: 1, shiftRange: 1, clip: 20,
   },
-  optimizer: { name: 'rmsprop', lr: 1e-4, alpha: 0.9, eps: 1e-10, momentum: 0, beta1: 0.9, beta2: 0.999, clipNorm: 50 },
+  optimizer: { name: 'rmsprop', lr: 1e-4, alpha: 0.9, eps: 1e-10, momentum: 0, beta1: 0.9, beta2: 0.999, clipNorm: 50, lrDecayEvery: 0, lrDecayFactor: 0.1 },
   train: { batchSize: 16, steps: 100_000, evalEvery: 500, evalBatches: 50, untilBitErrors: 0, maxBadSteps: 20, threads: 1, lengthGroupSize: 4, lengthGroupsAtOnce: 0 },
 };
 
@@ -147,7 +154,7 @@ const INTEGERS = new Set([
   'task.itemSize', 'task.minItems', 'task.maxItems', 'task.ngram', 'task.sequenceBits', 'task.sortInputs', 'task.sortOutputs',
   'model.hiddenSize', 'model.layers', 'model.memorySlots', 'model.wordSize', 'model.readHeads', 'model.writeHeads', 'model.shiftRange',
   'train.batchSize', 'train.steps', 'train.evalEvery', 'train.evalBatches', 'train.maxBadSteps', 'train.threads',
-  'train.lengthGroupSize', 'train.lengthGroupsAtOnce',
+  'train.lengthGroupSize', 'train.lengthGroupsAtOnce', 'optimizer.lrDecayEvery',
 ]);
 
 /** Keys added after runs were first saved, with the value that gives those runs' behaviour. */
@@ -155,6 +162,7 @@ const ADDED_LATER: Record<string, number | string> = {
   'model.layers': 1, 'train.threads': 1, 'train.lengthGroupSize': 0, 'train.lengthGroupsAtOnce': 1,
   'task.itemSize': 3, 'task.minItems': 2, 'task.maxItems': 6, 'task.ngram': 6, 'task.sequenceBits': 200,
   'task.sortInputs': 20, 'task.sortOutputs': 16, 'task.curriculum': 'uniform', 'task.curriculumThreshold': 0.1, 'task.module': '',
+  'optimizer.lrDecayEvery': 0, 'optimizer.lrDecayFactor': 0.1,
 };
 
 /** Upper bounds that keep a typo from exhausting the machine (a step's buffers grow with their product). */
@@ -303,6 +311,8 @@ export function validateConfig(raw: unknown): Config {
   // ε = 0 divides 0 by 0 wherever a gradient element is 0 (every step would be skipped as non-finite)
   if (!(c.optimizer.eps > 0)) throw new ConfigError(`optimizer.eps must be > 0, got ${c.optimizer.eps}`);
   if (!(c.optimizer.clipNorm >= 0)) throw new ConfigError(`optimizer.clipNorm must be ≥ 0 (0 disables clipping)`);
+  if (!(c.optimizer.lrDecayEvery >= 0)) throw new ConfigError(`optimizer.lrDecayEvery must be ≥ 0 (steps between decays; 0 keeps the rate constant), got ${c.optimizer.lrDecayEvery}`);
+  if (!(c.optimizer.lrDecayFactor > 0 && c.optimizer.lrDecayFactor <= 1)) throw new ConfigError(`optimizer.lrDecayFactor must be in (0, 1], got ${c.optimizer.lrDecayFactor}`);
   if (!(c.train.untilBitErrors >= 0)) throw new ConfigError(`train.untilBitErrors must be ≥ 0 (0 disables it)`);
   return c;
 }

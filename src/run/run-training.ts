@@ -95,7 +95,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const m = config.model;
   const shape = m.type === 'lstm' ? `${m.layers} × ${m.hiddenSize}` : `${m.controller} controller`;
   log.line(`${m.type} (${shape}, ${countParams(model.params)} parameters) ` +
-    `on ${config.task.name} (${describeRange(task)}${config.task.curriculum === 'grow' ? `, a growing curriculum from ${describeRange(task, trainer.level)}` : ''}); ${config.optimizer.name} lr ${config.optimizer.lr}; batch ${config.train.batchSize}; ` +
+    `on ${config.task.name} (${describeRange(task)}${config.task.curriculum === 'grow' ? `, a growing curriculum from ${describeRange(task, trainer.level)}` : ''}); ${config.optimizer.name} lr ${config.optimizer.lr}${config.optimizer.lrDecayEvery > 0 ? ` (× ${config.optimizer.lrDecayFactor} every ${config.optimizer.lrDecayEvery} steps)` : ''}; batch ${config.train.batchSize}; ` +
     `steps ${trainer.step}→${total}; seed ${config.seed}; ${kernelsName()} kernels, ${config.train.threads} thread${config.train.threads > 1 ? 's' : ''}`);
   if (trainer.step >= total) {
     log.line(`already at step ${trainer.step}; pass --steps N with N > ${trainer.step} to train on`);

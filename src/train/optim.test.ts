@@ -226,3 +226,51 @@ test('optimizer kernels (parameters on the kernel heap) give the same bits as th
     assert.deepEqual(runOn(true), runOn(false), `${JSON.stringify(over)}: kernel and loops differ`);
   }
 });
+
+test('learning-rate step decay: each optimiser step takes lr × factor^⌊(t − 1) / every⌋, through a reload too', () => {
+  // with lr decayed by ½ every 2 steps, steps 1–2 are those of lr, steps 3–4 those of lr/2, step 5 of lr/4;
+  // the same steps taken by optimisers of those constant rates (from the same state) give the same values
+  for (const name of ['rmsprop', 'adam'] as const) {
+    const decayed = store(), w = decayed.get('w')!;
+    const opt = createOptimizer(cfg({ name, lr: 0.04, lrDecayEvery: 2, lrDecayFactor: 0.5 }), decayed);
+    const grads = [G1, G2, G2, G1, G2];
+    const seen: number[][] = [];
+    grads.forEach((g) => {
+      w.grad = Float64Array.from(g);
+      opt.step();
+      seen.push(Array.from(w.data));
+    });
+    // the constant-rate optimiser with the rate of each step, resumed from the decayed one's state before it
+    const replayed = store(), rw = replayed.get('w')!;
+    let state = createOptimizer(cfg({ name, lr: 0.04 }), replayed).state();
+    grads.forEach((g, i) => {
+      const lr = 0.04 * 0.5 ** Math.floor(i / 2);
+      const o = createOptimizer(cfg({ name, lr }), replayed);
+      o.loadState(state.step, state.buffers);
+      rw.grad = Float64Array.from(g);
+      o.step();
+      assert.deepEqual(Array.from(rw.data), seen[i], `${name} step ${i + 1} (lr ${lr})`);
+      state = o.state();
+    });
+    // a decayed optimiser reloaded at step 3 takes step 4 at lr/2, as the uninterrupted one did
+    const again = store(), aw = again.get('w')!;
+    aw.data.set(seen[2]!);
+    const o2 = createOptimizer(cfg({ name, lr: 0.04, lrDecayEvery: 2, lrDecayFactor: 0.5 }), again);
+    const s3 = run3(name);
+    o2.loadState(3, s3);
+    aw.grad = Float64Array.from(grads[3]!);
+    o2.step();
+    assert.deepEqual(Array.from(aw.data), seen[3], `${name}: step 4 after a reload`);
+  }
+});
+
+/** The optimiser state (copied) after the decayed run's first three steps. */
+function run3(name: 'rmsprop' | 'adam'): Map<string, Buf> {
+  const params = store(), w = params.get('w')!;
+  const opt = createOptimizer(cfg({ name, lr: 0.04, lrDecayEvery: 2, lrDecayFactor: 0.5 }), params);
+  for (const g of [G1, G2, G2]) {
+    w.grad = Float64Array.from(g);
+    opt.step();
+  }
+  return new Map([...opt.state().buffers].map(([k, b]) => [k, Float64Array.from(b)]));
+}

@@ -113,7 +113,10 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   // replaces them)
   const slotsOf = names.map((n) => ({ n, keys: slots.map((slot) => `${slot}.${n}`) }));
   let t = 0;
-  const { lr, alpha, eps, momentum, beta1, beta2 } = cfg;
+  const { lr: baseLr, alpha, eps, momentum, beta1, beta2, lrDecayEvery, lrDecayFactor } = cfg;
+  /** the learning rate at optimiser step t (1, 2, …): step decay every lrDecayEvery steps, if set */
+  const lrAt = (t: number): number => (lrDecayEvery > 0 ? baseLr * Math.pow(lrDecayFactor, Math.floor((t - 1) / lrDecayEvery)) : baseLr);
+  let lr = baseLr;
   const same = (x: number): number => x; // constants of float64 parameters stay as they are
   /** the byte offset of a backup of b (−1: off the heap), 0 without backups */
   const saveAt = (h: KernelHeap, b: Buf, backup: ((b: Buf) => Buf) | undefined): number => (backup === undefined ? 0 : h.ptr(backup(b)));
@@ -135,6 +138,11 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   return {
     step(backup) {
       t++;
+      if (lrDecayEvery > 0 && lrAt(t) !== lr) {
+        lr = lrAt(t);
+        c32.l = Math.fround(lr);
+        c64.l = lr;
+      }
       let finite = true;
       // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
       const on = heap !== null && activeHeap() === heap ? heap : null;
@@ -195,6 +203,9 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
         b.set(src);
       }
       t = step;
+      lr = lrAt(Math.max(t, 1));
+      c32.l = Math.fround(lr);
+      c64.l = lr;
     },
   };
 }
