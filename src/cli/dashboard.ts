@@ -84,7 +84,7 @@ export function untilInterrupted(): Promise<string> {
 
 export interface LiveDashboard {
   readonly url: string;
-  readonly onStep: (step: number, loss: number) => void;
+  readonly onStep: (step: number, loss: number, stepsPerSec: number) => void;
   readonly onEval: (record: EvalRecord, model: MemoryModel) => void;
   finish(state: 'done' | 'stopped'): void;
   close(): Promise<void>;
@@ -110,7 +110,7 @@ export async function startLiveDashboard(opts: {
   announce(d, host);
   return {
     url: d.url,
-    onStep: (step, loss) => hub.onStep(step, loss),
+    onStep: (step, loss, stepsPerSec) => hub.onStep(step, loss, stepsPerSec),
     onEval: (record, model) => {
       let inspection = null;
       try {

@@ -24,6 +24,7 @@ import { NonFiniteError, seedStreams, Trainer, type EvalRecord } from '../train/
 import { kernelsName } from '../kernels/wasm.js';
 import { isBetter } from './best.js';
 import { installNanSteps, type RunFaults } from './faults.js';
+import { StepRate } from './step-rate.js';
 import { formatRecord, shellWord } from './format.js';
 import { formatDuration, RunLog } from './log.js';
 import { restore } from './restore.js';
@@ -40,7 +41,8 @@ export interface RunOptions {
   readonly log?: RunLog;
   /** called after each evaluation (the dashboard listens here) */
   readonly onEval?: (record: EvalRecord, model: MemoryModel) => void;
-  readonly onStep?: (step: number, loss: number) => void;
+  /** after each training step, with the training speed the terminal shows (StepRate) */
+  readonly onStep?: (step: number, loss: number, stepsPerSec: number) => void;
   /** faults to inject, for tests of the failure paths */
   readonly faults?: RunFaults;
 }
@@ -139,25 +141,27 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
 
   let last: EvalRecord | null = null;
   let reachedStep: number | null = null;
-  let windowStart = performance.now(), windowStep = trainer.step, lastYield = performance.now();
+  let lastYield = performance.now();
   const until = config.train.untilBitErrors;
-  /** steps per second since the last evaluation */
-  const rate = (): number => (trainer.step - windowStep) / Math.max(1e-9, (performance.now() - windowStart) / 1000);
+  /** steps per second over the last seconds of training, as the terminal and the live page show it */
+  const speed = new StepRate();
+  speed.mark(trainer.step);
+  const rate = (): number => speed.perSec();
   try {
     while (trainer.step < total && stopSignal === null) {
       const r = trainer.trainStep();
-      opts.onStep?.(trainer.step, r.loss);
+      speed.mark(trainer.step);
+      opts.onStep?.(trainer.step, r.loss, rate());
       if (log.progressDue(trainer.step, total)) {
         const perSec = rate();
         log.progress(trainer.step, total, `loss ${r.loss.toExponential(2)} | ${perSec.toFixed(1)} steps/s | ${formatDuration(elapsed())} | left ${formatDuration((total - trainer.step) / perSec)}`);
       }
       const scheduled = trainer.step % config.train.evalEvery === 0;
       if (scheduled || trainer.step === total) {
+        const evalStart = performance.now();
         const rec = trainer.evalRecord(elapsed(), scheduled);
         last = rec;
         log.line(formatRecord(rec, rate(), config.task.curriculum === 'grow'));
-        windowStart = performance.now();
-        windowStep = trainer.step;
         // the metrics line first: a checkpoint never runs ahead of metrics.jsonl
         appendFileSafely(metricsPath, `${JSON.stringify(rec)}\n`, writes);
         if (isBetter(rec, best)) {
@@ -167,6 +171,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         save('last');
         if (trainer.level !== rec.level) log.line(`curriculum: training on ${describeRange(task, trainer.level)} from step ${rec.step}`);
         opts.onEval?.(rec, model);
+        speed.exclude(performance.now() - evalStart); // (not training: left out of the speed)
         // a curriculum's run has learned once it is below `until` on the whole range
         if (until > 0 && rec.bitErrorsPerSeq < until && rec.level >= task.levels - 1) {
           reachedStep = rec.step;

@@ -58,3 +58,14 @@ test('a resumed run starts from its evaluations and their elapsed time', () => {
   assert.ok(Math.abs(p.elapsedSec - 22) < 1e-9, 'elapsed = 20 s before + 2 s now');
   assert.equal(hub.snapshot().evals.length, 2);
 });
+
+test('LiveHub shows the training speed the run reports with each step (the terminal\'s), not one of its own', () => {
+  let now = 0;
+  const hub = new LiveHub({ run, total: 1000, now: () => now });
+  for (let step = 1; step <= 100; step++) {
+    now += 10; // 100 steps per second by the hub's clock
+    hub.onStep(step, 0.01, 42.5);
+  }
+  assert.equal(hub.progress().stepsPerSec, 42.5);
+  assert.ok(Math.abs(hub.progress().etaSec! - 900 / 42.5) < 1e-9);
+});

@@ -4,6 +4,7 @@
  * at most every FLUSH_MS, one JSON.stringify shared by every client. History is bounded:
  * the training-loss series is decimated, evaluations are few (one per K steps).
  */
+import { RATE_WINDOW_MS } from '../run/step-rate.js';
 import type { ServerResponse } from 'node:http';
 import type { Inspection, LiveEvent, LiveSnapshot, MetricRecord, Progress, RunSummary } from './protocol.js';
 import { DecimatedSeries, FLUSH_MS } from './decimated-series.js';
@@ -37,6 +38,8 @@ export class LiveHub {
   private step: number;
   private state: Progress['state'] = 'training';
   private readonly now: () => number;
+  /** the training speed the run reports with each step (null: none given, measured here) */
+  private givenRate: number | null = null;
   /** (time ms, step) pairs for the rate, oldest first, spanning a few seconds */
   private readonly rateWindow: [number, number][] = [];
   private readonly elapsedBase: number;
@@ -54,9 +57,13 @@ export class LiveHub {
     this.elapsedBase = last?.elapsedSec ?? 0;
   }
 
-  /** After each training step. */
-  onStep(step: number, loss: number): void {
+  /**
+   * After each training step. @param stepsPerSec the speed the terminal shows (run/step-rate.ts):
+   * the page shows the same; without it the hub measures its own over the same window
+   */
+  onStep(step: number, loss: number, stepsPerSec?: number): void {
     this.step = step;
+    if (stepsPerSec !== undefined) this.givenRate = stepsPerSec;
     if (this.train.add(step, loss) === 'reset') this.seriesReset = true;
     if (this.now() - this.lastFlush >= FLUSH_MS) this.flush();
   }
@@ -91,9 +98,9 @@ export class LiveHub {
   progress(): Progress {
     const t = this.now();
     this.rateWindow.push([t, this.step]);
-    while (this.rateWindow.length > 2 && t - this.rateWindow[0]![0] > 5000) this.rateWindow.shift();
+    while (this.rateWindow.length > 2 && t - this.rateWindow[0]![0] > RATE_WINDOW_MS) this.rateWindow.shift();
     const [t0, s0] = this.rateWindow[0]!;
-    const rate = t > t0 ? ((this.step - s0) * 1000) / (t - t0) : 0;
+    const rate = this.givenRate ?? (t > t0 ? ((this.step - s0) * 1000) / (t - t0) : 0);
     const elapsedSec = this.elapsedBase + (t - this.started) / 1000;
     const left = this.total - this.step;
     return {
