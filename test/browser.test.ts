@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findPreset } from '../src/config/presets.js';
-import { BIN, engram, ROOT, tempDir } from './helpers.js';
+import { BIN, engram, ROOT, tempDir, launchChromium } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'dashboard');
@@ -50,7 +50,6 @@ const skip = !existsSync(CHROMIUM) && !process.env.CI && `${CHROMIUM} is not ins
 
 test('dashboard in Chromium: live curves and inspector, past runs side by side, offline report', { skip, timeout: 90_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run should have installed Debian's chromium`);
-  const { chromium } = await import('playwright-core');
   mkdirSync(SHOTS, { recursive: true });
   const runs = join(tempDir('engram-browser-'), 'runs');
   const ntmDir = join(runs, 'ntm-small'), dncDir = join(runs, 'dnc-tiny');
@@ -64,11 +63,7 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
   // is still growing when the page looks, however fast the machine
   const live = await serve(['train', '--preset', 'ntm-copy-small', '--steps', '5000', '--eval-every', '25', '--set', 'train.evalBatches=2',
     '--run-dir', ntmDir, '--dashboard', '--port', '0']);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
     const errors: string[] = [];
@@ -177,16 +172,11 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
 });
 
 test('an LSTM run in Chromium: live and in its report the inspector shows the bit grids and no memory or head figures', { skip, timeout: 60_000 }, async () => {
-  const { chromium } = await import('playwright-core');
   mkdirSync(SHOTS, { recursive: true });
   const dir = join(tempDir('engram-browser-'), 'lstm');
   const live = await serve(['train', '--preset', 'lstm-copy-small', '--steps', '5000', '--eval-every', '25', '--set', 'train.evalBatches=2',
     '--set', 'train.untilBitErrors=0', '--run-dir', dir, '--dashboard', '--port', '0']);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const errors: string[] = [];
     const check = async (url: string, shot: string): Promise<void> => {
@@ -227,7 +217,6 @@ test('an LSTM run in Chromium: live and in its report the inspector shows the bi
 });
 
 test('past runs in Chromium: the four most recently evaluated runs are ticked first; a log axis labels 1e-4 as 1e-4, not 0', { skip, timeout: 60_000 }, async () => {
-  const { chromium } = await import('playwright-core');
   mkdirSync(SHOTS, { recursive: true });
   const runs = join(tempDir('engram-browser-'), 'runs');
   const config = JSON.stringify(findPreset('ntm-copy-small')!.config);
@@ -244,11 +233,7 @@ test('past runs in Chromium: the four most recently evaluated runs are ticked fi
     for (const f of ['config.json', 'metrics.jsonl']) utimesSync(join(dir, f), t, t);
   }
   const board = await serve(['dashboard', '--runs', runs, '--port', '0']);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
     const errors: string[] = [];

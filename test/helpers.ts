@@ -32,3 +32,13 @@ export function engram(args: string[], opts: { cwd?: string; timeoutMs?: number 
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Debian's Chromium, headless, with the flags these machines need (playwright-core never downloads one). */
+export async function launchChromium(): Promise<import('playwright-core').Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+}

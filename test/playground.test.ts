@@ -24,7 +24,7 @@ import type { Inspection } from '../src/server/protocol.js';
 import { createTask } from '../src/tasks/registry.js';
 import { Rng } from '../src/tensor/random.js';
 import { seedStreams, Trainer, type EvalRecord } from '../src/train/trainer.js';
-import { BIN, engram, ROOT, tempDir } from './helpers.js';
+import { BIN, engram, ROOT, tempDir, launchChromium } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'playground');
@@ -88,7 +88,6 @@ const body = (i: Inspection): Omit<Inspection, 'title'> => {
 };
 
 test('playground in Chromium: trains as Node does, downloads and inspects checkpoints, refuses bad files and settings', { skip, timeout: 120_000 }, async () => {
-  const { chromium } = await import('playwright-core');
   mkdirSync(SHOTS, { recursive: true });
   const dir = tempDir('engram-playground-');
   // a DNC checkpoint written by the command line, to drop into the page
@@ -105,11 +104,7 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
     assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');
     assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp');
   }
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
     const errors: string[] = [];

@@ -5,11 +5,10 @@
  * Like the dashboard's server it answers only GET and HEAD, reads only the build's files, and
  * on loopback refuses foreign Host headers (no DNS rebinding).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { hostName, isLoopback, pageFiles, type Dashboard } from './server.js';
+import { hostName, isLoopback, pageFiles, serveOn, type Dashboard } from './server.js';
 
 /** Where the build puts the playground (dist/playground/, beside dist/src/). */
 export const PLAYGROUND_DIR = fileURLToPath(new URL('../../playground/', import.meta.url));
@@ -60,24 +59,5 @@ export async function startPlayground(opts: { host: string; port: number; dir?: 
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
-  const server = createServer(handle);
-  server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return {
-    url: `http://${shown}:${port}/`,
-    port,
-    server,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return serveOn(handle, opts.port, opts.host);
 }

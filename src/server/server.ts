@@ -60,6 +60,34 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
+/**
+ * Listens with `handle` on host:port (0: any free port) and returns the server with its URL and
+ * a close() that also ends open connections (event streams never end on their own).
+ */
+export async function serveOn(handle: (req: IncomingMessage, res: ServerResponse) => void, port: number, host: string): Promise<Dashboard> {
+  const server = createServer(handle);
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${bound}/`,
+    port: bound,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 /** The loopback names a browser may send in Host when the server is bound to loopback. */
 export function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -222,27 +250,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     }
   };
 
-  const server = createServer(handle);
-  server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return {
-    url: `http://${shown}:${port}/`,
-    port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections(); // event streams never end on their own
-      }),
-  };
+  return serveOn(handle, opts.port, opts.host);
 }
 
 function boundedInt(v: string | null, min: number, max: number, name: string): number {
