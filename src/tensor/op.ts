@@ -15,9 +15,9 @@
  * and a backward pass adds into them; null for an input whose gradient is not wanted (it needs
  * none, or the op stops it: `OpDef.grads`).
  */
-import { dtypeOf, replayJs, sizeOf, Tensor, type Buf, type DType } from './tensor.js';
+import { dtypeOf, recordingJs, replayJs, sizeOf, Tensor, type Buf, type DType } from './tensor.js';
 import { alloc, allocOverwritten } from './pool.js';
-import { tapeFor } from './tape.js';
+import { activeTape, type Tape } from './tape.js';
 
 type F = Float32Array;
 
@@ -60,35 +60,42 @@ export interface OpDef<S> {
 
 /** Runs the op `def` defines (see the file comment) and returns its outputs. */
 export function op<S = undefined>(def: OpDef<S>): Tensor[] {
-  const { inputs, kernel } = def;
+  // plain loops, no closures unless a replay records: this runs for every op of every time step
+  const { inputs, kernel, grads } = def;
+  const nIn = inputs.length;
   const dtype = dtypeOf(inputs[0]!.data);
-  const f32 = kernel !== undefined && inputs.every((t) => t.data instanceof Float32Array) && (kernel.accepts?.() ?? true);
+  let f32 = kernel !== undefined;
+  for (let i = 0; f32 && i < nIn; i++) f32 = inputs[i]!.data instanceof Float32Array;
+  if (f32 && kernel!.accepts !== undefined) f32 = kernel!.accepts();
   if (!f32 && def.forward === undefined && def.composite !== undefined) return def.composite();
   const saved = def.save ? def.save(dtype, f32) : (undefined as S);
-  const y = def.outputs.map((shape) => allocOverwritten(dtype, sizeOf(shape)));
-  const x = inputs.map((t) => t.data);
+  const shapes = def.outputs, nOut = shapes.length;
+  const y: Buf[] = new Array<Buf>(nOut);
+  for (let k = 0; k < nOut; k++) y[k] = allocOverwritten(dtype, sizeOf(shapes[k]!));
+  const x: Buf[] = new Array<Buf>(nIn);
+  for (let i = 0; i < nIn; i++) x[i] = inputs[i]!.data;
   let onKernel = f32 && kernel!.forward(x as F[], y as F[], saved);
   if (!onKernel) {
     if (def.composite !== undefined && def.forward === undefined) return def.composite();
     const forward = def.forward!;
-    // a pass's arguments are fixed here, so the same closure runs again in a replay
-    const run = (): void => forward(x, y, saved);
-    run();
-    replayJs(run);
+    forward(x, y, saved);
+    // a pass's arguments are fixed here, so the same call runs again in a replay
+    if (recordingJs()) replayJs(() => forward(x, y, saved));
   }
-  const grads = def.grads;
-  const tape = tapeFor(...(grads === undefined ? inputs : inputs.filter((_, i) => grads[i] !== false)));
-  const out = def.outputs.map((shape, k) => new Tensor(y[k]!, shape, tape !== null));
+  const tape = tapeOf(inputs, grads);
+  const out: Tensor[] = new Array<Tensor>(nOut);
+  for (let k = 0; k < nOut; k++) out[k] = new Tensor(y[k]!, shapes[k]!, tape !== null);
   if (tape === null) return out;
   tape.push(() => {
-    const gy = out.map((t) => t.grad);
-    if (gy.every((g) => g === null)) return;
-    const wanted = (t: Tensor, i: number): boolean => t.requiresGrad && grads?.[i] !== false;
+    const gy: (Buf | null)[] = new Array<Buf | null>(nOut);
+    let any = false;
+    for (let k = 0; k < nOut; k++) any = (gy[k] = out[k]!.grad) !== null || any;
+    if (!any) return;
     if (onKernel) {
       const first = inputs[0]!;
-      const fresh = kernel!.writesFreshGradient === true && wanted(first, 0) && first.grad === null;
+      const fresh = kernel!.writesFreshGradient === true && first.requiresGrad && grads?.[0] !== false && first.grad === null;
       if (fresh) first.grad = allocOverwritten(dtype, first.size);
-      const gx = inputs.map((t, i) => (wanted(t, i) ? t.g() : null));
+      const gx = gradients(inputs, grads);
       let ran: boolean;
       try {
         ran = kernel!.backward(x as F[], y as F[], saved, gy as (F | null)[], gx as (F | null)[], fresh);
@@ -102,12 +109,29 @@ export function op<S = undefined>(def: OpDef<S>): Tensor[] {
     }
     const backward = def.backward;
     if (backward === undefined) throw new Error('op: a composite op ran its forward pass on the kernel, so its backward pass needs the kernel too');
-    const gx = inputs.map((t, i) => (wanted(t, i) ? t.g() : null));
-    const run = (): void => backward(x, y, saved, gy, gx);
-    run();
-    replayJs(run);
+    const gx = gradients(inputs, grads);
+    backward(x, y, saved, gy, gx);
+    if (recordingJs()) replayJs(() => backward(x, y, saved, gy, gx));
   });
   return out;
+}
+
+/** The recording tape when an input whose gradient the op gives needs one, else null. */
+function tapeOf(inputs: readonly Tensor[], grads: readonly boolean[] | undefined): Tape | null {
+  const tape = activeTape();
+  if (tape === null) return null;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]!.requiresGrad && grads?.[i] !== false) return tape;
+  return null;
+}
+
+/** Each input's gradient buffer (made, zeroed, on first use), or null where none is wanted. */
+function gradients(inputs: readonly Tensor[], grads: readonly boolean[] | undefined): (Buf | null)[] {
+  const gx: (Buf | null)[] = new Array<Buf | null>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!;
+    gx[i] = t.requiresGrad && grads?.[i] !== false ? t.g() : null;
+  }
+  return gx;
 }
 
 /** `op` for an op with one output. */

@@ -73,6 +73,11 @@ export function withTape<T>(tape: Tape, fn: () => T): T {
   }
 }
 
+/** The tape recording now, if any (tapeFor: only when an input needs a gradient). */
+export function activeTape(): Tape | null {
+  return active;
+}
+
 /** The recording tape if any input requires a gradient, else null (the op then records nothing). */
 export function tapeFor(...inputs: Tensor[]): Tape | null {
   if (active === null) return null;

@@ -58,6 +58,11 @@ export function setJsRecorder(r: ((fn: ReplayJs, scratch: boolean) => void) | nu
  * @param scratch true when `fn` writes only a kernel call's scratch block (kernels/memory.ts
  * `table`): a replay then skips it when the scratch still holds what it wrote
  */
+/** True while a step is being recorded for replay (replayJs then keeps what it is given). */
+export function recordingJs(): boolean {
+  return jsRecorder !== null;
+}
+
 export function replayJs(fn: ReplayJs, scratch = false): void {
   if (jsRecorder !== null) jsRecorder(fn, scratch);
 }
