@@ -59,9 +59,9 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
     spawn(process.execPath, [BIN, 'train', '--preset', 'dnc-repeat-copy', '--steps', '4', '--eval-every', '2', '--set', 'train.evalBatches=1', '--run-dir', dncDir], { cwd: ROOT, stdio: 'ignore' })
       .on('exit', resolve);
   });
-  // 5000 steps: more than the test waits for (it stops the run with Ctrl-C), so the curve
-  // is still growing when the page looks, however fast the machine
-  const live = await serve(['train', '--preset', 'ntm-copy-small', '--steps', '5000', '--eval-every', '25', '--set', 'train.evalBatches=2',
+  // 5000 steps and no stop when it has learned: more than the test waits for (it stops the run
+  // with Ctrl-C), so the curve is still growing when the page looks, however fast the machine
+  const live = await serve(['train', '--preset', 'ntm-copy-small', '--steps', '5000', '--until-bit-errors', '0', '--eval-every', '25', '--set', 'train.evalBatches=2',
     '--run-dir', ntmDir, '--dashboard', '--port', '0']);
   const browser = await launchChromium();
   try {
