@@ -80,6 +80,7 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
     const before = await points();
     await page.waitForFunction((n) => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) > n, before, { timeout: 20_000 });
     assert.ok((await points()) > before, 'the loss curve gained points');
+    assert.equal(await page.textContent('header .mode'), 'live');
     assert.ok(Number(await page.getAttribute('[data-stat="step"]', 'data-step')) > 0);
     // the range training draws from (ntm-copy-small: 1..3 words)
     assert.equal(await page.textContent('[data-stat="range"]'), '1..3 words');

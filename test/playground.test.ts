@@ -127,6 +127,7 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
     assert.ok((status.bitErrorsPerSeq as number) < 0.1);
     assert.ok((status.msPerStep as number) > 0);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    assert.equal(await page.textContent('header .mode'), 'playground');
     await page.waitForSelector('canvas[data-heatmap="write-0"]');
     assert.equal(await page.textContent('[data-stat="errors"]'), '0');
     await page.screenshot({ path: join(SHOTS, 'trained.png'), fullPage: true });

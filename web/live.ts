@@ -17,7 +17,8 @@ export function liveView(root: HTMLElement, info: ServerInfo, events?: LiveEvent
   const status = h('span', { class: 'status', 'data-state': 'connecting' }, 'connecting…');
   const runName = h('span', { class: 'run-name' }, info.title);
   const runDesc = h('div', { class: 'run-desc' });
-  root.append(h('header', {}, h('h1', {}, 'engram', h('span', { class: 'mode' }, 'live')), runName, status), runDesc);
+  // (events given: the page trains the run itself, the playground; else a server's live run)
+  root.append(h('header', {}, h('h1', {}, 'engram', h('span', { class: 'mode' }, events ? 'playground' : 'live')), runName, status), runDesc);
 
   const cards = h('div', { class: 'cards' });
   const bar = h('div', { class: 'progress' }, h('div', { class: 'fill' }));
