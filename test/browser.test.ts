@@ -12,30 +12,13 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findPreset } from '../src/config/presets.js';
-import { BIN, engram, ROOT, tempDir, launchChromium } from './helpers.js';
+import { BIN, engram, ROOT, tempDir, launchChromium, serveCommand } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'dashboard');
 
 /** Starts an engram command that serves a dashboard; resolves with the process and its URL. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no dashboard URL within 20 s:\n${out}`)), 20_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, output: () => out });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited ${code} before serving:\n${out}`)));
-  });
-}
+const serve = (args: string[]): ReturnType<typeof serveCommand> => serveCommand(args, 'dashboard');
 
 function stop(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,5 +40,29 @@ export async function launchChromium(): Promise<import('playwright-core').Browse
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+}
+
+/**
+ * Starts `engram ARGS` and resolves once it prints `LABEL: http://127.0.0.1:PORT/` (the dashboard's
+ * or the playground's URL), with the process, that URL and everything it printed so far.
+ */
+export function serveCommand(args: string[], label: 'dashboard' | 'playground'): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const printed = new RegExp(`${label}: (http://127\\.0\\.0\\.1:\\d+/)`);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${label} URL within 20 s:\n${out}`)), 20_000);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = printed.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, output: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited ${code} before serving:\n${out}`)));
   });
 }

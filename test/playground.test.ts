@@ -8,7 +8,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,31 +23,14 @@ import type { Inspection } from '../src/server/protocol.js';
 import { createTask } from '../src/tasks/registry.js';
 import { Rng } from '../src/tensor/random.js';
 import { seedStreams, Trainer, type EvalRecord } from '../src/train/trainer.js';
-import { BIN, engram, ROOT, tempDir, launchChromium } from './helpers.js';
+import { engram, ROOT, tempDir, launchChromium, serveCommand } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'playground');
 const skip = !existsSync(CHROMIUM) && !process.env.CI && `${CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it`;
 
 /** Starts `engram playground`; resolves with the process and the URL it printed. */
-function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'playground', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no playground URL within 20 s:\n${out}`)), 20_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited ${code} before serving:\n${out}`)));
-  });
-}
+const serve = (): ReturnType<typeof serveCommand> => serveCommand(['playground', '--port', '0'], 'playground');
 
 /** Serves a folder's files with no special headers, as any static host would. */
 async function staticServer(dir: string): Promise<{ server: Server; url: string }> {
