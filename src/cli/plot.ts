@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { readGeneralisation, readMetrics } from '../server/runs.js';
 import { svgPlot, type SvgSeries } from '../server/svg-plot.js';
-import { metricOf, seedCurve, spread } from '../server/seed-curve.js';
+import { seedCurve, spread } from '../server/seed-curve.js';
 import { parseFlags } from './args.js';
 import { UserError } from './errors.js';
 

@@ -122,7 +122,7 @@ export class Dnc implements MemoryModel {
   /** @param x x_t [B, X] @returns the next state and the logits [B, Y] */
   step(state: DncState, x: Tensor, t = 0, observer?: StepObserver): { state: DncState; logits: Tensor } {
     const cfg = this.config;
-    const W = cfg.wordSize, Wh = cfg.writeHeads;
+    const Wh = cfg.writeHeads;
     const ctl = controllerStep(this.params, cfg.controller, concat([x, ...state.reads]), state.h, state.c, cfg.clip);
     // every head's parameters from h_t in one product
     const parts = headOutputsAll(this.params, this.heads, ctl.h);
