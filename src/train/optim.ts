@@ -10,7 +10,7 @@
 import type { OptimizerConfig } from '../config/schema.js';
 import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
-import { type Buf, type Tensor } from '../tensor/tensor.js';
+import type { Buf, Tensor } from '../tensor/tensor.js';
 import { alloc } from '../tensor/pool.js';
 
 export interface Optimizer {
@@ -135,13 +135,18 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   };
   constants(c32, Math.fround);
   constants(c64, same);
+  /** the rate from now on, with the RMSprop constant made from it (Adam's step size is made each step) */
+  const useLr = (v: number): void => {
+    lr = v;
+    c32.l = Math.fround(v);
+    c64.l = v;
+  };
   return {
     step(backup) {
       t++;
-      if (lrDecayEvery > 0 && lrAt(t) !== lr) {
-        lr = lrAt(t);
-        c32.l = Math.fround(lr);
-        c64.l = lr;
+      if (lrDecayEvery > 0) {
+        const now = lrAt(t);
+        if (now !== lr) useLr(now);
       }
       let finite = true;
       // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
@@ -203,9 +208,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
         b.set(src);
       }
       t = step;
-      lr = lrAt(Math.max(t, 1));
-      c32.l = Math.fround(lr);
-      c64.l = lr;
+      useLr(lrAt(Math.max(t, 1)));
     },
   };
 }
