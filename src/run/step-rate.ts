@@ -6,7 +6,7 @@
 
 /** How far back the rate looks, in milliseconds of training. */
 export const RATE_WINDOW_MS = 5000;
-/** A sample at most this often (a step can take microseconds). */
+/** Samples kept at most this often (a step can take microseconds); the newest always moves. */
 const SAMPLE_MS = 50;
 
 export class StepRate {
@@ -17,14 +17,10 @@ export class StepRate {
 
   /** `step` has just been reached. */
   mark(step: number): void {
-    const t = this.now();
-    const last = this.samples[this.samples.length - 1];
-    if (last !== undefined && t - last[0] < SAMPLE_MS) {
-      if (this.samples.length > 1) last[1] = step; // (a late sample moves: its time stays, its step catches up)
-      else this.samples.push([t, step]);
-      return;
-    }
-    this.samples.push([t, step]);
+    const t = this.now(), n = this.samples.length;
+    // the newest sample is always the latest step and its time; the others stay SAMPLE_MS apart
+    if (n >= 2 && t - this.samples[n - 2]![0] < SAMPLE_MS) this.samples[n - 1] = [t, step];
+    else this.samples.push([t, step]);
     while (this.samples.length > 2 && t - this.samples[1]![0] >= this.windowMs) this.samples.shift();
   }
 

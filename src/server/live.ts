@@ -4,7 +4,7 @@
  * at most every FLUSH_MS, one JSON.stringify shared by every client. History is bounded:
  * the training-loss series is decimated, evaluations are few (one per K steps).
  */
-import { RATE_WINDOW_MS } from '../run/step-rate.js';
+import { StepRate } from '../run/step-rate.js';
 import type { ServerResponse } from 'node:http';
 import type { Inspection, LiveEvent, LiveSnapshot, MetricRecord, Progress, RunSummary } from './protocol.js';
 import { DecimatedSeries, FLUSH_MS } from './decimated-series.js';
@@ -40,8 +40,8 @@ export class LiveHub {
   private readonly now: () => number;
   /** the training speed the run reports with each step (null: none given, measured here) */
   private givenRate: number | null = null;
-  /** (time ms, step) pairs for the rate, oldest first, spanning a few seconds */
-  private readonly rateWindow: [number, number][] = [];
+  /** the speed measured here, the run's way (StepRate), when the run reports none */
+  private readonly ownRate: StepRate;
   private readonly elapsedBase: number;
   private readonly started: number;
   private total: number;
@@ -52,6 +52,7 @@ export class LiveHub {
     this.evals = [...(opts.evals ?? [])];
     this.now = opts.now ?? (() => performance.now());
     this.started = this.now();
+    this.ownRate = new StepRate(this.now);
     const last = this.evals[this.evals.length - 1];
     this.step = last?.step ?? 0;
     this.elapsedBase = last?.elapsedSec ?? 0;
@@ -64,6 +65,7 @@ export class LiveHub {
   onStep(step: number, loss: number, stepsPerSec?: number): void {
     this.step = step;
     if (stepsPerSec !== undefined) this.givenRate = stepsPerSec;
+    else this.ownRate.mark(step);
     if (this.train.add(step, loss) === 'reset') this.seriesReset = true;
     if (this.now() - this.lastFlush >= FLUSH_MS) this.flush();
   }
@@ -97,10 +99,7 @@ export class LiveHub {
 
   progress(): Progress {
     const t = this.now();
-    this.rateWindow.push([t, this.step]);
-    while (this.rateWindow.length > 2 && t - this.rateWindow[0]![0] > RATE_WINDOW_MS) this.rateWindow.shift();
-    const [t0, s0] = this.rateWindow[0]!;
-    const rate = this.givenRate ?? (t > t0 ? ((this.step - s0) * 1000) / (t - t0) : 0);
+    const rate = this.givenRate ?? this.ownRate.perSec();
     const elapsedSec = this.elapsedBase + (t - this.started) / 1000;
     const left = this.total - this.step;
     return {
