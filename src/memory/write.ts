@@ -39,12 +39,14 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
     outputs: [[B, N, W]],
     // P = Π_h (1 − w_h e_hᵀ), kept for the backward pass unless the kernels recompute it
     save: (dt, onKernel) => ({ keep: onKernel && writeKeepsNoFactor(H, W) ? null : allocOverwritten(dt, size), packed: null }),
-    forward: ([M, ...hx], [out], saved) => {
-      saved.keep ??= allocOverwritten(dtypeOf(M!), size); // (the kernel was to run, and did not)
-      writeForwardTs(M!, headsOf([M, ...hx]), saved.keep, out!, B, N, W);
+    forward: (x, [out], saved) => {
+      const M = x[0]!;
+      saved.keep ??= allocOverwritten(dtypeOf(M), size); // (the kernel was to run, and did not)
+      writeForwardTs(M, headsOf(x), saved.keep, out!, B, N, W);
     },
-    backward: ([M, ...hx], _y, saved, [gy], [gM, ...ghx]) => {
-      const hs = headsOf([M, ...hx]), gs = headsOf([gM, ...ghx]);
+    backward: (x, _y, saved, [gy], gx) => {
+      const M = x[0], gM = gx[0];
+      const hs = headsOf(x), gs = headsOf(gx);
       if (saved.keep === null) {
         // the forward kernel did not store it and the TypeScript backward needs it
         saved.keep = allocOverwritten(dtypeOf(M!), size);
@@ -84,20 +86,21 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
       // read it), which the kernel writes into a buffer nobody zeroed
       writesFreshGradient: true,
       accepts: () => activeKernels() === 'wasm', // (packing the heads is for the kernel only)
-      forward: ([M, ...hx], [out], saved) => {
+      forward: (x, [out], saved) => {
         // the kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
-        const hs = headsOf([M, ...hx]);
+        const M = x[0], hs = headsOf(x);
         const packed = { w: pack(hs.map((h) => h.w!)), e: pack(hs.map((h) => h.e!)), a: pack(hs.map((h) => h.a!)) };
         saved.packed = packed;
         return writeForwardWasm(M!, packed.w, packed.e, packed.a, saved.keep as F | null, out!, H, B, N, W);
       },
-      backward: ([M], _y, { keep, packed }, [gy], [gM, ...ghx], fresh) => {
+      backward: ([M], _y, { keep, packed }, [gy], gx, fresh) => {
+        const [gM, ...ghx] = gx;
         const p = packed!;
         // one head: its own gradients are added into; several: packed ones, then added to each head's
         if (H === 1) return writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, ghx[0]!, ghx[1]!, ghx[2]!, H, B, N, W, fresh);
         const gw = alloc('f32', H * B * N) as F, ge = alloc('f32', H * B * W) as F, ga = alloc('f32', H * B * W) as F;
         if (!writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, gw, ge, ga, H, B, N, W, fresh)) return false;
-        headsOf([gM, ...ghx]).forEach((g, i) => {
+        headsOf(gx).forEach((g, i) => {
           addSlice(g.w, gw, i * B * N);
           addSlice(g.e, ge, i * B * W);
           addSlice(g.a, ga, i * B * W);
