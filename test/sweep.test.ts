@@ -5,6 +5,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOneLineError, metrics } from './checkpoint-helpers.js';
 import { BIN, engram, ROOT, tempDir } from './helpers.js';
+import { findPreset } from '../src/config/presets.js';
+import type { Config } from '../src/config/schema.js';
+import { RunProcesses, type ChildEnd } from '../src/run/child-runs.js';
+import type { RunFaults } from '../src/run/faults.js';
 
 // a tiny preset: each run a second or two
 const SMALL = ['--preset', 'ntm-copy-small', '--set', 'train.evalEvery=100'];
@@ -134,4 +138,36 @@ test('Ctrl-C (SIGINT) stops a sweep: each run saves, the exit status is 130, and
   assert.match(out, new RegExp(`not finished; go on with: npx engram sweep --sweep-dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   for (const s of [1, 2]) assert.match(readFileSync(join(dir, 'default', `seed-${s}`, 'train.log'), 'utf8'), /SIGTERM: saved step \d+/);
   assert.equal(sweepJson(dir).complete, false);
+});
+
+test('runs share a process while they end well, with the metrics of a process each; a failed run\'s process is not used again', async () => {
+  const base = findPreset('ntm-copy-small')!.config;
+  const config = (seed: number, extra: Partial<Config['train']> = {}): Config =>
+    ({ ...base, seed, train: { ...base.train, steps: 300, evalEvery: 100, untilBitErrors: 0, ...extra } });
+  const dir = tempDir();
+  const run = async (procs: RunProcesses, name: string, c: Config, faults?: RunFaults): Promise<{ pid: number; end: ChildEnd }> => {
+    const r = procs.start({ runDir: join(dir, name), config: c, resume: false, ship: false, ...(faults ? { faults } : {}) }, () => {});
+    return { pid: r.pid, end: await r.ended };
+  };
+  const shared = new RunProcesses();
+  const a = await run(shared, 'shared-1', config(1));
+  const b = await run(shared, 'shared-2', config(2));
+  // a run whose gradients are NaN for good fails after maxBadSteps: its process is closed
+  const bad = await run(shared, 'bad', config(3, { maxBadSteps: 2 }), { nanSteps: [5, 1000] });
+  const c = await run(shared, 'shared-3', config(1));
+  shared.close();
+  assert.ok(a.end.ok && b.end.ok && c.end.ok, 'the good runs end well');
+  assert.equal(bad.end.ok, false);
+  assert.equal(b.pid, a.pid, 'the second run reuses the first one\'s process');
+  assert.equal(bad.pid, a.pid);
+  assert.notEqual(c.pid, a.pid, 'after a failure, a new process');
+  for (const [name, seed] of [['shared-1', 1], ['shared-2', 2]] as const) {
+    const alone = new RunProcesses();
+    const own = await run(alone, `alone-${seed}`, config(seed));
+    alone.close();
+    assert.ok(own.end.ok);
+    assert.notEqual(own.pid, a.pid);
+    assert.deepEqual(metrics(join(dir, name)), metrics(join(dir, `alone-${seed}`)), `${name}: same metrics as in a process of its own`);
+  }
+  assert.deepEqual(metrics(join(dir, 'shared-3')), metrics(join(dir, 'shared-1')), 'a run after a failed one: the same metrics');
 });

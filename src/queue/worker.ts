@@ -1,6 +1,6 @@
 /**
  * @file An `engram worker`: takes runs from the BullMQ queue, runs each in a process of its
- * own (run/run-child.ts) in a scratch folder, and ships every evaluation back with the
+ * own (run/run-child.ts; a process is kept for the next run while its runs end well) in a scratch folder, and ships every evaluation back with the
  * checkpoint written after it (queue/results.ts). A run whose sweep already shipped a
  * checkpoint resumes from it, so a worker that dies (its job goes back to the queue through
  * BullMQ's stalled-job handling) costs at most the steps since the last evaluation.
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import { makeDirs, writeFileAtomic, writeFilesAtomic } from '../checkpoint/atomic.js';
 import { isUserFacing } from '../cli/errors.js';
-import { startChildRun, type ChildRun } from '../run/child-runs.js';
+import { RunProcesses, type ChildRun } from '../run/child-runs.js';
 import { CHECKPOINT_DIR, CONFIG_FILE } from '../run/run-files.js';
 import { configOf } from '../run/sweep-plan.js';
 import { endsRun } from '../run/sweep-summary.js';
@@ -40,6 +40,7 @@ export interface WorkerOptions {
 
 export class QueueWorker {
   private readonly live = new Set<ChildRun>();
+  private readonly processes = new RunProcesses();
   /** each running run's end, its last shipment included */
   private readonly ending = new Set<Promise<unknown>>();
   private worker: Worker | null = null;
@@ -100,7 +101,7 @@ export class QueueWorker {
     await addEvent(this.redis, sweep, { type: 'start', run, step: ck?.step ?? 0 });
     // evaluations are shipped in order, each after the one before
     let shipping: Promise<void> = Promise.resolve();
-    const child = startChildRun({ runDir: dir, config, resume: ck !== null, ship: true }, (record, _total, shipment) => {
+    const child = this.processes.start({ runDir: dir, config, resume: ck !== null, ship: true }, (record, _total, shipment) => {
       shipping = shipping.then(() => shipEval(this.redis, sweep, run, record, shipment?.files ?? {}, shipment?.log ?? [], dir));
     });
     this.live.add(child);
@@ -138,5 +139,6 @@ export class QueueWorker {
     void this.worker?.pause(true);
     for (const c of this.live) c.stop();
     await Promise.all([...this.ending]);
+    this.processes.close();
   }
 }

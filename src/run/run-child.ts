@@ -1,11 +1,13 @@
 /**
- * @file A process that runs one run of a sweep: forked by the local pool (child-runs.ts) or by
- * a queue worker, it takes a ChildRequest as its first message, runs runTraining and reports
+ * @file A process that runs a sweep's runs, one at a time: forked by the local pool or by a queue
+ * worker (child-runs.ts), it takes each ChildRequest as a message, runs runTraining and reports
  * each evaluation back (with `ship`, the checkpoint files and log lines too, read right after
- * they were written, so a shipment never mixes two evaluations).
+ * they were written, so a shipment never mixes two evaluations), then the run's end; then it
+ * waits for the next request.
  *
- * When its parent goes away (killed, even with kill -9) the IPC channel closes; the run then
- * stops as on SIGTERM: it saves its last checkpoint and exits, so no run outlives its sweep.
+ * When its parent goes away (killed, even with kill -9, or done with it) the IPC channel closes;
+ * a run under way then stops as on SIGTERM: it saves its last checkpoint, and the process exits,
+ * so no run outlives its sweep.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,13 +72,13 @@ async function runChild(req: ChildRequest): Promise<void> {
   }
 }
 
-let ended = false;
+let running = false;
 process.once('disconnect', () => {
-  if (!ended) process.kill(process.pid, 'SIGTERM');
+  if (running) process.kill(process.pid, 'SIGTERM');
 });
-process.once('message', (req: ChildRequest) => {
+process.on('message', (req: ChildRequest) => {
+  running = true; // the parent sends the next request only after this run's end
   void runChild(req).finally(() => {
-    ended = true;
-    if (process.connected) process.disconnect();
+    running = false;
   });
 });

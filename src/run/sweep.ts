@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EvalRecord } from '../train/trainer.js';
-import { startChildRun, type ChildRun } from './child-runs.js';
+import { RunProcesses, type ChildRun } from './child-runs.js';
 import type { RunFaults } from './faults.js';
 import { formatDuration, RunLog } from './log.js';
 import { CONFIG_FILE } from './run-files.js';
@@ -35,7 +35,7 @@ export interface SweepExecutor {
   stop(): void;
 }
 
-/** One single-threaded run per process, `parallel` processes at once. */
+/** Single-threaded runs, `parallel` processes at once, each kept for the next run (RunProcesses). */
 export class LocalPool implements SweepExecutor {
   readonly where = null;
   private stopping = false;
@@ -45,11 +45,12 @@ export class LocalPool implements SweepExecutor {
 
   async run(sweepDir: string, _sweepId: string, runs: readonly PlannedRun[], hooks: ExecutorHooks): Promise<void> {
     const queue = [...runs];
+    const processes = new RunProcesses();
     const slot = async (): Promise<void> => {
       for (let run = queue.shift(); run !== undefined && !this.stopping; run = queue.shift()) {
         const runDir = join(sweepDir, run.name);
         const r = run;
-        const child = startChildRun({ runDir, config: run.config, resume: existsSync(join(runDir, CONFIG_FILE)), faults: this.faults, ship: false },
+        const child = processes.start({ runDir, config: run.config, resume: existsSync(join(runDir, CONFIG_FILE)), faults: this.faults, ship: false },
           (record) => hooks.evaluated(r, record));
         this.live.add(child);
         hooks.started(run);
@@ -58,7 +59,11 @@ export class LocalPool implements SweepExecutor {
         hooks.ended(run, end.ok ? { ok: true, interrupted: end.interrupted } : { ok: false, error: end.error });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.parallel, runs.length) }, slot));
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.parallel, runs.length) }, slot));
+    } finally {
+      processes.close();
+    }
   }
 
   stop(): void {
