@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatSummary, quantile, spreadOf, summariseCombos, type RunOutcome } from './sweep-summary.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatSummary, quantile, seedResult, spreadOf, summariseCombos, type RunOutcome } from './sweep-summary.js';
 import { planSweep } from './sweep-plan.js';
 
 test('quantile interpolates between the nearest values (numpy\'s default)', () => {
@@ -31,4 +34,25 @@ test('summariseCombos counts learned seeds per combination and spreads only thei
   assert.equal(table.length, 3);
   assert.match(table[1]!, /^optimizer\.lr=0\.01\s+2\/3\s+200 \(120\.\.280\)\s+2\.0 \(1\.2\.\.2\.8\)$/);
   assert.match(table[2]!, /1\/3 \(1 failed\)/);
+});
+
+test('seedResult: with a growing curriculum, only an evaluation on the whole range counts as learned', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'engram-seed-'));
+  try {
+    const rec = (step: number, bitErrorsPerSeq: number, level?: number): string =>
+      JSON.stringify({ step, loss: 0.1, bitsPerSeq: 1, bitErrorsPerSeq, trainLoss: 0.1, elapsedSec: step / 100, skippedSteps: 0, ...(level === undefined ? {} : { level }) });
+    // below the threshold at levels 3 and 7 of 0..9, then on the whole range at step 900
+    writeFileSync(join(dir, 'metrics.jsonl'), [rec(300, 0.05, 3), rec(500, 2, 4), rec(700, 0.01, 7), rec(800, 0.5, 9), rec(900, 0.05, 9)].join('\n') + '\n');
+    assert.equal(seedResult(1, dir, 0.1, 9).learnedStep, 900);
+    assert.equal(seedResult(1, dir, 0.1, 9).learnedSec, 9);
+    assert.equal(seedResult(1, dir, 0.1, 7).learnedStep, 700, 'a task of 8 levels: level 7 is its whole range');
+    // a run that never reached the whole range has not learned, however low its errors
+    writeFileSync(join(dir, 'metrics.jsonl'), [rec(300, 0.05, 3), rec(700, 0.01, 7)].join('\n') + '\n');
+    assert.equal(seedResult(1, dir, 0.1, 9).learnedStep, null);
+    // records without a level (no curriculum) are on the whole range
+    writeFileSync(join(dir, 'metrics.jsonl'), [rec(300, 0.5), rec(400, 0.05)].join('\n') + '\n');
+    assert.equal(seedResult(1, dir, 0.1, 9).learnedStep, 400);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

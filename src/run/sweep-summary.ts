@@ -22,11 +22,14 @@ export interface SeedResult {
   generalisation: GeneralisationRecord | null;
 }
 
-export function seedResult(seed: number, dir: string, threshold: number): SeedResult {
+/**
+ * @param wholeLevel the task's widest curriculum level (Task.levels − 1): with a growing
+ * curriculum, an evaluation on a narrower range does not count as learned
+ */
+export function seedResult(seed: number, dir: string, threshold: number, wholeLevel: number): SeedResult {
   const evals = readMetrics(dir);
-  // with a growing curriculum, only an evaluation at the widest level the run reached counts
-  const top = Math.max(0, ...evals.map((e) => e.level ?? 0));
-  const hit = evals.find((r) => r.bitErrorsPerSeq < threshold && (r.level ?? 0) === top);
+  // a record without a level is from a run with no curriculum: the whole range
+  const hit = evals.find((r) => r.bitErrorsPerSeq < threshold && (r.level ?? wholeLevel) >= wholeLevel);
   return { seed, learnedStep: hit?.step ?? null, learnedSec: hit?.elapsedSec ?? null, last: evals[evals.length - 1] ?? null, generalisation: readGeneralisation(dir) };
 }
 
@@ -49,7 +52,12 @@ export function runFinished(dir: string, config: Config): boolean {
 export function endsRun(last: { step: number; bitErrorsPerSeq: number; level?: number }, config: Config): boolean {
   if (last.step >= config.train.steps) return true;
   const until = config.train.untilBitErrors;
-  return until > 0 && last.bitErrorsPerSeq < until && (last.level ?? 0) >= createTask(config.task).levels - 1;
+  return until > 0 && last.bitErrorsPerSeq < until && (last.level ?? wholeLevelOf(config)) >= wholeLevelOf(config);
+}
+
+/** The widest curriculum level of a run's task: its whole range. */
+export function wholeLevelOf(config: Config): number {
+  return createTask(config.task).levels - 1;
 }
 
 export type RunStatus = 'finished' | 'failed' | 'pending';
@@ -68,7 +76,7 @@ export interface RunOutcome {
 }
 
 export function runOutcome(run: PlannedRun, dir: string, status: RunStatus, error?: string): RunOutcome {
-  const r = seedResult(run.seed, dir, learnedBelow(run.config));
+  const r = seedResult(run.seed, dir, learnedBelow(run.config), wholeLevelOf(run.config));
   return {
     name: run.name, combo: run.combo, seed: run.seed, status, ...(error !== undefined ? { error } : {}),
     learnedStep: r.learnedStep, learnedSec: r.learnedSec, lastStep: r.last?.step ?? null, lastBitErrorsPerSeq: r.last?.bitErrorsPerSeq ?? null,
