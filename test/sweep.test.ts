@@ -9,6 +9,9 @@ import { findPreset } from '../src/config/presets.js';
 import type { Config } from '../src/config/schema.js';
 import { RunProcesses, type ChildEnd } from '../src/run/child-runs.js';
 import type { RunFaults } from '../src/run/faults.js';
+import { kernelHeapOrNull } from '../src/kernels/heap.js';
+import { RunLog } from '../src/run/log.js';
+import { runTraining } from '../src/run/run-training.js';
 
 // a tiny preset: each run a second or two
 const SMALL = ['--preset', 'ntm-copy-small', '--set', 'train.evalEvery=100'];
@@ -170,4 +173,24 @@ test('runs share a process while they end well, with the metrics of a process ea
     assert.deepEqual(metrics(join(dir, name)), metrics(join(dir, `alone-${seed}`)), `${name}: same metrics as in a process of its own`);
   }
   assert.deepEqual(metrics(join(dir, 'shared-3')), metrics(join(dir, 'shared-1')), 'a run after a failed one: the same metrics');
+});
+
+test('a run that gives its kernel memory back leaves it to the next: run after run in one process stays bounded', async (t) => {
+  const heap = kernelHeapOrNull();
+  if (heap === null) return t.skip('no WebAssembly kernels here');
+  const base = findPreset('ntm-copy-small')!.config;
+  const config: Config = { ...base, train: { ...base.train, steps: 200, evalEvery: 100, untilBitErrors: 0 } };
+  const dir = tempDir();
+  const quiet = new (class extends RunLog {
+    override line(): void {}
+  })(null, false);
+  const run = (name: string, release: boolean) => runTraining({ runDir: join(dir, name), config, resume: false, log: quiet, release });
+  await run('1', true);
+  const high = heap.bytes;
+  await run('2', true);
+  await run('3', true);
+  assert.equal(heap.bytes, high, 'the second and third runs reuse the first one\'s blocks');
+  await run('4', false);
+  await run('5', false);
+  assert.ok(heap.bytes > high, 'without giving it back, each run takes more');
 });

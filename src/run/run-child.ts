@@ -49,7 +49,7 @@ async function runChild(req: ChildRequest): Promise<void> {
   let shippedBest = '';
   try {
     const result = await runTraining({
-      runDir: req.runDir, config: req.config, resume: req.resume, log, faults: req.faults,
+      runDir: req.runDir, config: req.config, resume: req.resume, log, faults: req.faults, release: true,
       onEval: (record) => {
         const files: Record<string, Uint8Array> = {};
         if (req.ship) {

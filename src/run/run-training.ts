@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { saveCheckpoint, statePath, weightsPath, type BestRecord, type TrainingState } from '../checkpoint/checkpoint.js';
 import { appendFileSafely, WriteFaults, writeFileAtomic, type WriteOptions } from '../checkpoint/atomic.js';
 import type { Config } from '../config/schema.js';
-import { createModel } from '../models/registry.js';
+import { createModel, releaseModel } from '../models/registry.js';
 import { countParams } from '../models/params.js';
 import type { MemoryModel } from '../models/model.js';
 import { createTask } from '../tasks/registry.js';
@@ -45,6 +45,11 @@ export interface RunOptions {
   readonly onStep?: (step: number, loss: number, stepsPerSec: number) => void;
   /** faults to inject, for tests of the failure paths */
   readonly faults?: RunFaults;
+  /**
+   * at the end, give the trainer's and the model's kernel-heap memory back, for a process that
+   * runs run after run (a sweep's); the memory never shrinks, but the next run reuses it
+   */
+  readonly release?: boolean;
 }
 
 export interface RunResult {
@@ -207,7 +212,12 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     }
     throw err;
   } finally {
-    trainer.close();
+    if (opts.release === true) {
+      trainer.dispose();
+      releaseModel(model);
+    } else {
+      trainer.close();
+    }
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     log.clearBar();
