@@ -9,8 +9,9 @@
  * disk, worker threads, the server and the command line are Node's alone (`engram`).
  */
 export { Tensor, type Buf, type DType } from './tensor/tensor.js';
-export { alloc } from './tensor/pool.js';
-export { Tape, withTape } from './tensor/tape.js';
+export { OpContext } from './tensor/context.js';
+export { BufferPool } from './tensor/pool.js';
+export { onTape, Tape } from './tensor/tape.js';
 export { Rng } from './tensor/random.js';
 export * from './config/schema.js';
 export { PRESETS, findPreset, presetNames, type Preset } from './config/presets.js';

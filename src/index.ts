@@ -1,9 +1,10 @@
 /**
  * @file The public API: re-exports only.
  */
-export { Tensor, replayJs, type Buf, type DType, type ReplayJs } from './tensor/tensor.js';
-export { alloc } from './tensor/pool.js';
-export { Tape, withTape } from './tensor/tape.js';
+export { Tensor, type Buf, type DType, type ReplayJs } from './tensor/tensor.js';
+export { OpContext, type JsRecorder } from './tensor/context.js';
+export { BufferPool } from './tensor/pool.js';
+export { onTape, Tape } from './tensor/tape.js';
 export { Rng } from './tensor/random.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './tensor/gradcheck.js';
 export * from './config/schema.js';

@@ -15,6 +15,7 @@ import {
   assertOneLineError, assertUnchanged, checkpointContents, engramEnv as engram, metrics, readSafetensorsIndependently, snapshot, trainArgs,
 } from './checkpoint-helpers.js';
 import { tempDir } from './helpers.js';
+import { OpContext } from '../src/tensor/context.js';
 
 // one trained run shared by the read-only tests: 30 steps, evaluated and saved at 10, 20, 30
 let RUN = '';
@@ -278,7 +279,7 @@ test('library: loadModel and runModel give the outputs, and on request every ste
     return Array.from({ length: T }, (_, t) => Array.from(batch.input.subarray((t * 3 + b) * task.inputSize, (t * 3 + b + 1) * task.inputSize)));
   });
   const run = runModel(model, seqs, { states: true });
-  const logits = model.forward(batch.input, batch.T, batch.B);
+  const logits = model.forward(OpContext.plain, batch.input, batch.T, batch.B);
   assert.equal(run.outputs.length, 3);
   for (let b = 0; b < 3; b++) {
     assert.equal(run.outputs[b]!.length, seqs[b]!.length);
@@ -314,6 +315,6 @@ test('a server inspecting checkpoints again and again does not grow the kernel h
   const p = [...offHeap.model.params.values()][0]!;
   assert.ok(!heap.owns(p.data) && heap.owns([...onHeap.model.params.values()][0]!.data));
   const batch = onHeap.task.sample(new Rng(4), 2);
-  const a = onHeap.model.forward(batch.input, batch.T, batch.B), b = offHeap.model.forward(batch.input, batch.T, batch.B);
+  const a = onHeap.model.forward(OpContext.plain, batch.input, batch.T, batch.B), b = offHeap.model.forward(OpContext.plain, batch.input, batch.T, batch.B);
   a.forEach((t, i) => assertAllClose(t.data, b[i]!.data, 1e-5, 1e-5, `logits at step ${i}`));
 });

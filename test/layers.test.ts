@@ -44,3 +44,14 @@ test('src/kernels knows nothing of models, tasks, training, checkpoints, the con
   const bad = files.flatMap((f) => importsOf(readFileSync(f, 'utf8')).filter((m) => above.test(m)).map((m) => `${f.slice(ROOT.length)} imports ${m}`));
   assert.deepEqual(bad, []);
 });
+
+test('no ambient step state: src/tensor and src/memory hold no module-level variables, and nothing reaches a pool, tape or recorder but through a context', () => {
+  const files = [...sources('tensor'), ...sources('memory')];
+  const bad = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^(?:export\s+)?(?:let|var)\s+(\w+)/gm)].map((m) => `${f.slice(ROOT.length)}: ${m[1]}`));
+  assert.deepEqual(bad, []);
+  // the setters and getters that held them are gone from the whole tree (tests included)
+  const gone = /\b(withPool|withTape|setJsRecorder|recordingJs|activeTape|tapeFor|activePool)\b|export function (alloc|allocOverwritten|replayJs|atBackwardEnd|backwardScope)\b/;
+  const all = [...sources('')].concat(readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: false }).map(String).filter((f) => f.endsWith('.test.ts')).map((f) => join(ROOT, 'src', f)));
+  const uses = all.filter((f) => gone.test(readFileSync(f, 'utf8'))).map((f) => f.slice(ROOT.length));
+  assert.deepEqual(uses, []);
+});

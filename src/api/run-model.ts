@@ -5,6 +5,7 @@
  */
 import type { MemoryModel, StepSnapshot } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
+import { OpContext } from '../tensor/context.js';
 
 /** One sequence: T time steps, each X input values. */
 export type InputSequence = readonly ArrayLike<number>[];
@@ -53,7 +54,7 @@ export function runModel(model: MemoryModel, sequences: readonly InputSequence[]
         states.push({ memory: copy(s.memory), writeWeights: s.writeWeights.map(copy), readWeights: s.readWeights.map(copy), signals });
       }
     : undefined;
-  const z = model.forward(input, T, B, observer); // T × [B, Y]
+  const z = model.forward(OpContext.plain, input, T, B, observer); // T × [B, Y] (ordinary arrays, no tape)
   const logits = sequences.map((seq, b) => seq.map((_, t) => Array.from(z[t]!.data.subarray(b * Y, (b + 1) * Y))));
   const outputs = logits.map((seq) => seq.map((row) => row.map((v) => 1 / (1 + Math.exp(-v)))));
   return opts.states ? { outputs, logits, states } : { outputs, logits };

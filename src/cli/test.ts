@@ -15,6 +15,7 @@ import { MetricsAccumulator } from '../train/loss.js';
 import { appendFileSafely } from '../checkpoint/atomic.js';
 import { Rng } from '../tensor/random.js';
 import type { Buf } from '../tensor/tensor.js';
+import { OpContext } from '../tensor/context.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
 import { CONFIG_FILE, readConfigJson } from '../run/run-files.js';
@@ -243,7 +244,7 @@ export function evaluateCase(model: MemoryModel, task: Task, c: TestCase, K: num
   let sample: { batch: Batch; logits: Buf[] } | null = null;
   for (let i = 0; i < K; i++) {
     const batch = task.sample(rng, B, c);
-    const logits = model.forward(batch.input, batch.T, batch.B).map((z) => z.data);
+    const logits = model.forward(OpContext.plain, batch.input, batch.T, batch.B).map((z) => z.data);
     acc.add(logits, batch);
     for (let j = 0; j < batch.mask.length; j++) scored += batch.mask[j]! * batch.Y;
     sample ??= { batch, logits };

@@ -16,7 +16,7 @@
  * keeps fragmentation low without a general allocator.
  */
 import { fmaSetting, kernelModule } from '#kernel-files';
-import type { Buf } from '../tensor/tensor.js';
+import type { Buf, ReplayJs } from '../tensor/tensor.js';
 import type { KernelExports } from './kernel-exports.js';
 
 /** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm, typed from their AssemblyScript sources. */
@@ -115,6 +115,8 @@ export interface KernelRecorder {
   /** a scratch block of n floats for a call being recorded */
   tmp(n: number): number;
   fail(reason: string): void;
+  /** JavaScript work on the step's buffers a replay must redo (see OpContext.replayJs) */
+  js(fn: ReplayJs, scratch: boolean): void;
 }
 
 type KernelFn = (...args: number[]) => unknown;
@@ -194,6 +196,14 @@ export class KernelHeap {
   /** Runs n kernel calls from a list at byte offset p (src/kernels/assembly/dispatch.ts), never recorded. */
   runCalls(p: number, n: number): void {
     this.exports.runCalls(p, n);
+  }
+
+  /**
+   * While a step is recorded, records `fn`, which has just written a kernel call's scratch block
+   * (kernels/memory.ts `table`): a replay writes it again when the scratch no longer holds it.
+   */
+  replayScratch(fn: ReplayJs): void {
+    if (this.recorder !== null) this.recorder.js(fn, true);
   }
 
   stopRecording(): void {

@@ -29,17 +29,18 @@ import { Rng } from '../tensor/random.js';
 import { Dnc } from '../models/dnc.js';
 import { maskedBceLoss } from '../train/loss.js';
 import { Tensor } from '../tensor/tensor.js';
-import { alloc, BufferPool, withPool } from '../tensor/pool.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { BufferPool } from '../tensor/pool.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose } from '../tensor/testing.js';
 import { activeKernels, heapAllocator, kernelsAvailable, setKernels } from './wasm.js';
 import { kernelBuild, kernelHeapOrNull } from './heap.js';
+import { OpContext } from '../tensor/context.js';
 
 // Each WASM kernel against its TypeScript twin, float32, within 1e-5 (SIMD sums in another order).
 const B = 3, N = 7, W = 5, H = 2;
 
-function rand(shape: number[], rng: Rng, scale = 1): Tensor {
-  const t = Tensor.zeros(shape, 'f32', true);
+function rand(shape: number[], rng: Rng, scale = 1, ctx = OpContext.plain): Tensor {
+  const t = Tensor.zeros(shape, 'f32', true, ctx);
   for (let i = 0; i < t.size; i++) t.data[i] = scale * rng.normal();
   return t;
 }
@@ -48,21 +49,20 @@ function rand(shape: number[], rng: Rng, scale = 1): Tensor {
  * Forward values and every input's gradient of a probe loss, with the given kernels. An op with
  * several outputs returns them all: the values are compared concatenated and the probe loss sums
  * over each (an output left out of the list gets no gradient, as an unused output in a model).
+ * @param pool when given, the run is one step of it (its inputs and every op's buffers from it)
  */
-function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor | Tensor[], seed: number, shapes: number[][]): { out: Float32Array; grads: Float32Array[]; onHeap: boolean } {
+function run(kind: 'wasm' | 'ts', build: (inputs: Tensor[]) => Tensor | Tensor[], seed: number, shapes: number[][], pool: BufferPool | null = null): { out: Float32Array; grads: Float32Array[]; onHeap: boolean } {
   setKernels(kind);
   try {
     const rng = new Rng(seed);
-    const inputs = shapes.map((s) => rand(s, rng));
     const tape = new Tape();
-    let outs!: Tensor[];
-    const loss = withTape(tape, () => {
-      const o = build(inputs);
-      outs = Array.isArray(o) ? o : [o];
-      const c = new Rng(seed + 1);
-      const probes = outs.map((out) => weightedSum(out, Array.from({ length: out.size }, () => c.normal())));
-      return probes.length === 1 ? probes[0]! : addScalars(probes);
-    });
+    const ctx = pool === null ? new OpContext(null, tape, null) : OpContext.step(pool, tape);
+    const inputs = shapes.map((s) => rand(s, rng, 1, ctx));
+    const o = build(inputs);
+    const outs = Array.isArray(o) ? o : [o];
+    const c = new Rng(seed + 1);
+    const probes = outs.map((out) => weightedSum(out, Array.from({ length: out.size }, () => c.normal())));
+    const loss = probes.length === 1 ? probes[0]! : addScalars(probes);
     tape.backward(loss);
     const grads = inputs.map((x) => Float32Array.from(x.grad ?? new Float32Array(x.size)));
     const out = new Float32Array(outs.reduce((n, t) => n + t.size, 0));
@@ -81,7 +81,7 @@ function compare(name: string, build: (inputs: Tensor[]) => Tensor | Tensor[], s
   const b = run('ts', build, 11, shapes);
   const copied = run('wasm', build, 11, shapes);
   const pool = new BufferPool(heapAllocator());
-  const inPlace = withPool(pool, () => run('wasm', build, 11, shapes));
+  const inPlace = run('wasm', build, 11, shapes, pool);
   assert.ok(inPlace.onHeap && !copied.onHeap, 'the pooled run works on the heap, the other off it');
   for (const [how, a] of [['copied', copied], ['in place', inPlace]] as const) {
     assertAllClose(a.out, b.out, 1e-5, 1e-5, `${name} forward (${how})`);
@@ -252,7 +252,7 @@ test('concat and the bias of linear on the kernel heap (block copies and adds in
   for (const [name, build, shapes] of cases) {
     const off = run('wasm', build, 5, shapes);
     const pool = new BufferPool(heapAllocator());
-    const on = withPool(pool, () => run('wasm', build, 5, shapes));
+    const on = run('wasm', build, 5, shapes, pool);
     assert.ok(on.onHeap && !off.onHeap);
     assert.deepEqual(Array.from(on.out), Array.from(off.out), name);
     on.grads.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(off.grads[i]!), `${name} gradient ${i}`));
@@ -289,8 +289,8 @@ test('fused location kernel: a weight that sharpens below the floor is exactly 0
       for (let b = 0; b < B; b++) wc.data[b * N + b] = 1 - (N - 1) * 1e-9;
       const content = new Tensor(wc.data, [B, N], true);
       const tape = new Tape();
-      const w = withTape(tape, () => locationWeights(content, prev, Tensor.full([B, 1], 1 - 1e-7), Tensor.from(Array(B).fill([0, 1, 0]).flat(), [B, 3]), Tensor.full([B, 1], 3)));
-      tape.backward(withTape(tape, () => weightedSum(w, Array.from({ length: B * N }, (_, i) => (i % 3) - 1))));
+      const w = onTape(tape, [content], () => locationWeights(content, prev, Tensor.full([B, 1], 1 - 1e-7), Tensor.from(Array(B).fill([0, 1, 0]).flat(), [B, 3]), Tensor.full([B, 1], 3)));
+      tape.backward(weightedSum(w, Array.from({ length: B * N }, (_, i) => (i % 3) - 1)));
       for (let b = 0; b < B; b++) {
         for (let i = 0; i < N; i++) {
           const v = w.data[b * N + i]!, g = content.grad![b * N + i]!;
@@ -342,8 +342,8 @@ test('fused location kernel and its twin: an all-zero w~ gives all-zero weights 
       s.data.fill(1 / 3);
       gm.data.fill(2.5);
       const tape = new Tape();
-      const w = withTape(tape, () => locationWeights(wc, wp, g, s, gm));
-      tape.backward(withTape(tape, () => weightedSum(w, Array.from({ length: B * N }, (_, i) => (i % 3) - 1))));
+      const w = onTape(tape, [wc, wp, g, s, gm], () => locationWeights(wc, wp, g, s, gm));
+      tape.backward(weightedSum(w, Array.from({ length: B * N }, (_, i) => (i % 3) - 1)));
       assert.ok(Array.from(w.data).every((v) => v === 0), `${kernels}: weights ${Array.from(w.data)}`);
       for (const [name, x] of [['w_c', wc], ['w_{t−1}', wp], ['g', g], ['s', s], ['γ', gm]] as const) {
         assert.ok(Array.from(x.grad!).every((v) => v === 0), `${kernels}: gradient of ${name} ${Array.from(x.grad!)}`);
@@ -363,8 +363,8 @@ test('fused location kernel and its twin: a NaN γ gives NaN weights and gradien
     try {
       const content = new Tensor(Tensor.full([B, N], 1 / N).data, [B, N], true);
       const tape = new Tape();
-      const w = withTape(tape, () => locationWeights(content, Tensor.full([B, N], 1 / N), Tensor.full([B, 1], 0.5), Tensor.from(Array(B).fill([0, 1, 0]).flat(), [B, 3]), Tensor.full([B, 1], NaN)));
-      tape.backward(withTape(tape, () => weightedSum(w, Array.from({ length: B * N }, (_, i) => 1 + (i % 3)))));
+      const w = onTape(tape, [content], () => locationWeights(content, Tensor.full([B, N], 1 / N), Tensor.full([B, 1], 0.5), Tensor.from(Array(B).fill([0, 1, 0]).flat(), [B, 3]), Tensor.full([B, 1], NaN)));
+      tape.backward(weightedSum(w, Array.from({ length: B * N }, (_, i) => 1 + (i % 3))));
       assert.ok(Array.from(w.data).every(Number.isNaN), `${kernels}: weights ${Array.from(w.data)}`);
       assert.ok(Array.from(content.grad!).every(Number.isNaN), `${kernels}: gradient ${Array.from(content.grad!)}`);
     } finally {
@@ -441,7 +441,7 @@ test('followLinksHeads and updateLinkage run as one kernel op on float32, as the
       const L = Tensor.zeros([B, N, N], dtype, true);
       const w = [0, 1, 2].map(() => new Tensor(Tensor.full([B, N], 1 / N, dtype).data, [B, N], true));
       const tape = new Tape();
-      withTape(tape, () => op(L, w));
+      onTape(tape, [L, ...w], () => op(L, w));
       return tape.length;
     } finally {
       setKernels('wasm');
@@ -541,7 +541,7 @@ test('allocation kernel agrees with allocationWeights exactly, ties and saturate
           const u = new Tensor(Float32Array.from(u0), [B, n], true);
           const tape = new Tape();
           let a!: Tensor;
-          const loss = withTape(tape, () => weightedSum((a = allocationWeights(u)), ga));
+          const loss = onTape(tape, [u], () => weightedSum((a = allocationWeights(u)), ga));
           tape.backward(loss);
           return { a: Float32Array.from(a.data), gu: Float32Array.from(u.grad!) };
         } finally {
@@ -573,7 +573,7 @@ test('a DNC step sequence gives the same logits and parameter gradients on eithe
       const model = new Dnc(cfg, X, Y, new Rng(42));
       const tape = new Tape();
       let logits!: Tensor[];
-      const loss = withTape(tape, () => maskedBceLoss((logits = model.forward(input, T, Bm)), b));
+      const loss = maskedBceLoss((logits = model.forward(new OpContext(null, tape, null), input, T, Bm)), b);
       tape.backward(loss);
       const flat = new Float32Array(T * Bm * Y);
       logits.forEach((z, t) => flat.set(z.data, t * Bm * Y));
@@ -724,12 +724,12 @@ test('kernel heap: views stay valid as it grows; released blocks are reused by s
 
   let released = 0;
   const pool = new BufferPool({ alloc: (n) => heap.alloc(n), release: (b) => { released++; heap.release(b); }, zero: (b) => heap.zero(b) }, 2);
-  const first = withPool(pool, () => alloc('f32', 64));
+  const first = OpContext.step(pool).alloc('f32', 64);
   assert.ok(heap.owns(first));
-  withPool(pool, () => alloc('f32', 32));
-  withPool(pool, () => alloc('f32', 32)); // the 64 floats have been idle for one step: kept
+  OpContext.step(pool).alloc('f32', 32);
+  OpContext.step(pool).alloc('f32', 32); // the 64 floats have been idle for one step: kept
   assert.equal(released, 0);
-  withPool(pool, () => alloc('f32', 32)); // idle for two: given back
+  OpContext.step(pool).alloc('f32', 32); // idle for two: given back
   assert.equal(released, 1);
   pool.clear();
   assert.equal(released, 2);
@@ -868,7 +868,7 @@ test('kernel-only ops: switching to the TypeScript kernels between forward and b
       const rng = new Rng(31);
       const inputs = shapes.map((sh) => rand(sh, rng));
       const tape = new Tape();
-      const loss = withTape(tape, () => addScalars(build(inputs).map((y) => weightedSum(y, Array.from({ length: y.size }, (_, i) => Math.sin(i + 1))))));
+      const loss = onTape(tape, inputs, () => addScalars(build(inputs).map((y) => weightedSum(y, Array.from({ length: y.size }, (_, i) => Math.sin(i + 1))))));
       try {
         if (switchToTs) setKernels('ts');
         tape.backward(loss);
@@ -891,8 +891,8 @@ test('one-head write: the kernel keeps no erase factor, and a backward pass on t
     try {
       setKernels(fwd);
       const [M, w, e, a] = inputs;
-      const y = withTape(tape, () => writeMemory(M!, [{ weights: softmax(w!), erase: sigmoid(e!), add: tanh(a!) }]));
-      const loss = withTape(tape, () => weightedSum(y, Array.from({ length: y.size }, (_, i) => Math.cos(i))));
+      const y = onTape(tape, inputs, () => writeMemory(M!, [{ weights: softmax(w!), erase: sigmoid(e!), add: tanh(a!) }]));
+      const loss = weightedSum(y, Array.from({ length: y.size }, (_, i) => Math.cos(i)));
       setKernels(bwd);
       tape.backward(loss);
     } finally {
@@ -928,20 +928,20 @@ test('one off-heap buffer passed as two arguments of a kernel call behaves as it
   const Hs = 4, G = 16;
   const grads = (onHeap: boolean): Float32Array[] => {
     const pool = new BufferPool(heapAllocator());
-    const body = (): Float32Array[] => {
+    // a step of the heap-backed pool (every buffer on the heap), or no pool
+    const body = (pooled: boolean): Float32Array[] => {
       const rng = new Rng(41);
-      const [wih, whh, bih, bhh, x, c] = [[G, Hs], [G, Hs], [G], [G], [B, Hs], [B, Hs]].map((sh) => rand(sh, rng));
       const tape = new Tape();
-      const loss = withTape(tape, () => {
-        const o = lstmCell({ weightIh: wih!, weightHh: whh!, biasIh: bih!, biasHh: bhh! }, x!, x!, c!);
-        return weightedSum(concat([o.h, o.c]), Array.from({ length: 2 * B * Hs }, (_, i) => Math.cos(i)));
-      });
+      const ctx = pooled ? OpContext.step(pool, tape) : new OpContext(null, tape, null);
+      const [wih, whh, bih, bhh, x, c] = [[G, Hs], [G, Hs], [G], [G], [B, Hs], [B, Hs]].map((sh) => rand(sh, rng, 1, ctx));
+      const o = lstmCell({ weightIh: wih!, weightHh: whh!, biasIh: bih!, biasHh: bhh! }, x!, x!, c!);
+      const loss = weightedSum(concat([o.h, o.c]), Array.from({ length: 2 * B * Hs }, (_, i) => Math.cos(i)));
       tape.backward(loss);
       assert.equal(kernelHeapOrNull()!.owns(x!.data), onHeap);
       return [x!, wih!, whh!].map((t) => Float32Array.from(t.grad!));
     };
     try {
-      return onHeap ? withPool(pool, body) : body();
+      return body(onHeap);
     } finally {
       pool.clear();
     }

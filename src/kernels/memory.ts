@@ -7,7 +7,6 @@
  */
 import { kernelHeapOrNull, type KernelHeap } from './heap.js';
 import { activeHeap } from './wasm.js';
-import { replayJs } from '../tensor/tensor.js';
 
 type F = Float32Array;
 
@@ -148,7 +147,7 @@ export function table(h: KernelHeap, offsets: readonly number[]): number {
     for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
   };
   write();
-  replayJs(write, true); // a recorded step's scratch is shared with other recorded steps: written again after another ran
+  h.replayScratch(write); // a recorded step's scratch is shared with other recorded steps: written again after another ran
   return t;
 }
 

@@ -5,7 +5,7 @@ import { addScalars, weightedSum } from '../tensor/ops.js';
 import { probeWeights } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7, Wh=3.
@@ -118,7 +118,7 @@ test('allocationWeights: finite gradients for all-free and all-used memory', () 
     const u = Tensor.full([B, N], fill, 'f64');
     const p = new Tensor(u.data, u.shape, true);
     const tape = new Tape();
-    tape.backward(withTape(tape, () => weightedSum(allocationWeights(p), c)));
+    tape.backward(onTape(tape, [p], () => weightedSum(allocationWeights(p), c)));
     assert.notEqual(p.grad, null);
     assertFinite(p.grad!, `gradient for usage ${fill}`);
   }

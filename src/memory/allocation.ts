@@ -14,7 +14,6 @@
 import { activeKernels } from '../kernels/wasm.js';
 import { allocationBackwardWasm, allocationForwardWasm, type AllocationSaved } from '../kernels/memory.js';
 import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
-import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 import { ALLOCATION_EPS } from '../kernels/constants.js';
 
@@ -48,9 +47,9 @@ export function allocationWeights(usage: Tensor): Tensor {
     outputs: [[B, N]],
     // each written in full: û, the prefix products P_j = Π_{i<j} û[φ_i] in sorted position j,
     // and φ per batch row (the kernel's as int32 slot indices in a float32 buffer)
-    save: (dt, onKernel) => onKernel
-      ? { hat: allocOverwritten('f32', B * N) as F, order: allocOverwritten('f32', B * N) as F, prefix: allocOverwritten('f32', B * N) as F }
-      : { hat: allocOverwritten(dt, B * N), prefix: allocOverwritten(dt, B * N), order: [] },
+    save: (dt, onKernel, ctx) => onKernel
+      ? { hat: ctx.allocOverwritten('f32', B * N) as F, order: ctx.allocOverwritten('f32', B * N) as F, prefix: ctx.allocOverwritten('f32', B * N) as F }
+      : { hat: ctx.allocOverwritten(dt, B * N), prefix: ctx.allocOverwritten(dt, B * N), order: [] },
     forward: ([u], [a], saved) => {
       const { hat, prefix, order } = saved as TwinSaved;
       for (let x = 0; x < B * N; x++) hat[x] = ALLOCATION_EPS + (1 - ALLOCATION_EPS) * u![x]!;

@@ -5,7 +5,6 @@
  */
 import { contentBackwardWasm, contentForwardWasm, type ContentSaved } from '../kernels/memory.js';
 import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
-import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 import { COSINE_EPS } from '../kernels/constants.js';
 
@@ -24,12 +23,12 @@ export function contentWeights(memory: Tensor, key: Tensor, strength: Tensor): T
   return op1<ContentSaved<Buf>>({
     inputs: [memory, key, strength],
     outputs: [[B, N]],
-    save: (dt) => ({
-      sim: allocOverwritten(dt, B * N), // K[b, i]
-      den: allocOverwritten(dt, B * N), // D = √((|k|²+ε)(|M_i|²+ε)) + ε
-      nm2: allocOverwritten(dt, B * N), // |M_i|² + ε
-      dot: allocOverwritten(dt, B * N), // k·M_i
-      nk2: allocOverwritten(dt, B), // |k|² + ε
+    save: (dt, _k, ctx) => ({
+      sim: ctx.allocOverwritten(dt, B * N), // K[b, i]
+      den: ctx.allocOverwritten(dt, B * N), // D = √((|k|²+ε)(|M_i|²+ε)) + ε
+      nm2: ctx.allocOverwritten(dt, B * N), // |M_i|² + ε
+      dot: ctx.allocOverwritten(dt, B * N), // k·M_i
+      nk2: ctx.allocOverwritten(dt, B), // |k|² + ε
     }),
     forward: ([M, k, beta], [w], s) => contentForward(M!, k!, beta!, w!, s, B, N, W),
     backward: ([M, k, beta], [w], s, [gw], [gM, gk, gbeta]) => contentBackward(M!, k!, beta!, w!, s, gw!, gM!, gk!, gbeta!, B, N, W),

@@ -17,7 +17,6 @@
 import { activeKernels } from '../kernels/wasm.js';
 import { linkageBackwardWasm, linkageForwardWasm } from '../kernels/memory.js';
 import { expectShape, type Tensor } from '../tensor/tensor.js';
-import { allocOverwritten } from '../tensor/pool.js';
 import { op, op1 } from '../tensor/op.js';
 
 type F = Float32Array;
@@ -34,7 +33,7 @@ export function updateLinkage(link: Tensor, precedence: Tensor, weights: Tensor)
   const [Lt, pt] = op<F | null>({
     inputs: [link, precedence, weights],
     outputs: [[B, N, N], [B, N]],
-    save: (_dt, onKernel) => (onKernel ? allocOverwritten('f32', B) as F : null), // the kernel's 1 − Σ_i w[i]
+    save: (_dt, onKernel, ctx) => (onKernel ? ctx.allocOverwritten('f32', B) as F : null), // the kernel's 1 − Σ_i w[i]
     composite: () => [updateLink(link, precedence, weights), updatePrecedence(precedence, weights)],
     kernel: {
       // a gradient off the kernel heap is copied in and back out: one tensor as precedence and weights would lose one
@@ -103,7 +102,7 @@ export function updatePrecedence(precedence: Tensor, weights: Tensor): Tensor {
   return op1({
     inputs: [precedence, weights],
     outputs: [[B, N]],
-    save: (dt) => allocOverwritten(dt, B), // 1 − Σ_i w[i]
+    save: (dt, _k, ctx) => ctx.allocOverwritten(dt, B), // 1 − Σ_i w[i]
     forward: ([p, w], [out], keep) => {
       for (let b = 0; b < B; b++) {
         let s = 0;

@@ -7,7 +7,6 @@
 import { activeKernels } from '../kernels/wasm.js';
 import { locationBackwardWasm, locationForwardWasm, type LocationSaved } from '../kernels/memory.js';
 import { expectShape, type Tensor } from '../tensor/tensor.js';
-import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 
 type F = Float32Array;
@@ -31,8 +30,8 @@ export function locationWeights(content: Tensor, previous: Tensor, gate: Tensor,
     inputs: [content, previous, gate, shift, gamma],
     outputs: [[B, N]],
     // what the kernel saves, all written in full by it; the twin saves its own, op by op
-    save: (_dt, onKernel) => onKernel
-      ? { wg: allocOverwritten('f32', B * N) as F, wt: allocOverwritten('f32', B * N) as F, p: allocOverwritten('f32', B * N) as F, sums: allocOverwritten('f32', B) as F }
+    save: (_dt, onKernel, ctx) => onKernel
+      ? { wg: ctx.allocOverwritten('f32', B * N) as F, wt: ctx.allocOverwritten('f32', B * N) as F, p: ctx.allocOverwritten('f32', B * N) as F, sums: ctx.allocOverwritten('f32', B) as F }
       : null,
     composite: () => [sharpen(circularShift(interpolate(content, previous, gate), shift), gamma)],
     kernel: {

@@ -5,7 +5,7 @@ import { weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7, W=5.
@@ -80,8 +80,8 @@ test('readMemory: float32 agrees with float64 (values and gradients), at W = 5 a
     const c = probeWeights(b * w, rng);
     const M32 = Tensor.from(M.data, M.shape, 'f32', true), w32 = Tensor.from(wt.data, wt.shape, 'f32', true);
     const t64 = new Tape(), t32 = new Tape();
-    const l64 = withTape(t64, () => weightedSum(readMemory(M, wt), c));
-    const l32 = withTape(t32, () => weightedSum(readMemory(M32, w32), c));
+    const l64 = onTape(t64, [M, wt], () => weightedSum(readMemory(M, wt), c));
+    const l32 = onTape(t32, [M32, w32], () => weightedSum(readMemory(M32, w32), c));
     t64.backward(l64);
     t32.backward(l32);
     assertAllClose(readMemory(M32, w32).data, readMemory(M, wt).data, 1e-5, 1e-5, `r (${b},${n},${w})`);

@@ -5,7 +5,7 @@ import { softmax, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7.
@@ -50,7 +50,7 @@ function param(shape: number[], v: number): Tensor {
 function grads(x: Tensor, gamma: Tensor, c: ArrayLike<number>): void {
   x.grad = null; gamma.grad = null;
   const tape = new Tape();
-  tape.backward(withTape(tape, () => weightedSum(sharpen(x, gamma), c)));
+  tape.backward(onTape(tape, [x, gamma], () => weightedSum(sharpen(x, gamma), c)));
 }
 
 test('sharpen: shape, naive reference, rows ≥ 0 summing to 1', () => {

@@ -7,7 +7,6 @@
  * (round-off below 0 included) has p = 0, and a row with none above 0 gives w = 0 (no 0/0).
  */
 import { expectShape, type Tensor } from '../tensor/tensor.js';
-import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 import { WEIGHT_FLOOR } from '../kernels/constants.js';
 
@@ -24,9 +23,9 @@ export function sharpen(weights: Tensor, gamma: Tensor): Tensor {
   return op1({
     inputs: [weights, gamma],
     outputs: [[B, N]],
-    save: (dt) => ({
-      p: allocOverwritten(dt, B * N), // (w~ / max w~)^γ
-      sums: allocOverwritten(dt, B), // Σ p: 0 for a row with no w~ > 0, else ≥ 1
+    save: (dt, _k, ctx) => ({
+      p: ctx.allocOverwritten(dt, B * N), // (w~ / max w~)^γ
+      sums: ctx.allocOverwritten(dt, B), // Σ p: 0 for a row with no w~ > 0, else ≥ 1
     }),
     forward: ([x, g], [y], { p, sums }) => {
       for (let b = 0; b < B; b++) {

@@ -53,10 +53,10 @@ export function followLinksBoth(link: Tensor, weights: Tensor): { forward: Tenso
         }
       }
     },
-    backward: ([L, w], _y, _s, [gf0, gb0], [gL0, gw0]) => {
+    backward: ([L, w], _y, _s, [gf0, gb0], [gL0, gw0], ctx) => {
       // absent gradients read as zeros and unwanted ones go to scratch, so the loop has no branches
-      const gf = gf0 ?? scratchLike(L!, B * N), gb = gb0 ?? scratchLike(L!, B * N);
-      const gL = gL0 ?? scratchLike(L!, B * N * N), gw = gw0 ?? scratchLike(L!, B * N);
+      const gf = gf0 ?? scratchLike(ctx, L!, B * N), gb = gb0 ?? scratchLike(ctx, L!, B * N);
+      const gL = gL0 ?? scratchLike(ctx, L!, B * N * N), gw = gw0 ?? scratchLike(ctx, L!, B * N);
       for (let b = 0; b < B; b++) {
         const o = b * N;
         for (let i = 0; i < N; i++) {

@@ -5,7 +5,7 @@ import { weightedSum } from '../tensor/ops.js';
 import { probeWeights } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7, Wh=4, R=3.
@@ -103,7 +103,7 @@ test('updateUsage: the write weights gradient is stopped by default, exact when 
   const x = inputs(4);
   const c = probeWeights(B * N, new Rng(5));
   const tape = new Tape();
-  const loss = withTape(tape, () => weightedSum(updateUsage(x.u, x.ww, x.f, x.wr), c));
+  const loss = onTape(tape, [x.u, ...x.ww, ...x.f, ...x.wr], () => weightedSum(updateUsage(x.u, x.ww, x.f, x.wr), c));
   tape.backward(loss);
   for (const w of x.ww) assert.equal(w.grad, null, 'write weights received a gradient through usage');
   assert.notEqual(x.u.grad, null);

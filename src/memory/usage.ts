@@ -10,7 +10,6 @@
  */
 import { usageBackwardWasm, usageForwardWasm, type UsageSaved } from '../kernels/memory.js';
 import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
-import { allocOverwritten } from '../tensor/pool.js';
 import { op1 } from '../tensor/op.js';
 
 /**
@@ -58,10 +57,10 @@ export function updateUsage(
     inputs,
     outputs: [[B, N]],
     grads: inputs.map((_, i) => !(stop && i >= 1 && i <= H)),
-    save: (dt) => ({
-      notWritten: allocOverwritten(dt, size), // Π_h (1 − w^w_h)
-      afterWrite: allocOverwritten(dt, size), // u after the writes
-      psi: allocOverwritten(dt, size), // ψ
+    save: (dt, _k, ctx) => ({
+      notWritten: ctx.allocOverwritten(dt, size), // Π_h (1 − w^w_h)
+      afterWrite: ctx.allocOverwritten(dt, size), // u after the writes
+      psi: ctx.allocOverwritten(dt, size), // ψ
     }),
     forward: (x, [out], { notWritten, afterWrite, psi }) => {
       const [u, ww, fg, wr] = split(x);

@@ -5,7 +5,7 @@ import { sigmoid, softmax, tanh, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, N=7, W=5; up to 3 write heads.
@@ -134,7 +134,7 @@ test('writeMemory: large add vectors and saturated erase stay finite with finite
     add: randomParam([B, W], rng, 1e3),
   }));
   const tape = new Tape();
-  const loss = withTape(tape, () => {
+  const loss = onTape(tape, [M, ...heads.flatMap((h) => [h.weights, h.add])], () => {
     const y = writeMemory(M, heads);
     assertFinite(y.data);
     return weightedSum(y, probeWeights(B * N * W, rng));
@@ -166,10 +166,11 @@ test('writeMemory: float32 agrees with float64 (values and gradients), 1 and 3 h
     const heads32 = heads.map((h) => ({ weights: f32(h.weights), erase: f32(h.erase), add: f32(h.add) }));
     const c = probeWeights(b * n * w, rng);
     const t64 = new Tape(), t32 = new Tape();
-    const y64 = withTape(t64, () => writeMemory(M, heads));
-    const y32 = withTape(t32, () => writeMemory(M32, heads32));
-    t64.backward(withTape(t64, () => weightedSum(y64, c)));
-    t32.backward(withTape(t32, () => weightedSum(y32, c)));
+    const leaves = (m: Tensor, hs: typeof heads): Tensor[] => [m, ...hs.flatMap((h) => [h.weights, h.erase, h.add])];
+    const y64 = onTape(t64, leaves(M, heads), () => writeMemory(M, heads));
+    const y32 = onTape(t32, leaves(M32, heads32), () => writeMemory(M32, heads32));
+    t64.backward(weightedSum(y64, c));
+    t32.backward(weightedSum(y32, c));
     const what = `(B=${b}, N=${n}, W=${w}, ${H} heads)`;
     assert.ok(y32.data instanceof Float32Array);
     assertAllClose(y32.data, y64.data, 1e-5, 1e-5, `M_t ${what}`);

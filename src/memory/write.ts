@@ -5,8 +5,8 @@
  * Every head erases from M_{t−1} before any head adds, so the heads commute.
  */
 import { writeBackwardWasm, writeForwardWasm, writeKeepsNoFactor } from '../kernels/memory.js';
-import { dtypeOf, expectShape, replayJs, type Buf, type Tensor } from '../tensor/tensor.js';
-import { alloc, allocOverwritten } from '../tensor/pool.js';
+import { dtypeOf, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
+import type { OpContext } from '../tensor/context.js';
 import { op1 } from '../tensor/op.js';
 import { activeKernels } from '../kernels/wasm.js';
 
@@ -38,19 +38,19 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
     inputs: [memory, ...heads.flatMap((h) => [h.weights, h.erase, h.add])],
     outputs: [[B, N, W]],
     // P = Π_h (1 − w_h e_hᵀ), kept for the backward pass unless the kernels recompute it
-    save: (dt, onKernel) => ({ keep: onKernel && writeKeepsNoFactor(H, W) ? null : allocOverwritten(dt, size), packed: null }),
-    forward: (x, [out], saved) => {
+    save: (dt, onKernel, ctx) => ({ keep: onKernel && writeKeepsNoFactor(H, W) ? null : ctx.allocOverwritten(dt, size), packed: null }),
+    forward: (x, [out], saved, ctx) => {
       const M = x[0]!;
-      saved.keep ??= allocOverwritten(dtypeOf(M), size); // (the kernel was to run, and did not)
+      saved.keep ??= ctx.allocOverwritten(dtypeOf(M), size); // (the kernel was to run, and did not)
       writeForwardTs(M, headsOf(x), saved.keep, out!, B, N, W);
     },
-    backward: (x, _y, saved, [gy], gx) => {
+    backward: (x, _y, saved, [gy], gx, ctx) => {
       const M = x[0], gM = gx[0];
       const hs = headsOf(x), gs = headsOf(gx);
       if (saved.keep === null) {
         // the forward kernel did not store it and the TypeScript backward needs it
-        saved.keep = allocOverwritten(dtypeOf(M!), size);
-        writeForwardTs(M!, hs, saved.keep, allocOverwritten(dtypeOf(M!), size), B, N, W);
+        saved.keep = ctx.allocOverwritten(dtypeOf(M!), size);
+        writeForwardTs(M!, hs, saved.keep, ctx.allocOverwritten(dtypeOf(M!), size), B, N, W);
       }
       const keep = saved.keep;
       if (gM) for (let x = 0; x < size; x++) gM[x]! += gy![x]! * keep[x]!;
@@ -86,24 +86,24 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
       // read it), which the kernel writes into a buffer nobody zeroed
       writesFreshGradient: true,
       accepts: () => activeKernels() === 'wasm', // (packing the heads is for the kernel only)
-      forward: (x, [out], saved) => {
+      forward: (x, [out], saved, ctx) => {
         // the kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
         const M = x[0], hs = headsOf(x);
-        const packed = { w: pack(hs.map((h) => h.w!)), e: pack(hs.map((h) => h.e!)), a: pack(hs.map((h) => h.a!)) };
+        const packed = { w: pack(ctx, hs.map((h) => h.w!)), e: pack(ctx, hs.map((h) => h.e!)), a: pack(ctx, hs.map((h) => h.a!)) };
         saved.packed = packed;
         return writeForwardWasm(M!, packed.w, packed.e, packed.a, saved.keep as F | null, out!, H, B, N, W);
       },
-      backward: ([M], _y, { keep, packed }, [gy], gx, fresh) => {
+      backward: ([M], _y, { keep, packed }, [gy], gx, fresh, ctx) => {
         const [gM, ...ghx] = gx;
         const p = packed!;
         // one head: its own gradients are added into; several: packed ones, then added to each head's
         if (H === 1) return writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, ghx[0]!, ghx[1]!, ghx[2]!, H, B, N, W, fresh);
-        const gw = alloc('f32', H * B * N) as F, ge = alloc('f32', H * B * W) as F, ga = alloc('f32', H * B * W) as F;
+        const gw = ctx.alloc('f32', H * B * N) as F, ge = ctx.alloc('f32', H * B * W) as F, ga = ctx.alloc('f32', H * B * W) as F;
         if (!writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, gw, ge, ga, H, B, N, W, fresh)) return false;
         headsOf(gx).forEach((g, i) => {
-          addSlice(g.w, gw, i * B * N);
-          addSlice(g.e, ge, i * B * W);
-          addSlice(g.a, ga, i * B * W);
+          addSlice(ctx, g.w, gw, i * B * N);
+          addSlice(ctx, g.e, ge, i * B * W);
+          addSlice(ctx, g.a, ga, i * B * W);
         });
         return true;
       },
@@ -142,11 +142,11 @@ function writeForwardTs(M: Buf, heads: readonly { w: Buf; e: Buf; a: Buf }[], ke
   }
 }
 
-/** The heads' buffers one after another (one head: its own buffer, no copy). */
-function pack(parts: readonly Buf[]): Float32Array {
+/** The heads' buffers one after another (one head: its own buffer, no copy), in ctx's pool. */
+function pack(ctx: OpContext, parts: readonly Buf[]): Float32Array {
   if (parts.length === 1) return parts[0] as Float32Array;
   const n = parts.reduce((s, p) => s + p.length, 0);
-  const out = alloc('f32', n) as Float32Array;
+  const out = ctx.alloc('f32', n) as Float32Array;
   const copy = (): void => {
     let o = 0;
     for (const p of parts) {
@@ -155,16 +155,16 @@ function pack(parts: readonly Buf[]): Float32Array {
     }
   };
   copy();
-  replayJs(copy);
+  ctx.replayJs(copy);
   return out;
 }
 
 /** g += src[offset, offset + g.length) (g null: not wanted). */
-function addSlice(g: F | null, src: F, offset: number): void {
+function addSlice(ctx: OpContext, g: F | null, src: F, offset: number): void {
   if (g === null) return;
   const add = (): void => {
     for (let i = 0; i < g.length; i++) g[i]! += src[offset + i]!;
   };
   add();
-  replayJs(add);
+  ctx.replayJs(add);
 }

@@ -9,8 +9,9 @@ import { maskedBceLoss } from '../train/loss.js';
 import type { Batch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertFinite, assertGradcheck } from '../tensor/testing.js';
+import { OpContext } from '../tensor/context.js';
 
 // Distinct sizes so a swapped axis fails: B=2, Wh=2 (per-head arrays), R=3, X=4, W=5, H=6, N=7, Y=8, T=4.
 const B = 2, R = 3, X = 4, W = 5, H = 6, N = 7, Y = 8, T = 4, Wh = 2;
@@ -40,7 +41,7 @@ test('Dnc: the dnc-repeat-copy reference config has exactly 44,236 parameters, n
 });
 
 test('Dnc: initial state (h, c, usage, precedence, link 0; memory and reads 1e-6; weightings one-hot on slot 0)', () => {
-  const s = new Dnc(small, X, Y, new Rng(2), 'f64').initialState(B);
+  const s = new Dnc(small, X, Y, new Rng(2), 'f64').initialState(OpContext.plain, B);
   assert.ok(s.memory.data.every((v) => v === 1e-6));
   assert.equal(s.reads.length, R);
   assert.ok(s.reads.every((r) => r.data.every((v) => v === 1e-6)));
@@ -58,7 +59,7 @@ test('Dnc: initial state (h, c, usage, precedence, link 0; memory and reads 1e-6
 test('Dnc: forward shapes, and the observer sees every signal with its shape', () => {
   const model = new Dnc(small, X, Y, new Rng(3));
   const snaps: StepSnapshot[] = [];
-  const out = model.forward(batch(new Rng(4)).input, T, B, (_t, s) => snaps.push(s));
+  const out = model.forward(OpContext.plain, batch(new Rng(4)).input, T, B, (_t, s) => snaps.push(s));
   assert.equal(out.length, T);
   for (const z of out) { assert.deepEqual(z.shape, [B, Y]); assertFinite(z.data, 'logits'); }
   assert.equal(snaps.length, T);
@@ -87,7 +88,7 @@ test('Dnc: the stacked link signal holds each write head’s link', () => {
   const model = new Dnc(small, X, Y, new Rng(5), 'f64');
   const x = new Tensor(new Float64Array(B * X).fill(1), [B, X]);
   let snap: StepSnapshot | undefined;
-  const r1 = model.step(model.initialState(B), x);
+  const r1 = model.step(model.initialState(OpContext.plain, B), x);
   const r2 = model.step(r1.state, x, 1, (_t, s) => { snap = s; });
   const link = snap!.signals.link!;
   for (let b = 0; b < B; b++) {
@@ -112,7 +113,7 @@ test('Dnc: with allocation and write gates open, the first step writes the frees
     model.params.get(`heads.read.${i}.free.bias`)!.data.fill(-30);
   }
   let snap: StepSnapshot | undefined;
-  model.step(model.initialState(B), Tensor.zeros([B, X], 'f64'), 0, (_t, s) => { snap = s; });
+  model.step(model.initialState(OpContext.plain, B), Tensor.zeros([B, X], 'f64'), 0, (_t, s) => { snap = s; });
   const argmax = (t: Tensor, b: number): number => {
     const row = Array.from(t.data.subarray(b * N, (b + 1) * N));
     return row.indexOf(Math.max(...row));
@@ -133,7 +134,7 @@ test('Dnc: finite-difference gradients of maskedBceLoss for every parameter over
   // The usage stop-gradient is lifted: finite differences see the true derivative, with it.
   // The loss's gradients are ~1e-9..1e-4, so atol sits far below them; eps 1e-5 keeps the
   // central difference's round-off (∝ 1/eps) under 1e-11.
-  assertGradcheck(() => maskedBceLoss(model.forward(b.input, T, B), b), params, { maxPerInput: 6, eps: 1e-5, atol: 1e-10, rtol: 1e-4 });
+  assertGradcheck((ctx) => maskedBceLoss(model.forward(ctx, b.input, T, B), b), params, { maxPerInput: 6, eps: 1e-5, atol: 1e-10, rtol: 1e-4 });
 });
 
 test('Dnc: the usage stop-gradient changes the gradient only through the write weights of earlier steps', () => {
@@ -142,7 +143,7 @@ test('Dnc: the usage stop-gradient changes the gradient only through the write w
     const model = new Dnc(small, X, Y, new Rng(10), 'f64', { stopWriteGradientInUsage: stop });
     const bb: Batch = { ...b, T: steps };
     const tape = new Tape();
-    tape.backward(withTape(tape, () => maskedBceLoss(model.forward(b.input.subarray(0, steps * B * X), steps, B), bb)));
+    tape.backward(maskedBceLoss(model.forward(new OpContext(null, tape, null), b.input.subarray(0, steps * B * X), steps, B), bb));
     return [...model.params.values()].map((p) => Float64Array.from(p.grad ?? []));
   };
   const same = (a: Float64Array[], c: Float64Array[]): boolean => a.every((g, i) => g.every((v, k) => v === c[i]![k]));
@@ -156,26 +157,24 @@ test('Dnc: saturated gates (huge logits) and all-zero memory give finite outputs
   for (const p of model.params.values()) for (let k = 0; k < p.size; k++) p.data[k]! *= 1e4;
   const b = batch(new Rng(12));
   const tape = new Tape();
-  const loss = withTape(tape, () => maskedBceLoss(model.forward(b.input, T, B), b));
+  const loss = maskedBceLoss(model.forward(new OpContext(null, tape, null), b.input, T, B), b);
   tape.backward(loss);
   assertFinite(loss.data, 'loss');
   for (const [name, p] of model.params) assertFinite(p.grad ?? [], name);
 
   const fresh = new Dnc(small, X, Y, new Rng(13));
-  const s0 = fresh.initialState(B);
-  const zeroed: DncState = { ...s0, memory: Tensor.zeros([B, N, W]), reads: s0.reads.map(() => Tensor.zeros([B, W])) };
   const tape2 = new Tape();
+  const ctx2 = new OpContext(null, tape2, null);
+  const s0 = fresh.initialState(ctx2, B);
+  const zeroed: DncState = { ...s0, memory: Tensor.zeros([B, N, W], 'f32', false, ctx2), reads: s0.reads.map(() => Tensor.zeros([B, W], 'f32', false, ctx2)) };
   let state: DncState = zeroed;
-  const logits = withTape(tape2, () => {
-    const out: Tensor[] = [];
-    for (let t = 0; t < T; t++) {
-      const r = fresh.step(state, Tensor.zeros([B, X]), t);
-      state = r.state;
-      out.push(r.logits);
-    }
-    return out;
-  });
+  const logits: Tensor[] = [];
+  for (let t = 0; t < T; t++) {
+    const r = fresh.step(state, Tensor.zeros([B, X], 'f32', false, ctx2), t);
+    state = r.state;
+    logits.push(r.logits);
+  }
   for (const z of logits) assertFinite(z.data, 'logits from zero memory');
-  tape2.backward(withTape(tape2, () => maskedBceLoss(logits, b)));
+  tape2.backward(maskedBceLoss(logits, b));
   for (const [name, p] of fresh.params) assertFinite(p.grad ?? [], name);
 });

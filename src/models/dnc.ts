@@ -40,6 +40,7 @@ import { clamp } from '../tensor/ops.js';
 import { concat } from '../nn/columns.js';
 import type { Rng } from '../tensor/random.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
+import type { OpContext } from '../tensor/context.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
@@ -108,14 +109,14 @@ export class Dnc implements MemoryModel {
     ];
   }
 
-  initialState(B: number): DncState {
+  initialState(ctx: OpContext, B: number): DncState {
     const { memorySlots: N, writeHeads: Wh } = this.config;
     const dt = this.dtype;
     return {
-      ...initialAccessState(this.config, B, dt),
-      usage: Tensor.zeros([B, N], dt),
-      links: Array.from({ length: Wh }, () => Tensor.zeros([B, N, N], dt)),
-      precedences: Array.from({ length: Wh }, () => Tensor.zeros([B, N], dt)),
+      ...initialAccessState(ctx, this.config, B, dt),
+      usage: Tensor.zeros([B, N], dt, false, ctx),
+      links: Array.from({ length: Wh }, () => Tensor.zeros([B, N, N], dt, false, ctx)),
+      precedences: Array.from({ length: Wh }, () => Tensor.zeros([B, N], dt, false, ctx)),
     };
   }
 
@@ -168,8 +169,8 @@ export class Dnc implements MemoryModel {
     return { state: { h: ctl.h, c: ctl.c, memory, reads, readWeights, writeWeights, usage, links, precedences }, logits };
   }
 
-  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
-    return runSequence('Dnc', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer, rows);
+  forward(ctx: OpContext, input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
+    return runSequence('Dnc', (s, x, t, o) => this.step(s, x, t, o), this.initialState(ctx, B), ctx, input, T, B, this.inputSize, this.dtype, observer, rows);
   }
 }
 

@@ -15,8 +15,9 @@ import { heapAllocator, setKernels } from '../kernels/wasm.js';
 import { Rng } from '../tensor/random.js';
 import { type Tensor } from '../tensor/tensor.js';
 import { BufferPool } from '../tensor/pool.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
+import { OpContext } from '../tensor/context.js';
 
 // Distinct sizes so a swapped axis fails: B=2 samples, X=5 inputs, H=4 wide, L=2 layers, Y=3 outputs, T=6 steps.
 const B = 2, X = 5, H = 4, L = 2, Y = 3, T = 6;
@@ -70,23 +71,23 @@ test('createModel builds an LstmStack for model.type=lstm; its memory and head k
   const b = createModel(config({ memorySlots: 3, wordSize: 1, readHeads: 7, writeHeads: 5, shiftRange: 9, controller: 'feedforward' }), X, Y, new Rng(2), 'f64');
   const x = batch(new Rng(3));
   assert.deepEqual([...a.params.keys()], [...b.params.keys()]);
-  assert.deepEqual(a.forward(x.input, T, B).map((z) => Array.from(z.data)), b.forward(x.input, T, B).map((z) => Array.from(z.data)));
+  assert.deepEqual(a.forward(OpContext.plain, x.input, T, B).map((z) => Array.from(z.data)), b.forward(OpContext.plain, x.input, T, B).map((z) => Array.from(z.data)));
 });
 
 test('LstmStack.forward: T logits of [B, Y], finite, within ±clip; the observer is never called; a wrong input length is named', () => {
   const model = new LstmStack(config(), X, Y, new Rng(4), 'f64');
   const x = batch(new Rng(5));
   let calls = 0;
-  const logits = model.forward(x.input, T, B, () => calls++);
+  const logits = model.forward(OpContext.plain, x.input, T, B, () => calls++);
   assert.equal(logits.length, T);
   for (const z of logits) { assert.deepEqual(z.shape, [B, Y]); assertFinite(z.data); }
   assert.equal(calls, 0);
   assert.ok(logits.some((z) => z.data.some((v) => v !== logits[0]!.data[0])), 'the logits vary');
   // a small clip is applied to the logits
-  for (const z of new LstmStack(config({ clip: 0.05 }), X, Y, new Rng(4), 'f64').forward(x.input, T, B)) {
+  for (const z of new LstmStack(config({ clip: 0.05 }), X, Y, new Rng(4), 'f64').forward(OpContext.plain, x.input, T, B)) {
     for (const v of z.data) assert.ok(Math.abs(v) <= 0.05);
   }
-  assert.throws(() => model.forward(new Float32Array(7), T, B), /LstmStack.forward: input has 7 values, expected T·B·X = 6·2·5/);
+  assert.throws(() => model.forward(OpContext.plain, new Float32Array(7), T, B), /LstmStack.forward: input has 7 values, expected T·B·X = 6·2·5/);
 });
 
 const sigma = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -146,7 +147,7 @@ test('LstmStack.forward equals a plain-loop float64 stack (2 layers; clip 20 and
     for (const p of model.params.values()) for (let i = 0; i < p.size; i++) p.data[i]! *= 2;
     const rng = new Rng(7);
     const input = Float64Array.from({ length: T * B * X }, () => rng.normal());
-    const got = model.forward(input, T, B).flatMap((z) => Array.from(z.data));
+    const got = model.forward(OpContext.plain, input, T, B).flatMap((z) => Array.from(z.data));
     const want = naiveLogits(model, input, T, B);
     assertAllClose(got, want, 1e-14, 1e-12, `logits, clip ${clip}`);
     if (clip < 1) assert.ok(got.some((v) => Math.abs(v) === clip), 'some logit clamped');
@@ -156,7 +157,7 @@ test('LstmStack.forward equals a plain-loop float64 stack (2 layers; clip 20 and
 test('LstmStack: same seed, same outputs; a float32 model agrees with the float64 one to float32 precision', () => {
   const x = batch(new Rng(8));
   const run = (dtype: 'f32' | 'f64'): number[] =>
-    new LstmStack(config(), X, Y, new Rng(9), dtype).forward(x.input, T, B).flatMap((z) => Array.from(z.data));
+    new LstmStack(config(), X, Y, new Rng(9), dtype).forward(OpContext.plain, x.input, T, B).flatMap((z) => Array.from(z.data));
   const a = run('f64');
   assert.deepEqual(run('f64'), a);
   assertAllClose(run('f32'), a, 1e-5, 1e-4);
@@ -168,7 +169,7 @@ test('LstmStack: finite-difference gradient of the masked loss for EVERY element
   for (const p of model.params.values()) for (let i = 0; i < p.size; i++) p.data[i]! *= 1.5;
   const x = batch(new Rng(11));
   const params = [...model.params.values()];
-  assertGradcheck(() => maskedBceLoss(model.forward(x.input, T, B), x), params, { atol: 1e-9, rtol: 1e-5 });
+  assertGradcheck((ctx) => maskedBceLoss(model.forward(ctx, x.input, T, B), x), params, { atol: 1e-9, rtol: 1e-5 });
   for (const [name, p] of model.params) {
     assert.ok(p.grad !== null, `${name} has no gradient`);
     assertFinite(p.grad, name);
@@ -188,7 +189,7 @@ test('LstmStack: WASM kernels (the fused LSTM cell, on the kernel heap) against 
     try {
       const model = createModel(cfg, X, Y, new Rng(13));
       for (const p of model.params.values()) p.g().fill(0);
-      const logits = model.forward(x.input, T, B).flatMap((z) => Array.from(z.data));
+      const logits = model.forward(OpContext.plain, x.input, T, B).flatMap((z) => Array.from(z.data));
       const forwardCells = cells; // (a training step's calls go through the kernels' call lists, not heap.k)
       const steps = new StepContext(new BufferPool(heapAllocator()));
       const loss = accumulateGradients(model, x, steps);
@@ -219,7 +220,7 @@ test('LstmStack: the gradients of a training step (accumulateGradients, float32 
   steps.pool.clear();
   for (const p of params) p.g().fill(0);
   const tape = new Tape();
-  const ref = withTape(tape, () => maskedBceLoss(model.forward(x.input, T, B), x));
+  const ref = maskedBceLoss(model.forward(new OpContext(null, tape, null), x.input, T, B), x);
   tape.backward(ref);
   assert.ok(Math.abs(loss - ref.data[0]!) <= 1e-6 * ref.data[0]!, `${loss} vs ${ref.data[0]}`);
   params.forEach((p, i) => assertAllClose(got[i]!, p.grad!, 1e-7, 1e-5, `gradient ${i}`));

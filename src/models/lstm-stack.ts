@@ -20,6 +20,7 @@ import { initLstm, lstmCell } from '../nn/lstm.js';
 import { clamp } from '../tensor/ops.js';
 import type { Rng } from '../tensor/random.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
+import type { OpContext } from '../tensor/context.js';
 import { clampOutput } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { addLinear, applyLinear, param, type ParamStore } from './params.js';
@@ -57,12 +58,12 @@ export class LstmStack implements MemoryModel {
     addLinear(this.params, 'output', H, outputSize, rng, dtype);
   }
 
-  /** h, c = 0 in every layer. */
-  initialState(B: number): LstmStackState {
+  /** h, c = 0 in every layer, made in `ctx`. */
+  initialState(ctx: OpContext, B: number): LstmStackState {
     const H = this.config.hiddenSize, L = this.layerNames.length;
     return {
-      h: Array.from({ length: L }, () => Tensor.zeros([B, H], this.dtype)),
-      c: Array.from({ length: L }, () => Tensor.zeros([B, H], this.dtype)),
+      h: Array.from({ length: L }, () => Tensor.zeros([B, H], this.dtype, false, ctx)),
+      c: Array.from({ length: L }, () => Tensor.zeros([B, H], this.dtype, false, ctx)),
     };
   }
 
@@ -86,7 +87,7 @@ export class LstmStack implements MemoryModel {
   }
 
   /** The observer is never called: the model has no memory or heads to show. */
-  forward(input: Float32Array | Float64Array, T: number, B: number, _observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
-    return runSequence('LstmStack', (s, x) => this.step(s, x), this.initialState(B), input, T, B, this.inputSize, this.dtype, undefined, rows);
+  forward(ctx: OpContext, input: Float32Array | Float64Array, T: number, B: number, _observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
+    return runSequence('LstmStack', (s, x) => this.step(s, x), this.initialState(ctx, B), ctx, input, T, B, this.inputSize, this.dtype, undefined, rows);
   }
 }

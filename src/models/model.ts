@@ -4,6 +4,7 @@
  */
 import type { ModelConfig } from '../config/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { OpContext } from '../tensor/context.js';
 import type { ParamStore } from './params.js';
 
 /** One step's memory and head state, for inspection; tensors are [B, ...] and not to be modified. */
@@ -29,10 +30,13 @@ export interface MemoryModel {
   readonly outputSize: number;
   readonly params: ParamStore;
   /**
+   * @param ctx the step's context (its pool, tape and replay recorder: tensor/context.ts), which
+   * the input and initial state are made in and every op of the pass takes its own from;
+   * OpContext.plain outside a step
    * @param input x [T, B, X]
    * @param rows when given, step t runs only the batch's first rows[t] samples (nonincreasing, at
    * most B): a batch sorted longest first drops its samples as they finish (src/tasks/groups.ts)
    * @returns clamped logits per step, T tensors of [B, Y] ([rows[t], Y] with rows)
    */
-  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[];
+  forward(ctx: OpContext, input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[];
 }

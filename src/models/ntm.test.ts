@@ -20,8 +20,9 @@ import { clamp, oneplus, sigmoid, softmax, softplus, tanh, weightedSum } from '.
 import { concat } from '../nn/columns.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
+import { OpContext } from '../tensor/context.js';
 
 // Distinct sizes so a swapped axis fails: H=3, N=7, W=5, R=2 read heads, Wh=2 write heads, X=6, Y=4.
 const H = 3, N = 7, W = 5, R = 2, Wh = 2;
@@ -73,7 +74,7 @@ test('Ntm: parameter count and names for the tiny config, LSTM and feed-forward'
 test('Ntm: initial state — h, c = 0; memory and reads 1e-6; every previous weighting one-hot on slot 0', () => {
   const model = new Ntm(tinyConfig(), X, Y, new Rng(3), 'f64');
   const B = 2;
-  const s = model.initialState(B);
+  const s = model.initialState(OpContext.plain, B);
   assert.equal(MEMORY_INIT, 1e-6);
   assert.deepEqual(s.h.shape, [B, H]);
   assert.deepEqual(s.c.shape, [B, H]);
@@ -92,19 +93,19 @@ test('Ntm: initial state — h, c = 0; memory and reads 1e-6; every previous wei
   }
   assert.ok(s.memory.data instanceof Float64Array);
   // a float32 model starts from the same state in float32
-  const s32 = new Ntm(tinyConfig(), X, Y, new Rng(3)).initialState(B);
+  const s32 = new Ntm(tinyConfig(), X, Y, new Rng(3)).initialState(OpContext.plain, B);
   assert.ok(s32.memory.data instanceof Float32Array);
   assert.ok(s32.memory.data.every((v) => v === Math.fround(1e-6)));
   // the initial state is fresh for every call: mutating one does not leak into the next
   s.memory.data[0] = 5;
-  assert.equal(model.initialState(B).memory.data[0], 1e-6);
+  assert.equal(model.initialState(OpContext.plain, B).memory.data[0], 1e-6);
 });
 
 test('Ntm.forward: T logits of [B, Y] within ±clip, every step observed with valid weightings', () => {
   const model = new Ntm(tinyConfig(), X, Y, new Rng(4), 'f64');
   const batch = task.sample(new Rng(5), 2, { length: 2 });
   const seen: [number, StepSnapshot][] = [];
-  const logits = model.forward(batch.input, batch.T, batch.B, (t, s) => seen.push([t, s]));
+  const logits = model.forward(OpContext.plain, batch.input, batch.T, batch.B, (t, s) => seen.push([t, s]));
   assert.equal(logits.length, batch.T);
   for (const z of logits) { assert.deepEqual(z.shape, [2, Y]); assertFinite(z.data); for (const v of z.data) assert.ok(Math.abs(v) <= 20); }
   assert.deepEqual(seen.map(([t]) => t), [0, 1, 2, 3, 4, 5]);
@@ -132,13 +133,13 @@ test('Ntm.forward: T logits of [B, Y] within ±clip, every step observed with va
 
 test('Ntm.forward: rejects an input of the wrong length, naming T·B·X', () => {
   const model = new Ntm(tinyConfig(), X, Y, new Rng(6), 'f64');
-  assert.throws(() => model.forward(new Float32Array(10), 3, 2), /Ntm.forward: input has 10 values, expected T·B·X = 3·2·6/);
+  assert.throws(() => model.forward(OpContext.plain, new Float32Array(10), 3, 2), /Ntm.forward: input has 10 values, expected T·B·X = 3·2·6/);
 });
 
 test('Ntm.forward: same seed, same outputs; float32 model agrees with float64 to float32 precision', () => {
   const batch = task.sample(new Rng(7), 2, { length: 2 });
   const run = (dtype: 'f32' | 'f64'): number[] =>
-    new Ntm(tinyConfig(), X, Y, new Rng(8), dtype).forward(batch.input, batch.T, batch.B).flatMap((z) => Array.from(z.data));
+    new Ntm(tinyConfig(), X, Y, new Rng(8), dtype).forward(OpContext.plain, batch.input, batch.T, batch.B).flatMap((z) => Array.from(z.data));
   const a = run('f64');
   assert.deepEqual(run('f64'), a);
   assertAllClose(run('f32'), a, 1e-4, 1e-3);
@@ -185,7 +186,7 @@ test('Ntm.step: two steps equal one step\'s equations composed by hand (z = [x, 
     reads = wr.map((w) => readMemory(M, w));
     ref.push(...clamp(lin('output', concat([hid, ...reads])), -20, 20).data);
   }
-  let state = model.initialState(B);
+  let state = model.initialState(OpContext.plain, B);
   const got: number[] = [];
   for (const [t, x] of xs.entries()) {
     const r = model.step(state, x, t);
@@ -206,7 +207,7 @@ for (const controller of ['lstm', 'feedforward'] as const) {
     const batch = task.sample(new Rng(10), 2, { length: 2 }); // T = 6, answers at t = 4, 5
     assert.equal(batch.T, 6);
     const params = [...model.params.values()];
-    assertGradcheck(() => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch), params, {
+    assertGradcheck((ctx) => maskedBceLoss(model.forward(ctx, batch.input, batch.T, batch.B), batch), params, {
       maxPerInput: 6, atol: 1e-9, rtol: 1e-5,
     });
     // and every parameter tensor received a gradient that is not all zero
@@ -225,9 +226,9 @@ test('controller output clamp: skipped at clip ≥ 1 (outputs in [−1, 1]: the 
     const run = (f: (x: Tensor) => Tensor): { y: number[]; g: number[] } => {
       const x = new Tensor(Float32Array.from(values), [1, values.length], true);
       const tape = new Tape();
-      const loss = withTape(tape, () => weightedSum(f(x), values.map((_, i) => i + 1)));
+      const loss = onTape(tape, [x], () => weightedSum(f(x), values.map((_, i) => i + 1)));
       tape.backward(loss);
-      return { y: Array.from(withTape(new Tape(), () => f(x)).data), g: Array.from(x.grad!) };
+      return { y: Array.from(onTape(new Tape(), [x], () => f(x)).data), g: Array.from(x.grad!) };
     };
     const x0 = new Tensor(Float32Array.from(values), [1, values.length]);
     if (clip >= 1) assert.equal(clampOutput(x0, clip), x0, 'no op');

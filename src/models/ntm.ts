@@ -16,6 +16,7 @@ import { clamp } from '../tensor/ops.js';
 import { concat } from '../nn/columns.js';
 import type { Rng } from '../tensor/random.js';
 import type { Tensor, DType } from '../tensor/tensor.js';
+import type { OpContext } from '../tensor/context.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
@@ -68,8 +69,8 @@ export class Ntm implements MemoryModel {
     ];
   }
 
-  initialState(B: number): NtmState {
-    return initialAccessState(this.config, B, this.dtype);
+  initialState(ctx: OpContext, B: number): NtmState {
+    return initialAccessState(ctx, this.config, B, this.dtype);
   }
 
   /** @param x x_t [B, X] @returns the next state and the logits [B, Y] */
@@ -104,7 +105,7 @@ export class Ntm implements MemoryModel {
     return { state: { h: ctl.h, c: ctl.c, memory, reads, readWeights, writeWeights }, logits };
   }
 
-  forward(input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
-    return runSequence('Ntm', (s, x, t, o) => this.step(s, x, t, o), this.initialState(B), input, T, B, this.inputSize, this.dtype, observer, rows);
+  forward(ctx: OpContext, input: Float32Array | Float64Array, T: number, B: number, observer?: StepObserver, rows?: ArrayLike<number>): Tensor[] {
+    return runSequence('Ntm', (s, x, t, o) => this.step(s, x, t, o), this.initialState(ctx, B), ctx, input, T, B, this.inputSize, this.dtype, observer, rows);
   }
 }

@@ -5,13 +5,14 @@ import { maskedBceLoss } from '../train/loss.js';
 import type { Batch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertGradcheck } from '../tensor/testing.js';
 import { Dnc } from './dnc.js';
 import type { MemoryModel } from './model.js';
 import { Ntm } from './ntm.js';
 import { LstmStack } from './lstm-stack.js';
 import { checkRows, keepRows } from './recurrent.js';
+import { OpContext } from '../tensor/context.js';
 
 // Distinct sizes: B=5 samples, T=6 steps, X=3, Y=4; the samples stop scoring after 6, 6, 4, 3, 1 steps.
 const B = 5, T = 6, X = 3, Y = 4;
@@ -38,8 +39,8 @@ for (const [name, make] of models) {
   test(`${name}.forward with rows: step t runs the first rows[t] samples, each with the logits of the whole batch to the bit`, () => {
     const model = make(new Rng(1), 'f32');
     const b = batch(new Rng(2));
-    const whole = model.forward(b.input, T, B);
-    const part = model.forward(b.input, T, B, undefined, ROWS);
+    const whole = model.forward(OpContext.plain, b.input, T, B);
+    const part = model.forward(OpContext.plain, b.input, T, B, undefined, ROWS);
     for (let t = 0; t < T; t++) {
       assert.deepEqual(part[t]!.shape, [ROWS[t], Y]);
       assert.deepEqual(part[t]!.data, whole[t]!.data.subarray(0, ROWS[t]! * Y), `step ${t}`);
@@ -53,14 +54,14 @@ for (const [name, make] of models) {
     const grads = (rows?: number[]): { loss: number; g: Float64Array[] } => {
       for (const p of params) p.grad = null;
       const tape = new Tape();
-      const loss = withTape(tape, () => maskedBceLoss(model.forward(b.input, T, B, undefined, rows), b));
+      const loss = maskedBceLoss(model.forward(new OpContext(null, tape, null), b.input, T, B, undefined, rows), b);
       tape.backward(loss);
       return { loss: loss.data[0]!, g: params.map((p) => Float64Array.from(p.grad ?? new Float64Array(p.size))) };
     };
     const whole = grads(), part = grads(ROWS);
     assertAllClose([part.loss], [whole.loss], 0, 1e-12, 'loss');
     part.g.forEach((g, i) => assertAllClose(g, whole.g[i]!, 1e-15, 1e-9, `gradient ${i}`));
-    assertGradcheck(() => maskedBceLoss(model.forward(b.input, T, B, undefined, ROWS), b), params, { maxPerInput: 4, eps: 1e-5, atol: 1e-10, rtol: 1e-4 });
+    assertGradcheck((ctx) => maskedBceLoss(model.forward(ctx, b.input, T, B, undefined, ROWS), b), params, { maxPerInput: 4, eps: 1e-5, atol: 1e-10, rtol: 1e-4 });
   });
 }
 
@@ -72,11 +73,11 @@ test('checkRows: T whole numbers from 1 to B, none above the one before; each mi
   assert.throws(() => checkRows('M', [5, 4, 5, 3, 2, 2], T, B), /rows\[2\] = 5/);
   // a loss given logits without a row that is still scored says so
   const model0 = models[0]![1](new Rng(7), 'f32'), b0 = batch(new Rng(8));
-  assert.throws(() => maskedBceLoss(model0.forward(b0.input, T, B, undefined, [5, 4, 3, 3, 2, 2]), b0), /maskedBceLoss: logits at step 2 have 3 rows, but sample 3 is scored there/);
+  assert.throws(() => maskedBceLoss(model0.forward(OpContext.plain, b0.input, T, B, undefined, [5, 4, 3, 3, 2, 2]), b0), /maskedBceLoss: logits at step 2 have 3 rows, but sample 3 is scored there/);
   assert.throws(() => checkRows('M', [5, 4, 3, 0, 0, 0], T, B), /rows\[3\] = 0/);
   assert.throws(() => checkRows('M', [5, 2.5, 2, 2, 2, 2], T, B), /rows\[1\] = 2.5/);
   const model = models[0]![1](new Rng(5), 'f32');
-  assert.throws(() => model.forward(batch(new Rng(6)).input, T, B, undefined, [5, 6, 1, 1, 1, 1]), /Ntm.forward: rows\[1\] = 6/);
+  assert.throws(() => model.forward(OpContext.plain, batch(new Rng(6)).input, T, B, undefined, [5, 6, 1, 1, 1, 1]), /Ntm.forward: rows\[1\] = 6/);
 });
 
 test('keepRows: every tensor of a state, alone or in an array, cut to its first rows; other fields kept', () => {

@@ -4,8 +4,8 @@
  */
 import type { ModelConfig } from '../config/schema.js';
 import { firstRows } from '../tensor/ops.js';
-import { replayJs, Tensor, type DType } from '../tensor/tensor.js';
-import { alloc } from '../tensor/pool.js';
+import { Tensor, type DType } from '../tensor/tensor.js';
+import type { OpContext } from '../tensor/context.js';
 import type { StepObserver } from './model.js';
 
 /** Initial memory and read vectors: a small constant, the start Collier & Beel found to train fastest. */
@@ -21,23 +21,23 @@ export interface AccessState {
   readonly writeWeights: readonly Tensor[]; // w^w_{t−1} per write head [B, N]
 }
 
-/** h, c = 0; M = 1e-6; r = 1e-6; every previous weighting one-hot on slot 0. */
-export function initialAccessState(cfg: ModelConfig, B: number, dt: DType): AccessState {
+/** h, c = 0; M = 1e-6; r = 1e-6; every previous weighting one-hot on slot 0; made in `ctx`. */
+export function initialAccessState(ctx: OpContext, cfg: ModelConfig, B: number, dt: DType): AccessState {
   const { hiddenSize: H, memorySlots: N, wordSize: W, readHeads: R, writeHeads: Wh } = cfg;
   const oneHot = (): Tensor => {
-    const w = Tensor.zeros([B, N], dt);
+    const w = Tensor.zeros([B, N], dt, false, ctx);
     const set = (): void => {
       for (let b = 0; b < B; b++) w.data[b * N] = 1;
     };
     set();
-    replayJs(set);
+    ctx.replayJs(set);
     return w;
   };
   return {
-    h: Tensor.zeros([B, H], dt),
-    c: Tensor.zeros([B, H], dt),
-    memory: Tensor.full([B, N, W], MEMORY_INIT, dt),
-    reads: Array.from({ length: R }, () => Tensor.full([B, W], MEMORY_INIT, dt)),
+    h: Tensor.zeros([B, H], dt, false, ctx),
+    c: Tensor.zeros([B, H], dt, false, ctx),
+    memory: Tensor.full([B, N, W], MEMORY_INIT, dt, ctx),
+    reads: Array.from({ length: R }, () => Tensor.full([B, W], MEMORY_INIT, dt, ctx)),
     readWeights: Array.from({ length: R }, oneHot),
     writeWeights: Array.from({ length: Wh }, oneHot),
   };
@@ -70,7 +70,7 @@ export function checkRows(name: string, rows: ArrayLike<number>, T: number, B: n
 }
 
 /**
- * Runs `step` over every time step of x [T, B, X] from `state`, in `dt`.
+ * Runs `step` over every time step of x [T, B, X] from `state`, in `dt`, each x_t made in `ctx`.
  * @param rows when given, the batch drops its finished samples as it goes: step t runs only the
  * first rows[t] samples (nonincreasing, ≤ B; see checkRows), the state cut to them (keepRows)
  * @returns the logits of every step, T tensors of [B, Y] ([rows[t], Y] with rows)
@@ -78,7 +78,7 @@ export function checkRows(name: string, rows: ArrayLike<number>, T: number, B: n
 export function runSequence<S extends object>(
   name: string,
   step: (state: S, x: Tensor, t: number, observer?: StepObserver) => { state: S; logits: Tensor },
-  state: S, input: Float32Array | Float64Array, T: number, B: number, X: number, dt: DType, observer?: StepObserver,
+  state: S, ctx: OpContext, input: Float32Array | Float64Array, T: number, B: number, X: number, dt: DType, observer?: StepObserver,
   rows?: ArrayLike<number>,
 ): Tensor[] {
   if (input.length !== T * B * X) throw new Error(`${name}.forward: input has ${input.length} values, expected T·B·X = ${T}·${B}·${X}`);
@@ -88,13 +88,13 @@ export function runSequence<S extends object>(
   for (let t = 0; t < T; t++) {
     if (rows !== undefined && rows[t]! < n) state = keepRows(state, (n = rows[t]!));
     const m = n, o = t * B * X; // x_t's first m rows (m, not n, for the closure)
-    const xd = alloc(dt, m * X);
+    const xd = ctx.alloc(dt, m * X);
     xd.set(input.subarray(o, o + m * X));
-    replayJs((batch) => {
+    ctx.replayJs((batch) => {
       const src = batch.input; // a loop, not subarray: a replayed step makes no objects
       for (let i = 0; i < m * X; i++) xd[i] = src[o + i]!;
     });
-    const r = step(state, new Tensor(xd, [m, X]), t, observer);
+    const r = step(state, new Tensor(xd, [m, X], false, ctx), t, observer);
     state = r.state;
     out.push(r.logits);
   }

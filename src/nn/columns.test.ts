@@ -4,7 +4,7 @@ import { oneplus, sigmoid, sliceCols, softmax, softplus, tanh, weightedSum } fro
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck, gradOf } from '../tensor/testing.js';
 import { concat, splitActivate } from './columns.js';
 
@@ -33,7 +33,7 @@ test('concat: an input that needs no gradient gets none, the others still do', (
   const a = Tensor.from([1, 2, 3, 4], [2, 2], 'f64', true);
   const b = Tensor.from([5, 6], [2, 1], 'f64', false);
   const tape = new Tape();
-  const loss = withTape(tape, () => weightedSum(concat([b, a]), [1, 2, 3, 4, 5, 6]));
+  const loss = onTape(tape, [a, b], () => weightedSum(concat([b, a]), [1, 2, 3, 4, 5, 6]));
   tape.backward(loss);
   assert.equal(b.grad, null);
   assert.deepEqual(Array.from(a.grad!), [2, 3, 5, 6]);

@@ -3,7 +3,7 @@
  * and PyTorch's default initialisation U(−1/√in, 1/√in) for weight and bias.
  */
 import { expectShape, Tensor, type Buf, type DType } from '../tensor/tensor.js';
-import { atBackwardEnd, backwardScope } from '../tensor/tape.js';
+import type { Tape } from '../tensor/tape.js';
 import { op1 } from '../tensor/op.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { table } from '../kernels/memory.js';
@@ -108,11 +108,11 @@ export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: numbe
 
 /**
  * The backward pass of matmulXWt; on the WASM SIMD kernels when the kernels are on and the buffers
- * float32. @param defer leave gW's product for the end of the backward pass under way, when it can
- * (deferWeightGrad: only for x and gy that keep their values until then)
+ * float32. @param deferTo leave gW's product for the end of this tape's backward pass under way,
+ * when it can (deferWeightGrad: only for x and gy that keep their values until then; null: now)
  */
 export function matmulXWtBackward(
-  x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number, defer = false,
+  x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number, deferTo: Tape | null = null,
 ): void {
   const h = activeHeap();
   const f32 = x instanceof Float32Array && w instanceof Float32Array && gy instanceof Float32Array;
@@ -122,7 +122,7 @@ export function matmulXWtBackward(
   }
   const pgy = h.in(gy);
   if (gx !== null) h.k.matmulXWtBackwardX(h.in(w), pgy, h.inout(gx), B, I, O);
-  if (gw !== null && !(defer && deferWeightGrad(h, x, gy, gw, B, I, O))) h.k.matmulXWtBackwardW(h.in(x), pgy, h.inout(gw), B, I, O);
+  if (gw !== null && !(deferTo !== null && deferWeightGrad(deferTo, h, x, gy, gw, B, I, O))) h.k.matmulXWtBackwardW(h.in(x), pgy, h.inout(gw), B, I, O);
   h.done();
 }
 
@@ -137,7 +137,7 @@ export function setWeightGradDeferral(on: boolean): void {
 const deferred = new WeakMap<object, Map<number, { I: number; O: number; items: number[] }>>();
 
 /**
- * gW += gyᵀ·x (matmulXWtBackwardW), left for the end of the backward pass under way: there, each
+ * gW += gyᵀ·x (matmulXWtBackwardW), left for the end of `tape`'s backward pass under way: there, each
  * weight's products (one per time step in a recurrent model) run as one list
  * (matmulXWtBackwardWList), in the order they came, which gives the same bits as running each
  * when it came while loading and storing gW once instead of once per product. x and gy must keep
@@ -145,8 +145,8 @@ const deferred = new WeakMap<object, Map<number, { I: number; O: number; items: 
  * before the op's backward step runs, and the tape frees nothing during the pass).
  * @returns false (do it now) outside a backward pass, or when a buffer is not on the heap
  */
-export function deferWeightGrad(h: KernelHeap, x: Float32Array, gy: Float32Array, gw: Float32Array, B: number, I: number, O: number): boolean {
-  const scope = backwardScope();
+export function deferWeightGrad(tape: Tape | null, h: KernelHeap, x: Float32Array, gy: Float32Array, gw: Float32Array, B: number, I: number, O: number): boolean {
+  const scope = tape === null ? null : tape.backwardScope();
   if (scope === null || !deferring) return false;
   const px = h.ptr(x), pgy = h.ptr(gy), pgw = h.ptr(gw);
   if (px < 0 || pgy < 0 || pgw < 0) return false;
@@ -154,7 +154,7 @@ export function deferWeightGrad(h: KernelHeap, x: Float32Array, gy: Float32Array
   if (pending === undefined) {
     const all = (pending = new Map());
     deferred.set(scope, all);
-    atBackwardEnd(() => {
+    tape!.atBackwardEnd(() => {
       for (const [at, { I: i, O: o, items }] of all) {
         h.k.matmulXWtBackwardWList(table(h, items), items.length / 3, h.tmp(items.length / 3), at, i, o);
         h.done();
@@ -197,10 +197,10 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
         h.done();
         return true;
       },
-      backward: ([xd, w], _y, _s, [gy], [gx, gw, gb]) => {
+      backward: ([xd, w], _y, _s, [gy], [gx, gw, gb], _fresh, ctx) => {
         if (activeHeap() === null) return false;
         // (deferred: x is the op's input and gy its output's gradient, complete before this step runs)
-        matmulXWtBackward(xd!, w!, gy!, gx!, gw!, B, I, O, true);
+        matmulXWtBackward(xd!, w!, gy!, gx!, gw!, B, I, O, ctx.tape);
         if (gb) addColumns(gy!, 0, O, gb, 0, 0, B, O);
         return true;
       },

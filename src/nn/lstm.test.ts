@@ -5,7 +5,7 @@ import { addScalars, weightedSum } from '../tensor/ops.js';
 import { probeWeights, randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, X=5, H=3 (4H = 12).
@@ -120,7 +120,7 @@ test('lstmCell: saturated inputs (±1e3) give finite outputs and gradients; |h| 
   for (let k = 0; k < x.size; k++) x.data[k] = k % 2 === 0 ? 1e3 : -1e3;
   const h = Tensor.full([B, H], 1e3, 'f64'), c = Tensor.full([B, H], -1e3, 'f64');
   const tape = new Tape();
-  const loss = withTape(tape, () => {
+  const loss = onTape(tape, [x], () => {
     const s = lstmCell(p, x, h, c);
     assertFinite(s.h.data, 'h');
     assertFinite(s.c.data, 'c');

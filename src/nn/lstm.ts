@@ -7,7 +7,6 @@
  */
 import { sigmoidScalar } from '../tensor/ops.js';
 import { expectShape, type Buf, type DType, type Tensor } from '../tensor/tensor.js';
-import { allocOverwritten } from '../tensor/pool.js';
 import { op, scratchLike } from '../tensor/op.js';
 import type { Rng } from '../tensor/random.js';
 import { deferWeightGrad, matmulXWtBackwardTs, matmulXWtTs, uniformParam } from './linear.js';
@@ -48,9 +47,9 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
   const [hOut, cOut] = op<LstmSaved>({
     inputs: [x, h, c, p.weightIh, p.weightHh, p.biasIh, p.biasHh],
     outputs: [[B, H], [B, H]],
-    save: (dt) => ({
-      act: allocOverwritten(dt, B * G), // the activated gates i, f, g, o [B, 4H]
-      tc: allocOverwritten(dt, B * H), // tanh(c')
+    save: (dt, _k, ctx) => ({
+      act: ctx.allocOverwritten(dt, B * G), // the activated gates i, f, g, o [B, 4H]
+      tc: ctx.allocOverwritten(dt, B * H), // tanh(c')
     }),
     forward: ([xd, hd, cd, wIh, wHh, bIh, bHh], [hn, cn], { act, tc }) => {
       for (let b = 0; b < B; b++) {
@@ -77,9 +76,9 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
         }
       }
     },
-    backward: ([xd, hd, cd, wIh, wHh], _y, { act, tc }, [gh, gc], [gx, ghPrev, gcPrev, gwIh, gwHh, gbIh, gbHh]) => {
+    backward: ([xd, hd, cd, wIh, wHh], _y, { act, tc }, [gh, gc], [gx, ghPrev, gcPrev, gwIh, gwHh, gbIh, gbHh], ctx) => {
       // dgates: gradient w.r.t. the pre-activation gates [B, 4H]
-      const dg = scratchLike(act, B * G);
+      const dg = scratchLike(ctx, act, B * G);
       for (let b = 0; b < B; b++) {
         const a = b * G;
         for (let j = 0; j < H; j++) {
@@ -114,7 +113,7 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
         heap.done();
         return true;
       },
-      backward: ([xd, hd, cd, wIh, wHh], _y, saved, [gh, gc], [gx, ghPrev, gcPrev, gwIh, gwHh, gbIh, gbHh]) => {
+      backward: ([xd, hd, cd, wIh, wHh], _y, saved, [gh, gc], [gx, ghPrev, gcPrev, gwIh, gwHh, gbIh, gbHh], _fresh, ctx) => {
         const heap = activeHeap();
         if (heap === null) return false;
         const { act, tc } = saved as LstmSaved<F>;
@@ -122,9 +121,9 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
         const g = (b: F | null): number => (b === null ? 0 : heap.inout(b));
         // the gates' gradients (written by the kernel) stay for the weights' products, which wait for
         // the end of the backward pass to run over all time steps at once (deferWeightGrad)
-        const dg = allocOverwritten('f32', B * G) as F;
-        const ih = gwIh !== null && deferWeightGrad(heap, xd!, dg, gwIh!, B, X, G);
-        const hh = gwHh !== null && deferWeightGrad(heap, hd!, dg, gwHh!, B, H, G);
+        const dg = ctx.allocOverwritten('f32', B * G) as F;
+        const ih = gwIh !== null && deferWeightGrad(ctx.tape, heap, xd!, dg, gwIh!, B, X, G);
+        const hh = gwHh !== null && deferWeightGrad(ctx.tape, heap, hd!, dg, gwHh!, B, H, G);
         heap.k.lstmBackward(
           heap.in(xd!), heap.in(hd!), heap.in(wIh!), heap.in(wHh!), heap.in(act), heap.in(cd!), heap.in(tc),
           gh === null ? 0 : heap.in(gh!), gc === null ? 0 : heap.in(gc!), heap.out(dg),

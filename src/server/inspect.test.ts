@@ -8,6 +8,7 @@ import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { inspectBatch } from './inspect.js';
 import type { Series } from './protocol.js';
+import { OpContext } from '../tensor/context.js';
 
 /** Sizes that differ on every axis (STYLE §4), so a swapped axis fails. */
 function config(preset: string, model: Partial<Config['model']>): Config {
@@ -126,7 +127,7 @@ test('LSTM baseline: the bit grids and σ(logits) of the element; no memory (N =
   assert.deepEqual([ins.T, ins.N, ins.W, ins.X, ins.Y, ins.words], [T, 0, 0, batch.X, batch.Y, 3]);
   assert.deepEqual(ins.memory, { shape: [T, 0, 0], data: [] });
   assert.deepEqual([ins.writeWeights, ins.readWeights, ins.ntm, ins.dnc], [[], [], null, null]);
-  const logits = model.forward(batch.input, T, B);
+  const logits = model.forward(OpContext.plain, batch.input, T, B);
   assert.deepEqual(ins.output.shape, [T, Y]);
   for (let t = 0; t < T; t++) {
     for (let y = 0; y < Y; y++) {

@@ -7,6 +7,7 @@
 import type { MemoryModel, StepSnapshot } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { OpContext } from '../tensor/context.js';
 import type { DncSignals, Inspection, NtmHeadSignals, Series } from './protocol.js';
 
 /** Values are rounded to this many decimals: a heatmap cannot show more, and JSON stays small. */
@@ -54,7 +55,7 @@ export function inspectBatch(model: MemoryModel, batch: Batch, b: number, title:
   const signals = new Map<string, Collector>();
   const wantLink = T * Wh * N * N <= MAX_LINK_VALUES;
 
-  const logits = model.forward(batch.input, T, B, (_t: number, s: StepSnapshot) => {
+  const logits = model.forward(OpContext.plain, batch.input, T, B, (_t: number, s: StepSnapshot) => {
     memory.add(s.memory, b);
     s.writeWeights.forEach((w, h) => writes[h]!.add(w, b));
     s.readWeights.forEach((w, i) => reads[i]!.add(w, b));

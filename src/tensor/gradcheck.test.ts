@@ -4,18 +4,17 @@ import { gradcheck, probeWeights, randomParam } from './gradcheck.js';
 import { addScalars, weightedSum } from './ops.js';
 import { Rng } from './random.js';
 import { Tensor } from './tensor.js';
-import { alloc } from './pool.js';
-import { tapeFor } from './tape.js';
+import { contextOf } from './op.js';
 
 /**
  * y = x², elementwise, with a backward of `factor`·x: factor 2 is right, anything else wrong.
- * A deliberately breakable op built from the public Tensor / tapeFor API.
+ * A deliberately breakable op built from the public Tensor / OpContext API.
  */
 function square(x: Tensor, factor: number): Tensor {
-  const tape = tapeFor(x);
-  const yd = alloc(x.dtype, x.size);
+  const ctx = x.ctx, tape = x.requiresGrad ? ctx.tape : null;
+  const yd = ctx.alloc(x.dtype, x.size);
   for (let i = 0; i < x.size; i++) yd[i] = x.data[i]! * x.data[i]!;
-  const y = new Tensor(yd, x.shape, tape !== null);
+  const y = new Tensor(yd, x.shape, tape !== null, ctx);
   if (tape) {
     tape.push(() => {
       const gy = y.grad;
@@ -29,10 +28,10 @@ function square(x: Tensor, factor: number): Tensor {
 
 /** x·y elementwise; `dropSecond` forgets y's gradient (a classic bug). */
 function mul(x: Tensor, y: Tensor, dropSecond: boolean): Tensor {
-  const tape = tapeFor(x, y);
-  const zd = alloc(x.dtype, x.size);
+  const ctx = contextOf([x, y]), tape = x.requiresGrad || y.requiresGrad ? ctx.tape : null;
+  const zd = ctx.alloc(x.dtype, x.size);
   for (let i = 0; i < x.size; i++) zd[i] = x.data[i]! * y.data[i]!;
-  const z = new Tensor(zd, x.shape, tape !== null);
+  const z = new Tensor(zd, x.shape, tape !== null, ctx);
   if (tape) {
     tape.push(() => {
       const gz = z.grad!;

@@ -4,7 +4,8 @@
  */
 import { Rng } from './random.js';
 import { Tensor } from './tensor.js';
-import { Tape, withTape } from './tape.js';
+import { OpContext } from './context.js';
+import { onTape, Tape } from './tape.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. */
@@ -26,10 +27,12 @@ export interface GradcheckResult {
 }
 
 /**
- * @param f builds a scalar loss from `inputs`; called once on a tape and twice per checked element without one
+ * @param f builds a scalar loss from `inputs` in the context it is given (for a model's forward
+ * pass): called once in one with a tape (onTape, the inputs in it too) and twice per checked
+ * element in the plain one
  * @param inputs float64 tensors that require gradients
  */
-export function gradcheck(f: () => Tensor, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+export function gradcheck(f: (ctx: OpContext) => Tensor, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-7;
   const rtol = opts.rtol ?? 1e-5;
@@ -39,7 +42,7 @@ export function gradcheck(f: () => Tensor, inputs: readonly Tensor[], opts: Grad
     x.grad = null;
   }
   const tape = new Tape();
-  const loss = withTape(tape, f);
+  const loss = onTape(tape, inputs, f);
   tape.backward(loss);
   const analytic = inputs.map((x) => Float64Array.from(x.grad ?? new Float64Array(x.size)));
 
@@ -54,9 +57,9 @@ export function gradcheck(f: () => Tensor, inputs: readonly Tensor[], opts: Grad
     for (const i of idx) {
       const orig = x.data[i]!;
       x.data[i] = orig + eps;
-      const up = f().data[0]!;
+      const up = f(OpContext.plain).data[0]!;
       x.data[i] = orig - eps;
-      const down = f().data[0]!;
+      const down = f(OpContext.plain).data[0]!;
       x.data[i] = orig;
       const numeric = (up - down) / (2 * eps);
       const a = analytic[xi]![i]!;

@@ -7,8 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { op, op1, type OpDef } from './op.js';
-import { setJsRecorder, Tensor, type Buf } from './tensor.js';
-import { Tape, withTape } from './tape.js';
+import { Tensor, type Buf } from './tensor.js';
+import { OpContext } from './context.js';
+import { onTape, Tape } from './tape.js';
 import { weightedSum } from './ops.js';
 import { assertGradcheck } from './testing.js';
 
@@ -54,10 +55,10 @@ test('op runs the kernel on float32 and its backward with it; the twin on float6
     const c = calls();
     const a = Tensor.from(x0, [B, N], dt, true), b = Tensor.from(x1, [B, N], dt, true);
     const tape = new Tape();
-    const y = withTape(tape, () => twice(a, b, c));
+    const y = onTape(tape, [a, b], () => twice(a, b, c));
     assert.deepEqual([...y.data], x0.map((v, i) => 2 * v + x1[i]!));
     assert.equal(y.requiresGrad, true);
-    tape.backward(withTape(tape, () => weightedSum(y, [1, 1, 1, 1, 1, 1])));
+    tape.backward(weightedSum(y, [1, 1, 1, 1, 1, 1]));
     assert.deepEqual([...a.grad!], [2, 2, 2, 2, 2, 2]);
     assert.deepEqual([...b.grad!], [1, 1, 1, 1, 1, 1]);
     if (dt === 'f32') assert.deepEqual([c.kF, c.kB, c.twinF, c.twinB], [1, 1, 0, 0]);
@@ -69,8 +70,8 @@ test('a kernel that does not run (kernels off) leaves the call to the twin, forw
   const c = calls();
   const a = Tensor.from(x0, [B, N], 'f32', true), b = Tensor.from(x1, [B, N], 'f32', true);
   const tape = new Tape();
-  const y = withTape(tape, () => twice(a, b, c, {}, false));
-  tape.backward(withTape(tape, () => weightedSum(y, [1, 0, 0, 0, 0, 1])));
+  const y = onTape(tape, [a, b], () => twice(a, b, c, {}, false));
+  tape.backward(weightedSum(y, [1, 0, 0, 0, 0, 1]));
   assert.deepEqual([c.kF, c.kB, c.twinF, c.twinB], [0, 0, 1, 1]);
   assert.deepEqual([...a.grad!], [2, 0, 0, 0, 0, 2]);
 });
@@ -88,7 +89,7 @@ test('no tape, or no input needing a gradient: nothing is recorded and the outpu
   const c = calls();
   const a = Tensor.from(x0, [B, N], 'f64'), b = Tensor.from(x1, [B, N], 'f64');
   const tape = new Tape();
-  const y = withTape(tape, () => twice(a, b, c));
+  const y = onTape(tape, [a, b], () => twice(a, b, c));
   assert.equal(tape.length, 0);
   assert.equal(y.requiresGrad, false);
   const a2 = Tensor.from(x0, [B, N], 'f64', true);
@@ -99,25 +100,25 @@ test('a stopped gradient: the input gets none, and an op whose only graded input
   const c = calls();
   const a = Tensor.from(x0, [B, N], 'f64', true), b = Tensor.from(x1, [B, N], 'f64', true);
   const tape = new Tape();
-  const y = withTape(tape, () => twice(a, b, c, { grads: [true, false] }));
-  tape.backward(withTape(tape, () => weightedSum(y, [1, 1, 1, 1, 1, 1])));
+  const y = onTape(tape, [a, b], () => twice(a, b, c, { grads: [true, false] }));
+  tape.backward(weightedSum(y, [1, 1, 1, 1, 1, 1]));
   assert.deepEqual([...a.grad!], [2, 2, 2, 2, 2, 2]);
   assert.equal(b.grad, null);
   const a3 = Tensor.from(x0, [B, N], 'f64'), tape2 = new Tape();
-  const y2 = withTape(tape2, () => twice(a3, b, c, { grads: [true, false] }));
+  const y2 = onTape(tape2, [a3, b], () => twice(a3, b, c, { grads: [true, false] }));
   assert.equal(tape2.length, 0);
   assert.equal(y2.requiresGrad, false);
 });
 
 test('the twin\'s passes are handed to a replay recording, with their arguments fixed; a kernel\'s are not', () => {
   const recorded: (() => void)[] = [];
-  setJsRecorder((fn) => recorded.push(() => fn({} as never, 0)));
-  try {
+  {
     const c = calls();
-    const a = Tensor.from(x0, [B, N], 'f64', true), b = Tensor.from(x1, [B, N], 'f64', true);
     const tape = new Tape();
-    const y = withTape(tape, () => twice(a, b, c));
-    const loss = withTape(tape, () => weightedSum(y, [1, 1, 1, 1, 1, 1]));
+    const ctx = new OpContext(null, tape, (fn) => recorded.push(() => fn({} as never, 0)));
+    const a = Tensor.from(x0, [B, N], 'f64', true, ctx), b = Tensor.from(x1, [B, N], 'f64', true, ctx);
+    const y = twice(a, b, c);
+    const loss = weightedSum(y, [1, 1, 1, 1, 1, 1]);
     const before = recorded.length;
     tape.backward(loss);
     assert.ok(before >= 1 && recorded.length > before, 'forward and backward recorded');
@@ -127,10 +128,8 @@ test('the twin\'s passes are handed to a replay recording, with their arguments 
     assert.equal(y.data[0], 21);
     assert.equal(c.twinF, 2);
     const k = calls(), r0 = recorded.length;
-    twice(Tensor.from(x0, [B, N]), Tensor.from(x1, [B, N]), k);
+    twice(Tensor.from(x0, [B, N], 'f32', false, ctx), Tensor.from(x1, [B, N], 'f32', false, ctx), k);
     assert.equal(recorded.length, r0, 'a kernel pass records itself, not through replayJs');
-  } finally {
-    setJsRecorder(null);
   }
 });
 
@@ -149,7 +148,7 @@ test('a composite twin: the kernel serves float32, other ops float64, with the s
   const a64 = Tensor.from(x0, [B, N], 'f64', true), b64 = Tensor.from(x1, [B, N], 'f64', true);
   for (const [a, b, c] of [[a32, b32, k], [a64, b64, t]] as const) {
     const tape = new Tape();
-    tape.backward(withTape(tape, () => weightedSum(f(a, b, c), [1, 2, 3, 4, 5, 6])));
+    tape.backward(onTape(tape, [a, b], () => weightedSum(f(a, b, c), [1, 2, 3, 4, 5, 6])));
   }
   assert.deepEqual([k.kF, k.kB, k.twinF], [1, 1, 0]);
   assert.deepEqual([t.kF, t.twinF, t.twinB], [0, 1, 1]);
@@ -175,15 +174,15 @@ test('writesFreshGradient: fresh only when the op gives input 0 its first gradie
       },
     },
   });
-  const y1 = withTape(tape, () => kernelFresh(a, b)); // the later op, backward first: a's first gradient
-  const y2 = withTape(tape, () => kernelFresh(a, b));
+  // y1: the later op, backward first: a's first gradient (both in one context: one step's)
+  const [y1, y2] = onTape(tape, [a, b], () => [kernelFresh(a, b), kernelFresh(a, b)]);
   // s = Σ y1 + Σ y2, so each gives a its 2·1 per element
-  const [s] = withTape(tape, () => op({
+  const [s] = op({
     inputs: [y1, y2],
     outputs: [[1]],
     forward: (x, [o]) => { o![0] = 0; for (const v of x) for (let i = 0; i < v.length; i++) o![0] += v[i]!; },
     backward: (_x, _y, _s, [g], gx) => { for (const v of gx) v!.fill(g![0]!); },
-  }));
+  });
   tape.backward(s!);
   assert.deepEqual(c.fresh, [true, false]);
   assert.deepEqual([...a.grad!], [4, 4, 4, 4, 4, 4]);

@@ -5,19 +5,21 @@
  *
  * - runs the kernel when it takes the call (every input float32, `kernel.accepts()`, and the
  *   kernel reports that it ran), else the forward pass given here, its twin;
- * - makes the outputs and the saved buffers (from the step's BufferPool when one is active);
- * - records the backward pass on the tape when an input needs a gradient: it runs the kernel's
- *   backward pass when the forward pass ran on the kernel, else the backward pass given here;
- * - registers the twin's passes with `replayJs`, so a recorded step replays them (a kernel's
- *   calls are recorded by the kernel heap itself).
+ * - takes its context from its inputs (context.ts: the one an input carries, plain when none
+ *   does) and hands it to every pass;
+ * - makes the outputs and the saved buffers (from the context's BufferPool, if any);
+ * - records the backward pass on the context's tape when an input needs a gradient: it runs the
+ *   kernel's backward pass when the forward pass ran on the kernel, else the backward pass given here;
+ * - registers the twin's passes with the context's recorder (OpContext.replayJs), so a recorded
+ *   step replays them (a kernel's calls are recorded by the kernel heap itself).
  *
  * The gradients it hands to a backward pass are the inputs' own buffers, zeroed on first use,
  * and a backward pass adds into them; null for an input whose gradient is not wanted (it needs
  * none, or the op stops it: `OpDef.grads`).
  */
-import { dtypeOf, recordingJs, replayJs, sizeOf, Tensor, type Buf, type DType } from './tensor.js';
-import { alloc, allocOverwritten } from './pool.js';
-import { activeTape, type Tape } from './tape.js';
+import { dtypeOf, sizeOf, Tensor, type Buf, type DType } from './tensor.js';
+import { OpContext } from './context.js';
+import type { Tape } from './tape.js';
 
 type F = Float32Array;
 
@@ -26,9 +28,9 @@ export interface OpKernel<S> {
   /** Checked before any buffer is made: false runs the twin (a shape it cannot take, kernels off …). */
   accepts?(): boolean;
   /** Writes every output in full (and the saved buffers it uses). */
-  forward(x: readonly F[], y: readonly F[], saved: S): boolean;
+  forward(x: readonly F[], y: readonly F[], saved: S, ctx: OpContext): boolean;
   /** Adds each input's gradient into gx[i] (null: not wanted); an absent output gradient (null) reads as zeros. */
-  backward(x: readonly F[], y: readonly F[], saved: S, gy: readonly (F | null)[], gx: readonly (F | null)[], fresh: boolean): boolean;
+  backward(x: readonly F[], y: readonly F[], saved: S, gy: readonly (F | null)[], gx: readonly (F | null)[], fresh: boolean, ctx: OpContext): boolean;
   /**
    * The backward pass can write, rather than add to, the gradient of input 0 when the op is
    * the first to give it one (it is then made without zeroing, and `fresh` is true): a memory's
@@ -45,14 +47,14 @@ export interface OpDef<S> {
   /** per input, false where the op stops its gradient (default: every input gets one) */
   readonly grads?: readonly boolean[];
   /**
-   * Makes the buffers the backward pass reads besides inputs and outputs (allocOverwritten, so
-   * the pool's), once per call. @param onKernel true when the kernel will run the call
+   * Makes the buffers the backward pass reads besides inputs and outputs (ctx.allocOverwritten,
+   * so the step's pool's), once per call. @param onKernel true when the kernel will run the call
    */
-  save?(dtype: DType, onKernel: boolean): S;
+  save?(dtype: DType, onKernel: boolean, ctx: OpContext): S;
   /** The twin: writes every element of every output (and of the saved buffers it uses). */
-  forward?(x: readonly Buf[], y: readonly Buf[], saved: S): void;
+  forward?(x: readonly Buf[], y: readonly Buf[], saved: S, ctx: OpContext): void;
   /** The twin's backward: adds into gx[i] (null: not wanted); gy[k] null where output k has no gradient. */
-  backward?(x: readonly Buf[], y: readonly Buf[], saved: S, gy: readonly (Buf | null)[], gx: readonly (Buf | null)[]): void;
+  backward?(x: readonly Buf[], y: readonly Buf[], saved: S, gy: readonly (Buf | null)[], gx: readonly (Buf | null)[], ctx: OpContext): void;
   /** Instead of forward and backward where the kernel does not run: the op built from other ops. */
   composite?(): Tensor[];
   readonly kernel?: OpKernel<S>;
@@ -63,28 +65,29 @@ export function op<S = undefined>(def: OpDef<S>): Tensor[] {
   // plain loops, no closures unless a replay records: this runs for every op of every time step
   const { inputs, kernel, grads } = def;
   const nIn = inputs.length;
+  const ctx = contextOf(inputs);
   const dtype = dtypeOf(inputs[0]!.data);
   let f32 = kernel !== undefined;
   for (let i = 0; f32 && i < nIn; i++) f32 = inputs[i]!.data instanceof Float32Array;
   if (f32 && kernel!.accepts !== undefined) f32 = kernel!.accepts();
   if (!f32 && def.forward === undefined && def.composite !== undefined) return def.composite();
-  const saved = def.save ? def.save(dtype, f32) : (undefined as S);
+  const saved = def.save ? def.save(dtype, f32, ctx) : (undefined as S);
   const shapes = def.outputs, nOut = shapes.length;
   const y: Buf[] = new Array<Buf>(nOut);
-  for (let k = 0; k < nOut; k++) y[k] = allocOverwritten(dtype, sizeOf(shapes[k]!));
+  for (let k = 0; k < nOut; k++) y[k] = ctx.allocOverwritten(dtype, sizeOf(shapes[k]!));
   const x: Buf[] = new Array<Buf>(nIn);
   for (let i = 0; i < nIn; i++) x[i] = inputs[i]!.data;
-  let onKernel = f32 && kernel!.forward(x as F[], y as F[], saved);
+  let onKernel = f32 && kernel!.forward(x as F[], y as F[], saved, ctx);
   if (!onKernel) {
     if (def.composite !== undefined && def.forward === undefined) return def.composite();
     const forward = def.forward!;
-    forward(x, y, saved);
+    forward(x, y, saved, ctx);
     // a pass's arguments are fixed here, so the same call runs again in a replay
-    if (recordingJs()) replayJs(() => forward(x, y, saved));
+    if (ctx.recorder !== null) ctx.replayJs(() => forward(x, y, saved, ctx));
   }
-  const tape = tapeOf(inputs, grads);
+  const tape = tapeOf(ctx, inputs, grads);
   const out: Tensor[] = new Array<Tensor>(nOut);
-  for (let k = 0; k < nOut; k++) out[k] = new Tensor(y[k]!, shapes[k]!, tape !== null);
+  for (let k = 0; k < nOut; k++) out[k] = new Tensor(y[k]!, shapes[k]!, tape !== null, ctx);
   if (tape === null) return out;
   tape.push(() => {
     const gy: (Buf | null)[] = new Array<Buf | null>(nOut);
@@ -94,11 +97,11 @@ export function op<S = undefined>(def: OpDef<S>): Tensor[] {
     if (onKernel) {
       const first = inputs[0]!;
       const fresh = kernel!.writesFreshGradient === true && first.requiresGrad && grads?.[0] !== false && first.grad === null;
-      if (fresh) first.grad = allocOverwritten(dtype, first.size);
+      if (fresh) first.grad = ctx.allocOverwritten(dtype, first.size);
       const gx = gradients(inputs, grads);
       let ran: boolean;
       try {
-        ran = kernel!.backward(x as F[], y as F[], saved, gy as (F | null)[], gx as (F | null)[], fresh);
+        ran = kernel!.backward(x as F[], y as F[], saved, gy as (F | null)[], gx as (F | null)[], fresh, ctx);
       } catch (err) {
         if (fresh) first.grad = null; // never written: no gradient rather than garbage
         throw err;
@@ -110,15 +113,32 @@ export function op<S = undefined>(def: OpDef<S>): Tensor[] {
     const backward = def.backward;
     if (backward === undefined) throw new Error('op: a composite op ran its forward pass on the kernel, so its backward pass needs the kernel too');
     const gx = gradients(inputs, grads);
-    backward(x, y, saved, gy, gx);
-    if (recordingJs()) replayJs(() => backward(x, y, saved, gy, gx));
+    backward(x, y, saved, gy, gx, ctx);
+    if (ctx.recorder !== null) ctx.replayJs(() => backward(x, y, saved, gy, gx, ctx));
   });
   return out;
 }
 
-/** The recording tape when an input whose gradient the op gives needs one, else null. */
-function tapeOf(inputs: readonly Tensor[], grads: readonly boolean[] | undefined): Tape | null {
-  const tape = activeTape();
+/**
+ * The context an op on `inputs` runs in: the one its inputs carry (parameters and other tensors
+ * made outside a step carry the plain one, which gives way to any other).
+ * @throws when two inputs carry different contexts (tensors of two steps)
+ */
+export function contextOf(inputs: readonly Tensor[]): OpContext {
+  const plain = OpContext.plain;
+  let ctx = plain;
+  for (let i = 0; i < inputs.length; i++) {
+    const c = inputs[i]!.ctx;
+    if (c === ctx || c === plain) continue;
+    if (ctx !== plain) throw new Error('op: its inputs come from two different step contexts (tensors of one step used in another)');
+    ctx = c;
+  }
+  return ctx;
+}
+
+/** The context's tape when an input whose gradient the op gives needs one, else null. */
+function tapeOf(ctx: OpContext, inputs: readonly Tensor[], grads: readonly boolean[] | undefined): Tape | null {
+  const tape = ctx.tape;
   if (tape === null) return null;
   for (let i = 0; i < inputs.length; i++) if (inputs[i]!.requiresGrad && grads?.[i] !== false) return tape;
   return null;
@@ -139,7 +159,7 @@ export function op1<S = undefined>(def: OpDef<S>): Tensor {
   return op(def)[0]!;
 }
 
-/** A zeroed buffer of n elements like `b` (from the active pool): scratch for a twin's pass. */
-export function scratchLike(b: Buf, n: number): Buf {
-  return alloc(dtypeOf(b), n);
+/** A zeroed buffer of n elements like `b` (from the context's pool): scratch for a twin's pass. */
+export function scratchLike(ctx: OpContext, b: Buf, n: number): Buf {
+  return ctx.alloc(dtypeOf(b), n);
 }

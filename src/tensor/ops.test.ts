@@ -6,7 +6,7 @@ import {
 import { probeWeights, randomParam } from './gradcheck.js';
 import { Rng } from './random.js';
 import { Tensor } from './tensor.js';
-import { Tape, withTape } from './tape.js';
+import { onTape, Tape } from './tape.js';
 import { assertAllClose, assertFinite, assertGradcheck, gradOf } from './testing.js';
 
 // Distinct sizes so a swapped axis fails: B=2, K=5.
@@ -171,7 +171,7 @@ test('weightedSum: value, gradient and a length check', () => {
 test('addScalars: sum, gradient 1 to each requiring input, rejects a non-scalar', () => {
   const a = Tensor.from([1.5], [1], 'f64', true), b = Tensor.from([-4], [1], 'f64', false), c = Tensor.from([2], [1], 'f64', true);
   const tape = new Tape();
-  const s = withTape(tape, () => addScalars([a, b, c]));
+  const s = onTape(tape, [a, b, c], () => addScalars([a, b, c]));
   assert.equal(s.data[0], -0.5);
   tape.backward(s);
   assert.equal(a.grad![0], 1);

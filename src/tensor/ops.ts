@@ -3,7 +3,6 @@
  * Shapes use docs/model.md's letters; 2-D ops take batch-major `[B, K]` tensors.
  */
 import { expectShape, Tensor, type Buf } from './tensor.js';
-import { tapeFor } from './tape.js';
 import { op1 } from './op.js';
 
 /** An activation, applied elementwise (softmax: over the group of values it is given). */
@@ -157,8 +156,8 @@ export function firstRows(x: Tensor, n: number): Tensor {
   }
   if (n === B) return x;
   const len = (x.size / B) * n;
-  const tape = tapeFor(x);
-  const y = new Tensor(x.data.subarray(0, len), [n, ...x.shape.slice(1)], tape !== null);
+  const tape = x.requiresGrad ? x.ctx.tape : null;
+  const y = new Tensor(x.data.subarray(0, len), [n, ...x.shape.slice(1)], tape !== null, x.ctx);
   // x's gradient is made now (zeroed) so the view's can be part of it
   if (tape) y.grad = x.g().subarray(0, len);
   return y;

@@ -1,13 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Buf } from './tensor.js';
-import { alloc, allocOverwritten, BufferPool, withPool } from './pool.js';
+import { BufferPool } from './pool.js';
+import { OpContext } from './context.js';
+
+/** One step of `pool`: `fn` takes its buffers through the step's context. */
+function inStep<T>(pool: BufferPool, fn: (s: OpContext) => T): T {
+  return fn(OpContext.step(pool));
+}
 
 test('BufferPool: a step gets the buffers of the last step back, zeroed, each at most once', () => {
   const pool = new BufferPool();
-  const first = withPool(pool, () => [alloc('f32', 5), alloc('f64', 3), alloc('f32', 5)]);
+  const first = inStep(pool, (s) => [s.alloc('f32', 5), s.alloc('f64', 3), s.alloc('f32', 5)]);
   for (const b of first) b.fill(9);
-  const second = withPool(pool, () => [alloc('f32', 5), alloc('f64', 3), alloc('f32', 5)]);
+  const second = inStep(pool, (s) => [s.alloc('f32', 5), s.alloc('f64', 3), s.alloc('f32', 5)]);
   assert.equal(new Set(second).size, 3, 'three different buffers');
   for (const b of second) assert.ok(first.includes(b), 'reused');
   for (const b of second) assert.ok(b.every((v) => v === 0), 'zeroed');
@@ -17,23 +23,23 @@ test('BufferPool: a step gets the buffers of the last step back, zeroed, each at
 
 test('BufferPool: another size or dtype gets a fresh buffer; allocOverwritten skips the zeroing; outside a pool nothing is reused', () => {
   const pool = new BufferPool();
-  const a = withPool(pool, () => alloc('f32', 4));
-  const c = withPool(pool, () => alloc('f32', 6));
+  const a = inStep(pool, (s) => s.alloc('f32', 4));
+  const c = inStep(pool, (s) => s.alloc('f32', 6));
   assert.notEqual(c, a);
-  const d = withPool(pool, () => alloc('f64', 6));
+  const d = inStep(pool, (s) => s.alloc('f64', 6));
   assert.notEqual(d, c);
   d.fill(7);
-  const e = withPool(pool, () => allocOverwritten('f64', 6));
+  const e = inStep(pool, (s) => s.allocOverwritten('f64', 6));
   assert.equal(e, d);
   assert.equal(e[0], 7, 'not zeroed: its caller overwrites it');
-  assert.notEqual(alloc('f32', 4), alloc('f32', 4));
+  assert.notEqual(OpContext.plain.alloc('f32', 4), OpContext.plain.alloc('f32', 4));
   assert.equal(pool.bytes, 4 * 4 + 6 * 4 + 6 * 8);
 });
 
 test('BufferPool: steps of different lengths share buffers, so the pool holds what the largest step needs', () => {
   const pool = new BufferPool();
   // a step of length T takes T buffers of 10 floats and one of 10·T
-  const step = (T: number): Buf[] => withPool(pool, () => [...Array.from({ length: T }, () => alloc('f32', 10)), alloc('f32', 10 * T)]);
+  const step = (T: number): Buf[] => inStep(pool, (s) => [...Array.from({ length: T }, () => s.alloc('f32', 10)), s.alloc('f32', 10 * T)]);
   for (const T of [3, 8, 5, 8, 3]) step(T);
   const made = pool.fresh;
   assert.equal(made, 8 + 3); // eight of 10, one each of 30, 80, 50
@@ -45,10 +51,10 @@ test('BufferPool: steps of different lengths share buffers, so the pool holds wh
 test('BufferPool: a size idle for keepSteps steps goes back to the allocator; clear gives back everything', () => {
   const released: number[] = [];
   const pool = new BufferPool({ alloc: () => null, release: (b) => released.push(b.length), zero: (b) => b.fill(0) }, 3);
-  withPool(pool, () => [alloc('f32', 7), alloc('f32', 2)]);
-  for (let i = 0; i < 3; i++) withPool(pool, () => alloc('f32', 2));
+  inStep(pool, (s) => [s.alloc('f32', 7), s.alloc('f32', 2)]);
+  for (let i = 0; i < 3; i++) inStep(pool, (s) => s.alloc('f32', 2));
   assert.deepEqual(released, [], 'idle for two steps: kept');
-  withPool(pool, () => alloc('f32', 2));
+  inStep(pool, (s) => s.alloc('f32', 2));
   assert.deepEqual(released, [7], 'idle for three: given back');
   assert.equal(pool.bytes, 2 * 4);
   pool.clear();
@@ -59,7 +65,7 @@ test('BufferPool: a size idle for keepSteps steps goes back to the allocator; cl
 test('BufferPool: the k-th buffer of a size a step takes is the same every step (what a recorded step relies on); holds() tells whether a step\'s buffers are all still there', () => {
   const released: number[] = [];
   const pool = new BufferPool({ alloc: () => null, release: (b) => released.push(b.length), zero: (b) => b.fill(0) }, 2);
-  const step = (T: number): Buf[] => withPool(pool, () => [alloc('f32', 3), ...Array.from({ length: T }, () => alloc('f32', 10)), alloc('f64', 3)]);
+  const step = (T: number): Buf[] => inStep(pool, (s) => [s.alloc('f32', 3), ...Array.from({ length: T }, () => s.alloc('f32', 10)), s.alloc('f64', 3)]);
   const long = step(4);
   const longUsage = pool.usage();
   const short = step(2);
@@ -91,13 +97,13 @@ test('BufferPool: the k-th buffer of a size a step takes is the same every step 
 test('BufferPool: a replayed step counts as using the buffers its recorded step took, so they are not given back', () => {
   const released: number[] = [];
   const pool = new BufferPool({ alloc: () => null, release: (b) => released.push(b.length), zero: (b) => b.fill(0) }, 3);
-  withPool(pool, () => [alloc('f32', 4), alloc('f32', 4), alloc('f32', 8)]);
+  inStep(pool, (s) => [s.alloc('f32', 4), s.alloc('f32', 4), s.alloc('f32', 8)]);
   const usage = pool.usage(); // two of 4, one of 8
   for (let i = 0; i < 10; i++) {
-    withPool(pool, () => alloc('f32', 4)); // another shape's ordinary step: one of 4
+    inStep(pool, (s) => s.alloc('f32', 4)); // another shape's ordinary step: one of 4
     pool.replayed(usage);
   }
   assert.deepEqual(released, []);
-  for (let i = 0; i < 3; i++) withPool(pool, () => alloc('f32', 4));
+  for (let i = 0; i < 3; i++) inStep(pool, (s) => s.alloc('f32', 4));
   assert.deepEqual(released, [4, 8], 'with no replays, the buffers only the replayed step used go back');
 });

@@ -1,24 +1,9 @@
 /**
- * @file Where a step's buffers come from: `alloc` and `allocOverwritten` (ordinary arrays, or the
- * active BufferPool's), and the BufferPool that reuses a training step's buffers from one step
- * to the next (stable assignment: what step replay relies on, src/train/replay.ts).
+ * @file The BufferPool that reuses a training step's buffers from one step to the next (stable
+ * assignment: what step replay relies on, src/train/replay.ts). A step's ops take from the pool
+ * of their context (OpContext.alloc, context.ts).
  */
 import type { Buf, DType } from './tensor.js';
-
-/** A zeroed buffer of `n` elements of the given dtype (from the active BufferPool, if any). */
-export function alloc(dtype: DType, n: number): Buf {
-  if (activePool !== null) return activePool.take(dtype, n, true);
-  return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
-}
-
-/**
- * Like alloc, but a pooled buffer keeps whatever the last step left in it: only for an output
- * the caller then overwrites entirely (it saves zeroing a large buffer every step).
- */
-export function allocOverwritten(dtype: DType, n: number): Buf {
-  if (activePool !== null) return activePool.take(dtype, n, false);
-  return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
-}
 
 /** Where a BufferPool gets its float32 buffers (the kernel heap, see src/kernels/heap.ts). */
 export interface F32Allocator {
@@ -108,7 +93,7 @@ export class BufferPool {
     this.nTouched = 0;
   }
 
-  /** @param zero false: the caller overwrites every element (see allocOverwritten) */
+  /** @param zero false: the caller overwrites every element (see OpContext.allocOverwritten) */
   take(dtype: DType, n: number, zero = true): Buf {
     const lists = dtype === 'f64' ? this.lists64 : this.lists32;
     let l = lists.get(n);
@@ -218,19 +203,5 @@ export class BufferPool {
   private dropOne(b: Buf): void {
     this.released++;
     if (this.f32 !== null && b instanceof Float32Array) this.f32.release(b);
-  }
-}
-
-let activePool: BufferPool | null = null;
-
-/** Runs `fn` as one step of `pool`: every `alloc` in it is served by the pool (see BufferPool). */
-export function withPool<T>(pool: BufferPool, fn: () => T): T {
-  const prev = activePool;
-  pool.begin();
-  activePool = pool;
-  try {
-    return fn();
-  } finally {
-    activePool = prev;
   }
 }

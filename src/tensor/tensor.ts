@@ -5,7 +5,7 @@
  * Every op allocates its output with the dtype of its inputs, so the same model code
  * runs in float32 (training) and float64 (finite-difference gradient checks).
  */
-import { alloc } from './pool.js';
+import { OpContext } from './context.js';
 
 export type Buf = Float32Array | Float64Array;
 export type DType = 'f32' | 'f64';
@@ -45,28 +45,6 @@ export interface Batch {
   readonly optimalBits?: number;
 }
 
-let jsRecorder: ((fn: ReplayJs, scratch: boolean) => void) | null = null;
-
-/** Sets (or, with null, ends) where replayJs sends what it is given; src/train/replay.ts only. */
-export function setJsRecorder(r: ((fn: ReplayJs, scratch: boolean) => void) | null): void {
-  jsRecorder = r;
-}
-
-/**
- * While a step is being recorded for replay, records `fn`: JavaScript work on the step's buffers
- * that the caller has just done (with this step's batch). Outside a recording it does nothing.
- * @param scratch true when `fn` writes only a kernel call's scratch block (kernels/memory.ts
- * `table`): a replay then skips it when the scratch still holds what it wrote
- */
-/** True while a step is being recorded for replay (replayJs then keeps what it is given). */
-export function recordingJs(): boolean {
-  return jsRecorder !== null;
-}
-
-export function replayJs(fn: ReplayJs, scratch = false): void {
-  if (jsRecorder !== null) jsRecorder(fn, scratch);
-}
-
 export function dtypeOf(b: Buf): DType {
   return b instanceof Float64Array ? 'f64' : 'f32';
 }
@@ -86,6 +64,11 @@ export class Tensor {
     readonly shape: readonly number[],
     /** True for parameters and for every op output that depends on one while a tape records. */
     readonly requiresGrad = false,
+    /**
+     * The context the tensor was made in (its step's pool, tape and recorder), which the ops
+     * on it take theirs from; plain for parameters. Reassigned only by `onTape`.
+     */
+    public ctx: OpContext = OpContext.plain,
   ) {
     if (sizeOf(shape) !== data.length) {
       throw new Error(`Tensor: shape [${shape.join(', ')}] needs ${sizeOf(shape)} elements, buffer has ${data.length}`);
@@ -100,27 +83,29 @@ export class Tensor {
     return this.data.length;
   }
 
-  /** The gradient buffer, zero-filled on first call. */
+  /** The gradient buffer, zero-filled on first call (from the tensor's context's pool). */
   g(): Buf {
-    if (this.grad === null) this.grad = alloc(this.dtype, this.data.length);
+    if (this.grad === null) this.grad = this.ctx.alloc(this.dtype, this.data.length);
     return this.grad;
   }
 
-  static zeros(shape: readonly number[], dtype: DType = 'f32', requiresGrad = false): Tensor {
-    return new Tensor(alloc(dtype, sizeOf(shape)), shape, requiresGrad);
+  /** Zeros, in `ctx` (default: plain, outside any step). */
+  static zeros(shape: readonly number[], dtype: DType = 'f32', requiresGrad = false, ctx: OpContext = OpContext.plain): Tensor {
+    return new Tensor(ctx.alloc(dtype, sizeOf(shape)), shape, requiresGrad, ctx);
   }
 
-  static from(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', requiresGrad = false): Tensor {
-    const data = alloc(dtype, values.length);
+  static from(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', requiresGrad = false, ctx: OpContext = OpContext.plain): Tensor {
+    const data = ctx.alloc(dtype, values.length);
     data.set(values);
-    return new Tensor(data, shape, requiresGrad);
+    return new Tensor(data, shape, requiresGrad, ctx);
   }
 
-  static full(shape: readonly number[], value: number, dtype: DType = 'f32'): Tensor {
-    const t = Tensor.zeros(shape, dtype);
+  /** `value` everywhere, in `ctx` (a recorded step's replay fills it again). */
+  static full(shape: readonly number[], value: number, dtype: DType = 'f32', ctx: OpContext = OpContext.plain): Tensor {
+    const t = Tensor.zeros(shape, dtype, false, ctx);
     const fill = (): void => void t.data.fill(value);
     fill();
-    replayJs(fill);
+    ctx.replayJs(fill);
     return t;
   }
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { gradcheck, type GradcheckOptions } from './gradcheck.js';
 import { weightedSum } from './ops.js';
 import { type Tensor } from './tensor.js';
-import { Tape, withTape } from './tape.js';
+import type { OpContext } from './context.js';
+import { onTape, Tape } from './tape.js';
 
 /** Fails with the first element where |a − e| > atol + rtol·|e| (or either is not finite). */
 export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-6, rtol = 1e-5, what = 'values'): void {
@@ -19,7 +20,7 @@ export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<nu
 }
 
 /** Runs `gradcheck` and fails with the worst element when any gradient disagrees. */
-export function assertGradcheck(f: () => Tensor, inputs: readonly Tensor[], opts: GradcheckOptions = {}): void {
+export function assertGradcheck(f: (ctx: OpContext) => Tensor, inputs: readonly Tensor[], opts: GradcheckOptions = {}): void {
   const r = gradcheck(f, inputs, opts);
   assert.ok(r.checked > 0, 'gradcheck checked no element');
   assert.ok(r.ok, `gradient mismatch (max abs error ${r.maxAbsErr}): ${r.worst}`);
@@ -35,7 +36,7 @@ export function assertFinite(values: ArrayLike<number>, what = 'values'): void {
 export function gradOf(f: (x: Tensor) => Tensor, x: Tensor, c: ArrayLike<number>): Float64Array {
   x.grad = null;
   const tape = new Tape();
-  const loss = withTape(tape, () => weightedSum(f(x), c));
+  const loss = onTape(tape, [x], () => weightedSum(f(x), c));
   tape.backward(loss);
   return Float64Array.from(x.grad ?? new Float64Array(x.size));
 }

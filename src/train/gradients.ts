@@ -7,8 +7,9 @@ import type { Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
 import { activeHeap } from '../kernels/wasm.js';
 import { type Buf } from '../tensor/tensor.js';
-import { BufferPool, withPool } from '../tensor/pool.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import type { BufferPool } from '../tensor/pool.js';
+import { Tape } from '../tensor/tape.js';
+import { OpContext, type JsRecorder } from '../tensor/context.js';
 import { StepReplay, stepReplayEnabled, type ReplayStats } from './replay.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 
@@ -58,7 +59,7 @@ export class StepContext {
 /** @param rows as MemoryModel.forward's (null: every sample at every step) */
 function accumulateOne(model: MemoryModel, batch: Batch, steps: StepContext, normaliser: number, rows: readonly number[] | null): number {
   const replay = replayFor(model, steps);
-  if (replay === null) return ordinaryStep(model, batch, steps.pool, normaliser, rows)[0]![0]!;
+  if (replay === null) return ordinaryStep(model, batch, steps.pool, normaliser, rows, null)[0]![0]!;
   // (its arguments set for this step: no closure made per step)
   const s = steps.ordinary;
   s.model = model;
@@ -68,15 +69,17 @@ function accumulateOne(model: MemoryModel, batch: Batch, steps: StepContext, nor
   return replay.run(batch, normaliser, s.run, rows)[0]![0]!;
 }
 
-/** A training step the ordinary way: the model's code on a tape, then the backward pass. */
-function ordinaryStep(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number, rows: readonly number[] | null): Buf[] {
+/**
+ * A training step the ordinary way: the model's code on a tape, then the backward pass, in a
+ * context of its own (a step of `pool`, this tape, `recorder`); nothing that holds one of the
+ * step's buffers outlives it.
+ */
+function ordinaryStep(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number, rows: readonly number[] | null, recorder: JsRecorder | null): Buf[] {
   const tape = new Tape();
-  // the step's buffers come from the pool; nothing that holds one outlives this block
-  return withPool(pool, () => {
-    const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B, undefined, rows ?? undefined), batch, normaliser));
-    tape.backward(loss);
-    return [loss.data];
-  });
+  const ctx = OpContext.step(pool, tape, recorder);
+  const loss = maskedBceLoss(model.forward(ctx, batch.input, batch.T, batch.B, undefined, rows ?? undefined), batch, normaliser);
+  tape.backward(loss);
+  return [loss.data];
 }
 
 class OrdinaryStep {
@@ -85,7 +88,7 @@ class OrdinaryStep {
   normaliser = 1;
   rows: readonly number[] | null = null;
   constructor(readonly pool: BufferPool) {}
-  readonly run = (): Buf[] => ordinaryStep(this.model!, this.batch!, this.pool, this.normaliser, this.rows);
+  readonly run = (recorder: JsRecorder | null): Buf[] => ordinaryStep(this.model!, this.batch!, this.pool, this.normaliser, this.rows, recorder);
 }
 
 /**
@@ -117,9 +120,10 @@ export function scatterRows(z: readonly Buf[], idx: readonly number[], from: num
 }
 
 function forwardOne(model: MemoryModel, batch: Batch, steps: StepContext, rows: readonly number[] | null): readonly Buf[] {
-  const ordinary = (): Buf[] => withPool(steps.pool, () => model.forward(batch.input, batch.T, batch.B, undefined, rows ?? undefined).map((z) => z.data));
+  const ordinary = (recorder: JsRecorder | null): Buf[] =>
+    model.forward(OpContext.step(steps.pool, null, recorder), batch.input, batch.T, batch.B, undefined, rows ?? undefined).map((z) => z.data);
   const replay = replayFor(model, steps);
-  return replay === null ? ordinary() : replay.run(batch, 0, ordinary, rows);
+  return replay === null ? ordinary(null) : replay.run(batch, 0, ordinary, rows);
 }
 
 /** A copy of what the context's step replay has done so far, or null if it has none. */

@@ -7,7 +7,7 @@ import { DEFAULTS } from '../config/schema.js';
 import { randomParam } from '../tensor/gradcheck.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { onTape, Tape } from '../tensor/tape.js';
 import { assertAllClose, assertFinite, assertGradcheck } from '../tensor/testing.js';
 
 // Distinct sizes so a swapped axis fails: T=3, B=2, Y=4.
@@ -122,7 +122,7 @@ test('maskedBceLoss: logits ±50 stay finite in value and gradient', () => {
     return z;
   });
   const tape = new Tape();
-  const loss = withTape(tape, () => maskedBceLoss(logits, batch));
+  const loss = onTape(tape, logits, () => maskedBceLoss(logits, batch));
   tape.backward(loss);
   assertFinite(loss.data);
   // every wrong cell costs 50, every right one ≈ e^−50

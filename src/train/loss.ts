@@ -6,8 +6,8 @@
  *   bitErrorsPerSeq = Σ mask·[round(σ(z)) ≠ y] / B
  */
 import { sigmoidScalar } from '../tensor/ops.js';
-import { expectShape, replayJs, Tensor, type Buf } from '../tensor/tensor.js';
-import { tapeFor } from '../tensor/tape.js';
+import { expectShape, Tensor, type Buf } from '../tensor/tensor.js';
+import { contextOf } from '../tensor/op.js';
 import type { Batch } from '../tasks/batch.js';
 
 export function bceWithLogits(z: number, y: number): number {
@@ -40,8 +40,10 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
   });
   // its own tape record rather than op()'s: both passes take the batch and the normaliser as
   // arguments (a replay hands them its own), where op()'s passes have theirs fixed
-  const tape = tapeFor(...logits);
-  const out = Tensor.zeros([1], logits[0]!.dtype, tape !== null);
+  // (in the logits' context: the step's pool, tape and recorder)
+  const ctx = contextOf(logits);
+  const tape = ctx.tape !== null && logits.some((z) => z.requiresGrad) ? ctx.tape : null;
+  const out = Tensor.zeros([1], logits[0]!.dtype, tape !== null, ctx);
   // both passes are functions of the batch and the normaliser, so a replay of the step redoes
   // them with its own
   const forward = (batch: Batch, normaliser: number): void => {
@@ -50,7 +52,7 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
     out.data[0] = sum * (1 / normaliser);
   };
   forward(batch, normaliser);
-  replayJs(forward);
+  ctx.replayJs(forward);
   if (tape) {
     tape.push(() => {
       const g = out.grad;
@@ -73,7 +75,7 @@ export function maskedBceLoss(logits: readonly Tensor[], batch: Batch, normalise
         }
       };
       backward(batch, normaliser);
-      replayJs(backward);
+      ctx.replayJs(backward);
     });
   }
   return out;

@@ -11,7 +11,7 @@ import type { OptimizerConfig } from '../config/schema.js';
 import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import type { Buf, Tensor } from '../tensor/tensor.js';
-import { alloc } from '../tensor/pool.js';
+import { OpContext } from '../tensor/context.js';
 
 export interface Optimizer {
   /**
@@ -104,7 +104,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
     for (const n of names) {
       const p = params.get(n)!;
       // beside the parameters on the kernel heap when they are there (for the SIMD checks and copies)
-      const b = (heap !== null && heap.owns(p.data) ? heap.alloc(p.size) : null) ?? alloc(p.dtype, p.size);
+      const b = (heap !== null && heap.owns(p.data) ? heap.alloc(p.size) : null) ?? OpContext.plain.alloc(p.dtype, p.size);
       if (cfg.name === 'rmsprop-tf' && slot === 'square_avg') b.fill(1);
       buffers.set(`${slot}.${n}`, b);
     }

@@ -10,8 +10,9 @@ import { LengthGroups } from '../tasks/groups.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor, type Buf } from '../tensor/tensor.js';
-import { allocOverwritten, BufferPool, withPool, type F32Allocator } from '../tensor/pool.js';
-import { Tape, withTape } from '../tensor/tape.js';
+import { BufferPool, type F32Allocator } from '../tensor/pool.js';
+import { Tape } from '../tensor/tape.js';
+import { OpContext as LibraryOpContext } from '../index.js';
 import { concat } from '../nn/columns.js';
 import { linear } from '../nn/linear.js';
 import { releaseParams } from '../kernels/adopt.js';
@@ -20,7 +21,7 @@ import { heapAllocator } from '../kernels/wasm.js';
 import { accumulateGradients, forwardLogits, replayFor, StepContext } from './gradients.js';
 import { setStepReplay, StepReplay, type ReplayStats } from './replay.js';
 import { seedStreams, Trainer } from './trainer.js';
-import { replayJs as libraryReplayJs } from '../index.js';
+import { OpContext, type JsRecorder } from '../tensor/context.js';
 
 const heap = kernelHeapOrNull();
 const skip = heap === null ? 'the WASM kernels are not built' : false;
@@ -154,20 +155,20 @@ for (const [preset, groupSize] of [['dnc-repeat-copy-small', 0], ['dnc-repeat-co
 
 /**
  * The model's logits plus K through a kernel product, K made by JavaScript: `data` adds 0.01 ×
- * the sum of the step's input and `constant` 0.25, neither telling replayJs (a replay would not
+ * the sum of the step's input and `constant` 0.25, neither telling ctx.replayJs (a replay would not
  * redo them; the constant is the same every step, so only a replay on NaN-filled buffers shows
- * that it reads what it never writes); `registered` is `data` told to replayJs.
+ * that it reads what it never writes); `registered` is `data` told to the step context's replayJs.
  */
 function jsWrites(kind: 'data' | 'constant' | 'registered'): (m: MemoryModel, task: Task) => MemoryModel {
   return (inner, task) => {
     const Y = task.outputSize;
     return {
       config: inner.config, inputSize: inner.inputSize, outputSize: inner.outputSize, params: inner.params,
-      forward(input, T, B, observer) {
-        return inner.forward(input, T, B, observer).map((z) => {
+      forward(ctx: LibraryOpContext, input, T, B, observer) {
+        return inner.forward(ctx, input, T, B, observer).map((z) => {
           // step buffers not zeroed by the pool (no kernel call touches them before the product)
-          const k = new Tensor(allocOverwritten('f32', B * Y), [B, Y]);
-          const sum = new Tensor(allocOverwritten('f32', 2 * Y * Y), [Y, 2 * Y]); // [I | I]
+          const k = new Tensor(ctx.allocOverwritten('f32', B * Y), [B, Y], false, ctx);
+          const sum = new Tensor(ctx.allocOverwritten('f32', 2 * Y * Y), [Y, 2 * Y], false, ctx); // [I | I]
           const write = (x: ArrayLike<number>): void => {
             k.data.fill(kind === 'constant' ? 0.25 : 0.01 * Array.from(x).reduce((a, b) => a + b, 0));
             sum.data.fill(0);
@@ -175,7 +176,7 @@ function jsWrites(kind: 'data' | 'constant' | 'registered'): (m: MemoryModel, ta
           };
           write(input);
           // as the library's users are told to: the same work, as a function of the batch
-          if (kind === 'registered') libraryReplayJs((batch) => write(batch.input));
+          if (kind === 'registered') ctx.replayJs((batch) => write(batch.input));
           return linear(concat([z, k]), sum, null);
         });
       },
@@ -333,6 +334,7 @@ test('KernelHeap recording: calls reach the recorder with their arguments; a ker
       return p;
     },
     fail: (reason: string) => void failures.push(reason),
+    js: () => undefined,
   };
   const b = h.alloc(8)!;
   b.fill(2);
@@ -386,15 +388,15 @@ test('step replay keeps at most its number of shapes: a new one drops the one ru
   const params = [...model.params.values()];
   // three shapes (lengths 1, 2 and 3), each run four times in a row: recorded, checked, replayed
   const batches = [1, 2, 3].map((L) => task.sample(new Rng(5 + L), 4, { length: L }));
-  const ordinary = (batch: Batch) => (): Buf[] => withPool(pool, () => {
+  const ordinary = (batch: Batch) => (recorder: JsRecorder | null): Buf[] => {
     const tape = new Tape();
-    const loss = withTape(tape, () => maskedBceLoss(model.forward(batch.input, batch.T, batch.B), batch));
+    const loss = maskedBceLoss(model.forward(OpContext.step(pool, tape, recorder), batch.input, batch.T, batch.B), batch);
     tape.backward(loss);
     return [loss.data];
-  });
+  };
   const expected = batches.map((b) => {
     params.forEach((p) => p.g().fill(0));
-    return ordinary(b)()[0]![0]!;
+    return ordinary(b)(null)[0]![0]!;
   });
   for (const k of [0, 1, 2, 0]) {
     const replayedBefore = replay.stats.replayed;

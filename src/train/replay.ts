@@ -6,7 +6,8 @@
  * buffers come from a BufferPool that hands the k-th buffer of a size to the k-th request for it
  * (stable assignment), the parameters and their gradients stay where they are, and the few pieces
  * of work done in JavaScript on step buffers (copying the input in, the loss and its gradient,
- * clamping, constants of the initial state) register themselves with `replayJs` as functions of
+ * clamping, constants of the initial state) register themselves with their context's recorder
+ * (OpContext.replayJs) as functions of
  * the batch. Recording one step of a shape (T, B, and the rows schedule when the batch drops its
  * finished samples: MemoryModel.forward) therefore gives a program that, run on another batch of
  * that shape, computes the same loss and adds the same gradients, bit for bit, with no
@@ -30,7 +31,8 @@ import type { Batch } from '../tasks/batch.js';
 import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { Scratch, StepProgram } from './step-program.js';
-import { setJsRecorder, type Buf } from '../tensor/tensor.js';
+import type { Buf } from '../tensor/tensor.js';
+import type { JsRecorder } from '../tensor/context.js';
 import { type BufferPool, type PoolUsage } from '../tensor/pool.js';
 
 let enabled = true;
@@ -46,6 +48,12 @@ export function setStepReplay(on: boolean): void {
 export function stepReplayEnabled(): boolean {
   return enabled;
 }
+
+/**
+ * A step the ordinary way (the model's code, the tape), as one step of the replay's pool, its
+ * JavaScript passes sent to `recorder` (null: none; a recording passes the program's).
+ */
+export type Ordinary = (recorder: JsRecorder | null) => readonly Buf[];
 
 /** One batch shape's program and what it was recorded on. */
 interface Entry {
@@ -113,11 +121,12 @@ export class StepReplay {
   /**
    * A step on `batch`: what `ordinary` does (the model's code, the tape), by replay when it can.
    * @param normaliser the loss normaliser (0 for a forward pass), which the step's JavaScript is given
-   * @param ordinary the step the ordinary way, within its own withPool(pool); returns its result buffers
+   * @param ordinary the step the ordinary way, as a step of `pool` whose context has the recorder
+   * it is given (null: not recorded); returns its result buffers
    * @param rows the rows schedule `ordinary` runs (MemoryModel.forward's), part of the shape
    * @returns the result buffers (valid until the pool's next step)
    */
-  run(batch: Batch, normaliser: number, ordinary: () => readonly Buf[], rows: ArrayLike<number> | null = null): readonly Buf[] {
+  run(batch: Batch, normaliser: number, ordinary: Ordinary, rows: ArrayLike<number> | null = null): readonly Buf[] {
     if (!enabled || activeHeap() !== this.heap) {
       this.dropAll();
       return this.ordinaryStep(ordinary);
@@ -183,9 +192,9 @@ export class StepReplay {
     e.program.dispose();
   }
 
-  private ordinaryStep(ordinary: () => readonly Buf[]): readonly Buf[] {
+  private ordinaryStep(ordinary: Ordinary): readonly Buf[] {
     this.stats.ordinary++;
-    return ordinary();
+    return ordinary(null);
   }
 
   /** Still the parameter and gradient buffers the programs were recorded with. */
@@ -205,16 +214,14 @@ export class StepReplay {
   }
 
   /** An ordinary step, recorded. */
-  private record(key: number, rows: Int32Array | null, ordinary: () => readonly Buf[]): readonly Buf[] {
+  private record(key: number, rows: Int32Array | null, ordinary: Ordinary): readonly Buf[] {
     const program = new StepProgram(this.scratch);
     const fresh = this.pool.fresh;
     let outputs: readonly Buf[];
     this.heap.startRecording(program);
-    setJsRecorder((fn, scratch) => program.js(fn, scratch));
     try {
-      outputs = ordinary();
+      outputs = ordinary((fn, scratch) => program.js(fn, scratch));
     } finally {
-      setJsRecorder(null);
       this.heap.stopRecording();
     }
     const usage = this.pool.usage();
@@ -245,10 +252,10 @@ export class StepReplay {
    * NaN-filled step buffers; the program is kept if both give the same results and gradients to
    * the bit.
    */
-  private check(key: number, e: Entry, batch: Batch, normaliser: number, ordinary: () => readonly Buf[]): readonly Buf[] {
+  private check(key: number, e: Entry, batch: Batch, normaliser: number, ordinary: Ordinary): readonly Buf[] {
     const grads = this.buffers.filter((_, i) => i % 2 === 1);
     const before = grads.map((g) => g.slice());
-    const outputs = ordinary();
+    const outputs = ordinary(null);
     const expectedOut = outputs.map((b) => b.slice());
     const expected = grads.map((g) => g.slice());
     this.stats.ordinary++;

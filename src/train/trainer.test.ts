@@ -7,6 +7,7 @@ import { kernelHeapOrNull } from '../kernels/heap.js';
 import { createTask } from '../tasks/registry.js';
 import { Rng } from '../tensor/random.js';
 import { NonFiniteError, seedStreams, Trainer } from './trainer.js';
+import { OpContext } from '../tensor/context.js';
 
 function trainer(edit: (c: Config) => void = () => {}): Trainer {
   const config = cloneConfig(findPreset('ntm-copy-small')!.config);
@@ -95,11 +96,11 @@ test('dispose and releaseModel give the kernel heap back: trainer after trainer 
     const trainer = new Trainer(model, task, config, streams);
     for (let i = 0; i < 3; i++) trainer.trainStep();
     const batch = task.sample(new Rng(8), 2);
-    const before = model.forward(batch.input, batch.T, batch.B).map((t) => Array.from(t.data));
+    const before = model.forward(OpContext.plain, batch.input, batch.T, batch.B).map((t) => Array.from(t.data));
     trainer.dispose();
     releaseModel(model);
     assert.ok([...model.params.values()].every((p) => !heap.owns(p.data) && !heap.owns(p.grad)), 'parameters off the heap');
-    assert.deepEqual(model.forward(batch.input, batch.T, batch.B).map((t) => Array.from(t.data)), before, 'the same outputs');
+    assert.deepEqual(model.forward(OpContext.plain, batch.input, batch.T, batch.B).map((t) => Array.from(t.data)), before, 'the same outputs');
     assert.throws(() => trainer.trainStep(), /disposed/);
     assert.equal(Number.isFinite(trainer.optimizer.state().step), true, 'the optimiser state is still readable');
     return heap.bytes;
