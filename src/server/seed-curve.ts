@@ -19,16 +19,27 @@ export function spread(values: readonly number[]): { y: number | null; band: [nu
   return { y: median(values), band: values.length > 1 ? [Math.min(...values), Math.max(...values)] : null };
 }
 
-/** One curve from several runs: the median (and range) at each evaluation index; a run that ended carries its last value on. */
+/**
+ * One curve from several runs: at each x where any run was evaluated (by step or by training
+ * time), the median and range of every run's latest value by then. A run that has ended carries
+ * its last value on; a run not yet evaluated by then is left out. The x values only grow, also
+ * by time, where the seeds' evaluations do not line up.
+ */
 export function seedCurve(runs: readonly MetricRecord[][], metric: CurveMetric, x: 'step' | 'time'): SeedBand {
+  const at = (r: MetricRecord): number => (x === 'step' ? r.step : r.elapsedSec);
   const live = runs.filter((r) => r.length > 0);
-  const n = Math.max(0, ...live.map((r) => r.length));
+  const grid = [...new Set(live.flatMap((r) => r.map(at)))].sort((a, b) => a - b);
+  const next = live.map(() => 0); // per run: how many of its evaluations are at or before the grid point
   const xs: number[] = [], ys: (number | null)[] = [], band: ([number, number] | null)[] = [];
-  for (let i = 0; i < n; i++) {
-    // x from the runs that reached this evaluation; y from every run, an ended one at its last
-    const going = live.filter((r) => r.length > i).map((r) => r[i]!);
-    const vals = spread(live.map((r) => metricOf(r[Math.min(i, r.length - 1)]!, metric)).filter((v): v is number => v !== null));
-    xs.push(median(going.map((r) => (x === 'step' ? r.step : r.elapsedSec)))!);
+  for (const t of grid) {
+    const values: number[] = [];
+    live.forEach((r, k) => {
+      while (next[k]! < r.length && at(r[next[k]!]!) <= t) next[k]!++;
+      const v = next[k]! > 0 ? metricOf(r[next[k]! - 1]!, metric) : null;
+      if (v !== null) values.push(v);
+    });
+    const vals = spread(values);
+    xs.push(t);
     ys.push(vals.y);
     band.push(vals.band);
   }
