@@ -13,10 +13,9 @@ import { writeWeighting } from '../memory/write-weighting.js';
 import { readWeighting } from '../memory/read-weighting.js';
 import { followLinksHeads } from '../memory/temporal-read.js';
 import { oneplus } from '../tensor/ops.js';
-import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs, setWeightGradDeferral } from '../nn/linear.js';
+import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
 import { findPreset } from '../config/presets.js';
 import { createTask } from '../tasks/registry.js';
-import { setStepReplay } from '../train/replay.js';
 import { clamp, softmax, sigmoid, tanh, weightedSum, addScalars } from '../tensor/ops.js';
 import { concat, splitActivate } from '../nn/columns.js';
 import { lstmCell } from '../nn/lstm.js';
@@ -682,21 +681,18 @@ test('weight gradients deferred to the end of the backward pass (one list per we
     const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(4));
     const batch = task.sample(new Rng(5), 4);
     const grads = (defer: boolean): { grads: Float32Array[]; lists: number } => {
-      setWeightGradDeferral(defer);
-      setStepReplay(false); // (a recording would put its own kernels in heap.k)
       const k = heap.k;
       let lists = 0;
       heap.k = { ...k, matmulXWtBackwardWList: (...a: number[]) => { lists++; (k.matmulXWtBackwardWList as (...b: number[]) => void)(...a); } } as typeof k;
       try {
         for (const p of model.params.values()) p.g().fill(0);
-        const steps = new StepContext(new BufferPool(heapAllocator()));
+        // (no replay: a recording would put its own kernels in heap.k)
+        const steps = new StepContext(new BufferPool(heapAllocator()), { replay: false, deferWeightGrads: defer });
         accumulateGradients(model, batch, steps);
         steps.pool.clear();
         return { grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), lists };
       } finally {
         heap.k = k;
-        setWeightGradDeferral(true);
-        setStepReplay(true);
       }
     };
     const now = grads(false), later = grads(true);
