@@ -21,7 +21,7 @@ import { concat, splitActivate } from '../nn/columns.js';
 import { lstmCell } from '../nn/lstm.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
-import { headsFused, type HeadSpec } from '../models/params.js';
+import { headsFused, type HeadLayout } from '../models/params.js';
 import { copyTask } from '../tasks/copy.js';
 import { accumulateGradients, StepContext } from '../train/gradients.js';
 import { Rng } from '../tensor/random.js';
@@ -788,8 +788,8 @@ test('whole NTM and DNC training steps: WASM kernels (heads in one product, buff
         const steps = new StepContext(new BufferPool(heapAllocator()));
         const loss = accumulateGradients(model, batch, steps);
         const heads = [...model.params.keys()].filter((n) => n.startsWith('heads.') && n.endsWith('.weight'));
-        const specs = (model as unknown as { heads: HeadSpec[] }).heads;
-        const out = { loss, grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), fused: heads.length > 0 && headsFused(model.params, specs) };
+        const layout = (model as unknown as { heads: HeadLayout }).heads;
+        const out = { loss, grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), fused: heads.length > 0 && headsFused(model.params, layout) };
         steps.pool.clear();
         return out;
       } finally {
