@@ -21,7 +21,7 @@ export { describeRange, type Batch, type Task } from './tasks/batch.js';
 export { createModel, releaseModel, type CreateModelOptions } from './models/registry.js';
 export type { MemoryModel, StepObserver, StepSnapshot } from './models/model.js';
 export { countParams, type ParamStore } from './models/params.js';
-export { Trainer, seedStreams, NonFiniteError, type EvalRecord } from './train/trainer.js';
+export { Trainer, seedStreams, NonFiniteError, type EvalRecord, type TrainerOptions } from './train/trainer.js';
 export { MetricsAccumulator, type Metrics } from './train/loss.js';
 export { fetchKernels, installKernels, type KernelModules } from './kernels/files-web.js';
 export { kernelBuild, type KernelBuild } from './kernels/heap.js';

@@ -18,10 +18,10 @@ export { countParams, type ParamStore } from './models/params.js';
 export { Ntm } from './models/ntm.js';
 export { Dnc } from './models/dnc.js';
 export { LstmStack, type LstmStackState } from './models/lstm-stack.js';
-export { Trainer, seedStreams, NonFiniteError, type EvalRecord } from './train/trainer.js';
+export { Trainer, seedStreams, NonFiniteError, type EvalRecord, type TrainerOptions } from './train/trainer.js';
 export { maskedBceLoss, MetricsAccumulator, type Metrics } from './train/loss.js';
 export { createOptimizer, type Optimizer } from './train/optim.js';
-export { setStepReplay, stepReplayEnabled, type ReplayStats } from './train/replay.js';
+export { type ReplayStats } from './train/replay.js';
 export {
   loadWeights, applyWeights, saveCheckpoint, loadCheckpoint, CheckpointError, CHECKPOINT_VERSION,
   type TrainingState, type LoadedWeights, type LoadedCheckpoint,

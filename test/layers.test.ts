@@ -55,3 +55,14 @@ test('no ambient step state: src/tensor and src/memory hold no module-level vari
   const uses = all.filter((f) => gone.test(readFileSync(f, 'utf8'))).map((f) => f.slice(ROOT.length));
   assert.deepEqual(uses, []);
 });
+
+test('no ambient step settings: step replay and weight-gradient deferral are settings of a StepContext (and a Trainer, a Tape), and a model\'s fused heads are kept by its HeadLayout, not by a module', () => {
+  const files = ['src/train/replay.ts', 'src/train/gradients.ts', 'src/nn/linear.ts', 'src/models/params.ts'].map((f) => join(ROOT, f));
+  const bad = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^(?:export\s+)?(?:let|var)\s+(\w+)|^(?:export\s+)?const\s+(\w+)\s*=\s*new\s+(?:Weak)?Map\b/gm)].map((m) => `${f.slice(ROOT.length)}: ${m[1] ?? m[2]}`));
+  assert.deepEqual(bad, []);
+  // the switches that held them are gone from the whole tree (tests included)
+  const gone = /\b(setStepReplay|stepReplayEnabled|setWeightGradDeferral|backwardScope)\b/;
+  const all = [...sources(''), ...readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: false }).map(String).filter((f) => f.endsWith('.test.ts')).map((f) => join(ROOT, 'src', f))];
+  const uses = all.filter((f) => gone.test(readFileSync(f, 'utf8'))).map((f) => f.slice(ROOT.length));
+  assert.deepEqual(uses, []);
+});

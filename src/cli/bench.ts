@@ -5,7 +5,6 @@
  */
 import { setKernels, activeKernels, kernelsName } from '../kernels/wasm.js';
 import { kernelBuild, setKernelBuild } from '../kernels/heap.js';
-import { setStepReplay, stepReplayEnabled } from '../train/replay.js';
 import { benchPreset, type BenchResult } from '../run/bench-preset.js';
 import { intFlag, parseFlags } from './args.js';
 import { UserError } from './errors.js';
@@ -50,10 +49,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       throw new UserError(`--fma ${f.fma}: the kernels' ${f.fma === 'on' ? 'fused build does not run here (it needs relaxed SIMD and a CPU with FMA)' : 'build without FMA is not built'}; drop --fma`);
     }
   }
-  if (f.replay !== undefined) {
-    if (f.replay !== 'on' && f.replay !== 'off') throw new UserError(`--replay must be on or off, got "${String(f.replay)}"`);
-    setStepReplay(f.replay === 'on');
-  }
+  if (f.replay !== undefined && f.replay !== 'on' && f.replay !== 'off') throw new UserError(`--replay must be on or off, got "${String(f.replay)}"`);
+  const replay = f.replay !== 'off';
   const names = typeof f.preset === 'string' ? [f.preset] : ['ntm-copy', 'dnc-repeat-copy'];
   const steps = intFlag('steps', f.steps) ?? 200;
   const threads = intFlag('threads', f.threads);
@@ -62,15 +59,15 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const atOnce = intFlag('groups-at-once', f['groups-at-once'], 0);
   const results: BenchResult[] = [];
   for (const n of names) {
-    const r = await benchPreset(n, steps, warmup, threads, groups, atOnce);
-    console.log(`${r.preset} (${kernelsName()} kernels${stepReplayEnabled() ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ` +
+    const r = await benchPreset(n, steps, warmup, threads, groups, atOnce, { replay });
+    console.log(`${r.preset} (${kernelsName()} kernels${replay ? '' : ', no replay'}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ` +
       `${r.lengthGroupSize > 0 ? `length groups of ${r.lengthGroupSize}, ${r.lengthGroupsAtOnce > 0 ? r.lengthGroupsAtOnce : 'all'} at once` : 'whole batches'}): ${r.msPerStep.toFixed(2)} ms/step (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}) | ` +
       `${r.sequencesPerSec.toFixed(0)} sequences/s | ${r.gflops.toFixed(2)} GFLOP/s | peak RSS ${r.peakRssMB.toFixed(0)} MB | ` +
       `${r.bufferAllocsPerStep.toFixed(1)} buffers made per step (${r.newShapes} new shapes) | GC ${r.gcMsPerStep.toFixed(2)} ms/step, ` +
       `${r.jsBytesPerStep.toFixed(0)} bytes of JavaScript objects per step | ${r.steps} steps after ${r.warmupSteps} warm-up`);
     results.push(r);
   }
-  const kernels = activeKernels(), replay = stepReplayEnabled(), fma = kernels === 'wasm' && kernelBuild() === 'fma';
+  const kernels = activeKernels(), fma = kernels === 'wasm' && kernelBuild() === 'fma';
   if (f.json) console.log(JSON.stringify(results.length === 1 ? { ...results[0], kernels, fma, replay } : { results, kernels, fma, replay, msPerStep: results[0]!.msPerStep }));
   return 0;
 }

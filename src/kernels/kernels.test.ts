@@ -13,16 +13,15 @@ import { writeWeighting } from '../memory/write-weighting.js';
 import { readWeighting } from '../memory/read-weighting.js';
 import { followLinksHeads } from '../memory/temporal-read.js';
 import { oneplus } from '../tensor/ops.js';
-import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs, setWeightGradDeferral } from '../nn/linear.js';
+import { linear, matmulXWt, matmulXWtBackward, matmulXWtBackwardTs, matmulXWtTs } from '../nn/linear.js';
 import { findPreset } from '../config/presets.js';
 import { createTask } from '../tasks/registry.js';
-import { setStepReplay } from '../train/replay.js';
 import { clamp, softmax, sigmoid, tanh, weightedSum, addScalars } from '../tensor/ops.js';
 import { concat, splitActivate } from '../nn/columns.js';
 import { lstmCell } from '../nn/lstm.js';
 import { cloneConfig, DEFAULTS, type ModelConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
-import { headsFused, type HeadSpec } from '../models/params.js';
+import { headsFused, type HeadLayout } from '../models/params.js';
 import { copyTask } from '../tasks/copy.js';
 import { accumulateGradients, StepContext } from '../train/gradients.js';
 import { Rng } from '../tensor/random.js';
@@ -682,21 +681,18 @@ test('weight gradients deferred to the end of the backward pass (one list per we
     const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(4));
     const batch = task.sample(new Rng(5), 4);
     const grads = (defer: boolean): { grads: Float32Array[]; lists: number } => {
-      setWeightGradDeferral(defer);
-      setStepReplay(false); // (a recording would put its own kernels in heap.k)
       const k = heap.k;
       let lists = 0;
       heap.k = { ...k, matmulXWtBackwardWList: (...a: number[]) => { lists++; (k.matmulXWtBackwardWList as (...b: number[]) => void)(...a); } } as typeof k;
       try {
         for (const p of model.params.values()) p.g().fill(0);
-        const steps = new StepContext(new BufferPool(heapAllocator()));
+        // (no replay: a recording would put its own kernels in heap.k)
+        const steps = new StepContext(new BufferPool(heapAllocator()), { replay: false, deferWeightGrads: defer });
         accumulateGradients(model, batch, steps);
         steps.pool.clear();
         return { grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), lists };
       } finally {
         heap.k = k;
-        setWeightGradDeferral(true);
-        setStepReplay(true);
       }
     };
     const now = grads(false), later = grads(true);
@@ -792,8 +788,8 @@ test('whole NTM and DNC training steps: WASM kernels (heads in one product, buff
         const steps = new StepContext(new BufferPool(heapAllocator()));
         const loss = accumulateGradients(model, batch, steps);
         const heads = [...model.params.keys()].filter((n) => n.startsWith('heads.') && n.endsWith('.weight'));
-        const specs = (model as unknown as { heads: HeadSpec[] }).heads;
-        const out = { loss, grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), fused: heads.length > 0 && headsFused(model.params, specs) };
+        const layout = (model as unknown as { heads: HeadLayout }).heads;
+        const out = { loss, grads: [...model.params.values()].map((p) => Float32Array.from(p.grad!)), fused: heads.length > 0 && headsFused(model.params, layout) };
         steps.pool.clear();
         return out;
       } finally {

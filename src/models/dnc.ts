@@ -44,7 +44,7 @@ import type { OpContext } from '../tensor/context.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
-import { addLinear, applyLinear, headOutputsAll, initHead, outputsOf, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
+import { addLinear, applyLinear, HeadLayout, headOutputsAll, initHead, outputsOf, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
 
 type DncWriteParts = ReturnType<typeof dncWriteParts>;
 type DncReadParts = ReturnType<typeof dncReadParts>;
@@ -85,7 +85,7 @@ export class Dnc implements MemoryModel {
   readonly params: ParamStore = new Map();
   private readonly dtype: DType;
   /** write heads, then read heads (their parameters come from h_t in one product, see headOutputsAll) */
-  readonly heads: readonly HeadSpec[];
+  readonly heads: HeadLayout;
   private readonly writeParts: DncWriteParts;
   private readonly readParts: DncReadParts;
   private readonly stopWriteGradient: boolean;
@@ -103,10 +103,10 @@ export class Dnc implements MemoryModel {
     for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, this.writeParts, H, rng, dtype);
     for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, this.readParts, H, rng, dtype);
     addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
-    this.heads = [
+    this.heads = new HeadLayout([
       ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: this.writeParts })),
       ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: this.readParts })),
-    ];
+    ]);
   }
 
   initialState(ctx: OpContext, B: number): DncState {

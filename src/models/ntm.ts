@@ -20,7 +20,7 @@ import type { OpContext } from '../tensor/context.js';
 import { controllerStep, initController } from './controller.js';
 import type { MemoryModel, StepObserver } from './model.js';
 import { initialAccessState, runSequence, type AccessState } from './recurrent.js';
-import { addLinear, applyLinear, headOutputsAll, initHead, outputsOf, type HeadOutputs, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
+import { addLinear, applyLinear, HeadLayout, headOutputsAll, initHead, outputsOf, type HeadOutputs, type HeadSpec, type ParamStore, type PartSpec } from './params.js';
 
 type NtmReadParts = ReturnType<typeof ntmReadParts>;
 type NtmWriteParts = ReturnType<typeof ntmWriteParts>;
@@ -50,7 +50,7 @@ export class Ntm implements MemoryModel {
   readonly params: ParamStore = new Map();
   private readonly dtype: DType;
   /** write heads, then read heads (their parameters come from h_t in one product, see headOutputsAll) */
-  readonly heads: readonly HeadSpec[];
+  readonly heads: HeadLayout;
   private readonly writeParts: NtmWriteParts;
   private readonly readParts: NtmReadParts;
 
@@ -63,10 +63,10 @@ export class Ntm implements MemoryModel {
     for (let i = 0; i < Wh; i++) initHead(this.params, `heads.write.${i}`, this.writeParts, H, rng, dtype);
     for (let i = 0; i < R; i++) initHead(this.params, `heads.read.${i}`, this.readParts, H, rng, dtype);
     addLinear(this.params, 'output', H + R * W, outputSize, rng, dtype);
-    this.heads = [
+    this.heads = new HeadLayout([
       ...Array.from({ length: Wh }, (_, i) => ({ prefix: `heads.write.${i}`, parts: this.writeParts })),
       ...Array.from({ length: R }, (_, i) => ({ prefix: `heads.read.${i}`, parts: this.readParts })),
-    ];
+    ]);
   }
 
   initialState(ctx: OpContext, B: number): NtmState {

@@ -39,15 +39,6 @@ export function outputsOf<P extends readonly PartSpec[]>(parts: P, out: Readonly
   return out as HeadOutputs<P>;
 }
 
-/** A part as a parts list of its own (for splitActivate), made once per part. */
-const singletons = new WeakMap<PartSpec, readonly PartSpec[]>();
-
-function alone(p: PartSpec): readonly PartSpec[] {
-  let s = singletons.get(p);
-  if (s === undefined) singletons.set(p, (s = [p]));
-  return s;
-}
-
 export function addLinear(store: ParamStore, prefix: string, inF: number, outF: number, rng: Rng, dtype: DType): void {
   const p = initLinear(inF, outF, rng, dtype);
   store.set(`${prefix}.weight`, p.weight);
@@ -70,12 +61,14 @@ export function initHead(store: ParamStore, prefix: string, parts: readonly Part
 }
 
 /**
- * Every part's activated value from the controller output `hidden` [B, H]. Each activation goes
- * through splitActivate, as in headOutputsAll, so both give the same numbers on either kernels.
+ * Every part's activated value of head `i` of `layout` from the controller output `hidden` [B, H].
+ * Each activation goes through splitActivate, as in headOutputsAll, so both give the same numbers
+ * on either kernels.
  */
-export function headOutputs(store: ParamStore, prefix: string, parts: readonly PartSpec[], hidden: Tensor): Record<string, Tensor> {
+function headOutputs(store: ParamStore, layout: HeadLayout, i: number, hidden: Tensor): Record<string, Tensor> {
+  const { prefix, parts } = layout.specs[i]!, alone = layout.alone[i]!;
   const out: Record<string, Tensor> = {};
-  for (const p of parts) out[p.name] = splitActivate(applyLinear(store, `${prefix}.${p.name}`, hidden), alone(p))[0]!;
+  for (let k = 0; k < parts.length; k++) out[parts[k]!.name] = splitActivate(applyLinear(store, `${prefix}.${parts[k]!.name}`, hidden), alone[k]!)[0]!;
   return out;
 }
 
@@ -84,8 +77,21 @@ export interface HeadSpec {
   readonly parts: readonly PartSpec[];
 }
 
+/**
+ * A model's heads, in order (for the NTM and the DNC: write heads, then read heads), and what
+ * headOutputsAll made to run them as one product, kept with them from step to step.
+ */
+export class HeadLayout {
+  /** the stacked views of the heads' parameters as last made (fusedHeads), or null before the first step */
+  fused: FusedHeads | null = null;
+  /** per head, each part as a parts list of its own (for splitActivate), made once */
+  readonly alone: readonly (readonly (readonly PartSpec[])[])[];
+  constructor(readonly specs: readonly HeadSpec[]) {
+    this.alone = specs.map((h) => h.parts.map((p) => [p]));
+  }
+}
+
 interface FusedHeads {
-  readonly heads: readonly HeadSpec[];
   /** the parameter names and tensors it was made from: a store whose tensors were replaced gets a new one */
   readonly names: readonly string[];
   readonly members: readonly Tensor[];
@@ -97,8 +103,6 @@ interface FusedHeads {
   /** every head's parts, in order */
   readonly parts: readonly PartSpec[];
 }
-
-const fusedCache = new WeakMap<ParamStore, FusedHeads>();
 
 /** One view over `bufs` when they lie back to back on the kernel heap, else null. */
 function spanOf(bufs: readonly (Float32Array | Float64Array | null)[]): Float32Array | null {
@@ -115,9 +119,10 @@ function spanOf(bufs: readonly (Float32Array | Float64Array | null)[]): Float32A
   return new Float32Array(heap.memory.buffer, first.byteOffset, n);
 }
 
-function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads {
-  const cached = fusedCache.get(store);
-  if (cached !== undefined && cached.heads === heads && cached.names.every((n, i) => {
+/** The stacked views of `layout`'s heads' parameters in `store` (those kept in the layout while they still fit). */
+function fusedHeads(store: ParamStore, layout: HeadLayout): FusedHeads {
+  const cached = layout.fused, heads = layout.specs;
+  if (cached !== null && cached.names.every((n, i) => {
     const t = store.get(n), m = cached.members[i]!;
     // the same tensors, still on the buffers the stacked views cover
     return t === m && t.data === cached.datas[i] && t.grad === cached.grads[i];
@@ -138,15 +143,15 @@ function fusedHeads(store: ParamStore, heads: readonly HeadSpec[]): FusedHeads {
     bias.grad = gb;
   }
   const fused = {
-    heads, names, members, datas: members.map((t) => t.data), grads: members.map((t) => t.grad), weight, bias, parts: heads.flatMap((h) => h.parts),
+    names, members, datas: members.map((t) => t.data), grads: members.map((t) => t.grad), weight, bias, parts: heads.flatMap((h) => h.parts),
   };
-  fusedCache.set(store, fused);
+  layout.fused = fused;
   return fused;
 }
 
 /** True when headOutputsAll runs these heads as one product (for tests and benchmarks). */
-export function headsFused(store: ParamStore, heads: readonly HeadSpec[]): boolean {
-  return heads.length > 0 && fusedHeads(store, heads).weight !== null;
+export function headsFused(store: ParamStore, layout: HeadLayout): boolean {
+  return layout.specs.length > 0 && fusedHeads(store, layout).weight !== null;
 }
 
 /**
@@ -156,9 +161,10 @@ export function headsFused(store: ParamStore, heads: readonly HeadSpec[]): boole
  * (splitActivate): one kernel call instead of one per part, the same values (each column's sum is
  * the same dot product). Otherwise (float64 models, the TypeScript kernels) one linear per part.
  */
-export function headOutputsAll(store: ParamStore, heads: readonly HeadSpec[], hidden: Tensor): Record<string, Tensor>[] {
-  const fused = heads.length > 0 ? fusedHeads(store, heads) : null;
-  if (fused === null || fused.weight === null) return heads.map((h) => headOutputs(store, h.prefix, h.parts, hidden));
+export function headOutputsAll(store: ParamStore, layout: HeadLayout, hidden: Tensor): Record<string, Tensor>[] {
+  const heads = layout.specs;
+  const fused = heads.length > 0 ? fusedHeads(store, layout) : null;
+  if (fused === null || fused.weight === null) return heads.map((_, i) => headOutputs(store, layout, i, hidden));
   const values = splitActivate(linear(hidden, fused.weight, fused.bias), fused.parts);
   let i = 0;
   return heads.map((h) => {

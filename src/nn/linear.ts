@@ -126,36 +126,26 @@ export function matmulXWtBackward(
   h.done();
 }
 
-let deferring = true;
-
-/** Turns the deferral of weight gradients (deferWeightGrad) on or off (on by default; for tests). */
-export function setWeightGradDeferral(on: boolean): void {
-  deferring = on;
-}
-
-/** Per backward pass (its scope), per weight gradient's offset: the products deferred to its end. */
-const deferred = new WeakMap<object, Map<number, { I: number; O: number; items: number[] }>>();
-
 /**
  * gW += gyᵀ·x (matmulXWtBackwardW), left for the end of `tape`'s backward pass under way: there, each
  * weight's products (one per time step in a recurrent model) run as one list
  * (matmulXWtBackwardWList), in the order they came, which gives the same bits as running each
  * when it came while loading and storing gW once instead of once per product. x and gy must keep
  * their values until then: an op's input and its output's gradient do (the gradient is complete
- * before the op's backward step runs, and the tape frees nothing during the pass).
- * @returns false (do it now) outside a backward pass, or when a buffer is not on the heap
+ * before the op's backward step runs, and the tape frees nothing during the pass). The products
+ * wait in the pass's own list (BackwardPass.products).
+ * @returns false (do it now) outside a backward pass, on a tape that defers nothing (Tape.defers),
+ * or when a buffer is not on the heap
  */
 export function deferWeightGrad(tape: Tape | null, h: KernelHeap, x: Float32Array, gy: Float32Array, gw: Float32Array, B: number, I: number, O: number): boolean {
-  const scope = tape === null ? null : tape.backwardScope();
-  if (scope === null || !deferring) return false;
+  const pass = tape === null ? null : tape.backwardPass();
+  if (pass === null) return false;
   const px = h.ptr(x), pgy = h.ptr(gy), pgw = h.ptr(gw);
   if (px < 0 || pgy < 0 || pgw < 0) return false;
-  let pending = deferred.get(scope);
-  if (pending === undefined) {
-    const all = (pending = new Map());
-    deferred.set(scope, all);
+  const pending = pass.products;
+  if (pending.size === 0) {
     tape!.atBackwardEnd(() => {
-      for (const [at, { I: i, O: o, items }] of all) {
+      for (const [at, { I: i, O: o, items }] of pending) {
         h.k.matmulXWtBackwardWList(table(h, items), items.length / 3, h.tmp(items.length / 3), at, i, o);
         h.done();
       }

@@ -12,7 +12,7 @@ import { Rng } from '../tensor/random.js';
 import { createTask } from '../tasks/registry.js';
 import { LengthGroups } from '../tasks/groups.js';
 import type { Batch } from '../tasks/batch.js';
-import { seedStreams, Trainer } from '../train/trainer.js';
+import { seedStreams, Trainer, type TrainerOptions } from '../train/trainer.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { UserError } from './user-error.js';
 
@@ -88,7 +88,7 @@ function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** @param warmup untimed steps first; undefined: the default rule (WARMUP_MIN_STEPS, WARMUP_MIN_MS, WARMUP_MAX_STEPS) */
-export async function benchPreset(name: string, steps: number, warmup?: number, threads?: number, lengthGroupSize?: number, groupsAtOnce?: number): Promise<BenchResult> {
+export async function benchPreset(name: string, steps: number, warmup?: number, threads?: number, lengthGroupSize?: number, groupsAtOnce?: number, trainerOptions: TrainerOptions = {}): Promise<BenchResult> {
   const preset = findPreset(name);
   if (!preset) throw new UserError(`unknown preset "${name}"; presets: ${presetNames().join(', ')}`);
   const config = cloneConfig(preset.config);
@@ -107,7 +107,7 @@ export async function benchPreset(name: string, steps: number, warmup?: number, 
     last = b;
     return b;
   };
-  const trainer = new Trainer(model, noting, config, streams);
+  const trainer = new Trainer(model, noting, config, streams, trainerOptions);
   const times = new Float64Array(steps);
   let warmupSteps = 0;
   const seen = new Set<number>();

@@ -6,11 +6,36 @@
 import { OpContext } from './context.js';
 import type { Tensor } from './tensor.js';
 
+/**
+ * Products gyᵀ·x added into one buffer (a weight's gradient), left for the end of a backward
+ * pass (nn/linear.ts deferWeightGrad): per product, the kernel-heap offsets of its x and gy and
+ * its rows, in the order they came.
+ */
+export interface DeferredProducts {
+  readonly I: number;
+  readonly O: number;
+  readonly items: number[];
+}
+
+/** A backward pass under way: the work its ops leave for its end, and what they gather for it meanwhile. */
+export class BackwardPass {
+  readonly end: (() => void)[] = [];
+  /** the weight-gradient products deferred to the end, by the offset of the gradient they add into */
+  readonly products = new Map<number, DeferredProducts>();
+}
+
 /** Records backward closures in op order; `backward` runs them in reverse. */
 export class Tape {
   private readonly steps: (() => void)[] = [];
-  /** The work ops deferred to the end of the backward pass under way (null: none is). */
-  private end: (() => void)[] | null = null;
+  /** The backward pass under way (null: none is). */
+  private pass: BackwardPass | null = null;
+
+  /**
+   * @param defers false: ops do at once the work they would leave for the end of a backward pass
+   * (backwardPass() is then null and atBackwardEnd false); the results are the same bits (for
+   * tests that compare the two)
+   */
+  constructor(readonly defers = true) {}
 
   push(backward: () => void): void {
     this.steps.push(backward);
@@ -20,22 +45,20 @@ export class Tape {
     return this.steps.length;
   }
 
-  /**
-   * The backward pass under way, as a token for the work an op defers to its end (a key for what
-   * the op gathers meanwhile), or null when none is.
-   */
-  backwardScope(): object | null {
-    return this.end;
+  /** The backward pass under way, where an op may leave work for its end; null when none is (or the tape defers nothing). */
+  backwardPass(): BackwardPass | null {
+    return this.defers ? this.pass : null;
   }
 
   /**
    * Runs `fn` once every step of the backward pass under way has run (an op's backward step may
    * leave part of its work there, e.g. a weight gradient summed over all time steps at once: see
-   * nn/linear.ts). @returns false when no backward pass is under way (do the work now)
+   * nn/linear.ts). @returns false when no backward pass is under way, or the tape defers nothing (do the work now)
    */
   atBackwardEnd(fn: () => void): boolean {
-    if (this.end === null) return false;
-    this.end.push(fn);
+    const pass = this.backwardPass();
+    if (pass === null) return false;
+    pass.end.push(fn);
     return true;
   }
 
@@ -49,15 +72,15 @@ export class Tape {
     const seed = (): void => void (g[0] = 1);
     seed();
     loss.ctx.replayJs(seed);
-    const prev = this.end, end: (() => void)[] = [];
-    this.end = end;
+    const prev = this.pass, pass = new BackwardPass();
+    this.pass = pass;
     try {
       for (let i = this.steps.length - 1; i >= 0; i--) this.steps[i]!();
-      this.end = prev;
-      for (const fn of end) fn();
+      this.pass = prev;
+      for (const fn of pass.end) fn();
     } finally {
       // (after an error the gradients are incomplete anyway: the error goes on up)
-      this.end = prev;
+      this.pass = prev;
       this.steps.length = 0;
     }
   }

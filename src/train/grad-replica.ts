@@ -17,7 +17,6 @@ import type { Tensor } from '../tensor/tensor.js';
 import { accumulateGradients, forwardLogits, StepContext } from './gradients.js';
 import { zeroGrads } from './optim.js';
 import { controlViews, Num, readCounts, sameLayout, sharedView, sliceViews, Slot, State, type WorkerInit } from './parallel-protocol.js';
-import { setStepReplay } from './replay.js';
 
 export class GradReplica {
   readonly control: Int32Array;
@@ -46,7 +45,6 @@ export class GradReplica {
     // the trainer's build of the kernels, so its slice rounds as the trainer's would
     if (init.build !== null && !setKernelBuild(init.build)) throw new Error(`the trainer runs the ${init.build} build of the WASM kernels, this thread ${kernelBuild() ?? 'neither'}`);
     setKernels(init.kernels);
-    setStepReplay(init.replay);
     const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
     this.model = model;
     this.params = [...model.params.values()];
@@ -55,8 +53,8 @@ export class GradReplica {
     // (the same model on the same kernels: it is), goes across in one copy each way
     const own = adoptedLayout(model.params);
     this.block = own !== undefined && sameLayout(init.layout, own.data.length, own.offsets) ? own : null;
-    this.steps = new StepContext(new BufferPool(heapAllocator()));
-    this.evalSteps = new StepContext(new BufferPool(heapAllocator()));
+    this.steps = new StepContext(new BufferPool(heapAllocator()), { replay: init.replay });
+    this.evalSteps = new StepContext(new BufferPool(heapAllocator()), { replay: init.replay });
   }
 
   /** True when the trainer has sent a data buffer this replica has not taken yet (take it before serve). */

@@ -10,7 +10,7 @@ import { type Buf } from '../tensor/tensor.js';
 import type { BufferPool } from '../tensor/pool.js';
 import { Tape } from '../tensor/tape.js';
 import { OpContext, type JsRecorder } from '../tensor/context.js';
-import { StepReplay, stepReplayEnabled, type ReplayStats } from './replay.js';
+import { StepReplay, type ReplayStats } from './replay.js';
 import { lossScale, maskedBceLoss } from './loss.js';
 
 /**
@@ -37,12 +37,20 @@ function groupsAtOnce(atOnce: number, n: number): number {
   return atOnce > 0 ? atOnce : Math.max(n, 1);
 }
 
+/** How a stream of steps runs (StepContext); each setting gives the same results to the bit. */
+export interface StepSettings {
+  /** its steps are recorded and replayed (replay.ts) where they can be (default true) */
+  readonly replay?: boolean;
+  /** its training steps' tapes leave weight gradients for the end of the backward pass (Tape.defers; default true) */
+  readonly deferWeightGrads?: boolean;
+}
+
 /**
  * What one stream of steps (a trainer's training steps, its evaluation's forward passes, a
  * gradient worker's share) keeps from one step to the next: the pool its steps take their
- * buffers from, the length groups its batches are planned in, and the step replay recorded on
- * that pool. Whoever runs the steps makes one per stream and hands it to every step; a context
- * serves one step at a time.
+ * buffers from, the length groups its batches are planned in, the step replay recorded on
+ * that pool, and how its steps run (StepSettings). Whoever runs the steps makes one per stream
+ * and hands it to every step; a context serves one step at a time.
  */
 export class StepContext {
   readonly groups = new LengthGroups();
@@ -50,16 +58,22 @@ export class StepContext {
   replay: StepReplay | null = null;
   /** the ordinary step as a function of nothing, for a replay to call when it does not replay (its arguments set per step) */
   readonly ordinary: OrdinaryStep;
+  /** its steps are replayed where they can be (StepSettings.replay) */
+  readonly replays: boolean;
+  /** its tapes defer weight gradients (StepSettings.deferWeightGrads) */
+  readonly defersWeightGrads: boolean;
 
-  constructor(readonly pool: BufferPool) {
-    this.ordinary = new OrdinaryStep(pool);
+  constructor(readonly pool: BufferPool, { replay = true, deferWeightGrads = true }: StepSettings = {}) {
+    this.replays = replay;
+    this.defersWeightGrads = deferWeightGrads;
+    this.ordinary = new OrdinaryStep(this);
   }
 }
 
 /** @param rows as MemoryModel.forward's (null: every sample at every step) */
 function accumulateOne(model: MemoryModel, batch: Batch, steps: StepContext, normaliser: number, rows: readonly number[] | null): number {
   const replay = replayFor(model, steps);
-  if (replay === null) return ordinaryStep(model, batch, steps.pool, normaliser, rows, null)[0]![0]!;
+  if (replay === null) return ordinaryStep(model, batch, steps, normaliser, rows, null)[0]![0]!;
   // (its arguments set for this step: no closure made per step)
   const s = steps.ordinary;
   s.model = model;
@@ -71,12 +85,12 @@ function accumulateOne(model: MemoryModel, batch: Batch, steps: StepContext, nor
 
 /**
  * A training step the ordinary way: the model's code on a tape, then the backward pass, in a
- * context of its own (a step of `pool`, this tape, `recorder`); nothing that holds one of the
- * step's buffers outlives it.
+ * context of its own (a step of the stream's pool, this tape, `recorder`); nothing that holds one
+ * of the step's buffers outlives it.
  */
-function ordinaryStep(model: MemoryModel, batch: Batch, pool: BufferPool, normaliser: number, rows: readonly number[] | null, recorder: JsRecorder | null): Buf[] {
-  const tape = new Tape();
-  const ctx = OpContext.step(pool, tape, recorder);
+function ordinaryStep(model: MemoryModel, batch: Batch, steps: StepContext, normaliser: number, rows: readonly number[] | null, recorder: JsRecorder | null): Buf[] {
+  const tape = new Tape(steps.defersWeightGrads);
+  const ctx = OpContext.step(steps.pool, tape, recorder);
   const loss = maskedBceLoss(model.forward(ctx, batch.input, batch.T, batch.B, undefined, rows ?? undefined), batch, normaliser);
   tape.backward(loss);
   return [loss.data];
@@ -87,8 +101,8 @@ class OrdinaryStep {
   batch: Batch | null = null;
   normaliser = 1;
   rows: readonly number[] | null = null;
-  constructor(readonly pool: BufferPool) {}
-  readonly run = (recorder: JsRecorder | null): Buf[] => ordinaryStep(this.model!, this.batch!, this.pool, this.normaliser, this.rows, recorder);
+  constructor(readonly steps: StepContext) {}
+  readonly run = (recorder: JsRecorder | null): Buf[] => ordinaryStep(this.model!, this.batch!, this.steps, this.normaliser, this.rows, recorder);
 }
 
 /**
@@ -134,12 +148,12 @@ export function replayStatsOf(steps: StepContext): ReplayStats | null {
 
 /**
  * The context's step replay for `model` (made on first use; see replay.ts), or null when steps
- * cannot be replayed: replay is off, or the kernels are.
+ * cannot be replayed: the context does not replay (StepContext.replays), or the kernels are off.
  */
 export function replayFor(model: MemoryModel, steps: StepContext): StepReplay | null {
   const heap = activeHeap(), pool = steps.pool;
   let r = steps.replay;
-  if (!stepReplayEnabled() || heap === null) {
+  if (!steps.replays || heap === null) {
     r?.dropAll(); // the recordings go with the kernels (or with replay): recorded and checked again after
     return null;
   }

@@ -18,7 +18,7 @@ export interface WorkerInit {
   kernels: KernelChoice;
   /** the trainer thread's build of the WASM kernels (null: none loads there) */
   build: KernelBuild | null;
-  /** the trainer thread's stepReplayEnabled() */
+  /** the worker replays its steps where it can (the trainer's setting: StepSettings.replay) */
   replay: boolean;
   /** the control block */
   control: SharedArrayBuffer;

@@ -21,7 +21,6 @@ import { BatchStore, gatherInto, type Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { accumulateGradients, forwardLogits, scatterRows, type StepContext } from './gradients.js';
-import { stepReplayEnabled } from './replay.js';
 import { lossScale } from './loss.js';
 import { CONTROL_BYTES, controlViews, logitsAt, Num, sliceFloats, Slot, SPIN_MS, State, waitWhile, writeSlice, type DataMessage, type GradientThread, type SharedFloats, type SharedLayout } from './parallel-protocol.js';
 
@@ -76,9 +75,10 @@ export class ParallelGradients {
   private readonly layout: SharedLayout;
   /** this thread's block of parameters and gradients laid out as `layout`, if the model has one */
   private readonly block: { readonly data: Float32Array; readonly grad: Float32Array } | null = null;
-  /** the kernels and the replay setting the workers started with (they keep them) */
+  /** the kernels the workers started with (they keep them) */
   readonly kernels = activeKernels();
-  readonly replay = stepReplayEnabled();
+  /** the workers replay their steps where they can (StepSettings.replay: the trainer's setting) */
+  readonly replay: boolean;
   /** set by close(): the shared blocks are going back to the heap */
   private closing: Promise<void> | null = null;
   /** this thread's share of a batch is copied into one of these (kept per shape) */
@@ -95,7 +95,8 @@ export class ParallelGradients {
   private readonly counts: number[] = [];
   private readonly steps: number[] = [];
 
-  constructor(model: MemoryModel, config: Config, readonly threads: number) {
+  constructor(model: MemoryModel, config: Config, readonly threads: number, { replay = true }: { readonly replay?: boolean } = {}) {
+    this.replay = replay;
     this.groupSize = config.train.lengthGroupSize;
     this.atOnce = config.train.lengthGroupsAtOnce;
     this.shares = Array.from({ length: threads }, () => []);

@@ -19,7 +19,7 @@ import { releaseParams } from '../kernels/adopt.js';
 import { kernelHeapOrNull } from '../kernels/heap.js';
 import { heapAllocator } from '../kernels/wasm.js';
 import { accumulateGradients, forwardLogits, replayFor, StepContext } from './gradients.js';
-import { setStepReplay, StepReplay, type ReplayStats } from './replay.js';
+import { StepReplay, type ReplayStats } from './replay.js';
 import { seedStreams, Trainer } from './trainer.js';
 import { OpContext, type JsRecorder } from '../tensor/context.js';
 
@@ -54,53 +54,48 @@ interface Options {
 
 /** `steps` training steps from seed 5, with step replay on or off. */
 function train(preset: string, steps: number, replay: boolean, { wrap, batches, threads = 1, model: changes = {}, groupSize = 0, batchSize }: Options = {}): Run {
-  setStepReplay(replay);
-  try {
-    const config: Config = cloneConfig(findPreset(preset)!.config);
-    config.train.threads = threads;
-    config.train.lengthGroupSize = groupSize;
-    if (batchSize !== undefined) config.train.batchSize = batchSize;
-    Object.assign(config.model, changes);
-    const streams = seedStreams(5);
-    const inner = createTask(config.task);
-    let n = 0, passes = 0;
-    const normalisers = new Map<string, Set<number>>();
-    const task: Task = { ...inner, sample: (rng, B, options) => {
-      const b = inner.sample(rng, B, options);
-      n++;
-      batches?.(b, n);
-      if (n <= steps) {
-        // the training steps' batches come first
-        const g = new LengthGroups();
-        if (groupSize === 0 || g.plan(b, groupSize) > 0) {
-          passes++;
-          let shape = `${b.T},${b.B}`;
-          if (groupSize > 0) {
-            const s = g.sideBySide(b);
-            shape = `${s.T},${s.B}: ${g.schedule.slice(0, s.T).join(' ')}`;
-          }
-          if (!normalisers.has(shape)) normalisers.set(shape, new Set());
-          normalisers.get(shape)!.add(lossScale(b));
+  const config: Config = cloneConfig(findPreset(preset)!.config);
+  config.train.threads = threads;
+  config.train.lengthGroupSize = groupSize;
+  if (batchSize !== undefined) config.train.batchSize = batchSize;
+  Object.assign(config.model, changes);
+  const streams = seedStreams(5);
+  const inner = createTask(config.task);
+  let n = 0, passes = 0;
+  const normalisers = new Map<string, Set<number>>();
+  const task: Task = { ...inner, sample: (rng, B, options) => {
+    const b = inner.sample(rng, B, options);
+    n++;
+    batches?.(b, n);
+    if (n <= steps) {
+      // the training steps' batches come first
+      const g = new LengthGroups();
+      if (groupSize === 0 || g.plan(b, groupSize) > 0) {
+        passes++;
+        let shape = `${b.T},${b.B}`;
+        if (groupSize > 0) {
+          const s = g.sideBySide(b);
+          shape = `${s.T},${s.B}: ${g.schedule.slice(0, s.T).join(' ')}`;
         }
+        if (!normalisers.has(shape)) normalisers.set(shape, new Set());
+        normalisers.get(shape)!.add(lossScale(b));
       }
-      return b;
-    } };
-    let model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
-    if (wrap) model = wrap(model, task);
-    const trainer = new Trainer(model, task, config, streams);
-    try {
-      const losses: number[] = [];
-      for (let i = 0; i < steps; i++) losses.push(trainer.trainStep().loss);
-      const evals = [trainer.evaluate(12), trainer.evaluate(12)];
-      const { train: stats, eval: evalStats } = trainer.replayStats();
-      if (!replay) assert.deepEqual([stats, evalStats], [null, null]);
-      const shapesUnderSeveralNormalisers = [...normalisers.values()].filter((set) => set.size > 1).length;
-      return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats, evals, evalStats, passes, shapesUnderSeveralNormalisers };
-    } finally {
-      trainer.dispose();
     }
+    return b;
+  } };
+  let model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
+  if (wrap) model = wrap(model, task);
+  const trainer = new Trainer(model, task, config, streams, { replay });
+  try {
+    const losses: number[] = [];
+    for (let i = 0; i < steps; i++) losses.push(trainer.trainStep().loss);
+    const evals = [trainer.evaluate(12), trainer.evaluate(12)];
+    const { train: stats, eval: evalStats } = trainer.replayStats();
+    if (!replay) assert.deepEqual([stats, evalStats], [null, null]);
+    const shapesUnderSeveralNormalisers = [...normalisers.values()].filter((set) => set.size > 1).length;
+    return { losses, weights: [...model.params.values()].map((p) => Float32Array.from(p.data)), stats, evals, evalStats, passes, shapesUnderSeveralNormalisers };
   } finally {
-    setStepReplay(true);
+    trainer.dispose();
   }
 }
 
@@ -296,11 +291,9 @@ test('step replay: a step with buffers off the kernel heap is not recorded, and 
   // parameters moved off the heap: the recordings are dropped and the steps go the ordinary way
   // (off the heap, the heads' products are not fused, so the last bits differ from the above)
   releaseParams(model.params);
-  setStepReplay(false);
   zero();
-  const offHeap = accumulateGradients(model, batch, new StepContext(new BufferPool(heapAllocator())));
+  const offHeap = accumulateGradients(model, batch, new StepContext(new BufferPool(heapAllocator()), { replay: false }));
   const offHeapGrads = grads();
-  setStepReplay(true);
   const replayedBefore = r.stats.replayed;
   for (let i = 0; i < 3; i++) {
     zero();
@@ -418,24 +411,19 @@ test('step replay in length groups on a pool that gives buffers back after 3 idl
   const model = createModel(config.model, task.inputSize, task.outputSize, new Rng(6));
   const params = [...model.params.values()];
   const run = (replay: boolean): { out: number[][]; steps: StepContext } => {
-    setStepReplay(replay);
-    try {
-      // a buffer given back is filled with NaN first: a replay on one would show
-      const heapAlloc = heapAllocator()!;
-      const poisoning: F32Allocator = { alloc: (n) => heapAlloc.alloc(n), zero: (b) => heapAlloc.zero(b), release: (b) => { b.fill(NaN); heapAlloc.release(b); } };
-      const steps = new StepContext(new BufferPool(poisoning, 3)), rng = new Rng(7), out: number[][] = [];
-      for (let i = 0; i < 120; i++) {
-        // groups one at a time and all at once, by turns of 15 steps: the buffers only one of
-        // them takes are given back during the other's turn, and made again after
-        const batch = task.sample(rng, 4);
-        params.forEach((p) => p.g().fill(0));
-        const loss = accumulateGradients(model, batch, steps, undefined, 2, Math.floor(i / 15) % 2);
-        out.push([loss, ...params.flatMap((p) => Array.from(p.grad!.subarray(0, 8)))]);
-      }
-      return { out, steps };
-    } finally {
-      setStepReplay(true);
+    // a buffer given back is filled with NaN first: a replay on one would show
+    const heapAlloc = heapAllocator()!;
+    const poisoning: F32Allocator = { alloc: (n) => heapAlloc.alloc(n), zero: (b) => heapAlloc.zero(b), release: (b) => { b.fill(NaN); heapAlloc.release(b); } };
+    const steps = new StepContext(new BufferPool(poisoning, 3), { replay }), rng = new Rng(7), out: number[][] = [];
+    for (let i = 0; i < 120; i++) {
+      // groups one at a time and all at once, by turns of 15 steps: the buffers only one of
+      // them takes are given back during the other's turn, and made again after
+      const batch = task.sample(rng, 4);
+      params.forEach((p) => p.g().fill(0));
+      const loss = accumulateGradients(model, batch, steps, undefined, 2, Math.floor(i / 15) % 2);
+      out.push([loss, ...params.flatMap((p) => Array.from(p.grad!.subarray(0, 8)))]);
     }
+    return { out, steps };
   };
   const off = run(false), on = run(true);
   on.out.forEach((row, i) => row.forEach((v, j) => assert.ok(Object.is(v, off.out[i]![j]), `step ${i + 1}, value ${j}: ${v} vs ${off.out[i]![j]}`)));

@@ -21,8 +21,10 @@
  * the program is used only if the results and every gradient match to the bit (and are finite:
  * NaN would match NaN), else that shape keeps the ordinary path. A program is dropped when
  * anything it relies on changes: the pool gives back a buffer it used (BufferPool.holds), a
- * parameter or gradient buffer is replaced, or the kernels or replay are switched off. The loss normaliser is not baked
- * in: the recorded JavaScript is given it at each replay (the loss's two passes use it).
+ * parameter or gradient buffer is replaced, or the kernels are switched off. The loss normaliser
+ * is not baked in: the recorded JavaScript is given it at each replay (the loss's two passes use it).
+ * Whether a stream of steps is replayed at all is a setting of its StepContext (`replays`,
+ * gradients.ts), which whoever makes it chooses (a Trainer: its `replay` option).
  * Evaluation's forward passes (no tape, normaliser 0) are recorded, checked and replayed the same
  * way, apart from training steps of the same shape.
  */
@@ -34,20 +36,6 @@ import { Scratch, StepProgram } from './step-program.js';
 import type { Buf } from '../tensor/tensor.js';
 import type { JsRecorder } from '../tensor/context.js';
 import { type BufferPool, type PoolUsage } from '../tensor/pool.js';
-
-let enabled = true;
-
-/**
- * Turns step replay on or off for every later step of this thread (on by default); for benchmarks
- * and tests. Gradient workers take the setting of the thread that starts them, when it does.
- */
-export function setStepReplay(on: boolean): void {
-  enabled = on;
-}
-
-export function stepReplayEnabled(): boolean {
-  return enabled;
-}
 
 /**
  * A step the ordinary way (the model's code, the tape), as one step of the replay's pool, its
@@ -127,7 +115,7 @@ export class StepReplay {
    * @returns the result buffers (valid until the pool's next step)
    */
   run(batch: Batch, normaliser: number, ordinary: Ordinary, rows: ArrayLike<number> | null = null): readonly Buf[] {
-    if (!enabled || activeHeap() !== this.heap) {
+    if (activeHeap() !== this.heap) {
       this.dropAll();
       return this.ordinaryStep(ordinary);
     }

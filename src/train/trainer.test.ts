@@ -109,3 +109,44 @@ test('dispose and releaseModel give the kernel heap back: trainer after trainer 
   const after = cycle();
   for (let i = 0; i < 3; i++) assert.equal(cycle(), after, 'no growth from one trainer to the next');
 });
+
+test('two trainers in one thread, one replaying its steps and one not (TrainerOptions.replay), stepped alternately: each gives the losses and weights it gives alone, to the bit', () => {
+  const make = (replay: boolean): Trainer => {
+    const config = cloneConfig(findPreset('dnc-repeat-copy-small')!.config);
+    config.train.batchSize = 4;
+    config.train.evalBatches = 1;
+    const streams = seedStreams(config.seed);
+    const task = createTask(config.task);
+    // T fixed, so the replaying trainer records, checks and replays within a few steps
+    const fixed: typeof task = { ...task, sample: (rng, B, options) => task.sample(rng, B, { ...options, length: 3, repeats: 2 }) };
+    return new Trainer(createModel(config.model, task.inputSize, task.outputSize, streams.init), fixed, config, streams, { replay });
+  };
+  const steps = 8;
+  const alone = (replay: boolean): { losses: number[]; weights: number[][] } => {
+    const tr = make(replay);
+    const losses = Array.from({ length: steps }, () => tr.trainStep().loss);
+    const weights = [...tr.model.params.values()].map((p) => Array.from(p.data));
+    tr.dispose();
+    releaseModel(tr.model);
+    return { losses, weights };
+  };
+  const soloOn = alone(true), soloOff = alone(false);
+  const on = make(true), off = make(false);
+  const lossesOn: number[] = [], lossesOff: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    lossesOn.push(on.trainStep().loss);
+    lossesOff.push(off.trainStep().loss);
+  }
+  assert.deepEqual(lossesOn, soloOn.losses);
+  assert.deepEqual(lossesOff, soloOff.losses);
+  assert.deepEqual([...on.model.params.values()].map((p) => Array.from(p.data)), soloOn.weights);
+  assert.deepEqual([...off.model.params.values()].map((p) => Array.from(p.data)), soloOff.weights);
+  // replay changes no result: the two trainers give the same bits
+  assert.deepEqual(lossesOn, lossesOff);
+  assert.equal(off.replayStats().train, null);
+  if (kernelHeapOrNull() !== null) assert.ok(on.replayStats().train!.replayed > 0, 'the first trainer replayed steps');
+  for (const tr of [on, off]) {
+    tr.dispose();
+    releaseModel(tr.model);
+  }
+});

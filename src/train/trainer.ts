@@ -12,7 +12,7 @@ import { BufferPool } from '../tensor/pool.js';
 import { activeHeap, activeKernels, heapAllocator } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { accumulateGradients, forwardLogits, replayStatsOf, StepContext } from './gradients.js';
-import { stepReplayEnabled, type ReplayStats } from './replay.js';
+import type { ReplayStats } from './replay.js';
 import { MetricsAccumulator, type Metrics } from './loss.js';
 import { ParallelGradients } from './parallel.js';
 import { clipGradNorm, createOptimizer, globalGradNorm, zeroGrads, type Optimizer } from './optim.js';
@@ -54,6 +54,12 @@ export class NonFiniteError extends Error {}
 export type GradientHook = (step: number, params: ReadonlyMap<string, Tensor>) => void;
 
 
+/** How a Trainer runs its steps; no setting changes a result. */
+export interface TrainerOptions {
+  /** training steps and evaluation's forward passes are recorded and replayed (train/replay.ts) where they can be (default true) */
+  readonly replay?: boolean;
+}
+
 /** dst.set(src), with one memory copy when both live on the kernel heap. */
 function copyInto(dst: Buf, src: Buf, heap: KernelHeap | null): void {
   const pd = heap === null ? -1 : heap.ptr(dst), ps = pd < 0 ? -1 : heap!.ptr(src);
@@ -93,13 +99,19 @@ export class Trainer {
   };
   private readonly heap = activeHeap();
   private disposed = false;
+  /** steps are replayed where they can be (TrainerOptions.replay), here and on the gradient workers */
+  readonly replay: boolean;
 
   constructor(
     readonly model: MemoryModel,
     readonly task: Task,
     readonly config: Config,
     readonly streams: TrainerStreams,
+    options: TrainerOptions = {},
   ) {
+    this.replay = options.replay ?? true;
+    this.trainSteps = new StepContext(new BufferPool(heapAllocator()), { replay: this.replay });
+    this.evalSteps = new StepContext(new BufferPool(heapAllocator()), { replay: this.replay });
     this.optimizer = createOptimizer(config.optimizer, model.params);
     this.level = config.task.curriculum === 'grow' ? 0 : task.levels - 1;
     // parameter gradients live as long as the model: allocate them before any pooled step
@@ -107,11 +119,11 @@ export class Trainer {
   }
 
   /** Training steps: their buffers, reused across steps of the same shape (no allocation in the steady state), length groups and replay. */
-  readonly trainSteps = new StepContext(new BufferPool(heapAllocator()));
+  readonly trainSteps: StepContext;
   /** every training step's and evaluation batch's batch is drawn into these (none is kept past its use) */
   private readonly batches = new BatchStore();
   /** Evaluation's forward passes, apart from the training steps. */
-  readonly evalSteps = new StepContext(new BufferPool(heapAllocator()));
+  readonly evalSteps: StepContext;
 
   /** The training steps' buffer pool (for benchmarks and tests). */
   get trainPool(): BufferPool {
@@ -128,7 +140,7 @@ export class Trainer {
   async startThreads(): Promise<void> {
     this.dropStaleWorkers();
     if (this.config.train.threads > 1) {
-      this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
+      this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads, { replay: this.replay });
       await this.parallel.ready();
     }
   }
@@ -173,7 +185,7 @@ export class Trainer {
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize, { store: this.batches, level: this.level });
     zeroGrads(params);
     this.dropStaleWorkers();
-    if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads);
+    if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads, { replay: this.replay });
     const lossValue = this.parallel
       ? this.parallel.accumulate(this.model, batch, this.trainSteps)
       : accumulateGradients(this.model, batch, this.trainSteps, undefined, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce);
@@ -199,13 +211,12 @@ export class Trainer {
   }
 
   /**
-   * Forgets gradient workers that were closed (after an error) or that run other kernels or
-   * another replay setting than this thread now does (they keep those they started with); the
-   * next training step starts new ones.
+   * Forgets gradient workers that were closed (after an error) or that run other kernels than
+   * this thread now does (they keep those they started with); the next training step starts new ones.
    */
   private dropStaleWorkers(): void {
     const p = this.parallel;
-    if (p !== null && (p.closed || p.kernels !== activeKernels() || p.replay !== stepReplayEnabled())) this.close();
+    if (p !== null && (p.closed || p.kernels !== activeKernels())) this.close();
   }
 
   /** What step replay did on this thread: training steps and evaluation (null: none ran yet, or replay is off). */
