@@ -2,7 +2,8 @@
  * @file What a sweep costs: wall time of the same seeds of one preset run one after another
  * (`engram train` each), on the local pool (`engram sweep --parallel 1` and `2`) and through
  * Redis (one and two `engram worker --parallel 1`, with a redis-server started here on a free
- * port). The variants run interleaved, round after round, so load from elsewhere falls on all.
+ * port; the workers are started and taking runs before the timer starts, as long-lived workers
+ * would be). The variants run interleaved, round after round, so load from elsewhere falls on all.
  *
  *   node dist/bench/sweep-timing.js [--preset dnc-repeat-copy-fast] [--seeds 1-20] [--rounds 2]
  *                                   [--only seq,pool1,pool2,redis1,redis2] [--json]
@@ -47,10 +48,22 @@ const redis = haveRedis ? spawn('redis-server', ['--port', String(port), '--save
 await new Promise((r) => setTimeout(r, 500));
 const url = `redis://127.0.0.1:${port}`;
 
-async function withWorkers(count: number, run: () => Promise<void>): Promise<void> {
-  const workers = Array.from({ length: count }, () => spawn(process.execPath, [BIN, 'worker', '--queue', url, '--parallel', '1', '--work-dir', fresh()], { stdio: 'ignore' }));
+/**
+ * Starts `count` workers, waits until each is taking runs (a worker is a long-lived process:
+ * its start is not a sweep's cost), then times `run`.
+ */
+async function withWorkers(count: number, run: () => Promise<number>): Promise<number> {
+  const workers = Array.from({ length: count }, () => spawn(process.execPath, [BIN, 'worker', '--queue', url, '--parallel', '1', '--work-dir', fresh()], { stdio: ['ignore', 'pipe', 'ignore'] }));
   try {
-    await run();
+    await Promise.all(workers.map((w) => new Promise<void>((res, rej) => {
+      let out = '';
+      w.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('taking runs from')) res();
+      });
+      w.on('close', () => rej(new Error(`a worker exited before taking runs: ${out.trim()}`)));
+    })));
+    return await run();
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => w.on('close', r))));
@@ -58,16 +71,17 @@ async function withWorkers(count: number, run: () => Promise<void>): Promise<voi
 }
 
 const sweep = (more: string[]): string[] => ['sweep', '--preset', f.preset!, '--seeds', f.seeds!, '--sweep-dir', fresh(), ...more];
-const all: [string, () => Promise<void>][] = [
-  ['one after another (engram train each)', async () => {
+/** Each variant returns the seconds its sweep took. */
+const all: [string, () => Promise<number>][] = [
+  ['one after another (engram train each)', () => timed(async () => {
     for (const s of seeds) await engram(['train', '--preset', f.preset!, '--seed', String(s), '--set', 'train.threads=1', '--run-dir', fresh()]);
-  }],
-  ['local pool, --parallel 1', () => engram(sweep(['--parallel', '1']))],
-  ['local pool, --parallel 2', () => engram(sweep(['--parallel', '2']))],
+  })],
+  ['local pool, --parallel 1', () => timed(() => engram(sweep(['--parallel', '1'])))],
+  ['local pool, --parallel 2', () => timed(() => engram(sweep(['--parallel', '2'])))],
   ...(haveRedis ? [
-    ['Redis, one worker --parallel 1', () => withWorkers(1, () => engram(sweep(['--queue', url])))],
-    ['Redis, two workers --parallel 1', () => withWorkers(2, () => engram(sweep(['--queue', url])))],
-  ] as [string, () => Promise<void>][] : []),
+    ['Redis, one worker --parallel 1', () => withWorkers(1, () => timed(() => engram(sweep(['--queue', url]))))],
+    ['Redis, two workers --parallel 1', () => withWorkers(2, () => timed(() => engram(sweep(['--queue', url]))))],
+  ] as [string, () => Promise<number>][] : []),
 ];
 const KEYS = ['seq', 'pool1', 'pool2', 'redis1', 'redis2'];
 const only = f.only?.split(',');
@@ -76,7 +90,7 @@ const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
 for (let r = 0; r < Number(f.rounds); r++) {
   // each round in another order
   for (const [name, run] of r % 2 === 0 ? variants : [...variants].reverse()) {
-    const t = await timed(run);
+    const t = await run();
     times.get(name)!.push(t);
     console.log(`round ${r + 1}: ${name}: ${t.toFixed(1)} s`);
   }
