@@ -1,12 +1,13 @@
 /**
  * @file splitActivate on the WASM SIMD kernels (src/kernels/assembly/activate.ts): every part's
  * activation of a [B, K] tensor in one call, forward and backward. The TypeScript twin is the
- * loop in splitActivate (src/nn/columns.ts); each returns false when the kernels are off.
+ * loop in splitActivate (src/nn/columns.ts); each runs on the heap it is given (the op's context's)
+ * and returns false when given none.
  */
 import type { PartActivation } from '../tensor/ops.js';
 import { table } from './memory.js';
 import { ACT_IDENTITY, ACT_ONEPLUS, ACT_SIGMOID, ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH } from './constants.js';
-import { activeHeap } from './wasm.js';
+import type { KernelHeap } from './heap.js';
 
 type F = Float32Array;
 
@@ -33,8 +34,7 @@ function spec(parts: readonly Part[]): number[] {
 }
 
 /** outs[i] [B, parts[i].size] = activation of x's columns of part i; x [B, K]. */
-export function activateForwardWasm(x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[]): boolean {
-  const h = activeHeap();
+export function activateForwardWasm(h: KernelHeap | null, x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[]): boolean {
   if (!h) return false;
   const px = h.in(x);
   const po = outs.map((o) => h.out(o));
@@ -44,8 +44,7 @@ export function activateForwardWasm(x: F, K: number, B: number, parts: readonly 
 }
 
 /** Adds into gx [B, K] the gradient through each part with an output gradient (null: none). */
-export function activateBackwardWasm(x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[], gouts: readonly (F | null)[], gx: F): boolean {
-  const h = activeHeap();
+export function activateBackwardWasm(h: KernelHeap | null, x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[], gouts: readonly (F | null)[], gx: F): boolean {
   if (!h) return false;
   const px = h.in(x);
   const po = outs.map((o) => h.in(o));

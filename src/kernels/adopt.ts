@@ -24,15 +24,14 @@ type ParamStore = Map<string, Tensor>;
  * model's naming decides it (models/params.ts fusedHeadPart), not this file.
  */
 export type FusedPart = (name: string) => 'weight' | 'bias' | null;
-import { kernelHeapOrNull } from './heap.js';
-import { activeHeap } from './wasm.js';
+import { kernelHeapOrNull, type KernelHeap } from './heap.js';
+import { heapFor } from './wasm.js';
 
 
 /** The two blocks each adopted store's parameters and gradients live in. */
 const adopted = new WeakMap<ParamStore, { readonly data: Float32Array; readonly grad: Float32Array }>();
 
-export function adoptParams(store: ParamStore, fused: FusedPart = () => null): void {
-  const heap = activeHeap();
+export function adoptParams(store: ParamStore, fused: FusedPart = () => null, heap: KernelHeap | null = heapFor()): void {
   if (heap === null) return;
   const entries = [...store.entries()];
   if (entries.length === 0 || entries.some(([, t]) => t.dtype !== 'f32')) return;

@@ -19,6 +19,11 @@ import { fmaSetting, kernelModule } from '#kernel-files';
 import type { Buf, ReplayJs } from '../tensor/tensor.js';
 import type { KernelExports } from './kernel-exports.js';
 
+declare module '../tensor/context.js' {
+  /** A context's kernel heap (OpContext.heap) is a KernelHeap: the ops' kernels take it as it is. */
+  interface OpHeap extends KernelHeap {}
+}
+
 /** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm, typed from their AssemblyScript sources. */
 export type { KernelExports };
 
