@@ -79,4 +79,9 @@ test('no ambient kernel choice: an op runs on its context\'s kernel heap (OpCont
   const ops = [...sources('memory'), ...sources('nn'), ...['memory', 'activate', 'blocks'].map((f) => join(ROOT, `src/kernels/${f}.ts`))];
   const bad = ops.filter((f) => importsOf(readFileSync(f, 'utf8')).some((m) => /\/wasm\.js$/.test(m))).map((f) => f.slice(ROOT.length));
   assert.deepEqual(bad, []);
+  // nor is anything kept per parts list or per parameter store by a module: the activation
+  // table is written per call, and a store holds its own heap blocks (ParamStore.heapBlocks)
+  const kept = ['activate', 'adopt'].map((f) => join(ROOT, `src/kernels/${f}.ts`))
+    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^(?:export\s+)?(?:const|let|var)\s+(\w+)\s*=\s*new\s+(?:Weak)?Map\b/gm)].map((m) => `${f.slice(ROOT.length)}: ${m[1]}`));
+  assert.deepEqual(kept, []);
 });

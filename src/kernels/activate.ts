@@ -5,7 +5,7 @@
  * and returns false when given none.
  */
 import type { PartActivation } from '../tensor/ops.js';
-import { table } from './memory.js';
+import { ints, table } from './memory.js';
 import { ACT_IDENTITY, ACT_ONEPLUS, ACT_SIGMOID, ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH } from './constants.js';
 import type { KernelHeap } from './heap.js';
 
@@ -21,16 +21,20 @@ export interface Part {
   readonly activation: PartActivation;
 }
 
-/** (kind, width) per part, made once per parts list (a model's head layout). */
-const specs = new WeakMap<readonly Part[], number[]>();
-
-function spec(parts: readonly Part[]): number[] {
-  let s = specs.get(parts);
-  if (s === undefined) {
-    s = parts.flatMap((p) => [CODES[p.activation], p.size]);
-    specs.set(parts, s);
-  }
-  return s;
+/** The kernel's table of (kind, width) per part, written straight into a temporary block of this call (as memory.ts `table`). */
+function spec(h: KernelHeap, parts: readonly Part[]): number {
+  const t = h.tmp(Math.max(2 * parts.length, 1));
+  const write = (): void => {
+    const v = ints(h), at = t >>> 2;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      v[at + 2 * i] = CODES[p.activation];
+      v[at + 2 * i + 1] = p.size;
+    }
+  };
+  write();
+  h.replayScratch(write); // (as table's)
+  return t;
 }
 
 /** outs[i] [B, parts[i].size] = activation of x's columns of part i; x [B, K]. */
@@ -38,7 +42,7 @@ export function activateForwardWasm(h: KernelHeap | null, x: F, K: number, B: nu
   if (!h) return false;
   const px = h.in(x);
   const po = outs.map((o) => h.out(o));
-  h.k.activateForward(px, K, B, table(h, spec(parts)), parts.length, table(h, po));
+  h.k.activateForward(px, K, B, spec(h, parts), parts.length, table(h, po));
   h.done();
   return true;
 }
@@ -50,7 +54,7 @@ export function activateBackwardWasm(h: KernelHeap | null, x: F, K: number, B: n
   const po = outs.map((o) => h.in(o));
   const pg = gouts.map((g) => (g === null ? 0 : h.in(g)));
   const pgx = h.inout(gx);
-  h.k.activateBackward(px, K, B, table(h, spec(parts)), parts.length, table(h, po), table(h, pg), pgx);
+  h.k.activateBackward(px, K, B, spec(h, parts), parts.length, table(h, po), table(h, pg), pgx);
   h.done();
   return true;
 }

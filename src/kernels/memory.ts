@@ -126,16 +126,21 @@ let i32Of: Float32Array | null = null;
 export function table(h: KernelHeap, offsets: readonly number[]): number {
   const t = h.tmp(Math.max(offsets.length, 1));
   const write = (): void => {
-    if (i32 === null || i32Of !== h.f32) {
-      i32 = new Int32Array(h.f32.buffer);
-      i32Of = h.f32;
-    }
-    const at = t >>> 2;
-    for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
+    const v = ints(h), at = t >>> 2;
+    for (let i = 0; i < offsets.length; i++) v[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
   };
   write();
   h.replayScratch(write); // a recorded step's scratch is shared with other recorded steps: written again after another ran
   return t;
+}
+
+/** The heap's memory as 32-bit integers, for writing a table (see `table`). */
+export function ints(h: KernelHeap): Int32Array {
+  if (i32 === null || i32Of !== h.f32) {
+    i32 = new Int32Array(h.f32.buffer);
+    i32Of = h.f32;
+  }
+  return i32;
 }
 
 /**
