@@ -12,7 +12,7 @@ import { kernelBuild, kernelHeapOrNull, kernelsModuleAvailable, type KernelHeap 
 
 export type KernelChoice = 'wasm' | 'ts';
 /**
- * The process's default kernels (the CLI's `--kernels`): module state on purpose, as the one
+ * The process's default kernels (as `engram bench --kernels` sets it): module state on purpose, as the one
  * setting a context made without a choice of its own falls back to; no op reads it otherwise.
  */
 let processDefault: KernelChoice = 'wasm';

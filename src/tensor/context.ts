@@ -34,8 +34,8 @@ export class OpContext {
 
   /**
    * The process's default kernels (its heap, or null for the TypeScript twins), for a context
-   * made without a choice of its own: `plain`. Set by kernels/wasm.ts (setKernels: the CLI's
-   * `--kernels`); a step's context has its trainer's kernels instead.
+   * made without a choice of its own: `plain`. Set by kernels/wasm.ts (setKernels: `engram bench
+   * --kernels`); a step's context has its trainer's kernels instead.
    */
   static processHeap: () => OpHeap | null = () => null;
 
