@@ -5,7 +5,7 @@
  * and returns false when given none.
  */
 import type { PartActivation } from '../tensor/ops.js';
-import { ints, table } from './memory.js';
+import { table } from './memory.js';
 import { ACT_IDENTITY, ACT_ONEPLUS, ACT_SIGMOID, ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH } from './constants.js';
 import type { KernelHeap } from './heap.js';
 
@@ -25,7 +25,7 @@ export interface Part {
 function spec(h: KernelHeap, parts: readonly Part[]): number {
   const t = h.tmp(Math.max(2 * parts.length, 1));
   const write = (): void => {
-    const v = ints(h), at = t >>> 2;
+    const v = h.i32, at = t >>> 2;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       v[at + 2 * i] = CODES[p.activation];

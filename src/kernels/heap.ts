@@ -143,6 +143,8 @@ export class KernelHeap {
   private recording: KernelExports | null = null;
   /** A view of the whole memory, renewed when it grows (for copies without a view per call). */
   f32: Float32Array;
+  /** The same memory as 32-bit integers, renewed with f32 (for the kernels' pointer tables: memory.ts `table`). */
+  i32: Int32Array;
   private top: number;
   /** byte size → offsets of released blocks of that size */
   private readonly free = new Map<number, number[]>();
@@ -163,6 +165,7 @@ export class KernelHeap {
     }
     this.top = align(this.k.heapBase()); // the module's static data (math tables) lies below
     this.f32 = new Float32Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
     this.latest = this.memory.buffer;
     this.buffers.add(this.latest);
   }
@@ -265,6 +268,7 @@ export class KernelHeap {
         return -1; // past the maximum or out of memory: callers fall back to ordinary arrays
       }
       this.f32 = new Float32Array(this.memory.buffer);
+      this.i32 = new Int32Array(this.memory.buffer);
       this.latest = this.memory.buffer;
       this.buffers.add(this.latest);
     }

@@ -114,10 +114,6 @@ export function locationBackwardWasm(h: KernelHeap | null, wc: F, wp: F, g: F, s
 
 // --- the DNC kernels: per-head buffers go through pointer tables (see `at` in the kernels) ---
 
-let i32: Int32Array | null = null;
-/** the heap view i32 was made beside (renewed when the memory grows): compared, not .buffer, a slow getter */
-let i32Of: Float32Array | null = null;
-
 /**
  * A table of byte offsets (one per head) in a temporary block of this call, for kernels that
  * take a variable number of head buffers without packing them by copying. Call it after the
@@ -126,21 +122,12 @@ let i32Of: Float32Array | null = null;
 export function table(h: KernelHeap, offsets: readonly number[]): number {
   const t = h.tmp(Math.max(offsets.length, 1));
   const write = (): void => {
-    const v = ints(h), at = t >>> 2;
+    const v = h.i32, at = t >>> 2;
     for (let i = 0; i < offsets.length; i++) v[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
   };
   write();
   h.replayScratch(write); // a recorded step's scratch is shared with other recorded steps: written again after another ran
   return t;
-}
-
-/** The heap's memory as 32-bit integers, for writing a table (see `table`). */
-export function ints(h: KernelHeap): Int32Array {
-  if (i32 === null || i32Of !== h.f32) {
-    i32 = new Int32Array(h.f32.buffer);
-    i32Of = h.f32;
-  }
-  return i32;
 }
 
 /**
