@@ -66,3 +66,23 @@ test('no ambient step settings: step replay and weight-gradient deferral are set
   const uses = all.filter((f) => gone.test(readFileSync(f, 'utf8'))).map((f) => f.slice(ROOT.length));
   assert.deepEqual(uses, []);
 });
+
+test('no ambient kernel choice: an op runs on its context\'s kernel heap (OpContext.heap), and the kernels file keeps only the process\'s default', () => {
+  // the getters that read a module's choice are gone from the whole tree (tests included)
+  const gone = /\b(activeHeap|backwardHeap)\b/;
+  const all = [...sources(''), ...readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: false }).map(String).filter((f) => f.endsWith('.test.ts')).map((f) => join(ROOT, 'src', f))];
+  const uses = all.filter((f) => gone.test(readFileSync(f, 'utf8'))).map((f) => f.slice(ROOT.length));
+  assert.deepEqual(uses, []);
+  const wasm = readFileSync(join(ROOT, 'src/kernels/wasm.ts'), 'utf8');
+  assert.deepEqual([...wasm.matchAll(/^(?:export\s+)?(?:let|var)\s+(\w+)/gm)].map((m) => m[1]), ['processDefault'], 'wasm.ts holds the process default only');
+  // the files whose ops and kernels run a step take the heap they are given, not the default
+  const ops = [...sources('memory'), ...sources('nn'), ...['memory', 'activate', 'blocks'].map((f) => join(ROOT, `src/kernels/${f}.ts`))];
+  const bad = ops.filter((f) => importsOf(readFileSync(f, 'utf8')).some((m) => /\/wasm\.js$/.test(m))).map((f) => f.slice(ROOT.length));
+  assert.deepEqual(bad, []);
+  // nor is anything kept per parts list or per parameter store by a module: the activation
+  // table is written per call, and a store holds its own heap blocks (ParamStore.heapBlocks)
+  // (and the op kernels' files hold no module-level variables: the tables' integer view is the heap's, KernelHeap.i32)
+  const kept = ['activate', 'adopt', 'memory', 'blocks'].map((f) => join(ROOT, `src/kernels/${f}.ts`))
+    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^(?:export\s+)?(?:(?:const|let|var)\s+(\w+)\s*=\s*new\s+(?:Weak)?Map\b|(?:let|var)\s+(\w+))/gm)].map((m) => `${f.slice(ROOT.length)}: ${m[1] ?? m[2]}`));
+  assert.deepEqual(kept, []);
+});

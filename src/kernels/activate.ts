@@ -1,12 +1,13 @@
 /**
  * @file splitActivate on the WASM SIMD kernels (src/kernels/assembly/activate.ts): every part's
  * activation of a [B, K] tensor in one call, forward and backward. The TypeScript twin is the
- * loop in splitActivate (src/nn/columns.ts); each returns false when the kernels are off.
+ * loop in splitActivate (src/nn/columns.ts); each runs on the heap it is given (the op's context's)
+ * and returns false when given none.
  */
 import type { PartActivation } from '../tensor/ops.js';
 import { table } from './memory.js';
 import { ACT_IDENTITY, ACT_ONEPLUS, ACT_SIGMOID, ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH } from './constants.js';
-import { activeHeap } from './wasm.js';
+import type { KernelHeap } from './heap.js';
 
 type F = Float32Array;
 
@@ -20,38 +21,40 @@ export interface Part {
   readonly activation: PartActivation;
 }
 
-/** (kind, width) per part, made once per parts list (a model's head layout). */
-const specs = new WeakMap<readonly Part[], number[]>();
-
-function spec(parts: readonly Part[]): number[] {
-  let s = specs.get(parts);
-  if (s === undefined) {
-    s = parts.flatMap((p) => [CODES[p.activation], p.size]);
-    specs.set(parts, s);
-  }
-  return s;
+/** The kernel's table of (kind, width) per part, written straight into a temporary block of this call (as memory.ts `table`). */
+function spec(h: KernelHeap, parts: readonly Part[]): number {
+  const t = h.tmp(Math.max(2 * parts.length, 1));
+  const write = (): void => {
+    const v = h.i32, at = t >>> 2;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      v[at + 2 * i] = CODES[p.activation];
+      v[at + 2 * i + 1] = p.size;
+    }
+  };
+  write();
+  h.replayScratch(write); // (as table's)
+  return t;
 }
 
 /** outs[i] [B, parts[i].size] = activation of x's columns of part i; x [B, K]. */
-export function activateForwardWasm(x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[]): boolean {
-  const h = activeHeap();
+export function activateForwardWasm(h: KernelHeap | null, x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[]): boolean {
   if (!h) return false;
   const px = h.in(x);
   const po = outs.map((o) => h.out(o));
-  h.k.activateForward(px, K, B, table(h, spec(parts)), parts.length, table(h, po));
+  h.k.activateForward(px, K, B, spec(h, parts), parts.length, table(h, po));
   h.done();
   return true;
 }
 
 /** Adds into gx [B, K] the gradient through each part with an output gradient (null: none). */
-export function activateBackwardWasm(x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[], gouts: readonly (F | null)[], gx: F): boolean {
-  const h = activeHeap();
+export function activateBackwardWasm(h: KernelHeap | null, x: F, K: number, B: number, parts: readonly Part[], outs: readonly F[], gouts: readonly (F | null)[], gx: F): boolean {
   if (!h) return false;
   const px = h.in(x);
   const po = outs.map((o) => h.in(o));
   const pg = gouts.map((g) => (g === null ? 0 : h.in(g)));
   const pgx = h.inout(gx);
-  h.k.activateBackward(px, K, B, table(h, spec(parts)), parts.length, table(h, po), table(h, pg), pgx);
+  h.k.activateBackward(px, K, B, spec(h, parts), parts.length, table(h, po), table(h, pg), pgx);
   h.done();
   return true;
 }

@@ -15,8 +15,14 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 
-/** Parameters by name, in creation order (models/params.ts ParamStore). */
-type ParamStore = Map<string, Tensor>;
+/** The two blocks of the kernel heap an adopted store's parameters and their gradients live in. */
+export interface HeapBlocks {
+  readonly data: Float32Array;
+  readonly grad: Float32Array;
+}
+
+/** Parameters by name, in creation order, and the blocks they live in once adopted (models/params.ts ParamStore). */
+type ParamStore = Map<string, Tensor> & { heapBlocks?: HeapBlocks };
 
 /**
  * Which parameters go last, back to back so that they form one matrix (their weights) and one
@@ -24,15 +30,12 @@ type ParamStore = Map<string, Tensor>;
  * model's naming decides it (models/params.ts fusedHeadPart), not this file.
  */
 export type FusedPart = (name: string) => 'weight' | 'bias' | null;
-import { kernelHeapOrNull } from './heap.js';
-import { activeHeap } from './wasm.js';
+import { kernelHeapOrNull, type KernelHeap } from './heap.js';
+import { heapFor } from './wasm.js';
 
 
-/** The two blocks each adopted store's parameters and gradients live in. */
-const adopted = new WeakMap<ParamStore, { readonly data: Float32Array; readonly grad: Float32Array }>();
 
-export function adoptParams(store: ParamStore, fused: FusedPart = () => null): void {
-  const heap = activeHeap();
+export function adoptParams(store: ParamStore, fused: FusedPart = () => null, heap: KernelHeap | null = heapFor()): void {
   if (heap === null) return;
   const entries = [...store.entries()];
   if (entries.length === 0 || entries.some(([, t]) => t.dtype !== 'f32')) return;
@@ -58,7 +61,7 @@ export function adoptParams(store: ParamStore, fused: FusedPart = () => null): v
     moved.grad = grad.subarray(offsets[i]!, offsets[i]! + t.size);
     store.set(name, moved);
   });
-  adopted.set(store, { data, grad });
+  store.heapBlocks = { data, grad };
 }
 
 /**
@@ -67,7 +70,7 @@ export function adoptParams(store: ParamStore, fused: FusedPart = () => null): v
  * that makes many models; a no-op for a store that was never adopted.
  */
 export function releaseParams(store: ParamStore): void {
-  const blocks = adopted.get(store);
+  const blocks = store.heapBlocks;
   const heap = kernelHeapOrNull();
   if (blocks === undefined || heap === null) return;
   for (const [name, t] of store) {
@@ -77,15 +80,15 @@ export function releaseParams(store: ParamStore): void {
   }
   heap.release(blocks.data);
   heap.release(blocks.grad);
-  adopted.delete(store);
+  delete store.heapBlocks;
 }
 
 /**
  * The blocks an adopted store's parameters and gradients live in, the same object until
  * releaseParams (the only other thing that moves them), or undefined.
  */
-export function adoptedBlocks(store: ParamStore): { readonly data: Float32Array; readonly grad: Float32Array } | undefined {
-  return adopted.get(store);
+export function adoptedBlocks(store: ParamStore): HeapBlocks | undefined {
+  return store.heapBlocks;
 }
 
 /**
@@ -93,7 +96,7 @@ export function adoptedBlocks(store: ParamStore): { readonly data: Float32Array;
  * (in floats, in the store's order) inside them; undefined for a store that is not adopted.
  */
 export function adoptedLayout(store: ParamStore): { readonly data: Float32Array; readonly grad: Float32Array; readonly offsets: readonly number[] } | undefined {
-  const blocks = adopted.get(store);
+  const blocks = store.heapBlocks;
   const heap = kernelHeapOrNull();
   if (blocks === undefined || heap === null) return undefined;
   const base = heap.ptr(blocks.data), gbase = heap.ptr(blocks.grad);

@@ -1,19 +1,18 @@
 /**
  * @file Blocks of columns copied or added between row-major buffers: on the kernels' block copy
  * and add (copyCols, addCols in src/kernels/assembly/matmul.ts) when both buffers are on the
- * active kernel heap, else plain loops (TypedArray.set is slow on the kernels' shared memory,
+ * kernel heap given (an op's context's), else plain loops (TypedArray.set is slow on the kernels' shared memory,
  * and a subarray per row makes garbage). Both give the same numbers: copies, and float32 sums.
  * Used by concat, linear's bias and the gradient threads' sums.
  */
 import type { Buf } from '../tensor/tensor.js';
-import { activeHeap } from './wasm.js';
+import type { KernelHeap } from './heap.js';
 
 /**
  * dst[d0 + r·ds + j] = src[s0 + r·ss + j] for r < rows, j < cols (a stride of 0 repeats a row),
- * on the kernel when both buffers are on the active heap. @returns false (nothing done) otherwise
+ * on the kernel when both buffers are on heap `h`. @returns false (nothing done) otherwise
  */
-export function copyColumnsKernel(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): boolean {
-  const h = activeHeap();
+export function copyColumnsKernel(h: KernelHeap | null, src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): boolean {
   const ps = h === null ? -1 : h.ptr(src), pd = ps < 0 ? -1 : h!.ptr(dst);
   if (pd < 0) return false;
   h!.k.copyCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
@@ -21,17 +20,15 @@ export function copyColumnsKernel(src: Buf, s0: number, ss: number, dst: Buf, d0
 }
 
 /** dst[d0 + r·ds + j] += src[s0 + r·ss + j], rows in order, on the kernel as copyColumnsKernel. @returns false (nothing done) otherwise */
-export function addColumnsKernel(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): boolean {
-  const h = activeHeap();
+export function addColumnsKernel(h: KernelHeap | null, src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): boolean {
   const ps = h === null ? -1 : h.ptr(src), pd = ps < 0 ? -1 : h!.ptr(dst);
   if (pd < 0) return false;
   h!.k.addCols(ps + 4 * s0, ss, pd + 4 * d0, ds, rows, cols);
   return true;
 }
 
-/** True when every buffer is on the active kernel heap (so the block kernels take them all). */
-export function onKernelHeap(bufs: readonly (Buf | null)[]): boolean {
-  const h = activeHeap();
+/** True when every buffer is on kernel heap `h` (so the block kernels take them all). */
+export function onKernelHeap(h: KernelHeap | null, bufs: readonly (Buf | null)[]): boolean {
   return h !== null && bufs.every((b) => b === null || h.ptr(b) >= 0);
 }
 
@@ -46,11 +43,11 @@ export function addColumnsTs(src: Buf, s0: number, ss: number, dst: Buf, d0: num
 }
 
 /** copyColumnsKernel where it can, else its loops. */
-export function copyColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
-  if (!copyColumnsKernel(src, s0, ss, dst, d0, ds, rows, cols)) copyColumnsTs(src, s0, ss, dst, d0, ds, rows, cols);
+export function copyColumns(h: KernelHeap | null, src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
+  if (!copyColumnsKernel(h, src, s0, ss, dst, d0, ds, rows, cols)) copyColumnsTs(src, s0, ss, dst, d0, ds, rows, cols);
 }
 
 /** addColumnsKernel where it can, else its loops. */
-export function addColumns(src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
-  if (!addColumnsKernel(src, s0, ss, dst, d0, ds, rows, cols)) addColumnsTs(src, s0, ss, dst, d0, ds, rows, cols);
+export function addColumns(h: KernelHeap | null, src: Buf, s0: number, ss: number, dst: Buf, d0: number, ds: number, rows: number, cols: number): void {
+  if (!addColumnsKernel(h, src, s0, ss, dst, d0, ds, rows, cols)) addColumnsTs(src, s0, ss, dst, d0, ds, rows, cols);
 }

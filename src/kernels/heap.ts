@@ -19,6 +19,11 @@ import { fmaSetting, kernelModule } from '#kernel-files';
 import type { Buf, ReplayJs } from '../tensor/tensor.js';
 import type { KernelExports } from './kernel-exports.js';
 
+declare module '../tensor/context.js' {
+  /** A context's kernel heap (OpContext.heap) is a KernelHeap: the ops' kernels take it as it is. */
+  interface OpHeap extends KernelHeap {}
+}
+
 /** The exports of dist/kernels/kernels.wasm and kernels-fma.wasm, typed from their AssemblyScript sources. */
 export type { KernelExports };
 
@@ -138,6 +143,8 @@ export class KernelHeap {
   private recording: KernelExports | null = null;
   /** A view of the whole memory, renewed when it grows (for copies without a view per call). */
   f32: Float32Array;
+  /** The same memory as 32-bit integers, renewed with f32 (for the kernels' pointer tables: memory.ts `table`). */
+  i32: Int32Array;
   private top: number;
   /** byte size → offsets of released blocks of that size */
   private readonly free = new Map<number, number[]>();
@@ -158,6 +165,7 @@ export class KernelHeap {
     }
     this.top = align(this.k.heapBase()); // the module's static data (math tables) lies below
     this.f32 = new Float32Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
     this.latest = this.memory.buffer;
     this.buffers.add(this.latest);
   }
@@ -260,6 +268,7 @@ export class KernelHeap {
         return -1; // past the maximum or out of memory: callers fall back to ordinary arrays
       }
       this.f32 = new Float32Array(this.memory.buffer);
+      this.i32 = new Int32Array(this.memory.buffer);
       this.latest = this.memory.buffer;
       this.buffers.add(this.latest);
     }

@@ -1,40 +1,33 @@
 /**
  * @file The memory-op WASM SIMD kernels (src/kernels/assembly/, one file per mechanism as in src/memory/), called with float32
- * buffers. Buffers on the kernel heap (a pooled training step's, a model's) are used in place;
- * others go through the heap's temporary blocks (see KernelHeap.in/out). Each function returns
- * false when the kernels are off (setKernels('ts')) or unavailable, and the op then runs its
- * TypeScript twin.
+ * buffers. Each runs on the heap it is given, the op's context's (OpContext.heap). Buffers on the
+ * kernel heap (a pooled training step's, a model's) are used in place; others go through the
+ * heap's temporary blocks (see KernelHeap.in/out). Each function returns false when given no heap
+ * (the context runs the TypeScript twins), and the op then runs its twin.
  */
-import { kernelHeapOrNull, type KernelHeap } from './heap.js';
-import { activeHeap } from './wasm.js';
+import type { KernelHeap } from './heap.js';
 
 type F = Float32Array;
 
 /**
- * The heap for the backward pass of an op whose forward pass ran on a kernel and saved what only
- * the kernel reads (location, links, linkage, allocation): the backward runs on the kernel too,
- * even if setKernels('ts') came in between.
+ * The backward pass of an op whose forward pass ran on a kernel and saved what only the kernel
+ * reads (location, links, linkage, allocation) runs on the kernel too: on its context's heap,
+ * which the forward pass had.
  */
-function backwardHeap(): KernelHeap {
-  const h = kernelHeapOrNull();
-  if (h === null) throw new Error('a backward kernel ran without the kernel heap its forward pass used');
-  return h;
-}
+const BACKWARD_HEAP = 'a backward kernel ran without the kernel heap its forward pass used';
 
 export interface ContentSaved<T = F> {
   sim: T; den: T; nm2: T; dot: T; nk2: T;
 }
 
-export function contentForwardWasm(M: F, k: F, beta: F, w: F, s: ContentSaved, B: number, N: number, W: number): boolean {
-  const h = activeHeap();
+export function contentForwardWasm(h: KernelHeap | null, M: F, k: F, beta: F, w: F, s: ContentSaved, B: number, N: number, W: number): boolean {
   if (!h) return false;
   h.k.contentForward(h.in(M), h.in(k), h.in(beta), h.out(w), h.out(s.sim), h.out(s.den), h.out(s.nm2), h.out(s.dot), h.out(s.nk2), B, N, W);
   h.done();
   return true;
 }
 
-export function contentBackwardWasm(M: F, k: F, beta: F, w: F, s: ContentSaved, gw: F, gM: F | null, gk: F | null, gbeta: F | null, B: number, N: number, W: number): boolean {
-  const h = activeHeap();
+export function contentBackwardWasm(h: KernelHeap | null, M: F, k: F, beta: F, w: F, s: ContentSaved, gw: F, gM: F | null, gk: F | null, gbeta: F | null, B: number, N: number, W: number): boolean {
   if (!h) return false;
   h.k.contentBackward(
     h.in(M), h.in(k), h.in(beta), h.in(w), h.in(s.sim), h.in(s.den), h.in(s.nm2), h.in(s.dot), h.in(s.nk2), h.in(gw),
@@ -44,16 +37,14 @@ export function contentBackwardWasm(M: F, k: F, beta: F, w: F, s: ContentSaved, 
   return true;
 }
 
-export function readForwardWasm(M: F, w: F, r: F, B: number, N: number, W: number): boolean {
-  const h = activeHeap();
+export function readForwardWasm(h: KernelHeap | null, M: F, w: F, r: F, B: number, N: number, W: number): boolean {
   if (!h) return false;
   h.k.readForward(h.in(M), h.in(w), h.zeroed(r), B, N, W);
   h.done();
   return true;
 }
 
-export function readBackwardWasm(M: F, w: F, gr: F, gM: F | null, gw: F | null, B: number, N: number, W: number): boolean {
-  const h = activeHeap();
+export function readBackwardWasm(h: KernelHeap | null, M: F, w: F, gr: F, gM: F | null, gw: F | null, B: number, N: number, W: number): boolean {
   if (!h) return false;
   h.k.readBackward(h.in(M), h.in(w), h.in(gr), h.grad(gM, M.length), h.grad(gw, w.length), B, N, W);
   h.done();
@@ -65,8 +56,7 @@ export function readBackwardWasm(M: F, w: F, gr: F, gM: F | null, gw: F | null, 
  * @param keep where Π_h (1 − w_h e_hᵀ) goes for the backward pass; null with one head and W a
  * multiple of 4 (writeKeepsNoFactor), where the backward kernel recomputes it
  */
-export function writeForwardWasm(M: F, w: F, e: F, a: F, keep: F | null, out: F, H: number, B: number, N: number, W: number): boolean {
-  const h = activeHeap();
+export function writeForwardWasm(h: KernelHeap | null, M: F, w: F, e: F, a: F, keep: F | null, out: F, H: number, B: number, N: number, W: number): boolean {
   if (!h) return false;
   h.k.writeForward(h.in(M), h.in(w), h.in(e), h.in(a), keep === null ? 0 : h.out(keep), h.out(out), H, B, N, W);
   h.done();
@@ -83,9 +73,8 @@ export function writeKeepsNoFactor(H: number, W: number): boolean {
  * stored it (null where writeKeepsNoFactor). gMset: gM holds no gradient yet, not even zeros
  * (its first contribution): the kernel writes it.
  */
-export function writeBackwardWasm(M: F, w: F, e: F, a: F, keep: F | null, gy: F, gM: F | null, gw: F | null, ge: F | null, ga: F | null,
+export function writeBackwardWasm(h: KernelHeap | null, M: F, w: F, e: F, a: F, keep: F | null, gy: F, gM: F | null, gw: F | null, ge: F | null, ga: F | null,
   H: number, B: number, N: number, W: number, gMset = false): boolean {
-  const h = activeHeap();
   if (!h) return false;
   const pgM = gM === null ? h.grad(null, M.length) : gMset ? h.out(gM) : h.inout(gM);
   h.k.writeBackward(
@@ -102,8 +91,7 @@ export interface LocationSaved {
 }
 
 /** NTM interpolate → shift → sharpen in one kernel. @param s [B, S] */
-export function locationForwardWasm(wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, B: number, N: number, S: number): boolean {
-  const h = activeHeap();
+export function locationForwardWasm(h: KernelHeap | null, wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, B: number, N: number, S: number): boolean {
   if (!h) return false;
   h.k.locationForward(h.in(wc), h.in(wp), h.in(g), h.in(s), h.in(gamma), h.out(saved.wg), h.out(saved.wt), h.out(saved.p), h.out(saved.sums), h.out(w), h.tmp(N + S), B, N, S);
   h.done();
@@ -111,11 +99,10 @@ export function locationForwardWasm(wc: F, wp: F, g: F, s: F, gamma: F, saved: L
 }
 
 /** Gradients of locationForwardWasm, added to those given (null: not wanted). */
-export function locationBackwardWasm(
-  wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, gw: F,
+export function locationBackwardWasm(h: KernelHeap | null, wc: F, wp: F, g: F, s: F, gamma: F, saved: LocationSaved, w: F, gw: F,
   gwc: F | null, gwp: F | null, gg: F | null, gs: F | null, ggamma: F | null, B: number, N: number, S: number,
 ): boolean {
-  const h = backwardHeap();
+  if (!h) throw new Error(BACKWARD_HEAP);
   const BN = B * N;
   h.k.locationBackward(
     h.in(wc), h.in(wp), h.in(g), h.in(s), h.in(gamma), h.in(saved.wg), h.in(saved.wt), h.in(saved.p), h.in(saved.sums), h.in(w), h.in(gw),
@@ -127,10 +114,6 @@ export function locationBackwardWasm(
 
 // --- the DNC kernels: per-head buffers go through pointer tables (see `at` in the kernels) ---
 
-let i32: Int32Array | null = null;
-/** the heap view i32 was made beside (renewed when the memory grows): compared, not .buffer, a slow getter */
-let i32Of: Float32Array | null = null;
-
 /**
  * A table of byte offsets (one per head) in a temporary block of this call, for kernels that
  * take a variable number of head buffers without packing them by copying. Call it after the
@@ -139,12 +122,8 @@ let i32Of: Float32Array | null = null;
 export function table(h: KernelHeap, offsets: readonly number[]): number {
   const t = h.tmp(Math.max(offsets.length, 1));
   const write = (): void => {
-    if (i32 === null || i32Of !== h.f32) {
-      i32 = new Int32Array(h.f32.buffer);
-      i32Of = h.f32;
-    }
-    const at = t >>> 2;
-    for (let i = 0; i < offsets.length; i++) i32[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
+    const v = h.i32, at = t >>> 2;
+    for (let i = 0; i < offsets.length; i++) v[at + i] = offsets[i]!; // a loop: TypedArray.set is slow on shared memory
   };
   write();
   h.replayScratch(write); // a recorded step's scratch is shared with other recorded steps: written again after another ran
@@ -155,8 +134,7 @@ export function table(h: KernelHeap, offsets: readonly number[]): number {
  * DNC temporal reads of R read heads from one link matrix, L read once (twin: followLinksBoth
  * per head). @param L [B, N, N]  @param w, fw, bk R buffers each [B, N]; fw and bk are overwritten
  */
-export function linksForwardWasm(L: F, w: readonly F[], fw: readonly F[], bk: readonly F[], B: number, N: number): boolean {
-  const h = activeHeap();
+export function linksForwardWasm(h: KernelHeap | null, L: F, w: readonly F[], fw: readonly F[], bk: readonly F[], B: number, N: number): boolean {
   if (!h) return false;
   const pL = h.in(L);
   const pw = w.map((x) => h.in(x)), pf = fw.map((x) => h.out(x)), pb = bk.map((x) => h.zeroed(x));
@@ -169,10 +147,9 @@ export function linksForwardWasm(L: F, w: readonly F[], fw: readonly F[], bk: re
  * Gradients of linksForwardWasm, added to gL and each gw[r] (null: not wanted). An absent
  * output gradient (that direction or head unused) reads as zeros.
  */
-export function linksBackwardWasm(
-  L: F, w: readonly F[], gf: readonly (F | null)[], gb: readonly (F | null)[], gL: F | null, gw: readonly (F | null)[], B: number, N: number,
+export function linksBackwardWasm(h: KernelHeap | null, L: F, w: readonly F[], gf: readonly (F | null)[], gb: readonly (F | null)[], gL: F | null, gw: readonly (F | null)[], B: number, N: number,
 ): boolean {
-  const h = backwardHeap();
+  if (!h) throw new Error(BACKWARD_HEAP);
   const BN = B * N;
   const wantW = gw.some((g) => g !== null);
   const grad = (g: F | null): number => (g ? h.in(g) : h.grad(null, BN));
@@ -185,8 +162,7 @@ export function linksBackwardWasm(
 }
 
 /** DNC link and precedence update of one write head; Lo, po and keep (1 − Σ w [B]) are overwritten. */
-export function linkageForwardWasm(L: F, p: F, w: F, Lo: F, po: F, keep: F, B: number, N: number): boolean {
-  const h = activeHeap();
+export function linkageForwardWasm(h: KernelHeap | null, L: F, p: F, w: F, Lo: F, po: F, keep: F, B: number, N: number): boolean {
   if (!h) return false;
   h.k.linkageForward(h.in(L), h.in(p), h.in(w), h.out(Lo), h.out(po), h.out(keep), B, N);
   h.done();
@@ -194,10 +170,9 @@ export function linkageForwardWasm(L: F, p: F, w: F, Lo: F, po: F, keep: F, B: n
 }
 
 /** Gradients of linkageForwardWasm, added to gL, gp, gw (null: not wanted); absent gLo, gpo read as zeros. */
-export function linkageBackwardWasm(
-  L: F, p: F, w: F, keep: F, gLo: F | null, gpo: F | null, gL: F | null, gp: F | null, gw: F | null, B: number, N: number,
+export function linkageBackwardWasm(h: KernelHeap | null, L: F, p: F, w: F, keep: F, gLo: F | null, gpo: F | null, gL: F | null, gp: F | null, gw: F | null, B: number, N: number,
 ): boolean {
-  const h = backwardHeap();
+  if (!h) throw new Error(BACKWARD_HEAP);
   const BN = B * N;
   h.k.linkageBackward(
     h.in(L), h.in(p), h.in(w), h.in(keep), gLo ? h.in(gLo) : h.grad(null, L.length), gpo ? h.in(gpo) : h.grad(null, BN),
@@ -216,8 +191,7 @@ export interface UsageSaved<T = F> {
  * DNC usage update; the saved buffers and out are overwritten.
  * @param ww per write head [B, N]  @param fg free gates per read head [B]  @param wr per read head [B, N]
  */
-export function usageForwardWasm(u: F, ww: readonly F[], fg: readonly F[], wr: readonly F[], saved: UsageSaved, out: F, B: number, N: number): boolean {
-  const h = activeHeap();
+export function usageForwardWasm(h: KernelHeap | null, u: F, ww: readonly F[], fg: readonly F[], wr: readonly F[], saved: UsageSaved, out: F, B: number, N: number): boolean {
   if (!h) return false;
   const pu = h.in(u), pww = ww.map((x) => h.in(x)), pfg = fg.map((x) => h.in(x)), pwr = wr.map((x) => h.in(x));
   h.k.usageForward(
@@ -232,11 +206,9 @@ export function usageForwardWasm(u: F, ww: readonly F[], fg: readonly F[], wr: r
  * Gradients of usageForwardWasm, added to those given (null: not wanted). gww is null when the
  * write weights' gradient is stopped, else one entry (or null) per write head.
  */
-export function usageBackwardWasm(
-  u: F, ww: readonly F[], fg: readonly F[], wr: readonly F[], saved: UsageSaved, gy: F,
+export function usageBackwardWasm(h: KernelHeap | null, u: F, ww: readonly F[], fg: readonly F[], wr: readonly F[], saved: UsageSaved, gy: F,
   gu: F | null, gww: readonly (F | null)[] | null, gfg: readonly (F | null)[], gwr: readonly (F | null)[], B: number, N: number,
 ): boolean {
-  const h = activeHeap();
   if (!h) return false;
   const BN = B * N;
   const pu = h.in(u), pww = ww.map((x) => h.in(x)), pfg = fg.map((x) => h.in(x)), pwr = wr.map((x) => h.in(x));
@@ -261,8 +233,7 @@ export interface AllocationSaved {
 }
 
 /** Allocation weights of one write head from usage u [B, N]; a and the saved buffers are overwritten. */
-export function allocationForwardWasm(u: F, saved: AllocationSaved, a: F, B: number, N: number): boolean {
-  const h = activeHeap();
+export function allocationForwardWasm(h: KernelHeap | null, u: F, saved: AllocationSaved, a: F, B: number, N: number): boolean {
   if (!h) return false;
   h.k.allocationForward(h.in(u), h.out(saved.hat), h.out(saved.order), h.out(saved.prefix), h.out(a), B, N);
   h.done();
@@ -270,16 +241,15 @@ export function allocationForwardWasm(u: F, saved: AllocationSaved, a: F, B: num
 }
 
 /** Gradient of allocationForwardWasm for ga, added to gu. */
-export function allocationBackwardWasm(saved: AllocationSaved, ga: F, gu: F, B: number, N: number): boolean {
-  const h = backwardHeap();
+export function allocationBackwardWasm(h: KernelHeap | null, saved: AllocationSaved, ga: F, gu: F, B: number, N: number): boolean {
+  if (!h) throw new Error(BACKWARD_HEAP);
   h.k.allocationBackward(h.in(saved.hat), h.in(saved.order), h.in(saved.prefix), h.in(ga), h.inout(gu), B, N);
   h.done();
   return true;
 }
 
 /** DNC read weighting, one read head: out [B,N] = Σ_m π[b,m]·src_m (out overwritten). */
-export function readWeightingForwardWasm(src: readonly F[], pi: F, out: F, B: number, N: number): boolean {
-  const h = activeHeap();
+export function readWeightingForwardWasm(h: KernelHeap | null, src: readonly F[], pi: F, out: F, B: number, N: number): boolean {
   if (!h) return false;
   const ps = src.map((s) => h.in(s));
   const ppi = h.in(pi), po = h.out(out);
@@ -289,8 +259,7 @@ export function readWeightingForwardWasm(src: readonly F[], pi: F, out: F, B: nu
 }
 
 /** Its gradients, added into gsrc[m] (null: not wanted) and gpi (null: not wanted). */
-export function readWeightingBackwardWasm(src: readonly F[], pi: F, gy: F, gsrc: readonly (F | null)[], gpi: F | null, B: number, N: number): boolean {
-  const h = activeHeap();
+export function readWeightingBackwardWasm(h: KernelHeap | null, src: readonly F[], pi: F, gy: F, gsrc: readonly (F | null)[], gpi: F | null, B: number, N: number): boolean {
   if (!h) return false;
   const ps = src.map((s) => h.in(s));
   const pg = gsrc.map((g) => (g === null ? 0 : h.inout(g)));
@@ -301,8 +270,7 @@ export function readWeightingBackwardWasm(src: readonly F[], pi: F, gy: F, gsrc:
 }
 
 /** DNC write weighting (memory/write-weighting.ts) into out. */
-export function writeWeightingForwardWasm(a: F, c: F, ga: F, gw: F, out: F, B: number, N: number): boolean {
-  const h = activeHeap();
+export function writeWeightingForwardWasm(h: KernelHeap | null, a: F, c: F, ga: F, gw: F, out: F, B: number, N: number): boolean {
   if (!h) return false;
   const pa = h.in(a), pc = h.in(c), pga = h.in(ga), pgw = h.in(gw), po = h.out(out);
   h.k.writeWeightingForward(pa, pc, pga, pgw, po, B, N);
@@ -311,8 +279,7 @@ export function writeWeightingForwardWasm(a: F, c: F, ga: F, gw: F, out: F, B: n
 }
 
 /** Its gradients, added into da, dc, dga, dgw (null: not wanted). */
-export function writeWeightingBackwardWasm(a: F, c: F, ga: F, gw: F, gy: F, da: F | null, dc: F | null, dga: F | null, dgw: F | null, B: number, N: number): boolean {
-  const h = activeHeap();
+export function writeWeightingBackwardWasm(h: KernelHeap | null, a: F, c: F, ga: F, gw: F, gy: F, da: F | null, dc: F | null, dga: F | null, dgw: F | null, B: number, N: number): boolean {
   if (!h) return false;
   const pa = h.in(a), pc = h.in(c), pga = h.in(ga), pgw = h.in(gw), pgy = h.in(gy);
   const at = (g: F | null): number => (g === null ? 0 : h.inout(g));

@@ -11,7 +11,6 @@
  * On float32 with the WASM kernels allocationWeights runs as a kernel (src/kernels/assembly/allocation.ts)
  * that gives the same values and order, ties included, bit for bit; the loops here are its twin.
  */
-import { activeKernels } from '../kernels/wasm.js';
 import { allocationBackwardWasm, allocationForwardWasm, type AllocationSaved } from '../kernels/memory.js';
 import { expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
 import { op1 } from '../tensor/op.js';
@@ -83,9 +82,9 @@ export function allocationWeights(usage: Tensor): Tensor {
       }
     },
     kernel: {
-      accepts: () => activeKernels() === 'wasm',
-      forward: ([u], [a], saved) => allocationForwardWasm(u!, saved as AllocationSaved, a!, B, N),
-      backward: (_x, _y, saved, [gy], [gu]) => allocationBackwardWasm(saved as AllocationSaved, gy!, gu!, B, N),
+      accepts: (ctx) => ctx.heap !== null,
+      forward: ([u], [a], saved, ctx) => allocationForwardWasm(ctx.heap, u!, saved as AllocationSaved, a!, B, N),
+      backward: (_x, _y, saved, [gy], [gu], _fresh, ctx) => allocationBackwardWasm(ctx.heap, saved as AllocationSaved, gy!, gu!, B, N),
     },
   });
 }

@@ -33,8 +33,8 @@ export function contentWeights(memory: Tensor, key: Tensor, strength: Tensor): T
     forward: ([M, k, beta], [w], s) => contentForward(M!, k!, beta!, w!, s, B, N, W),
     backward: ([M, k, beta], [w], s, [gw], [gM, gk, gbeta]) => contentBackward(M!, k!, beta!, w!, s, gw!, gM!, gk!, gbeta!, B, N, W),
     kernel: {
-      forward: ([M, k, beta], [w], s) => contentForwardWasm(M!, k!, beta!, w!, s as ContentSaved, B, N, W),
-      backward: ([M, k, beta], [w], s, [gw], [gM, gk, gbeta]) => contentBackwardWasm(M!, k!, beta!, w!, s as ContentSaved, gw!, gM!, gk!, gbeta!, B, N, W),
+      forward: ([M, k, beta], [w], s, ctx) => contentForwardWasm(ctx.heap, M!, k!, beta!, w!, s as ContentSaved, B, N, W),
+      backward: ([M, k, beta], [w], s, [gw], [gM, gk, gbeta], _fresh, ctx) => contentBackwardWasm(ctx.heap, M!, k!, beta!, w!, s as ContentSaved, gw!, gM!, gk!, gbeta!, B, N, W),
     },
   });
 }

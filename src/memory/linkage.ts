@@ -14,7 +14,6 @@
  * backward); otherwise, and as the twin the kernel is tested against, updateLink then
  * updatePrecedence.
  */
-import { activeKernels } from '../kernels/wasm.js';
 import { linkageBackwardWasm, linkageForwardWasm } from '../kernels/memory.js';
 import { expectShape, type Tensor } from '../tensor/tensor.js';
 import { op, op1 } from '../tensor/op.js';
@@ -37,9 +36,9 @@ export function updateLinkage(link: Tensor, precedence: Tensor, weights: Tensor)
     composite: () => [updateLink(link, precedence, weights), updatePrecedence(precedence, weights)],
     kernel: {
       // a gradient off the kernel heap is copied in and back out: one tensor as precedence and weights would lose one
-      accepts: () => activeKernels() === 'wasm' && precedence !== weights,
-      forward: ([L, p, w], [Lo, po], keep) => linkageForwardWasm(L!, p!, w!, Lo!, po!, keep!, B, N),
-      backward: ([L, p, w], _y, keep, [gLo, gpo], [gL, gp, gw]) => linkageBackwardWasm(L!, p!, w!, keep!, gLo!, gpo!, gL!, gp!, gw!, B, N),
+      accepts: (ctx) => ctx.heap !== null && precedence !== weights,
+      forward: ([L, p, w], [Lo, po], keep, ctx) => linkageForwardWasm(ctx.heap, L!, p!, w!, Lo!, po!, keep!, B, N),
+      backward: ([L, p, w], _y, keep, [gLo, gpo], [gL, gp, gw], _fresh, ctx) => linkageBackwardWasm(ctx.heap, L!, p!, w!, keep!, gLo!, gpo!, gL!, gp!, gw!, B, N),
     },
   });
   return { link: Lt!, precedence: pt! };

@@ -4,7 +4,6 @@
  * On float32 with the WASM kernels this is one fused kernel (forward and backward); otherwise,
  * and as the twin the kernel is tested against, it is interpolate, circularShift and sharpen.
  */
-import { activeKernels } from '../kernels/wasm.js';
 import { locationBackwardWasm, locationForwardWasm, type LocationSaved } from '../kernels/memory.js';
 import { expectShape, type Tensor } from '../tensor/tensor.js';
 import { op1 } from '../tensor/op.js';
@@ -36,10 +35,10 @@ export function locationWeights(content: Tensor, previous: Tensor, gate: Tensor,
     composite: () => [sharpen(circularShift(interpolate(content, previous, gate), shift), gamma)],
     kernel: {
       // the kernel pads a copy of w_g with (S − 1)/2 wrapped slots on each side: at most N of them
-      accepts: () => S % 2 === 1 && (S - 1) / 2 <= N && activeKernels() === 'wasm',
-      forward: ([wc, wp, g, s, gm], [w], saved) => locationForwardWasm(wc!, wp!, g!, s!, gm!, saved!, w!, B, N, S),
-      backward: ([wc, wp, g, s, gm], [w], saved, [gw], [gwc, gwp, gg, gs, ggm]) =>
-        locationBackwardWasm(wc!, wp!, g!, s!, gm!, saved!, w!, gw!, gwc!, gwp!, gg!, gs!, ggm!, B, N, S),
+      accepts: (ctx) => S % 2 === 1 && (S - 1) / 2 <= N && ctx.heap !== null,
+      forward: ([wc, wp, g, s, gm], [w], saved, ctx) => locationForwardWasm(ctx.heap, wc!, wp!, g!, s!, gm!, saved!, w!, B, N, S),
+      backward: ([wc, wp, g, s, gm], [w], saved, [gw], [gwc, gwp, gg, gs, ggm], _fresh, ctx) =>
+        locationBackwardWasm(ctx.heap, wc!, wp!, g!, s!, gm!, saved!, w!, gw!, gwc!, gwp!, gg!, gs!, ggm!, B, N, S),
     },
   });
 }

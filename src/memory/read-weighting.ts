@@ -53,8 +53,8 @@ export function readWeighting(content: Tensor, backward: readonly Tensor[], forw
       }
     },
     kernel: {
-      forward: ([pi, ...src], [out]) => readWeightingForwardWasm(src, pi!, out!, B, N),
-      backward: ([pi, ...src], _y, _s, [gy], [gpi, ...gsrc]) => readWeightingBackwardWasm(src, pi!, gy!, gsrc, gpi!, B, N),
+      forward: ([pi, ...src], [out], _s, ctx) => readWeightingForwardWasm(ctx.heap, src, pi!, out!, B, N),
+      backward: ([pi, ...src], _y, _s, [gy], [gpi, ...gsrc], _fresh, ctx) => readWeightingBackwardWasm(ctx.heap, src, pi!, gy!, gsrc, gpi!, B, N),
     },
   });
 }

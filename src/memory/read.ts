@@ -40,8 +40,8 @@ export function readMemory(memory: Tensor, weights: Tensor): Tensor {
       }
     },
     kernel: {
-      forward: ([M, w], [r]) => readForwardWasm(M!, w!, r!, B, N, W),
-      backward: ([M, w], _y, _s, [gr], [gM, gw]) => readBackwardWasm(M!, w!, gr!, gM!, gw!, B, N, W),
+      forward: ([M, w], [r], _s, ctx) => readForwardWasm(ctx.heap, M!, w!, r!, B, N, W),
+      backward: ([M, w], _y, _s, [gr], [gM, gw], _fresh, ctx) => readBackwardWasm(ctx.heap, M!, w!, gr!, gM!, gw!, B, N, W),
     },
   });
 }

@@ -8,7 +8,6 @@
  * kernels as one kernel that reads L once for all heads (forward and backward); otherwise,
  * and as the twin the kernel is tested against, it is followLinksBoth once per head.
  */
-import { activeKernels } from '../kernels/wasm.js';
 import { linksBackwardWasm, linksForwardWasm } from '../kernels/memory.js';
 import { expectShape, type Tensor } from '../tensor/tensor.js';
 import { op, scratchLike } from '../tensor/op.js';
@@ -98,9 +97,9 @@ export function followLinksHeads(link: Tensor, weights: readonly Tensor[]): { fo
     },
     kernel: {
       // a gradient off the kernel heap is copied in and back out once per head: a tensor passed twice would lose one
-      accepts: () => R > 0 && new Set(weights).size === R && activeKernels() === 'wasm',
-      forward: ([L, ...ws], y) => linksForwardWasm(L!, ws, y.slice(0, R), y.slice(R), B, N),
-      backward: ([L, ...ws], _y, _s, gy, [gL, ...gw]) => linksBackwardWasm(L!, ws, gy.slice(0, R), gy.slice(R), gL!, gw, B, N),
+      accepts: (ctx) => R > 0 && new Set(weights).size === R && ctx.heap !== null,
+      forward: ([L, ...ws], y, _s, ctx) => linksForwardWasm(ctx.heap, L!, ws, y.slice(0, R), y.slice(R), B, N),
+      backward: ([L, ...ws], _y, _s, gy, [gL, ...gw], _fresh, ctx) => linksBackwardWasm(ctx.heap, L!, ws, gy.slice(0, R), gy.slice(R), gL!, gw, B, N),
     },
   });
   return { forward: out.slice(0, R), backward: out.slice(R) };

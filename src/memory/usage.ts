@@ -106,14 +106,14 @@ export function updateUsage(
     kernel: {
       // a gradient off the kernel heap is copied in and back out once per head: a tensor passed twice would lose one
       accepts: () => new Set(inputs).size === inputs.length,
-      forward: (x, [out], saved) => {
+      forward: (x, [out], saved, ctx) => {
         const [u, ww, fg, wr] = split(x);
-        return usageForwardWasm(u, ww, fg, wr, saved as UsageSaved, out!, B, N);
+        return usageForwardWasm(ctx.heap, u, ww, fg, wr, saved as UsageSaved, out!, B, N);
       },
-      backward: (x, _y, saved, [gy], gx) => {
+      backward: (x, _y, saved, [gy], gx, _fresh, ctx) => {
         const [u, ww, fg, wr] = split(x);
         const [gu, gww, gfg, gwr] = split(gx);
-        return usageBackwardWasm(u, ww, fg, wr, saved as UsageSaved, gy!, gu, stop ? null : gww, gfg, gwr, B, N);
+        return usageBackwardWasm(ctx.heap, u, ww, fg, wr, saved as UsageSaved, gy!, gu, stop ? null : gww, gfg, gwr, B, N);
       },
     },
   });

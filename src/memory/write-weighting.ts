@@ -46,8 +46,8 @@ export function writeWeighting(allocation: Tensor, content: Tensor, allocGate: T
       }
     },
     kernel: {
-      forward: ([a, c, ga, gw], [out]) => writeWeightingForwardWasm(a!, c!, ga!, gw!, out!, B, N),
-      backward: ([a, c, ga, gw], _y, _s, [gy], [da, dc, dga, dgw]) => writeWeightingBackwardWasm(a!, c!, ga!, gw!, gy!, da!, dc!, dga!, dgw!, B, N),
+      forward: ([a, c, ga, gw], [out], _s, ctx) => writeWeightingForwardWasm(ctx.heap, a!, c!, ga!, gw!, out!, B, N),
+      backward: ([a, c, ga, gw], _y, _s, [gy], [da, dc, dga, dgw], _fresh, ctx) => writeWeightingBackwardWasm(ctx.heap, a!, c!, ga!, gw!, gy!, da!, dc!, dga!, dgw!, B, N),
     },
   });
 }

@@ -8,7 +8,6 @@ import { writeBackwardWasm, writeForwardWasm, writeKeepsNoFactor } from '../kern
 import { dtypeOf, expectShape, type Buf, type Tensor } from '../tensor/tensor.js';
 import type { OpContext } from '../tensor/context.js';
 import { op1 } from '../tensor/op.js';
-import { activeKernels } from '../kernels/wasm.js';
 
 type F = Float32Array;
 
@@ -85,21 +84,21 @@ export function writeMemory(memory: Tensor, heads: readonly WriteHeadInput[]): T
       // M_{t−1}'s gradient: this is usually its first contribution (the write is the last op to
       // read it), which the kernel writes into a buffer nobody zeroed
       writesFreshGradient: true,
-      accepts: () => activeKernels() === 'wasm', // (packing the heads is for the kernel only)
+      accepts: (ctx) => ctx.heap !== null, // (packing the heads is for the kernel only)
       forward: (x, [out], saved, ctx) => {
         // the kernel takes the heads packed head-major: w [H, B, N], e and a [H, B, W]
         const M = x[0], hs = headsOf(x);
         const packed = { w: pack(ctx, hs.map((h) => h.w!)), e: pack(ctx, hs.map((h) => h.e!)), a: pack(ctx, hs.map((h) => h.a!)) };
         saved.packed = packed;
-        return writeForwardWasm(M!, packed.w, packed.e, packed.a, saved.keep as F | null, out!, H, B, N, W);
+        return writeForwardWasm(ctx.heap, M!, packed.w, packed.e, packed.a, saved.keep as F | null, out!, H, B, N, W);
       },
       backward: ([M], _y, { keep, packed }, [gy], gx, fresh, ctx) => {
         const [gM, ...ghx] = gx;
         const p = packed!;
         // one head: its own gradients are added into; several: packed ones, then added to each head's
-        if (H === 1) return writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, ghx[0]!, ghx[1]!, ghx[2]!, H, B, N, W, fresh);
+        if (H === 1) return writeBackwardWasm(ctx.heap, M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, ghx[0]!, ghx[1]!, ghx[2]!, H, B, N, W, fresh);
         const gw = ctx.alloc('f32', H * B * N) as F, ge = ctx.alloc('f32', H * B * W) as F, ga = ctx.alloc('f32', H * B * W) as F;
-        if (!writeBackwardWasm(M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, gw, ge, ga, H, B, N, W, fresh)) return false;
+        if (!writeBackwardWasm(ctx.heap, M!, p.w, p.e, p.a, keep as F | null, gy!, gM!, gw, ge, ga, H, B, N, W, fresh)) return false;
         headsOf(gx).forEach((g, i) => {
           addSlice(ctx, g.w, gw, i * B * N);
           addSlice(ctx, g.e, ge, i * B * W);

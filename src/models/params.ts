@@ -9,9 +9,13 @@ import type { PartActivation } from '../tensor/ops.js';
 import { splitActivate } from '../nn/columns.js';
 import type { Rng } from '../tensor/random.js';
 import { Tensor, type Buf, type DType } from '../tensor/tensor.js';
+import type { HeapBlocks } from '../kernels/adopt.js';
 
-/** Parameters by checkpoint name, e.g. `heads.write.0.key.weight`; insertion order is stable. */
-export type ParamStore = Map<string, Tensor>;
+/**
+ * Parameters by checkpoint name, e.g. `heads.write.0.key.weight`; insertion order is stable. Once
+ * moved onto the kernel heap (kernels/adopt.ts), it holds the two blocks they live in.
+ */
+export type ParamStore = Map<string, Tensor> & { heapBlocks?: HeapBlocks };
 
 /**
  * The heads' linears (`heads.….weight` and `heads.….bias`), which adoptParams lays out back to

@@ -41,9 +41,9 @@ export function concat(xs: readonly Tensor[]): Tensor {
     kernel: {
       // the block copies run on the kernel when every buffer is on the kernel heap (checked
       // first: a pass is done all on the kernel or all by the twin)
-      forward: (x, [y]) => onKernelHeap([y!, ...x]) && columns((i, off) => copyColumnsKernel(x[i]!, 0, widths[i]!, y!, off, K, B, widths[i]!)),
-      backward: (_x, _y, _s, [gy], gx) => onKernelHeap([gy!, ...gx]) &&
-        columns((i, off) => gx[i] === null || addColumnsKernel(gy!, off, K, gx[i]!, 0, widths[i]!, B, widths[i]!)),
+      forward: (x, [y], _s, ctx) => onKernelHeap(ctx.heap, [y!, ...x]) && columns((i, off) => copyColumnsKernel(ctx.heap, x[i]!, 0, widths[i]!, y!, off, K, B, widths[i]!)),
+      backward: (_x, _y, _s, [gy], gx, _fresh, ctx) => onKernelHeap(ctx.heap, [gy!, ...gx]) &&
+        columns((i, off) => gx[i] === null || addColumnsKernel(ctx.heap, gy!, off, K, gx[i]!, 0, widths[i]!, B, widths[i]!)),
     },
   });
 }
@@ -79,8 +79,8 @@ export function splitActivate(x: Tensor, parts: readonly { readonly size: number
       });
     },
     kernel: {
-      forward: ([xd], ys) => activateForwardWasm(xd!, K, B, parts, ys),
-      backward: ([xd], ys, _s, gys, [gx]) => activateBackwardWasm(xd!, K, B, parts, ys, gys, gx!),
+      forward: ([xd], ys, _s, ctx) => activateForwardWasm(ctx.heap, xd!, K, B, parts, ys),
+      backward: ([xd], ys, _s, gys, [gx], _fresh, ctx) => activateBackwardWasm(ctx.heap, xd!, K, B, parts, ys, gys, gx!),
     },
   });
 }

@@ -1,3 +1,4 @@
+import { heapFor } from '../kernels/wasm.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initLinear, linear, matmulXWt, matmulXWtBackward, uniformParam } from './linear.js';
@@ -41,7 +42,7 @@ for (const [B, I, O] of SIZES) {
     const rng = new Rng(B * 100 + I * 10 + O);
     const x = randArray(B * I, rng), w = randArray(O * I, rng), y0 = randArray(B * O, rng);
     const y = Float64Array.from(y0);
-    matmulXWt(x, w, y, B, I, O);
+    matmulXWt(heapFor(), x, w, y, B, I, O);
     const ref = naiveXWt(x, w, B, I, O).map((v, k) => v + y0[k]!);
     assertAllClose(y, ref, 1e-12, 1e-12);
   });
@@ -51,7 +52,7 @@ for (const [B, I, O] of SIZES) {
     const x = randArray(B * I, rng), w = randArray(O * I, rng), gy = randArray(B * O, rng);
     const gx0 = randArray(B * I, rng), gw0 = randArray(O * I, rng);
     const gx = Float64Array.from(gx0), gw = Float64Array.from(gw0);
-    matmulXWtBackward(x, w, gy, gx, gw, B, I, O);
+    matmulXWtBackward(heapFor(), x, w, gy, gx, gw, B, I, O);
     const refGx: number[] = [], refGw: number[] = [];
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < I; i++) {
@@ -72,8 +73,8 @@ for (const [B, I, O] of SIZES) {
 
     // each half alone (the other buffer null) gives the same result
     const gxOnly = Float64Array.from(gx0), gwOnly = Float64Array.from(gw0);
-    matmulXWtBackward(x, w, gy, gxOnly, null, B, I, O);
-    matmulXWtBackward(x, w, gy, null, gwOnly, B, I, O);
+    matmulXWtBackward(heapFor(), x, w, gy, gxOnly, null, B, I, O);
+    matmulXWtBackward(heapFor(), x, w, gy, null, gwOnly, B, I, O);
     assertAllClose(gxOnly, refGx, 1e-12, 1e-12, 'gx alone');
     assertAllClose(gwOnly, refGw, 1e-12, 1e-12, 'gW alone');
   });

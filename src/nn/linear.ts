@@ -8,7 +8,6 @@ import { op1 } from '../tensor/op.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { table } from '../kernels/memory.js';
 import type { Rng } from '../tensor/random.js';
-import { activeHeap } from '../kernels/wasm.js';
 import { addColumns, addColumnsTs, copyColumns, copyColumnsTs } from '../kernels/blocks.js';
 
 export interface LinearParams {
@@ -95,9 +94,8 @@ export function matmulXWtBackwardTs(
   }
 }
 
-/** y[b, o] += Σ_i x[b, i] · W[o, i]; on the WASM SIMD kernel when the kernels are on and the buffers float32. */
-export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: number): void {
-  const h = activeHeap();
+/** y[b, o] += Σ_i x[b, i] · W[o, i]; on the WASM SIMD kernel when given heap `h` and the buffers are float32. */
+export function matmulXWt(h: KernelHeap | null, x: Buf, w: Buf, y: Buf, B: number, I: number, O: number): void {
   if (h !== null && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array) {
     h.k.matmulXWt(h.in(x), h.in(w), h.inout(y), B, I, O);
     h.done();
@@ -107,14 +105,13 @@ export function matmulXWt(x: Buf, w: Buf, y: Buf, B: number, I: number, O: numbe
 }
 
 /**
- * The backward pass of matmulXWt; on the WASM SIMD kernels when the kernels are on and the buffers
+ * The backward pass of matmulXWt; on the WASM SIMD kernels when given heap `h` and the buffers are
  * float32. @param deferTo leave gW's product for the end of this tape's backward pass under way,
  * when it can (deferWeightGrad: only for x and gy that keep their values until then; null: now)
  */
 export function matmulXWtBackward(
-  x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number, deferTo: Tape | null = null,
+  h: KernelHeap | null, x: Buf, w: Buf, gy: Buf, gx: Buf | null, gw: Buf | null, B: number, I: number, O: number, deferTo: Tape | null = null,
 ): void {
-  const h = activeHeap();
   const f32 = x instanceof Float32Array && w instanceof Float32Array && gy instanceof Float32Array;
   if (h === null || !f32 || !(gx === null || gx instanceof Float32Array) || !(gw === null || gw instanceof Float32Array)) {
     matmulXWtBackwardTs(x, w, gy, gx, gw, B, I, O);
@@ -179,19 +176,19 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
       if (gb) addColumnsTs(gy!, 0, O, gb, 0, 0, B, O); // the rows of gy summed into gb, in order
     },
     kernel: {
-      forward: ([xd, w, b], [y]) => {
-        const h = activeHeap();
+      forward: ([xd, w, b], [y], _s, ctx) => {
+        const h = ctx.heap;
         if (h === null) return false;
-        if (b) copyColumns(b, 0, 0, y!, 0, O, B, O);
+        if (b) copyColumns(h, b, 0, 0, y!, 0, O, B, O);
         h.k.matmulXWt(h.in(xd!), h.in(w!), b ? h.inout(y!) : h.zeroed(y!), B, I, O);
         h.done();
         return true;
       },
       backward: ([xd, w], _y, _s, [gy], [gx, gw, gb], _fresh, ctx) => {
-        if (activeHeap() === null) return false;
+        if (ctx.heap === null) return false;
         // (deferred: x is the op's input and gy its output's gradient, complete before this step runs)
-        matmulXWtBackward(xd!, w!, gy!, gx!, gw!, B, I, O, ctx.tape);
-        if (gb) addColumns(gy!, 0, O, gb, 0, 0, B, O);
+        matmulXWtBackward(ctx.heap, xd!, w!, gy!, gx!, gw!, B, I, O, ctx.tape);
+        if (gb) addColumns(ctx.heap, gy!, 0, O, gb, 0, 0, B, O);
         return true;
       },
     },

@@ -10,7 +10,6 @@ import { expectShape, type Buf, type DType, type Tensor } from '../tensor/tensor
 import { op, scratchLike } from '../tensor/op.js';
 import type { Rng } from '../tensor/random.js';
 import { deferWeightGrad, matmulXWtBackwardTs, matmulXWtTs, uniformParam } from './linear.js';
-import { activeHeap } from '../kernels/wasm.js';
 
 type F = Float32Array;
 
@@ -102,8 +101,8 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
     },
     kernel: {
       // the fused WASM kernels (src/kernels/assembly/lstm.ts): one call forward, one backward
-      forward: ([xd, hd, cd, wIh, wHh, bIh, bHh], [hn, cn], saved) => {
-        const heap = activeHeap();
+      forward: ([xd, hd, cd, wIh, wHh, bIh, bHh], [hn, cn], saved, ctx) => {
+        const heap = ctx.heap;
         if (heap === null) return false;
         const { act, tc } = saved as LstmSaved<F>;
         heap.k.lstmForward(
@@ -114,7 +113,7 @@ export function lstmCell(p: LstmParams, x: Tensor, h: Tensor, c: Tensor): { h: T
         return true;
       },
       backward: ([xd, hd, cd, wIh, wHh], _y, saved, [gh, gc], [gx, ghPrev, gcPrev, gwIh, gwHh, gbIh, gbHh], _fresh, ctx) => {
-        const heap = activeHeap();
+        const heap = ctx.heap;
         if (heap === null) return false;
         const { act, tc } = saved as LstmSaved<F>;
         // 0 = not wanted (see the kernel)

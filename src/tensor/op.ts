@@ -23,10 +23,10 @@ import type { Tape } from './tape.js';
 
 type F = Float32Array;
 
-/** A kernel serving an op on float32 buffers; each pass returns false when the kernels are off. */
+/** A kernel serving an op on float32 buffers, on its context's heap (OpContext.heap); each pass returns false when the context has none. */
 export interface OpKernel<S> {
-  /** Checked before any buffer is made: false runs the twin (a shape it cannot take, kernels off …). */
-  accepts?(): boolean;
+  /** Checked before any buffer is made: false runs the twin (a shape it cannot take, a context without a kernel heap …). */
+  accepts?(ctx: OpContext): boolean;
   /** Writes every output in full (and the saved buffers it uses). */
   forward(x: readonly F[], y: readonly F[], saved: S, ctx: OpContext): boolean;
   /** Adds each input's gradient into gx[i] (null: not wanted); an absent output gradient (null) reads as zeros. */
@@ -69,7 +69,7 @@ export function op<S = undefined>(def: OpDef<S>): Tensor[] {
   const dtype = dtypeOf(inputs[0]!.data);
   let f32 = kernel !== undefined;
   for (let i = 0; f32 && i < nIn; i++) f32 = inputs[i]!.data instanceof Float32Array;
-  if (f32 && kernel!.accepts !== undefined) f32 = kernel!.accepts();
+  if (f32 && kernel!.accepts !== undefined) f32 = kernel!.accepts(ctx);
   if (!f32 && def.forward === undefined && def.composite !== undefined) return def.composite();
   const saved = def.save ? def.save(dtype, f32, ctx) : (undefined as S);
   const shapes = def.outputs, nOut = shapes.length;

@@ -7,8 +7,8 @@
  * control block's state word and brings new data buffers.
  */
 import { adoptedLayout } from '../kernels/adopt.js';
-import { kernelBuild, kernelHeapOrNull, setKernelBuild } from '../kernels/heap.js';
-import { heapAllocator, setKernels } from '../kernels/wasm.js';
+import { kernelBuild, kernelHeapOrNull, setKernelBuild, type KernelHeap } from '../kernels/heap.js';
+import { heapAllocator, heapFor } from '../kernels/wasm.js';
 import { createModel } from '../models/registry.js';
 import type { WritableBatch } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
@@ -24,6 +24,8 @@ export class GradReplica {
   private readonly weights: Float32Array;
   private readonly grads: Float32Array;
   private readonly model: ReturnType<typeof createModel>;
+  /** the kernel heap this replica's steps run on (the trainer's kernels; null: the TypeScript twins) */
+  private readonly heap: KernelHeap | null;
   private readonly params: Tensor[];
   private readonly block: { readonly data: Float32Array; readonly grad: Float32Array } | null;
   private readonly steps: StepContext;
@@ -44,8 +46,10 @@ export class GradReplica {
     this.data = new Float32Array(init.data);
     // the trainer's build of the kernels, so its slice rounds as the trainer's would
     if (init.build !== null && !setKernelBuild(init.build)) throw new Error(`the trainer runs the ${init.build} build of the WASM kernels, this thread ${kernelBuild() ?? 'neither'}`);
-    setKernels(init.kernels);
-    const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0));
+    // the trainer's kernels, for this replica's steps and model (not the thread's default)
+    const heap = heapFor(init.kernels);
+    this.heap = heap;
+    const model = createModel(init.config.model, init.inputSize, init.outputSize, new Rng(0), 'f32', { kernelHeap: heap !== null });
     this.model = model;
     this.params = [...model.params.values()];
     for (const p of this.params) p.g(); // gradient buffers for the whole run (already there on the WASM kernels)
@@ -53,8 +57,8 @@ export class GradReplica {
     // (the same model on the same kernels: it is), goes across in one copy each way
     const own = adoptedLayout(model.params);
     this.block = own !== undefined && sameLayout(init.layout, own.data.length, own.offsets) ? own : null;
-    this.steps = new StepContext(new BufferPool(heapAllocator()), { replay: init.replay });
-    this.evalSteps = new StepContext(new BufferPool(heapAllocator()), { replay: init.replay });
+    this.steps = new StepContext(new BufferPool(heapAllocator(heap)), { replay: init.replay, kernels: init.kernels });
+    this.evalSteps = new StepContext(new BufferPool(heapAllocator(heap)), { replay: init.replay, kernels: init.kernels });
   }
 
   /** True when the trainer has sent a data buffer this replica has not taken yet (take it before serve). */
@@ -92,7 +96,7 @@ export class GradReplica {
         for (let t = 0; t < batch.T; t++) logits.set(z[t]!, t * z[t]!.length);
       } else {
         if (block !== null) kernelHeapOrNull()!.zero(block.grad); // one memory fill
-        else zeroGrads(params); // one memory fill per parameter on the kernel heap
+        else zeroGrads(params, this.heap); // one memory fill per parameter on the kernel heap
         nums[Num.Loss] = accumulateGradients(model, batch, this.steps, nums[Num.Normaliser]!, init.config.train.lengthGroupSize, init.config.train.lengthGroupsAtOnce);
         if (block !== null) grads.set(block.grad);
         else params.forEach((p, i) => grads.set(p.grad!, init.layout.offsets[i]!));

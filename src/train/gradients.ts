@@ -5,7 +5,8 @@
 import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
-import { activeHeap } from '../kernels/wasm.js';
+import { defaultKernels, heapFor, type KernelChoice } from '../kernels/wasm.js';
+import type { KernelHeap } from '../kernels/heap.js';
 import { type Buf } from '../tensor/tensor.js';
 import type { BufferPool } from '../tensor/pool.js';
 import { Tape } from '../tensor/tape.js';
@@ -43,6 +44,11 @@ export interface StepSettings {
   readonly replay?: boolean;
   /** its training steps' tapes leave weight gradients for the end of the backward pass (Tape.defers; default true) */
   readonly deferWeightGrads?: boolean;
+  /**
+   * the kernels its ops run: 'wasm' (on this thread's kernel heap, when there is one) or 'ts'
+   * (their TypeScript twins); default: the process's default (setKernels) when it is made
+   */
+  readonly kernels?: KernelChoice;
 }
 
 /**
@@ -62,10 +68,13 @@ export class StepContext {
   readonly replays: boolean;
   /** its tapes defer weight gradients (StepSettings.deferWeightGrads) */
   readonly defersWeightGrads: boolean;
+  /** the kernel heap its steps' ops run on (StepSettings.kernels; null: the TypeScript twins) */
+  readonly heap: KernelHeap | null;
 
-  constructor(readonly pool: BufferPool, { replay = true, deferWeightGrads = true }: StepSettings = {}) {
+  constructor(readonly pool: BufferPool, { replay = true, deferWeightGrads = true, kernels = defaultKernels() }: StepSettings = {}) {
     this.replays = replay;
     this.defersWeightGrads = deferWeightGrads;
+    this.heap = heapFor(kernels);
     this.ordinary = new OrdinaryStep(this);
   }
 }
@@ -90,7 +99,7 @@ function accumulateOne(model: MemoryModel, batch: Batch, steps: StepContext, nor
  */
 function ordinaryStep(model: MemoryModel, batch: Batch, steps: StepContext, normaliser: number, rows: readonly number[] | null, recorder: JsRecorder | null): Buf[] {
   const tape = new Tape(steps.defersWeightGrads);
-  const ctx = OpContext.step(steps.pool, tape, recorder);
+  const ctx = OpContext.step(steps.pool, tape, recorder, steps.heap);
   const loss = maskedBceLoss(model.forward(ctx, batch.input, batch.T, batch.B, undefined, rows ?? undefined), batch, normaliser);
   tape.backward(loss);
   return [loss.data];
@@ -135,7 +144,7 @@ export function scatterRows(z: readonly Buf[], idx: readonly number[], from: num
 
 function forwardOne(model: MemoryModel, batch: Batch, steps: StepContext, rows: readonly number[] | null): readonly Buf[] {
   const ordinary = (recorder: JsRecorder | null): Buf[] =>
-    model.forward(OpContext.step(steps.pool, null, recorder), batch.input, batch.T, batch.B, undefined, rows ?? undefined).map((z) => z.data);
+    model.forward(OpContext.step(steps.pool, null, recorder, steps.heap), batch.input, batch.T, batch.B, undefined, rows ?? undefined).map((z) => z.data);
   const replay = replayFor(model, steps);
   return replay === null ? ordinary(null) : replay.run(batch, 0, ordinary, rows);
 }
@@ -148,10 +157,11 @@ export function replayStatsOf(steps: StepContext): ReplayStats | null {
 
 /**
  * The context's step replay for `model` (made on first use; see replay.ts), or null when steps
- * cannot be replayed: the context does not replay (StepContext.replays), or the kernels are off.
+ * cannot be replayed: the context does not replay (StepContext.replays), or runs the TypeScript
+ * twins (no kernel heap: StepContext.heap).
  */
 export function replayFor(model: MemoryModel, steps: StepContext): StepReplay | null {
-  const heap = activeHeap(), pool = steps.pool;
+  const heap = steps.heap, pool = steps.pool;
   let r = steps.replay;
   if (!steps.replays || heap === null) {
     r?.dropAll(); // the recordings go with the kernels (or with replay): recorded and checked again after

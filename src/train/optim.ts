@@ -8,7 +8,7 @@
  * With momentum μ > 0, RMSprop keeps a buffer b ← μb + g/(…) and steps p ← p − lr·b.
  */
 import type { OptimizerConfig } from '../config/schema.js';
-import { activeHeap } from '../kernels/wasm.js';
+import { heapFor } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import type { Buf, Tensor } from '../tensor/tensor.js';
 import { OpContext } from '../tensor/context.js';
@@ -95,11 +95,14 @@ function rmspropLoop64(w: Buf, g: Buf, sq: Buf, mom: Buf | null, a: number, c: n
   return finite;
 }
 
-export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string, Tensor>): Optimizer {
+/**
+ * @param heap the kernel heap its updates run on, where the parameters are on it (its trainer's;
+ * null: the TypeScript loops; the process's default kernels when not given)
+ */
+export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string, Tensor>, heap: KernelHeap | null = heapFor()): Optimizer {
   const names = [...params.keys()];
   const slots = cfg.name === 'adam' ? ['exp_avg', 'exp_avg_sq'] : cfg.momentum > 0 ? ['square_avg', 'momentum'] : ['square_avg'];
   const buffers = new Map<string, Buf>();
-  const heap = activeHeap();
   for (const slot of slots) {
     for (const n of names) {
       const p = params.get(n)!;
@@ -150,7 +153,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
       }
       let finite = true;
       // the kernels (src/kernels/assembly/optim.ts) do these loops' arithmetic, same bits, when every buffer is on the heap
-      const on = heap !== null && activeHeap() === heap ? heap : null;
+      const on = heap;
       if (cfg.name === 'adam') {
         const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
         c32.stepSize = Math.fround(lr / bc1); c32.sqrtBc2 = Math.fround(Math.sqrt(bc2));
@@ -213,9 +216,11 @@ export function createOptimizer(cfg: OptimizerConfig, params: ReadonlyMap<string
   };
 }
 
-/** √Σ g² over every parameter's gradient (NaN or Inf if any gradient is). */
-export function globalGradNorm(params: Iterable<Tensor>): number {
-  const heap = activeHeap();
+/**
+ * √Σ g² over every parameter's gradient (NaN or Inf if any gradient is); on heap `heap`'s kernel
+ * for a gradient on it (the process's default kernels' when not given).
+ */
+export function globalGradNorm(params: Iterable<Tensor>, heap: KernelHeap | null = heapFor()): number {
   let s = 0;
   for (const p of params) {
     const g = p.grad;
@@ -241,8 +246,8 @@ export function clipGradNorm(params: Iterable<Tensor>, norm: number, maxNorm: nu
   }
 }
 
-export function zeroGrads(params: Iterable<Tensor>): void {
-  const heap = activeHeap();
+/** Zero-fills every gradient, on heap `heap`'s kernel for one on it (the process's default kernels' when not given). */
+export function zeroGrads(params: Iterable<Tensor>, heap: KernelHeap | null = heapFor()): void {
   for (const p of params) {
     const g = p.grad;
     if (g === null) continue;

@@ -186,7 +186,8 @@ test('after an error in a threaded step, the workers are replaced: no answer of 
     assert.deepEqual(trainer.evaluate(3, undefined, new Rng(11)), one.evaluate(3, undefined, new Rng(11)));
     const r = trainer.trainStep();
     assert.ok(Number.isFinite(r.loss) && !r.skipped, JSON.stringify(r));
-    // workers keep the kernels they started with: switching them starts new ones (at the next step)
+    // the kernels are the trainer's (TrainerOptions.kernels), its workers' too: switching the
+    // process's default changes neither it nor them
     setKernels('ts');
     try {
       trainer.trainStep();

@@ -15,7 +15,7 @@ import type { Config } from '../config/schema.js';
 import { kernelBuild, kernelHeapOrNull, type KernelHeap } from '../kernels/heap.js';
 import { addColumns, copyColumns } from '../kernels/blocks.js';
 import { adoptedBlocks, adoptedLayout } from '../kernels/adopt.js';
-import { activeKernels } from '../kernels/wasm.js';
+import { activeKernels, heapFor, type KernelChoice } from '../kernels/wasm.js';
 import type { MemoryModel } from '../models/model.js';
 import { BatchStore, gatherInto, type Batch } from '../tasks/batch.js';
 import { LengthGroups } from '../tasks/groups.js';
@@ -75,8 +75,10 @@ export class ParallelGradients {
   private readonly layout: SharedLayout;
   /** this thread's block of parameters and gradients laid out as `layout`, if the model has one */
   private readonly block: { readonly data: Float32Array; readonly grad: Float32Array } | null = null;
-  /** the kernels the workers started with (they keep them) */
-  readonly kernels = activeKernels();
+  /** the kernels the workers run (its trainer's: StepSettings.kernels) */
+  readonly kernels: KernelChoice;
+  /** the heap this thread's block copies and sums run on (the kernels' heap; null: the TypeScript loops) */
+  private readonly blockHeap: KernelHeap | null;
   /** the workers replay their steps where they can (StepSettings.replay: the trainer's setting) */
   readonly replay: boolean;
   /** set by close(): the shared blocks are going back to the heap */
@@ -95,8 +97,14 @@ export class ParallelGradients {
   private readonly counts: number[] = [];
   private readonly steps: number[] = [];
 
-  constructor(model: MemoryModel, config: Config, readonly threads: number, { replay = true }: { readonly replay?: boolean } = {}) {
+  /**
+   * @param kernels the kernels its trainer runs (default: the process's default), which the
+   * workers run too
+   */
+  constructor(model: MemoryModel, config: Config, readonly threads: number, { replay = true, kernels }: { readonly replay?: boolean; readonly kernels?: KernelChoice } = {}) {
     this.replay = replay;
+    this.kernels = activeKernels(kernels);
+    this.blockHeap = heapFor(this.kernels);
     this.groupSize = config.train.lengthGroupSize;
     this.atOnce = config.train.lengthGroupsAtOnce;
     this.shares = Array.from({ length: threads }, () => []);
@@ -153,8 +161,8 @@ export class ParallelGradients {
         const h = this.handles[w - 1]!;
         this.answer(h);
         loss += h.nums[Num.Loss]!;
-        if (block !== null) addColumns(h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
-        else this.eachParam(model, (p, i) => addColumns(h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
+        if (block !== null) addColumns(this.blockHeap, h.grads, 0, 0, block.grad, 0, 0, 1, this.layout.size);
+        else this.eachParam(model, (p, i) => addColumns(this.blockHeap, h.grads, this.layout.offsets[i]!, 0, p.g(), 0, 0, 1, p.size));
       }
       return loss;
     } catch (err) {
@@ -230,8 +238,8 @@ export class ParallelGradients {
     // the model's own block while its parameters are still in it (until releaseParams moves them;
     // then one copy per parameter)
     const block = this.block !== null && adoptedBlocks(model.params) === this.block ? this.block : null;
-    if (block !== null) copyColumns(block.data, 0, 0, this.weights, 0, 0, 1, this.layout.size);
-    else this.eachParam(model, (p, i) => copyColumns(p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
+    if (block !== null) copyColumns(this.blockHeap, block.data, 0, 0, this.weights, 0, 0, 1, this.layout.size);
+    else this.eachParam(model, (p, i) => copyColumns(this.blockHeap, p.data, 0, 0, this.weights, this.layout.offsets[i]!, 0, 1, p.size));
     for (let w = 1; w < this.threads; w++) {
       const n = this.counts[w]!, T = this.steps[w]!;
       if (n === 0) continue;

@@ -30,7 +30,6 @@
  */
 import type { MemoryModel } from '../models/model.js';
 import type { Batch } from '../tasks/batch.js';
-import { activeHeap } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { Scratch, StepProgram } from './step-program.js';
 import type { Buf } from '../tensor/tensor.js';
@@ -115,10 +114,6 @@ export class StepReplay {
    * @returns the result buffers (valid until the pool's next step)
    */
   run(batch: Batch, normaliser: number, ordinary: Ordinary, rows: ArrayLike<number> | null = null): readonly Buf[] {
-    if (activeHeap() !== this.heap) {
-      this.dropAll();
-      return this.ordinaryStep(ordinary);
-    }
     if (!this.sameParams()) {
       // the parameters moved (released from the heap, or replaced): record on the new ones
       this.dropAll();

@@ -150,3 +150,36 @@ test('two trainers in one thread, one replaying its steps and one not (TrainerOp
     releaseModel(tr.model);
   }
 });
+
+test('the kernels are a trainer\'s own (TrainerOptions.kernels): a trainer on the WASM kernels and one on the TypeScript twins, stepped alternately in one thread, each give the losses of their runs alone, to the bit', () => {
+  const kernelsOf = (kernels: 'wasm' | 'ts', preset: string): Trainer => {
+    const config = cloneConfig(findPreset(preset)!.config);
+    config.train.batchSize = 4;
+    config.train.evalBatches = 1;
+    const streams = seedStreams(config.seed);
+    const task = createTask(config.task);
+    return new Trainer(createModel(config.model, task.inputSize, task.outputSize, streams.init), task, config, streams, { kernels });
+  };
+  const STEPS = 6;
+  /** per step, the loss; then evaluation's loss */
+  const run = (trainers: readonly Trainer[]): number[][] => {
+    const out: number[][] = trainers.map(() => []);
+    for (let i = 0; i < STEPS; i++) trainers.forEach((tr, k) => out[k]!.push(tr.trainStep().loss));
+    trainers.forEach((tr, k) => out[k]!.push(tr.evaluate().loss));
+    for (const tr of trainers) tr.dispose();
+    return out;
+  };
+  for (const preset of ['ntm-copy-small', 'dnc-repeat-copy-small']) {
+    // alone (the models made the same way: on the kernel heap, as the process's default kernels are the WASM ones)
+    const [aloneTs] = run([kernelsOf('ts', preset)]) as [number[]];
+    const [aloneWasm] = run([kernelsOf('wasm', preset)]) as [number[]];
+    assert.notDeepEqual(aloneTs, aloneWasm, `${preset}: the two kernels round differently somewhere`);
+    // side by side, the kernels chosen per trainer
+    const wasm = kernelsOf('wasm', preset), ts = kernelsOf('ts', preset);
+    assert.equal(wasm.kernels, 'wasm');
+    assert.equal(ts.kernels, 'ts');
+    const [both0, both1] = run([wasm, ts]) as [number[], number[]];
+    assert.deepEqual(both0, aloneWasm, `${preset}: the WASM trainer beside a TypeScript one`);
+    assert.deepEqual(both1, aloneTs, `${preset}: the TypeScript trainer beside a WASM one`);
+  }
+});

@@ -9,7 +9,7 @@ import { BatchStore, describeRange, type Task } from '../tasks/batch.js';
 import { Rng } from '../tensor/random.js';
 import { type Buf, type Tensor } from '../tensor/tensor.js';
 import { BufferPool } from '../tensor/pool.js';
-import { activeHeap, activeKernels, heapAllocator } from '../kernels/wasm.js';
+import { activeKernels, defaultKernels, heapAllocator, heapFor, type KernelChoice } from '../kernels/wasm.js';
 import type { KernelHeap } from '../kernels/heap.js';
 import { accumulateGradients, forwardLogits, replayStatsOf, StepContext } from './gradients.js';
 import type { ReplayStats } from './replay.js';
@@ -54,10 +54,16 @@ export class NonFiniteError extends Error {}
 export type GradientHook = (step: number, params: ReadonlyMap<string, Tensor>) => void;
 
 
-/** How a Trainer runs its steps; no setting changes a result. */
+/** How a Trainer runs its steps. */
 export interface TrainerOptions {
-  /** training steps and evaluation's forward passes are recorded and replayed (train/replay.ts) where they can be (default true) */
+  /** training steps and evaluation's forward passes are recorded and replayed (train/replay.ts) where they can be (default true; the same results to the bit) */
   readonly replay?: boolean;
+  /**
+   * the kernels its steps and its optimiser run: 'wasm' (the WebAssembly SIMD kernels, on this
+   * thread's kernel heap; the TypeScript twins when unavailable) or 'ts' (the twins); default: the
+   * process's default (setKernels) when it is made. The two round differently in the last bits.
+   */
+  readonly kernels?: KernelChoice;
 }
 
 /** dst.set(src), with one memory copy when both live on the kernel heap. */
@@ -97,7 +103,10 @@ export class Trainer {
     this.saved[this.nSaved++] = b;
     return copy;
   };
-  private readonly heap = activeHeap();
+  /** the kernel heap its steps and optimiser run on (TrainerOptions.kernels; null: the TypeScript twins) */
+  private readonly heap: KernelHeap | null;
+  /** the kernels that run its steps (TrainerOptions.kernels, 'ts' when the WASM kernels are unavailable) */
+  readonly kernels: KernelChoice;
   private disposed = false;
   /** steps are replayed where they can be (TrainerOptions.replay), here and on the gradient workers */
   readonly replay: boolean;
@@ -110,9 +119,12 @@ export class Trainer {
     options: TrainerOptions = {},
   ) {
     this.replay = options.replay ?? true;
-    this.trainSteps = new StepContext(new BufferPool(heapAllocator()), { replay: this.replay });
-    this.evalSteps = new StepContext(new BufferPool(heapAllocator()), { replay: this.replay });
-    this.optimizer = createOptimizer(config.optimizer, model.params);
+    this.kernels = activeKernels(options.kernels ?? defaultKernels());
+    this.heap = heapFor(this.kernels);
+    const steps = { replay: this.replay, kernels: this.kernels };
+    this.trainSteps = new StepContext(new BufferPool(heapAllocator(this.heap)), steps);
+    this.evalSteps = new StepContext(new BufferPool(heapAllocator(this.heap)), steps);
+    this.optimizer = createOptimizer(config.optimizer, model.params, this.heap);
     this.level = config.task.curriculum === 'grow' ? 0 : task.levels - 1;
     // parameter gradients live as long as the model: allocate them before any pooled step
     for (const p of model.params.values()) p.g();
@@ -140,7 +152,7 @@ export class Trainer {
   async startThreads(): Promise<void> {
     this.dropStaleWorkers();
     if (this.config.train.threads > 1) {
-      this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads, { replay: this.replay });
+      this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads, { replay: this.replay, kernels: this.kernels });
       await this.parallel.ready();
     }
   }
@@ -183,15 +195,15 @@ export class Trainer {
     if (this.disposed) throw new Error('Trainer.trainStep: this trainer was disposed');
     const params = this.currentParams();
     const batch = this.task.sample(this.streams.train, this.config.train.batchSize, { store: this.batches, level: this.level });
-    zeroGrads(params);
+    zeroGrads(params, this.heap);
     this.dropStaleWorkers();
-    if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads, { replay: this.replay });
+    if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads, { replay: this.replay, kernels: this.kernels });
     const lossValue = this.parallel
       ? this.parallel.accumulate(this.model, batch, this.trainSteps)
       : accumulateGradients(this.model, batch, this.trainSteps, undefined, this.config.train.lengthGroupSize, this.config.train.lengthGroupsAtOnce);
     this.step++;
     this.gradientHook?.(this.step, this.model.params);
-    const gradNorm = globalGradNorm(params);
+    const gradNorm = globalGradNorm(params, this.heap);
     if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return this.skip(lossValue, gradNorm);
     clipGradNorm(params, gradNorm, this.config.optimizer.clipNorm);
     // finite gradients can still overflow in the update (a huge lr): the optimiser saves what it
@@ -211,12 +223,11 @@ export class Trainer {
   }
 
   /**
-   * Forgets gradient workers that were closed (after an error) or that run other kernels than
-   * this thread now does (they keep those they started with); the next training step starts new ones.
+   * Forgets gradient workers that were closed (after an error); the next training step starts new ones.
    */
   private dropStaleWorkers(): void {
     const p = this.parallel;
-    if (p !== null && (p.closed || p.kernels !== activeKernels())) this.close();
+    if (p !== null && p.closed) this.close();
   }
 
   /** What step replay did on this thread: training steps and evaluation (null: none ran yet, or replay is off). */
