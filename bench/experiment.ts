@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { readGeneralisation } from '../src/server/runs.js';
 import { parseSeeds } from '../src/run/sweep-plan.js';
 import { seedResult, wholeLevelOf, type SeedResult } from '../src/run/sweep-summary.js';
-import type { Config } from '../src/config/schema.js';
+import { readRunConfig } from '../src/run/run-files.js';
 import { median } from '../src/server/svg-plot.js';
 
 const BIN = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
@@ -124,8 +124,7 @@ async function main(): Promise<void> {
     }
     const gen = [['--lengths', f.lengths], ['--repeats', f.repeats], ['--items', f.items]].filter(([, v]) => v !== undefined).flat() as string[];
     if (gen.length > 0 && readGeneralisation(dir) === null) await run(['test', '--run-dir', dir, ...gen, '--batches', '20'], join(out, `seed-${seed}.test.log`));
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Config;
-    const r = seedResult(seed, dir, threshold, wholeLevelOf(config));
+    const r = seedResult(seed, dir, threshold, wholeLevelOf(readRunConfig(dir)));
     results.set(seed, r);
     console.log(`seed ${seed}: ${r.learnedStep !== null ? `learned at step ${r.learnedStep}, ${r.learnedSec!.toFixed(1)} s` : 'did not learn'}; ` +
       `last: step ${r.last?.step}, ${r.last?.bitErrorsPerSeq.toFixed(3)} bit errors/seq`);

@@ -122,4 +122,3 @@ export class RunProcesses {
     for (const p of this.idle.splice(0)) p.close();
   }
 }
-

@@ -52,7 +52,9 @@ export function runFinished(dir: string, config: Config): boolean {
 export function endsRun(last: { step: number; bitErrorsPerSeq: number; level?: number }, config: Config): boolean {
   if (last.step >= config.train.steps) return true;
   const until = config.train.untilBitErrors;
-  return until > 0 && last.bitErrorsPerSeq < until && (last.level ?? wholeLevelOf(config)) >= wholeLevelOf(config);
+  if (!(until > 0 && last.bitErrorsPerSeq < until)) return false;
+  const whole = wholeLevelOf(config);
+  return (last.level ?? whole) >= whole;
 }
 
 /** The widest curriculum level of a run's task: its whole range. */
