@@ -6,7 +6,7 @@
  * would be). The variants run interleaved, round after round, so load from elsewhere falls on all.
  *
  *   node dist/bench/sweep-timing.js [--preset dnc-repeat-copy-fast] [--seeds 1-20] [--rounds 2]
- *                                   [--only seq,pool1,pool2,redis1,redis2] [--json]
+ *                                   [--only seq,pool1,pool2,redis1,redis2,redis2w] [--json]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,7 +52,7 @@ const url = `redis://127.0.0.1:${port}`;
  * Starts `count` workers, waits until each is taking runs (a worker is a long-lived process:
  * its start is not a sweep's cost), then times `run`.
  */
-async function withWorkers(count: number, run: () => Promise<number>): Promise<number> {
+async function withWorkers(count: number, run: () => Promise<number>, served = false): Promise<number> {
   const workers = Array.from({ length: count }, () => spawn(process.execPath, [BIN, 'worker', '--queue', url, '--parallel', '1', '--work-dir', fresh()], { stdio: ['ignore', 'pipe', 'ignore'] }));
   try {
     await Promise.all(workers.map((w) => new Promise<void>((res, rej) => {
@@ -63,6 +63,8 @@ async function withWorkers(count: number, run: () => Promise<number>): Promise<n
       });
       w.on('close', () => rej(new Error(`a worker exited before taking runs: ${out.trim()}`)));
     })));
+    // a worker that has served a sweep already (its processes kept from it): the steady state
+    if (served) await engram(['sweep', '--preset', f.preset!, '--seeds', `1-${2 * count}`, '--sweep-dir', fresh(), '--queue', url]);
     return await run();
   } finally {
     for (const w of workers) w.kill('SIGTERM');
@@ -81,9 +83,10 @@ const all: [string, () => Promise<number>][] = [
   ...(haveRedis ? [
     ['Redis, one worker --parallel 1', () => withWorkers(1, () => timed(() => engram(sweep(['--queue', url]))))],
     ['Redis, two workers --parallel 1', () => withWorkers(2, () => timed(() => engram(sweep(['--queue', url]))))],
+    ['Redis, two workers, after a first sweep', () => withWorkers(2, () => timed(() => engram(sweep(['--queue', url]))), true)],
   ] as [string, () => Promise<number>][] : []),
 ];
-const KEYS = ['seq', 'pool1', 'pool2', 'redis1', 'redis2'];
+const KEYS = ['seq', 'pool1', 'pool2', 'redis1', 'redis2', 'redis2w'];
 const only = f.only?.split(',');
 const variants = all.filter((_, i) => only === undefined || only.includes(KEYS[i]!));
 const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));

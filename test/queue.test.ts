@@ -5,6 +5,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { assertOneLineError, metrics } from './checkpoint-helpers.js';
 import { engram, tempDir } from './helpers.js';
+import { randomUUID } from 'node:crypto';
+import { redisClient } from '../src/queue/connection.js';
+import { parseQueueUrl } from '../src/queue/queue-url.js';
+import { checkpointKey, eventsKey, fetchCheckpoint, shipEval } from '../src/queue/results.js';
+import type { EvalRecord } from '../src/train/trainer.js';
 import { evaluations, freePort, HAVE_REDIS, spawnEngram, spawnEngramEnv, TestRedis, TestWorker, until } from './redis-helpers.js';
 
 // Sweeps through a real redis-server (with a password: it must work and never show).
@@ -53,6 +58,32 @@ test('an unreachable Redis is a one-line error naming the URL without its passwo
   }
   assertOneLineError(engram(['sweep', '--preset', 'ntm-copy-small', '--seeds', '1', '--queue', 'http://x']), /--queue must be a redis:\/\/ or rediss:\/\/ URL/);
   assert.deepEqual(readdirSync(join(dir, '..')), [], 'nothing made');
+});
+
+test('a shipment whose best file is its last twin\'s object has Redis copy it; an older step leaves the checkpoint alone', { skip }, async () => {
+  const client = redisClient(parseQueueUrl(redis.url));
+  try {
+    const sweep = randomUUID(), run = 'default/seed-1';
+    const record = (step: number): EvalRecord => ({ step, loss: 0.5, bitsPerSeq: 1, bitErrorsPerSeq: 0.5, trainLoss: 0.5, elapsedSec: 1, skippedSteps: 0, level: 0, range: '1..3 words' });
+    const w = new Uint8Array([1, 2, 3]), st = new Uint8Array([4, 5, 6, 7]);
+    await shipEval(client, sweep, run, record(100), { 'last.safetensors': w, 'last.state.safetensors': st, 'best.safetensors': w, 'best.state.safetensors': st }, [], '/x');
+    let ck = await fetchCheckpoint(client, sweep, run);
+    assert.equal(ck!.step, 100);
+    assert.deepEqual(Object.fromEntries([...ck!.files].map(([k, b]) => [k, [...b]])),
+      { 'last.safetensors': [1, 2, 3], 'last.state.safetensors': [4, 5, 6, 7], 'best.safetensors': [1, 2, 3], 'best.state.safetensors': [4, 5, 6, 7] });
+    // a later evaluation that is not a new best ships its last pair alone: the best pair stays
+    await shipEval(client, sweep, run, record(200), { 'last.safetensors': new Uint8Array([9]), 'last.state.safetensors': new Uint8Array([8]) }, [], '/x');
+    // an evaluation shipped again from before (a worker that resumed from an older checkpoint) changes nothing
+    await shipEval(client, sweep, run, record(150), { 'last.safetensors': w, 'last.state.safetensors': w, 'best.safetensors': w, 'best.state.safetensors': w }, [], '/x');
+    ck = await fetchCheckpoint(client, sweep, run);
+    assert.equal(ck!.step, 200);
+    assert.deepEqual(Object.fromEntries([...ck!.files].map(([k, b]) => [k, [...b]])),
+      { 'last.safetensors': [9], 'last.state.safetensors': [8], 'best.safetensors': [1, 2, 3], 'best.state.safetensors': [4, 5, 6, 7] });
+    assert.equal(await client.xlen(eventsKey(sweep)), 3, 'every evaluation is in the stream');
+    await client.del(checkpointKey(sweep, run), eventsKey(sweep));
+  } finally {
+    client.disconnect();
+  }
 });
 
 test('a worker killed with kill -9 mid-run: another resumes the run from its last shipped checkpoint, and the metrics come out whole, once each', { skip }, async () => {

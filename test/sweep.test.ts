@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOneLineError, metrics } from './checkpoint-helpers.js';
 import { BIN, engram, ROOT, tempDir } from './helpers.js';
@@ -173,6 +173,32 @@ test('runs share a process while they end well, with the metrics of a process ea
     assert.deepEqual(metrics(join(dir, name)), metrics(join(dir, `alone-${seed}`)), `${name}: same metrics as in a process of its own`);
   }
   assert.deepEqual(metrics(join(dir, 'shared-3')), metrics(join(dir, 'shared-1')), 'a run after a failed one: the same metrics');
+});
+
+test('prestarted processes take the first runs, and prestart tops up to the count it is given', async () => {
+  const base = findPreset('ntm-copy-small')!.config;
+  const config = (seed: number): Config => ({ ...base, seed, train: { ...base.train, steps: 100, evalEvery: 100, untilBitErrors: 0 } });
+  // this process's children, from /proc (field 4 of /proc/PID/stat is the parent's pid)
+  const children = (): number[] => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1] === String(process.pid);
+    } catch {
+      return false; // it ended meanwhile
+    }
+  }).map(Number).sort((a, b) => a - b);
+  const dir = tempDir();
+  const procs = new RunProcesses();
+  const before = children();
+  procs.prestart(2);
+  const ready = children().filter((p) => !before.includes(p));
+  assert.equal(ready.length, 2, 'two processes wait for runs');
+  const runs = [1, 2].map((s) => procs.start({ runDir: join(dir, `r${s}`), config: config(s), resume: false, ship: false }, () => {}));
+  assert.deepEqual(runs.map((r) => r.pid).sort((a, b) => a - b), ready, 'the runs go to them');
+  const ends = await Promise.all(runs.map((r) => r.ended));
+  assert.ok(ends.every((e) => e.ok));
+  procs.prestart(2);
+  assert.deepEqual(children().filter((p) => !before.includes(p)), ready, 'both are idle again: none is added');
+  procs.close();
 });
 
 test('a run that gives its kernel memory back leaves it to the next: run after run in one process stays bounded', async (t) => {

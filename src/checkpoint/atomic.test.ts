@@ -15,23 +15,26 @@ const dir = (): string => {
   return d;
 };
 
-test('writeFilesAtomic replaces every file, and leaves no temporary file', () => {
-  const d = dir();
-  writeFileSync(join(d, 'a'), 'old a');
-  writeFilesAtomic([[join(d, 'a'), 'new a'], [join(d, 'b'), new Uint8Array([1, 2, 3])]]);
-  assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'new a');
-  assert.deepEqual([...readFileSync(join(d, 'b'))], [1, 2, 3]);
-  assert.deepEqual(readdirSync(d).sort(), ['a', 'b']);
-});
+// not durable (no flush to disk), a write is as whole for its readers as durable
+for (const durable of [true, false]) {
+  test(`writeFilesAtomic replaces every file, and leaves no temporary file${durable ? '' : ' (not durable)'}`, () => {
+    const d = dir();
+    writeFileSync(join(d, 'a'), 'old a');
+    writeFilesAtomic([[join(d, 'a'), 'new a'], [join(d, 'b'), new Uint8Array([1, 2, 3])]], { durable });
+    assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'new a');
+    assert.deepEqual([...readFileSync(join(d, 'b'))], [1, 2, 3]);
+    assert.deepEqual(readdirSync(d).sort(), ['a', 'b']);
+  });
+}
 
 test('a write that fails part-way (a full disk) renames nothing: every target keeps its old bytes', () => {
   const d = dir();
   writeFileSync(join(d, 'a'), 'old a');
   writeFileSync(join(d, 'b'), 'old b');
-  for (const nth of [1, 2]) {
+  for (const [nth, durable] of [[1, true], [2, true], [1, false], [2, false]] as const) {
     // the first file written, then the second: either way neither target changes
     const faults = new WriteFaults({ code: 'ENOSPC', suffix: nth === 1 ? '/a' : '/b', nth: 1 });
-    assert.throws(() => writeFilesAtomic([[join(d, 'a'), 'new a'.repeat(100)], [join(d, 'b'), 'new b'.repeat(100)]], { faults }),
+    assert.throws(() => writeFilesAtomic([[join(d, 'a'), 'new a'.repeat(100)], [join(d, 'b'), 'new b'.repeat(100)]], { faults, durable }),
       (e: Error) => e instanceof WriteError && /^no space left on the device while writing .*\/[ab]; free some space/.test(e.message) && !e.message.includes('\n'));
     assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'old a');
     assert.equal(readFileSync(join(d, 'b'), 'utf8'), 'old b');
@@ -49,15 +52,17 @@ test('the fault counts writes to matching files and fires once, on the n-th', ()
   assert.equal(readFileSync(join(d, 'x.json'), 'utf8'), '3');
 });
 
-test('appendFileSafely appends; a failed append is cut back to the old length', () => {
-  const d = dir();
-  const p = join(d, 'metrics.jsonl');
-  appendFileSafely(p, '{"step":1}\n');
-  appendFileSafely(p, '{"step":2}\n');
-  const faults = new WriteFaults({ code: 'ENOSPC', suffix: 'metrics.jsonl', nth: 1 });
-  assert.throws(() => appendFileSafely(p, `{"step":3,"pad":"${'x'.repeat(1000)}"}\n`, { faults }), /no space left on the device while writing .*metrics\.jsonl/);
-  assert.equal(readFileSync(p, 'utf8'), '{"step":1}\n{"step":2}\n');
-});
+for (const durable of [true, false]) {
+  test(`appendFileSafely appends; a failed append is cut back to the old length${durable ? '' : ' (not durable)'}`, () => {
+    const d = dir();
+    const p = join(d, 'metrics.jsonl');
+    appendFileSafely(p, '{"step":1}\n', { durable });
+    appendFileSafely(p, '{"step":2}\n', { durable });
+    const faults = new WriteFaults({ code: 'ENOSPC', suffix: 'metrics.jsonl', nth: 1 });
+    assert.throws(() => appendFileSafely(p, `{"step":3,"pad":"${'x'.repeat(1000)}"}\n`, { faults, durable }), /no space left on the device while writing .*metrics\.jsonl/);
+    assert.equal(readFileSync(p, 'utf8'), '{"step":1}\n{"step":2}\n');
+  });
+}
 
 test('a real ENOSPC from the kernel (/dev/full) is one clear line', (t) => {
   if (!existsSync('/dev/full')) {

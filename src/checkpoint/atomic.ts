@@ -40,6 +40,13 @@ export class WriteFaults {
 export interface WriteOptions {
   /** a simulated failure, for tests of the failure paths */
   readonly faults?: WriteFaults;
+  /**
+   * flush each file to disk before it replaces its target (default true). Off, a write is still
+   * whole or not there at all for every reader, and survives the process being killed, but not
+   * the machine losing power: for scratch copies whose durable copy is kept elsewhere (a queue
+   * worker's runs, shipped to Redis).
+   */
+  readonly durable?: boolean;
 }
 
 /** Parses `CODE:SUFFIX[:N]`, e.g. `ENOSPC:last.safetensors:2`, as the CLI reads it from ENGRAM_TEST_WRITE_FAULT. */
@@ -95,7 +102,7 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
       const fd = openSync(tmp, 'w');
       try {
         writeAll(fd, toBytes(data), path, writes);
-        fsyncSync(fd);
+        if (writes.durable !== false) fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
@@ -115,14 +122,14 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
     }
     throw new WriteError(describeFsError(err, current));
   }
-  for (const dir of new Set(files.map(([p]) => dirname(p)))) fsyncDir(dir);
+  if (writes.durable !== false) for (const dir of new Set(files.map(([p]) => dirname(p)))) fsyncDir(dir);
 }
 
 export function writeFileAtomic(path: string, data: Uint8Array | string, writes: WriteOptions = {}): void {
   writeFilesAtomic([[path, data]], writes);
 }
 
-/** Appends `text` and flushes it; if that fails part-way, the file is cut back to its old length. */
+/** Appends `text` and flushes it (unless `durable` is off); if that fails part-way, the file is cut back to its old length. */
 export function appendFileSafely(path: string, text: string, writes: WriteOptions = {}): void {
   let fd: number;
   try {
@@ -134,7 +141,7 @@ export function appendFileSafely(path: string, text: string, writes: WriteOption
   try {
     size = fstatSync(fd).size;
     writeAll(fd, toBytes(text), path, writes);
-    fsyncSync(fd);
+    if (writes.durable !== false) fsyncSync(fd);
   } catch (err) {
     try {
       ftruncateSync(fd, size);

@@ -8,7 +8,7 @@ import { cloneConfig } from '../config/schema.js';
 import { createModel } from '../models/registry.js';
 import { createTask } from '../tasks/registry.js';
 import { seedStreams, Trainer } from '../train/trainer.js';
-import { applyWeights, CheckpointError, configDifferences, encodeCheckpointFile, loadCheckpoint, saveCheckpoint, statePath, type TrainingState } from './checkpoint.js';
+import { applyWeights, CheckpointError, configDifferences, encodeCheckpointFile, loadCheckpoint, saveCheckpoint, statePath, weightsPath, type TrainingState } from './checkpoint.js';
 import { decodeSafetensors } from './safetensors.js';
 
 function setup(): { trainer: Trainer; state: () => TrainingState; dir: string } {
@@ -46,6 +46,17 @@ test('save then load gives back the weights, the optimiser buffers and the whole
   applyWeights(fresh.model.params, ck.weights.tensors, 'x');
   fresh.optimizer.loadState(ck.state.optimizerStep, ck.optimizer);
   assert.deepEqual(fresh.optimizer.state().step, 3);
+});
+
+test('one pair saved under two names (a new best is also the last): the same bytes under each, and each loads', () => {
+  const { trainer, state, dir } = setup();
+  saveCheckpoint(dir, 'last', trainer.model.params, trainer.optimizer.state(), state());
+  const older = readFileSync(weightsPath(dir, 'last'));
+  trainer.trainStep();
+  saveCheckpoint(dir, ['best', 'last'], trainer.model.params, trainer.optimizer.state(), state());
+  for (const path of [weightsPath, statePath]) assert.ok(readFileSync(path(dir, 'best')).equals(readFileSync(path(dir, 'last'))), path.name);
+  assert.ok(!older.equals(readFileSync(weightsPath(dir, 'last'))), 'the last pair was replaced');
+  for (const name of ['best', 'last']) assert.equal(loadCheckpoint(dir, name).weights.step, 4, name);
 });
 
 test('the sha256 catches a change anywhere, metadata included; a missing state field is named', () => {

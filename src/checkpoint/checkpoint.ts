@@ -76,10 +76,14 @@ export function statePath(dir: string, name: string): string {
   return join(dir, `${name}.state.safetensors`);
 }
 
-/** Writes the pair `name` in `dir`; on failure (a WriteError) the previous pair is untouched. */
+/**
+ * Writes the pair `name` in `dir` (or the same pair under each of several names, as one write:
+ * an evaluation that is both the best and the last, byte for byte the same files); on failure
+ * (a WriteError) every previous pair is untouched.
+ */
 export function saveCheckpoint(
   dir: string,
-  name: string,
+  name: string | readonly string[],
   params: ParamStore,
   optimizer: { step: number; buffers: ReadonlyMap<string, Buf> },
   state: TrainingState,
@@ -93,10 +97,12 @@ export function saveCheckpoint(
     const shape = params.get(k.slice(k.indexOf('.') + 1))?.shape;
     opt.set(`optimizer.${k}`, { shape: shape && shape.reduce((a, d) => a * d, 1) === b.length ? shape : [b.length], data: b });
   }
-  writeFilesAtomic([
-    [statePath(dir, name), encodeCheckpointFile(opt, { ...header, kind: 'training-state', state: JSON.stringify({ ...state, optimizerStep: optimizer.step }) }, nodeHasher())],
-    [weightsPath(dir, name), encodeCheckpointFile(weights, { ...header, kind: 'weights', config: JSON.stringify(state.config) }, nodeHasher())],
-  ], writes);
+  const stateBytes = encodeCheckpointFile(opt, { ...header, kind: 'training-state', state: JSON.stringify({ ...state, optimizerStep: optimizer.step }) }, nodeHasher());
+  const weightBytes = encodeCheckpointFile(weights, { ...header, kind: 'weights', config: JSON.stringify(state.config) }, nodeHasher());
+  writeFilesAtomic((typeof name === 'string' ? [name] : name).flatMap((n) => [
+    [statePath(dir, n), stateBytes] as const,
+    [weightsPath(dir, n), weightBytes] as const,
+  ]), writes);
 }
 
 /** The bytes of checkpoint file `path`, checked as decodeCheckpointFile does. */

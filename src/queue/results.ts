@@ -62,25 +62,42 @@ export async function addEvent(redis: Redis, sweep: string, e: SweepEvent): Prom
   await redis.multi().xadd(eventsKey(sweep), '*', 'e', JSON.stringify(e)).expire(eventsKey(sweep), RESULT_TTL_SEC).exec();
 }
 
+// ARGV: step, record, event, ttl, the number of copies N, N pairs (to, from: a file field that
+// is another's very bytes, copied inside Redis instead of sent twice), then the file pairs
 const SHIP_SCRIPT = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'step') or '-1')
 if tonumber(ARGV[1]) >= cur then
-  redis.call('HSET', KEYS[1], 'step', ARGV[1], 'record', ARGV[2], unpack(ARGV, 5))
+  local copies = tonumber(ARGV[5])
+  redis.call('HSET', KEYS[1], 'step', ARGV[1], 'record', ARGV[2], unpack(ARGV, 6 + 2 * copies))
+  for i = 0, copies - 1 do
+    redis.call('HSET', KEYS[1], ARGV[6 + 2 * i], redis.call('HGET', KEYS[1], ARGV[7 + 2 * i]))
+  end
   redis.call('EXPIRE', KEYS[1], ARGV[4])
 end
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1`;
 
-type ShipCommand = (hash: string, stream: string, step: string, record: string, event: string, ttl: string, ...files: (string | Buffer)[]) => Promise<number>;
+type ShipCommand = (hash: string, stream: string, step: string, record: string, event: string, ttl: string, copies: string, ...fields: (string | Buffer)[]) => Promise<number>;
 
-/** An evaluation, with the checkpoint files written right after it, into the sweep's keys (atomically). */
+/**
+ * An evaluation, with the checkpoint files written right after it, into the sweep's keys
+ * (atomically). A file that is the same object as another (a new best: see Shipment) goes once.
+ */
 export async function shipEval(redis: Redis, sweep: string, run: string, record: EvalRecord, files: Readonly<Record<string, Uint8Array>>, log: readonly string[], dir: string): Promise<void> {
   const r = redis as Redis & { engramShip?: ShipCommand };
   if (r.engramShip === undefined) r.defineCommand('engramShip', { numberOfKeys: 2, lua: SHIP_SCRIPT });
-  const pairs = Object.entries(files).flatMap(([name, bytes]) => [`file:${name}`, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+  const entries = Object.entries(files);
+  const copies: string[] = [];
+  const pairs: (string | Buffer)[] = [];
+  for (const [name, bytes] of entries) {
+    const twin = entries.find(([other, b]) => b === bytes && other !== name);
+    // of two names for one object, the one first in the list is sent and the other copied from it
+    if (twin !== undefined && entries.indexOf(twin) < entries.findIndex(([n]) => n === name)) copies.push(`file:${name}`, `file:${twin[0]}`);
+    else pairs.push(`file:${name}`, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
   const event: SweepEvent = { type: 'eval', run, record, log, dir };
-  await r.engramShip!(checkpointKey(sweep, run), eventsKey(sweep), String(record.step), JSON.stringify(record), JSON.stringify(event), String(RESULT_TTL_SEC), ...pairs);
+  await r.engramShip!(checkpointKey(sweep, run), eventsKey(sweep), String(record.step), JSON.stringify(record), JSON.stringify(event), String(RESULT_TTL_SEC), String(copies.length / 2), ...copies, ...pairs);
 }
 
 export interface ShippedCheckpoint {

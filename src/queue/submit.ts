@@ -1,8 +1,9 @@
 /**
  * @file A sweep on a BullMQ queue, seen from the machine that submits it: each unfinished run
  * becomes a job (its RunSpec and the sweep's id, nothing else), and what workers ship back
- * (queue/results.ts) is written into the run directories here: metrics.jsonl, train.log and
- * the checkpoints.
+ * (queue/results.ts) is written into the run directories here: metrics.jsonl and train.log as
+ * they come, and the checkpoints when a run ends, when this process stops, and every
+ * CHECKPOINT_COPY_MS while a run goes on (until then the latest is in Redis).
  *
  * Applying an event is idempotent (an evaluation is written once, by its step), and the events
  * stay in Redis: stopping this process and running the same command again reads them from the
@@ -28,6 +29,12 @@ export const JOB_ATTEMPTS = 3;
 const READ_BLOCK_MS = 1000;
 /** How often jobs that BullMQ gave up on are looked for (ms). */
 const FAILED_CHECK_MS = 5000;
+/**
+ * How often a running run's shipped checkpoint is copied here (ms); it is always copied when the
+ * run ends and when this process stops. Until then Redis holds it, and a run resumes from Redis,
+ * so copying every evaluation (four files, each flushed to disk) bought nothing but disk writes.
+ */
+export const CHECKPOINT_COPY_MS = 10_000;
 
 /** A stable job id: the sweep's id and a digest of the run's name (BullMQ ids may not hold ':'). */
 export function jobId(sweep: string, run: string): string {
@@ -41,6 +48,8 @@ interface RunState {
   lastStep: number;
   /** the step of the checkpoint last written here */
   checkpointStep: number;
+  /** when the checkpoint was last copied here (or the run was first heard of), for CHECKPOINT_COPY_MS */
+  copiedAt: number;
   started: boolean;
   ended: boolean;
 }
@@ -70,7 +79,7 @@ export class QueueSubmitter implements SweepExecutor {
       makeDirs(join(dir, CHECKPOINT_DIR));
       if (!existsSync(join(dir, CONFIG_FILE))) writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(run.config, null, 2)}\n`);
       const m = readMetrics(dir);
-      states.set(run.name, { run, dir, lastStep: m[m.length - 1]?.step ?? 0, checkpointStep: -1, started: false, ended: false });
+      states.set(run.name, { run, dir, lastStep: m[m.length - 1]?.step ?? 0, checkpointStep: -1, copiedAt: 0, started: false, ended: false });
     }
     for (const run of runs) {
       const data: RunJob = { sweep: sweepId, run: run.name, ...run.spec };
@@ -106,6 +115,10 @@ export class QueueSubmitter implements SweepExecutor {
         await this.checkFailed(sweepId, pending(), hooks).catch(() => {});
       }
     }
+    // stopping: runs still under way leave their latest checkpoints here too
+    for (const s of pending()) {
+      if (s.started && s.checkpointStep < s.lastStep) await this.writeCheckpoint(sweepId, s).catch(() => {});
+    }
     // every run has ended and its results are here: the events are no longer needed
     if (pending().length === 0) {
       await this.redis.del(eventsKey(sweepId)).catch(() => {});
@@ -127,6 +140,7 @@ export class QueueSubmitter implements SweepExecutor {
     const local = (lines: readonly string[], dir: string): string => lines.map((l) => `${l.split(dir).join(s.dir)}\n`).join('');
     if (!s.started) {
       s.started = true;
+      s.copiedAt = Date.now();
       hooks.started(s.run);
     }
     if (e.type === 'eval') {
@@ -134,7 +148,7 @@ export class QueueSubmitter implements SweepExecutor {
       if (e.log.length > 0) appendFileSafely(join(s.dir, LOG_FILE), local(e.log, e.dir));
       appendFileSafely(join(s.dir, METRICS_FILE), `${JSON.stringify(e.record)}\n`);
       s.lastStep = e.record.step;
-      await this.writeCheckpoint(sweepId, s);
+      if (Date.now() - s.copiedAt >= CHECKPOINT_COPY_MS) await this.writeCheckpoint(sweepId, s);
       hooks.evaluated(s.run, e.record);
     } else if (e.type === 'done') {
       if (e.log.length > 0) appendFileSafely(join(s.dir, LOG_FILE), local(e.log, e.dir));
@@ -154,6 +168,7 @@ export class QueueSubmitter implements SweepExecutor {
     if (ck === null || ck.step > s.lastStep) return;
     writeFilesAtomic([...ck.files].map(([name, bytes]) => [join(s.dir, CHECKPOINT_DIR, name), bytes] as const));
     s.checkpointStep = ck.step;
+    s.copiedAt = Date.now();
   }
 
   stop(): void {

@@ -53,6 +53,7 @@ export class QueueWorker {
   static async start(opts: WorkerOptions): Promise<QueueWorker> {
     await checkReachable(opts.queue);
     const w = new QueueWorker(opts);
+    w.processes.prestart(opts.parallel);
     w.worker = new Worker(QUEUE_NAME, (job) => w.process(job), {
       connection: redisClient(opts.queue), concurrency: opts.parallel,
       lockDuration: LOCK_MS, stalledInterval: LOCK_MS / 2, maxStalledCount: MAX_STALLED,
@@ -94,8 +95,10 @@ export class QueueWorker {
       return;
     }
     if (ck !== null) {
-      writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
-      writeFilesAtomic([...ck.files].map(([name, bytes]) => [join(dir, CHECKPOINT_DIR, name), bytes] as const));
+      // a scratch copy (the run's own files here are not flushed to disk either: see run-child.ts)
+      const scratch = { durable: false };
+      writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`, scratch);
+      writeFilesAtomic([...ck.files].map(([name, bytes]) => [join(dir, CHECKPOINT_DIR, name), bytes] as const), scratch);
     }
     this.opts.log(`${run} (sweep ${sweep.slice(0, 8)}): ${ck !== null ? `resuming at step ${ck.step}` : 'starting'}`);
     await addEvent(this.redis, sweep, { type: 'start', run, step: ck?.step ?? 0 });

@@ -16,7 +16,10 @@ export interface ChildRequest {
   readonly ship: boolean;
 }
 
-/** A run's checkpoint files by name (`last.safetensors`, ...), and its log lines since the last shipment. */
+/**
+ * A run's checkpoint files by name (`last.safetensors`, ...), and its log lines since the last
+ * shipment. A best file that is byte for byte its last twin (a new best) is the same object.
+ */
 export interface Shipment {
   readonly files: Readonly<Record<string, Uint8Array>>;
   readonly log: readonly string[];
@@ -29,3 +32,6 @@ export type ChildMessage =
 
 /** The checkpoint files a shipment carries (see checkpoint/checkpoint.ts's weightsPath and statePath). */
 export const SHIPPED_FILES = ['last.safetensors', 'last.state.safetensors', 'best.safetensors', 'best.state.safetensors'] as const;
+
+/** Each best file and its last twin: the same bytes when an evaluation was a new best. */
+export const SAME_PAIR = [['best.safetensors', 'last.safetensors'], ['best.state.safetensors', 'last.state.safetensors']] as const;

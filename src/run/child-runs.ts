@@ -98,6 +98,18 @@ export class RunProcesses {
   private readonly idle: RunProcess[] = [];
   private closed = false;
 
+  /**
+   * Starts processes until `count` are idle, so the first runs do not wait for a process to load
+   * its code (a queue worker does this when it starts: it is long-lived, and ready before its first job).
+   */
+  prestart(count: number): void {
+    for (const p of this.idle.splice(0)) {
+      if (p.usable) this.idle.push(p);
+      else p.close();
+    }
+    while (!this.closed && this.idle.length < count) this.idle.push(new RunProcess());
+  }
+
   /** Starts a run in an idle process, or in a new one. */
   start(req: ChildRequest, onEval: OnEval): ChildRun {
     let p = this.idle.pop();

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isUserFacing, outOfMemoryMessage } from '../cli/errors.js';
 import type { ChildMessage, ChildRequest } from './child-protocol.js';
-import { SHIPPED_FILES } from './child-protocol.js';
+import { SAME_PAIR, SHIPPED_FILES } from './child-protocol.js';
 import { RunLog } from './log.js';
 import { CHECKPOINT_DIR, LOG_FILE } from './run-files.js';
 import { runTraining } from './run-training.js';
@@ -50,6 +50,8 @@ async function runChild(req: ChildRequest): Promise<void> {
   try {
     const result = await runTraining({
       runDir: req.runDir, config: req.config, resume: req.resume, log, faults: req.faults, release: true,
+      // a shipped run's files here are a scratch copy: what a resumed run starts from is in Redis
+      durable: !req.ship,
       onEval: (record) => {
         const files: Record<string, Uint8Array> = {};
         if (req.ship) {
@@ -60,6 +62,12 @@ async function runChild(req: ChildRequest): Promise<void> {
             if (existsSync(join(ckpt, f))) files[f] = readFileSync(join(ckpt, f));
           }
           shippedBest = bestNow;
+          // a new best is written as the last pair's very bytes: then it goes as the same object
+          // (structured cloning sends it once, and the worker tells Redis to copy it)
+          for (const [b, l] of SAME_PAIR) {
+            const bb = files[b], lb = files[l];
+            if (bb !== undefined && lb !== undefined && Buffer.from(bb.buffer, bb.byteOffset, bb.byteLength).equals(lb)) files[b] = lb;
+          }
         }
         void send({ type: 'eval', record, total: req.config.train.steps, ...(req.ship ? { shipment: { files, log: log.take() } } : {}) });
       },

@@ -50,6 +50,11 @@ export interface RunOptions {
    * runs run after run (a sweep's); the memory never shrinks, but the next run reuses it
    */
   readonly release?: boolean;
+  /**
+   * flush each file to disk as it is written (default true); off for a queue worker's scratch
+   * copy of a run, whose checkpoints are shipped to Redis and resumed from there (WriteOptions)
+   */
+  readonly durable?: boolean;
 }
 
 export interface RunResult {
@@ -73,7 +78,10 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const model = createModel(config.model, task.inputSize, task.outputSize, streams.init);
   const trainer = new Trainer(model, task, config, streams);
   if (opts.faults?.nanSteps) installNanSteps(trainer, opts.faults.nanSteps);
-  const writes: WriteOptions = opts.faults?.writeFault ? { faults: new WriteFaults(opts.faults.writeFault) } : {};
+  const writes: WriteOptions = {
+    ...(opts.faults?.writeFault ? { faults: new WriteFaults(opts.faults.writeFault) } : {}),
+    ...(opts.durable === false ? { durable: false } : {}),
+  };
   let best: BestRecord | null = null;
 
   const configPath = join(runDir, CONFIG_FILE);
@@ -125,14 +133,14 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     level: trainer.level,
   });
   let savedStep: number | null = opts.resume && trainer.step > 0 ? trainer.step : null;
-  const save = (name: string): void => {
+  const save = (name: 'best' | 'last' | readonly ('best' | 'last')[]): void => {
     // config.json first: a checkpoint never holds a total that config.json does not
     if (configPending) {
       writeConfig();
       configPending = false;
     }
     saveCheckpoint(ckptDir, name, model.params, trainer.optimizer.state(), state(), writes);
-    if (name === 'last') savedStep = trainer.step;
+    if (name === 'last' || (typeof name !== 'string' && name.includes('last'))) savedStep = trainer.step;
   };
 
   let stopSignal: string | null = null;
@@ -169,11 +177,13 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         log.line(formatRecord(rec, rate(), config.task.curriculum === 'grow'));
         // the metrics line first: a checkpoint never runs ahead of metrics.jsonl
         appendFileSafely(metricsPath, `${JSON.stringify(rec)}\n`, writes);
+        // a new best is the last too: one pair of files, written under both names at once
         if (isBetter(rec, best)) {
           best = { step: rec.step, level: rec.level, bitErrorsPerSeq: rec.bitErrorsPerSeq, loss: rec.loss };
-          save('best');
+          save(['best', 'last']);
+        } else {
+          save('last');
         }
-        save('last');
         if (trainer.level !== rec.level) log.line(`curriculum: training on ${describeRange(task, trainer.level)} from step ${rec.step}`);
         opts.onEval?.(rec, model);
         speed.exclude(performance.now() - evalStart); // (not training: left out of the speed)
