@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Page } from 'playwright-core';
 import { findPreset } from '../src/config/presets.js';
 import { readMetrics } from '../src/server/runs.js';
 import { seedCurve } from '../src/server/seed-curve.js';
@@ -31,6 +32,15 @@ function stop(child: ChildProcess): Promise<number | null> {
 }
 
 /** Locally a missing browser skips the test; in CI (.ci/run installs Chromium) it fails it. */
+/**
+ * Every heatmap's rows and columns, read at once (the first canvas of each name): in a live run
+ * the next evaluation's sequence, of another length, may redraw them between two reads.
+ */
+function heatmapSizes(page: Page): Promise<Record<string, [number, number]>> {
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('canvas[data-heatmap]')].reverse()
+    .map((c) => [c.getAttribute('data-heatmap')!, [Number(c.getAttribute('data-rows')), Number(c.getAttribute('data-cols'))] as [number, number]])));
+}
+
 const skip = !existsSync(CHROMIUM) && !process.env.CI && `${CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it`;
 
 test('dashboard in Chromium: live curves and inspector, past runs side by side, offline report', { skip, timeout: 90_000 }, async () => {
@@ -78,19 +88,16 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
 
     // the inspector: NTM ntm-copy-small has X = 6, Y = 4, N = 8, W = 8, shift offsets 3
     await page.waitForSelector('canvas[data-heatmap="write-0"]');
-    const dims = async (name: string): Promise<[number, number]> => {
-      const el = page.locator(`canvas[data-heatmap="${name}"]`).first();
-      return [Number(await el.getAttribute('data-rows')), Number(await el.getAttribute('data-cols'))];
-    };
-    const [, T] = await dims('input');
+    const dims = await heatmapSizes(page);
+    const T = dims.input![1];
     assert.ok(T >= 4 && T % 2 === 0, `T = ${T}: copy sequences have 2n + 2 steps`);
-    assert.deepEqual(await dims('input'), [6, T]);
-    assert.deepEqual(await dims('target'), [4, T]);
-    assert.deepEqual(await dims('output'), [4, T]);
-    assert.deepEqual(await dims('write-0'), [8, T]);
-    assert.deepEqual(await dims('read-0'), [8, T]);
-    assert.deepEqual(await dims('memory'), [8, 8]);
-    assert.deepEqual(await dims('shift-write-0'), [3, T]);
+    assert.deepEqual(dims.input, [6, T]);
+    assert.deepEqual(dims.target, [4, T]);
+    assert.deepEqual(dims.output, [4, T]);
+    assert.deepEqual(dims['write-0'], [8, T]);
+    assert.deepEqual(dims['read-0'], [8, T]);
+    assert.deepEqual(dims.memory, [8, 8]);
+    assert.deepEqual(dims['shift-write-0'], [3, T]);
     const box = await page.locator('canvas[data-heatmap="write-0"]').boundingBox();
     assert.ok(box && box.width > T * 2 && box.height > 8 * 2, 'the weighting heatmap is drawn at a visible size');
     // a keypress moves one time step
@@ -127,13 +134,14 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
       await page.selectOption('select[aria-label="run to inspect"]', 'dnc-tiny');
       await page.click('button[data-action="inspect"]');
       await page.waitForSelector('canvas[data-heatmap="usage"]');
-      const [, Td] = await dims('input');
-      assert.deepEqual(await dims('usage'), [16, Td]); // dnc-repeat-copy: N = 16
-      assert.deepEqual(await dims('allocation-0'), [16, Td]);
-      assert.deepEqual(await dims('link-0'), [16, 16]);
-      assert.deepEqual(await dims('modes-0'), [3, Td]); // backward, forward, content
-      assert.deepEqual(await dims('read-3'), [16, Td]); // 4 read heads
-      assert.deepEqual(await dims('memory'), [16, 16]);
+      const d = await heatmapSizes(page);
+      const Td = d.input![1];
+      assert.deepEqual(d.usage, [16, Td]); // dnc-repeat-copy: N = 16
+      assert.deepEqual(d['allocation-0'], [16, Td]);
+      assert.deepEqual(d['link-0'], [16, 16]);
+      assert.deepEqual(d['modes-0'], [3, Td]); // backward, forward, content
+      assert.deepEqual(d['read-3'], [16, Td]); // 4 read heads
+      assert.deepEqual(d.memory, [16, 16]);
       await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: true });
     } finally {
       await stop(board.child);
@@ -179,14 +187,11 @@ test('an LSTM run in Chromium: live and in its report the inspector shows the bi
       });
       await page.goto(url);
       await page.waitForSelector('canvas[data-heatmap="output"]', { timeout: 20_000 });
-      const dims = async (name: string): Promise<[number, number]> => {
-        const el = page.locator(`canvas[data-heatmap="${name}"]`).first();
-        return [Number(await el.getAttribute('data-rows')), Number(await el.getAttribute('data-cols'))];
-      };
-      const [, T] = await dims('input');
+      const dims = await heatmapSizes(page);
+      const T = dims.input![1];
       assert.ok(T >= 4 && T % 2 === 0, `T = ${T}: copy sequences have 2n + 2 steps`);
-      assert.deepEqual(await dims('target'), [4, T]);
-      assert.deepEqual(await dims('output'), [4, T]);
+      assert.deepEqual(dims.target, [4, T]);
+      assert.deepEqual(dims.output, [4, T]);
       assert.equal(await page.locator('canvas[data-heatmap="memory"], canvas[data-heatmap="write-0"], canvas[data-heatmap="read-0"]').count(), 0);
       assert.match((await page.locator('[data-inspector] .summary').textContent()) ?? '', /^LSTM · .* · no memory · \d+ wrong output bits?$/);
       // the slider still steps through time
