@@ -253,17 +253,19 @@ test('a full disk before the first write: the directory can be used again as it 
   assert.equal(again.status, 0, again.stderr);
 });
 
-test('a growing curriculum resumes at its level: stopped and resumed, the same metrics and checkpoint as one run never stopped', () => {
-  const grow = ['--set', 'task.curriculum=grow', '--set', 'task.curriculumThreshold=1e9', '--set', 'task.maxWords=6'];
-  const ref = join(tempDir(), 'ref');
-  assert.equal(engram(trainArgs(ref, 200, EVERY, ...grow)).status, 0);
-  assert.deepEqual(metrics(ref).map((m) => m.level), [0, 1, 2, 3]);
-  assert.deepEqual(metrics(ref).map((m) => m.range), ['1 words', '1..2 words', '1..3 words', '1..4 words']);
-  const dir = join(tempDir(), 'run');
-  assert.equal(engram(trainArgs(dir, 100, EVERY, ...grow)).status, 0);
-  assert.equal(loadCheckpoint(join(dir, 'checkpoints'), 'last').state.level, 2);
-  const r = resume(dir);
-  assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(metrics(dir), metrics(ref));
-  assertSameCheckpoint(dir, [], ref);
-});
+for (const curriculum of ['grow', 'mix']) {
+  test(`a growing curriculum (${curriculum}) resumes at its level: stopped and resumed, the same metrics and checkpoint as one run never stopped`, () => {
+    const grow = ['--set', `task.curriculum=${curriculum}`, '--set', 'task.curriculumThreshold=1e9', '--set', 'task.maxWords=6'];
+    const ref = join(tempDir(), 'ref');
+    assert.equal(engram(trainArgs(ref, 200, EVERY, ...grow)).status, 0);
+    assert.deepEqual(metrics(ref).map((m) => m.level), [0, 1, 2, 3]);
+    assert.deepEqual(metrics(ref).map((m) => m.range), ['1 words', '1..2 words', '1..3 words', '1..4 words']);
+    const dir = join(tempDir(), 'run');
+    assert.equal(engram(trainArgs(dir, 100, EVERY, ...grow)).status, 0);
+    assert.equal(loadCheckpoint(join(dir, 'checkpoints'), 'last').state.level, 2);
+    const r = resume(dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(metrics(dir), metrics(ref));
+    assertSameCheckpoint(dir, [], ref);
+  });
+}

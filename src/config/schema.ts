@@ -5,8 +5,11 @@
  */
 
 export type TaskName = 'copy' | 'repeat-copy' | 'associative-recall' | 'dynamic-ngrams' | 'priority-sort';
-/** uniform: draw from the whole range throughout; grow: start at the smallest and widen as it learns */
-export type CurriculumName = 'uniform' | 'grow';
+/**
+ * uniform: draw from the whole range throughout; grow: start at the smallest and widen as it
+ * learns; mix: as grow, but every second batch from the whole range
+ */
+export type CurriculumName = 'uniform' | 'grow' | 'mix';
 /** lstm: the memoryless baseline, a stack of LSTM layers (src/models/lstm-stack.ts) */
 export type ModelType = 'ntm' | 'dnc' | 'lstm';
 export type ControllerKind = 'lstm' | 'feedforward';
@@ -35,7 +38,7 @@ export interface TaskConfig {
   sortInputs: number;
   sortOutputs: number;
   curriculum: CurriculumName;
-  /** grow: widen the range one step when the evaluation's bit errors per sequence fall below this */
+  /** grow and mix: widen the range one step when the evaluation's bit errors per sequence fall below this */
   curriculumThreshold: number;
   /** a user's task: the absolute path of an ES module whose default export makes it ('' for a built-in task) */
   module: string;
@@ -143,7 +146,7 @@ export const BUILT_IN_TASKS: readonly string[] = ['copy', 'repeat-copy', 'associ
 
 const ENUMS: Record<string, readonly string[]> = {
   'task.name': BUILT_IN_TASKS,
-  'task.curriculum': ['uniform', 'grow'],
+  'task.curriculum': ['uniform', 'grow', 'mix'],
   'model.type': ['ntm', 'dnc', 'lstm'],
   'model.controller': ['lstm', 'feedforward'],
   'optimizer.name': ['rmsprop', 'rmsprop-tf', 'adam'],

@@ -110,7 +110,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const m = config.model;
   const shape = m.type === 'lstm' ? `${m.layers} × ${m.hiddenSize}` : `${m.controller} controller`;
   log.line(`${m.type} (${shape}, ${countParams(model.params)} parameters) ` +
-    `on ${config.task.name} (${describeRange(task)}${config.task.curriculum === 'grow' ? `, a growing curriculum from ${describeRange(task, trainer.level)}` : ''}); ${config.optimizer.name} lr ${config.optimizer.lr}${config.optimizer.lrDecayEvery > 0 ? ` (× ${config.optimizer.lrDecayFactor} every ${config.optimizer.lrDecayEvery} steps)` : ''}; batch ${config.train.batchSize}; ` +
+    `on ${config.task.name} (${describeRange(task)}${config.task.curriculum !== 'uniform' ? `, a growing curriculum${config.task.curriculum === 'mix' ? ' (every second batch from the whole range)' : ''} from ${describeRange(task, trainer.level)}` : ''}); ${config.optimizer.name} lr ${config.optimizer.lr}${config.optimizer.lrDecayEvery > 0 ? ` (× ${config.optimizer.lrDecayFactor} every ${config.optimizer.lrDecayEvery} steps)` : ''}; batch ${config.train.batchSize}; ` +
     `steps ${trainer.step}→${total}; seed ${config.seed}; ${kernelsName()} kernels, ${config.train.threads} thread${config.train.threads > 1 ? 's' : ''}`);
   if (trainer.step >= total) {
     log.line(`already at step ${trainer.step}; pass --steps N with N > ${trainer.step} to train on`);
@@ -174,7 +174,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         const evalStart = performance.now();
         const rec = trainer.evalRecord(elapsed(), scheduled);
         last = rec;
-        log.line(formatRecord(rec, rate(), config.task.curriculum === 'grow'));
+        log.line(formatRecord(rec, rate(), config.task.curriculum !== 'uniform'));
         // the metrics line first: a checkpoint never runs ahead of metrics.jsonl
         appendFileSafely(metricsPath, `${JSON.stringify(rec)}\n`, writes);
         // a new best is the last too: one pair of files, written under both names at once

@@ -85,3 +85,27 @@ test('grow on repeat-copy widens words and repeats together', () => {
   assert.ok(seen.length > 0);
   tr.dispose();
 });
+
+test('mix: every second training batch draws from the whole range, the others from the growing level; evaluations at the level', () => {
+  const { tr, seen } = setup((c) => {
+    c.task.curriculum = 'mix';
+    c.task.curriculumThreshold = 1e9; // every scheduled evaluation moves it up
+  });
+  assert.equal(tr.level, 0);
+  const trained: number[][] = [];
+  for (let k = 0; k < 3; k++) {
+    seen.length = 0;
+    for (let i = 0; i < 4; i++) tr.trainStep();
+    trained.push(seen.map((s) => s.options.level!));
+    // between the training batches: every sample drawn at its level's range
+    for (const s of seen) assert.ok(s.lengths.every((n) => n >= 1 && n <= 1 + s.options.level!), `lengths ${s.lengths} at level ${s.options.level}`);
+    seen.length = 0;
+    const rec = tr.evalRecord(k, true);
+    assert.equal(rec.level, k);
+    assert.ok(seen.length > 0 && seen.every((s) => s.options.level === k), 'evaluations draw at the growing level');
+  }
+  // steps 1, 3, 5, ... at the level (0, then 1, then 2); steps 2, 4, 6, ... from the whole range (level 4)
+  assert.deepEqual(trained, [[0, 4, 0, 4], [1, 4, 1, 4], [2, 4, 2, 4]]);
+  assert.equal(tr.wholeRange, false);
+  tr.dispose();
+});

@@ -86,8 +86,9 @@ export class Trainer {
   gradientHook: GradientHook | null = null;
   /**
    * The curriculum level training draws from (Task.levels − 1: the whole range). With
-   * task.curriculum `grow` it starts at 0 and rises by one at each scheduled evaluation whose bit
-   * errors per sequence fall below task.curriculumThreshold; with `uniform` it is the whole range.
+   * task.curriculum `grow` or `mix` it starts at 0 and rises by one at each scheduled evaluation
+   * whose bit errors per sequence fall below task.curriculumThreshold (`mix` also draws every
+   * second batch from the whole range: batchLevel); with `uniform` it is the whole range.
    */
   level: number;
   /** copies of the weights and optimiser buffers from before the update, to undo a non-finite one */
@@ -125,7 +126,7 @@ export class Trainer {
     this.trainSteps = new StepContext(new BufferPool(heapAllocator(this.heap)), steps);
     this.evalSteps = new StepContext(new BufferPool(heapAllocator(this.heap)), steps);
     this.optimizer = createOptimizer(config.optimizer, model.params, this.heap);
-    this.level = config.task.curriculum === 'grow' ? 0 : task.levels - 1;
+    this.level = config.task.curriculum === 'uniform' ? task.levels - 1 : 0;
     // parameter gradients live as long as the model: allocate them before any pooled step
     for (const p of model.params.values()) p.g();
   }
@@ -194,7 +195,7 @@ export class Trainer {
   trainStep(): StepResult {
     if (this.disposed) throw new Error('Trainer.trainStep: this trainer was disposed');
     const params = this.currentParams();
-    const batch = this.task.sample(this.streams.train, this.config.train.batchSize, { store: this.batches, level: this.level });
+    const batch = this.task.sample(this.streams.train, this.config.train.batchSize, { store: this.batches, level: this.batchLevel() });
     zeroGrads(params, this.heap);
     this.dropStaleWorkers();
     if (this.config.train.threads > 1) this.parallel ??= new ParallelGradients(this.model, this.config, this.config.train.threads, { replay: this.replay, kernels: this.kernels });
@@ -273,14 +274,24 @@ export class Trainer {
     return acc.result();
   }
 
-  /** Whether training draws from the task's whole range (always, but while a `grow` curriculum widens it). */
+  /**
+   * The level the next training batch draws from: the curriculum's; with `mix`, every second
+   * batch (the one after an odd step count, so a resumed run draws as one never stopped) from
+   * the whole range. Easy batches keep a model learning while the hard ones teach it the whole
+   * range from the start: the "combined" strategy of Zaremba and Sutskever's Learning to Execute.
+   */
+  private batchLevel(): number {
+    return this.config.task.curriculum === 'mix' && this.step % 2 === 1 ? this.task.levels - 1 : this.level;
+  }
+
+  /** Whether training draws from the task's whole range (always, but while a `grow` or `mix` curriculum widens it). */
   get wholeRange(): boolean {
     return this.level >= this.task.levels - 1;
   }
 
   /**
    * Evaluates (at the curriculum's current level) and resets the running training loss; a
-   * scheduled evaluation below task.curriculumThreshold moves a `grow` curriculum up one level.
+   * scheduled evaluation below task.curriculumThreshold moves a `grow` or `mix` curriculum up one level.
    * An off-schedule evaluation (`scheduled` false: the end of a run between evaluations) draws
    * from a copy of the eval stream, keeps the running loss and the level, so a run stopped there
    * and resumed matches one never stopped.
