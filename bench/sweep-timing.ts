@@ -3,7 +3,9 @@
  * (`engram train` each), on the local pool (`engram sweep --parallel 1` and `2`) and through
  * Redis (one and two `engram worker --parallel 1`, with a redis-server started here on a free
  * port; the workers are started and taking runs before the timer starts, as long-lived workers
- * would be). The variants run interleaved, round after round, so load from elsewhere falls on all.
+ * would be; `redis2w` times two workers that have served a small sweep before, the steady state of
+ * a worker whose runs' processes have compiled the training code). The variants run interleaved,
+ * round after round, so load from elsewhere falls on all.
  *
  *   node dist/bench/sweep-timing.js [--preset dnc-repeat-copy-fast] [--seeds 1-20] [--rounds 2]
  *                                   [--only seq,pool1,pool2,redis1,redis2,redis2w] [--json]
