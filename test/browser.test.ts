@@ -15,9 +15,11 @@ import type { Page } from 'playwright-core';
 import { findPreset } from '../src/config/presets.js';
 import { readMetrics } from '../src/server/runs.js';
 import { seedCurve } from '../src/server/seed-curve.js';
-import { BIN, engram, ROOT, tempDir, launchChromium, serveCommand } from './helpers.js';
+import { BIN, collectErrors, engram, ROOT, tempDir, launchChromium, serveCommand } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** what Chromium logs when a test stops the server whose event stream a page reads */
+const STREAM_CLOSED = 'ERR_INCOMPLETE_CHUNKED_ENCODING';
 const SHOTS = join(ROOT, 'test-results', 'dashboard');
 
 /** Starts an engram command that serves a dashboard; resolves with the process and its URL. */
@@ -61,12 +63,8 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => {
-      // the event stream breaks when the test stops its server: expected
-      if (m.type() === 'error' && !m.text().includes('ERR_INCOMPLETE_CHUNKED_ENCODING')) errors.push(m.text());
-    });
+    // the event stream breaks when the test stops its server: expected
+    const errors = collectErrors(page, [], { console: 'errors', allow: STREAM_CLOSED });
 
     // 1. live: the loss curve gains points while training runs
     await page.goto(live.url);
@@ -156,7 +154,7 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
     offline.on('request', (req) => {
       if (!req.url().startsWith('file:') && !req.url().startsWith('data:') && !req.url().startsWith('blob:')) requests.push(req.url());
     });
-    offline.on('pageerror', (e) => errors.push(String(e)));
+    collectErrors(offline, errors);
     await offline.goto(pathToFileURL(report).href);
     await offline.waitForSelector('canvas[data-heatmap="memory"]');
     const evalCount = readFileSync(join(ntmDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
@@ -181,10 +179,7 @@ test('an LSTM run in Chromium: live and in its report the inspector shows the bi
     const errors: string[] = [];
     const check = async (url: string, shot: string): Promise<void> => {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('console', (m) => {
-        if (m.type() === 'error' && !m.text().includes('ERR_INCOMPLETE_CHUNKED_ENCODING')) errors.push(m.text());
-      });
+      collectErrors(page, errors, { console: 'errors', allow: STREAM_CLOSED });
       await page.goto(url);
       await page.waitForSelector('canvas[data-heatmap="output"]', { timeout: 20_000 });
       const dims = await heatmapSizes(page);
@@ -233,8 +228,7 @@ test('past runs in Chromium: the four most recently evaluated runs are ticked fi
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const errors = collectErrors(page);
     await page.goto(board.url);
     await page.waitForSelector('input[data-run="run-6"]');
     const ticked = await page.$$eval('input[data-run]', (boxes) => (boxes as HTMLInputElement[]).filter((b) => b.checked).map((b) => b.dataset.run).sort());
@@ -262,18 +256,16 @@ test('past runs in Chromium: the four most recently evaluated runs are ticked fi
 });
 
 test('a sweep in Chromium: its summary table and each combination as a median with a band, by step and by time', { skip, timeout: 60_000 }, async () => {
-  const { chromium } = await import('playwright-core');
   mkdirSync(SHOTS, { recursive: true });
   const runs = join(tempDir('engram-browser-'), 'runs');
   const made = engram(['sweep', '--preset', 'ntm-copy-small', '--seeds', '1-2', '--grid', 'optimizer.lr=0.003,0.01', '--set', 'train.steps=200',
     '--set', 'train.evalEvery=100', '--until-bit-errors', '0', '--sweep-dir', join(runs, 'lr-sweep'), '--parallel', '2']);
   assert.equal(made.status, 0, made.stderr);
   const board = await serve(['dashboard', '--runs', runs, '--port', '0']);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const errors = collectErrors(page);
     await page.goto(board.url);
     await page.waitForSelector('section[data-section="sweeps"]:not([hidden]) table.sweep-summary tbody tr');
     const rows = await page.$$eval('table.sweep-summary tbody tr td.name', (tds) => tds.map((td) => td.textContent));
@@ -296,5 +288,31 @@ test('a sweep in Chromium: its summary table and each combination as a median wi
   } finally {
     await browser.close();
     await stop(board.child);
+  }
+});
+
+test('collectErrors catches a page\'s uncaught exceptions and the console messages asked for, but the allowed ones', { skip, timeout: 30_000 }, async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const quiet = collectErrors(page);
+    const errorsOnly = collectErrors(page, [], { console: 'errors', allow: 'expected' });
+    const withWarnings = collectErrors(page, [], { console: 'warnings' });
+    await page.goto('about:blank');
+    await page.evaluate(() => {
+      console.error('a console error');
+      console.error('an expected console error');
+      console.warn('a warning');
+      setTimeout(() => {
+        throw new Error('uncaught');
+      });
+    });
+    // the exception comes a task later: wait for it (the console messages came before it)
+    for (let i = 0; i < 100 && quiet.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(quiet, ['Error: uncaught']);
+    assert.deepEqual(errorsOnly.sort(), ['Error: uncaught', 'a console error']);
+    assert.deepEqual(withWarnings.sort(), ['Error: uncaught', 'a console error', 'a warning', 'an expected console error']);
+  } finally {
+    await browser.close();
   }
 });

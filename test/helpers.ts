@@ -33,6 +33,22 @@ export function engram(args: string[], opts: { cwd?: string; timeoutMs?: number 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Collects what goes wrong in `page` into `errors` (returned): its uncaught exceptions and, with
+ * `console`, its console errors ('errors') or errors and warnings ('warnings'), but those whose
+ * text includes `allow` (an expected message: the event stream a test's server closes, say).
+ */
+export function collectErrors(page: import('playwright-core').Page, errors: string[] = [], opts: { console?: 'errors' | 'warnings'; allow?: string } = {}): string[] {
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const kinds = opts.console === 'warnings' ? ['error', 'warning'] : opts.console === 'errors' ? ['error'] : [];
+  if (kinds.length > 0) {
+    page.on('console', (m) => {
+      if (kinds.includes(m.type()) && !(opts.allow !== undefined && m.text().includes(opts.allow))) errors.push(m.text());
+    });
+  }
+  return errors;
+}
+
 /** Debian's Chromium, headless, with the flags these machines need (playwright-core never downloads one). */
 export async function launchChromium(): Promise<import('playwright-core').Browser> {
   const { chromium } = await import('playwright-core');

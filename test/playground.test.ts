@@ -23,7 +23,7 @@ import type { Inspection } from '../src/server/protocol.js';
 import { createTask } from '../src/tasks/registry.js';
 import { Rng } from '../src/tensor/random.js';
 import { seedStreams, Trainer, type EvalRecord } from '../src/train/trainer.js';
-import { engram, ROOT, tempDir, launchChromium, serveCommand } from './helpers.js';
+import { collectErrors, engram, ROOT, tempDir, launchChromium, serveCommand } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'playground');
@@ -89,11 +89,7 @@ test('playground in Chromium: trains as Node does, downloads and inspects checkp
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-    });
+    const errors = collectErrors(page, [], { console: 'warnings' });
 
     // 1. autostart: ntm-copy-fast learns in the page at the step Node does, with Node's numbers
     const node = trainInNode();
