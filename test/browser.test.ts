@@ -33,7 +33,6 @@ function stop(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** Locally a missing browser skips the test; in CI (.ci/run installs Chromium) it fails it. */
 /**
  * Every heatmap's rows and columns, read at once (the first canvas of each name): in a live run
  * the next evaluation's sequence, of another length, may redraw them between two reads.
@@ -43,6 +42,7 @@ function heatmapSizes(page: Page): Promise<Record<string, [number, number]>> {
     .map((c) => [c.getAttribute('data-heatmap')!, [Number(c.getAttribute('data-rows')), Number(c.getAttribute('data-cols'))] as [number, number]])));
 }
 
+/** Locally a missing browser skips the test; in CI (.ci/run installs Chromium) it fails it. */
 const skip = !existsSync(CHROMIUM) && !process.env.CI && `${CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it`;
 
 test('dashboard in Chromium: live curves and inspector, past runs side by side, offline report', { skip, timeout: 90_000 }, async () => {

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { assertOneLineError, metrics } from './checkpoint-helpers.js';
+import { assertOneLineError, checkpointContents, metrics } from './checkpoint-helpers.js';
 import { engram, tempDir } from './helpers.js';
 import { randomUUID } from 'node:crypto';
 import { redisClient } from '../src/queue/connection.js';
 import { parseQueueUrl } from '../src/queue/queue-url.js';
-import { checkpointKey, eventsKey, fetchCheckpoint, shipEval } from '../src/queue/results.js';
+import { checkpointKey, eventsKey, fetchCheckpoint, shipEval, shipFields } from '../src/queue/results.js';
 import type { EvalRecord } from '../src/train/trainer.js';
 import { evaluations, freePort, HAVE_REDIS, spawnEngram, spawnEngramEnv, TestRedis, TestWorker, until } from './redis-helpers.js';
 
@@ -60,6 +60,17 @@ test('an unreachable Redis is a one-line error naming the URL without its passwo
   assert.deepEqual(readdirSync(join(dir, '..')), [], 'nothing made');
 });
 
+test('a best file that is its last twin\'s object is sent once and copied inside Redis', () => {
+  const w = new Uint8Array([1, 2, 3]), st = new Uint8Array([4, 5, 6, 7]);
+  const shared = shipFields({ 'last.safetensors': w, 'last.state.safetensors': st, 'best.safetensors': w, 'best.state.safetensors': st });
+  assert.deepEqual(shared.copies, ['file:best.safetensors', 'file:last.safetensors', 'file:best.state.safetensors', 'file:last.state.safetensors']);
+  assert.deepEqual(shared.pairs.filter((_, i) => i % 2 === 0), ['file:last.safetensors', 'file:last.state.safetensors'], 'the bytes go once');
+  // equal bytes in two objects (not shared) are sent twice: only the object tells
+  const apart = shipFields({ 'last.safetensors': w, 'best.safetensors': new Uint8Array(w) });
+  assert.deepEqual(apart.copies, []);
+  assert.equal(apart.pairs.length, 4);
+});
+
 test('a shipment whose best file is its last twin\'s object has Redis copy it; an older step leaves the checkpoint alone', { skip }, async () => {
   const client = redisClient(parseQueueUrl(redis.url));
   try {
@@ -107,11 +118,34 @@ test('a worker killed with kill -9 mid-run: another resumes the run from its las
   const t = engram(['train', '--preset', 'ntm-copy-small', '--seed', '1', '--steps', '3000', '--set', 'train.threads=1', '--set', 'train.evalEvery=100', '--until-bit-errors', '0', '--run-dir', ref]);
   assert.equal(t.status, 0, t.stderr);
   assert.deepEqual(metrics(join(dir, 'default', 'seed-1')), metrics(ref));
+  // and the checkpoints that came back through Redis are the run's own, the best pair included
+  for (const name of ['last', 'best']) {
+    const [a, b] = [checkpointContents(join(dir, 'default', 'seed-1'), name), checkpointContents(ref, name)];
+    assert.deepEqual(a.tensors, b.tensors, `${name}: weights and optimiser buffers`);
+    assert.deepEqual(a.state.step, b.state.step, `${name}: step`);
+    assert.deepEqual(a.state.best, b.state.best, `${name}: the best record`);
+  }
   const file = readFileSync(join(dir, 'sweep.json'), 'utf8');
   assert.equal(JSON.parse(file).complete, true);
   assert.equal(JSON.parse(file).queue, `redis://127.0.0.1:${redis.port}`);
   assertNoPassword(file, r.stdout, r.stderr, survivor.out);
   await survivor.stop();
+});
+
+test('a submitter stopped with Ctrl-C leaves each run\'s latest checkpoint in the sweep directory, as far on as its metrics', { skip }, async () => {
+  const dir = join(tempDir(), 'sweep');
+  const w = worker();
+  const sweep = spawnEngram(sweepArgs(dir, 3000, '--seeds', '1'));
+  const run = join(dir, 'default', 'seed-1');
+  // a few evaluations in (within the first 10 s, before any timed copy of the checkpoint)
+  await until('evaluations', () => evaluations(run) >= 3);
+  sweep.proc.kill('SIGINT');
+  const r = await sweep.done;
+  assert.equal(r.status, 130, r.stderr + r.stdout);
+  const last = metrics(run).at(-1)!.step as number;
+  assert.ok(last >= 300);
+  assert.equal(checkpointContents(run, 'last').state.step, last, 'the last checkpoint is the one after the last evaluation here');
+  await w.stop();
 });
 
 test('Redis restarted mid-sweep: the workers and the submitter reconnect and the sweep completes', { skip }, async () => {

@@ -267,5 +267,14 @@ for (const curriculum of ['grow', 'mix']) {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(metrics(dir), metrics(ref));
     assertSameCheckpoint(dir, [], ref);
+    // stopped at an odd step, between evaluations (mix draws by the step's parity): the same
+    // scheduled metrics, and its own end-of-run line at the level it had
+    const odd = join(tempDir(), 'odd');
+    assert.equal(engram(trainArgs(odd, 75, EVERY, ...grow)).status, 0);
+    assert.equal(resume(odd).status, 0);
+    const m = metrics(odd);
+    assert.deepEqual(m.map((x) => [x.step, x.level]), [[50, 0], [75, 1], [100, 1], [150, 2], [200, 3]]);
+    assert.deepEqual(m.filter((x) => x.step !== 75), metrics(ref));
+    assertSameCheckpoint(odd, [], ref);
   });
 }

@@ -175,7 +175,7 @@ test('runs share a process while they end well, with the metrics of a process ea
   assert.deepEqual(metrics(join(dir, 'shared-3')), metrics(join(dir, 'shared-1')), 'a run after a failed one: the same metrics');
 });
 
-test('prestarted processes take the first runs, and prestart tops up to the count it is given', async () => {
+test('prestarted processes take the first runs, and prestart tops up to the count it is given', async (t) => {
   const base = findPreset('ntm-copy-small')!.config;
   const config = (seed: number): Config => ({ ...base, seed, train: { ...base.train, steps: 100, evalEvery: 100, untilBitErrors: 0 } });
   // this process's children, from /proc (field 4 of /proc/PID/stat is the parent's pid)
@@ -188,6 +188,7 @@ test('prestarted processes take the first runs, and prestart tops up to the coun
   }).map(Number).sort((a, b) => a - b);
   const dir = tempDir();
   const procs = new RunProcesses();
+  t.after(() => procs.close()); // also when an assertion fails: no process is left waiting
   const before = children();
   procs.prestart(2);
   const ready = children().filter((p) => !before.includes(p));
@@ -198,7 +199,6 @@ test('prestarted processes take the first runs, and prestart tops up to the coun
   assert.ok(ends.every((e) => e.ok));
   procs.prestart(2);
   assert.deepEqual(children().filter((p) => !before.includes(p)), ready, 'both are idle again: none is added');
-  procs.close();
 });
 
 test('a run that gives its kernel memory back leaves it to the next: run after run in one process stays bounded', async (t) => {

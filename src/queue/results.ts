@@ -63,11 +63,17 @@ export async function addEvent(redis: Redis, sweep: string, e: SweepEvent): Prom
 }
 
 // ARGV: step, record, event, ttl, the number of copies N, N pairs (to, from: a file field that
-// is another's very bytes, copied inside Redis instead of sent twice), then the file pairs
+// is another's very bytes, copied inside Redis instead of sent twice), then the file pairs. A copy
+// from a field not sent is refused before anything is written (a script is not rolled back).
 const SHIP_SCRIPT = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'step') or '-1')
 if tonumber(ARGV[1]) >= cur then
   local copies = tonumber(ARGV[5])
+  local sent = {}
+  for i = 6 + 2 * copies, #ARGV, 2 do sent[ARGV[i]] = true end
+  for i = 0, copies - 1 do
+    if not sent[ARGV[7 + 2 * i]] then return redis.error_reply('a copy names a field the shipment does not set') end
+  end
   redis.call('HSET', KEYS[1], 'step', ARGV[1], 'record', ARGV[2], unpack(ARGV, 6 + 2 * copies))
   for i = 0, copies - 1 do
     redis.call('HSET', KEYS[1], ARGV[6 + 2 * i], redis.call('HGET', KEYS[1], ARGV[7 + 2 * i]))
@@ -81,21 +87,30 @@ return 1`;
 type ShipCommand = (hash: string, stream: string, step: string, record: string, event: string, ttl: string, copies: string, ...fields: (string | Buffer)[]) => Promise<number>;
 
 /**
+ * The hash fields a shipment sets: `pairs` (field, bytes) to send, and `copies` (field, field it
+ * copies) for a file that is the same object as one sent (of two names for one object, the first
+ * in `files` is sent).
+ */
+export function shipFields(files: Readonly<Record<string, Uint8Array>>): { copies: string[]; pairs: (string | Buffer)[] } {
+  const entries = Object.entries(files);
+  const copies: string[] = [];
+  const pairs: (string | Buffer)[] = [];
+  entries.forEach(([name, bytes], i) => {
+    const first = entries.findIndex(([, b]) => b === bytes);
+    if (first < i) copies.push(`file:${name}`, `file:${entries[first]![0]}`);
+    else pairs.push(`file:${name}`, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+  return { copies, pairs };
+}
+
+/**
  * An evaluation, with the checkpoint files written right after it, into the sweep's keys
  * (atomically). A file that is the same object as another (a new best: see Shipment) goes once.
  */
 export async function shipEval(redis: Redis, sweep: string, run: string, record: EvalRecord, files: Readonly<Record<string, Uint8Array>>, log: readonly string[], dir: string): Promise<void> {
   const r = redis as Redis & { engramShip?: ShipCommand };
   if (r.engramShip === undefined) r.defineCommand('engramShip', { numberOfKeys: 2, lua: SHIP_SCRIPT });
-  const entries = Object.entries(files);
-  const copies: string[] = [];
-  const pairs: (string | Buffer)[] = [];
-  for (const [name, bytes] of entries) {
-    const twin = entries.find(([other, b]) => b === bytes && other !== name);
-    // of two names for one object, the one first in the list is sent and the other copied from it
-    if (twin !== undefined && entries.indexOf(twin) < entries.findIndex(([n]) => n === name)) copies.push(`file:${name}`, `file:${twin[0]}`);
-    else pairs.push(`file:${name}`, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  }
+  const { copies, pairs } = shipFields(files);
   const event: SweepEvent = { type: 'eval', run, record, log, dir };
   await r.engramShip!(checkpointKey(sweep, run), eventsKey(sweep), String(record.step), JSON.stringify(record), JSON.stringify(event), String(RESULT_TTL_SEC), String(copies.length / 2), ...copies, ...pairs);
 }

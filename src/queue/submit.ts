@@ -35,6 +35,8 @@ const FAILED_CHECK_MS = 5000;
  * so copying every evaluation (four files, each flushed to disk) bought nothing but disk writes.
  */
 export const CHECKPOINT_COPY_MS = 10_000;
+/** How long a stopping submitter waits for Redis to copy the runs' latest checkpoints (ms). */
+const STOP_COPY_MS = 5000;
 
 /** A stable job id: the sweep's id and a digest of the run's name (BullMQ ids may not hold ':'). */
 export function jobId(sweep: string, run: string): string {
@@ -57,6 +59,11 @@ interface RunState {
 export class QueueSubmitter implements SweepExecutor {
   readonly where: string;
   private stopping = false;
+  private stop_: () => void = () => {};
+  /** resolves when stop() is called */
+  private readonly stopped = new Promise<void>((res) => {
+    this.stop_ = res;
+  });
 
   private constructor(private readonly q: QueueUrl, private readonly redis: Redis, private readonly reader: Redis,
     private readonly queue: Queue, private readonly queueConnection: Redis) {
@@ -96,28 +103,41 @@ export class QueueSubmitter implements SweepExecutor {
     let offset = '0';
     let lastFailedCheck = Date.now();
     const pending = (): RunState[] => [...states.values()].filter((s) => !s.ended);
-    while (pending().length > 0 && !this.stopping) {
-      let res: [string, [string, string[]][]][] | null;
-      try {
-        res = await this.reader.xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey(sweepId), offset) as typeof res;
-      } catch {
-        await new Promise((r) => setTimeout(r, 500)); // Redis went away: the client reconnects
-        continue;
-      }
+    /** reads the events after `offset` (waiting up to READ_BLOCK_MS for one, with `block`) and applies them */
+    const readEvents = async (block: boolean): Promise<void> => {
+      const read = block
+        ? this.reader.xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey(sweepId), offset)
+        : this.reader.xread('STREAMS', eventsKey(sweepId), offset);
+      // a stop does not wait for a Redis that is away (the client would wait for it for ever);
+      // the last read, after a stop, is bounded by STOP_COPY_MS instead
+      const res = await (block ? Promise.race([read, this.stopped.then(() => null)]) : read) as [string, [string, string[]][]][] | null;
       for (const [id, fields] of res?.[0]?.[1] ?? []) {
         offset = id;
         const e = JSON.parse(fields[1]!) as SweepEvent;
         const s = states.get(e.run);
         if (s !== undefined && !s.ended) await this.apply(sweepId, s, e, hooks);
       }
+    };
+    while (pending().length > 0 && !this.stopping) {
+      try {
+        await readEvents(true);
+      } catch {
+        await new Promise((r) => setTimeout(r, 500)); // Redis went away: the client reconnects
+        continue;
+      }
       if (Date.now() - lastFailedCheck > FAILED_CHECK_MS) {
         lastFailedCheck = Date.now();
         await this.checkFailed(sweepId, pending(), hooks).catch(() => {});
       }
     }
-    // stopping: runs still under way leave their latest checkpoints here too
-    for (const s of pending()) {
-      if (s.started && s.checkpointStep < s.lastStep) await this.writeCheckpoint(sweepId, s).catch(() => {});
+    if (pending().length > 0) {
+      // stopping: what came in since the last read, then the latest checkpoint of each run under
+      // way, so the sweep directory is as far on as Redis (if Redis answers within STOP_COPY_MS)
+      const last = (async () => {
+        await readEvents(false);
+        for (const s of pending()) if (s.started && s.checkpointStep < s.lastStep) await this.writeCheckpoint(sweepId, s);
+      })().catch(() => {});
+      await Promise.race([last, new Promise((r) => setTimeout(r, STOP_COPY_MS).unref())]);
     }
     // every run has ended and its results are here: the events are no longer needed
     if (pending().length === 0) {
@@ -130,6 +150,7 @@ export class QueueSubmitter implements SweepExecutor {
     for (const s of pending) {
       const job = await this.queue.getJob(jobId(sweepId, s.run.name));
       if (job !== undefined && (await job.isFailed())) {
+        if (s.checkpointStep !== s.lastStep) await this.writeCheckpoint(sweepId, s).catch(() => {});
         s.ended = true;
         hooks.ended(s.run, { ok: false, error: `the queue gave up on it: ${job.failedReason.split('\n')[0]}` });
       }
@@ -157,6 +178,8 @@ export class QueueSubmitter implements SweepExecutor {
       s.ended = true;
       hooks.ended(s.run, { ok: true, interrupted: false });
     } else if (e.type === 'failed') {
+      // its last checkpoint too, for a look at where it failed (or to resume it by hand)
+      if (s.checkpointStep !== s.lastStep) await this.writeCheckpoint(sweepId, s).catch(() => {});
       s.ended = true;
       hooks.ended(s.run, { ok: false, error: e.error });
     }
@@ -173,6 +196,7 @@ export class QueueSubmitter implements SweepExecutor {
 
   stop(): void {
     this.stopping = true;
+    this.stop_();
   }
 
   async close(): Promise<void> {
