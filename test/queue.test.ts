@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { assertOneLineError, checkpointContents, metrics } from './checkpoint-helpers.js';
@@ -146,6 +146,23 @@ test('a submitter stopped with Ctrl-C leaves each run\'s latest checkpoint in th
   assert.ok(last >= 300);
   assert.equal(checkpointContents(run, 'last').state.step, last, 'the last checkpoint is the one after the last evaluation here');
   await w.stop();
+});
+
+test('a submitter stopped with Ctrl-C while Redis is away exits within seconds, saying how to go on', { skip, timeout: 60_000 }, async () => {
+  const dir = join(tempDir(), 'sweep');
+  const sweep = spawnEngram(sweepArgs(dir, 3000, '--seeds', '1')); // no worker: nothing runs
+  await until('the sweep to start', () => existsSync(join(dir, 'default')));
+  await redis.stop();
+  try {
+    const t0 = Date.now();
+    sweep.proc.kill('SIGINT');
+    const r = await sweep.done;
+    assert.ok(Date.now() - t0 < 20_000, `it exited in ${Date.now() - t0} ms`);
+    assert.equal(r.status, 130, r.stderr + r.stdout);
+    assert.match(r.stdout, /not finished; go on with: npx engram sweep --sweep-dir/);
+  } finally {
+    await redis.start();
+  }
 });
 
 test('Redis restarted mid-sweep: the workers and the submitter reconnect and the sweep completes', { skip }, async () => {

@@ -88,18 +88,23 @@ export class QueueSubmitter implements SweepExecutor {
       const m = readMetrics(dir);
       states.set(run.name, { run, dir, lastStep: m[m.length - 1]?.step ?? 0, checkpointStep: -1, copiedAt: 0, started: false, ended: false });
     }
-    for (const run of runs) {
-      const data: RunJob = { sweep: sweepId, run: run.name, ...run.spec };
-      const id = jobId(sweepId, run.name);
-      const job = await this.queue.getJob(id);
-      if (job !== undefined && (await job.isFailed())) {
-        await job.retry('failed');
-        continue;
+    const submit = async (): Promise<void> => {
+      for (const run of runs) {
+        if (this.stopping) return;
+        const data: RunJob = { sweep: sweepId, run: run.name, ...run.spec };
+        const id = jobId(sweepId, run.name);
+        const job = await this.queue.getJob(id);
+        if (job !== undefined && (await job.isFailed())) {
+          await job.retry('failed');
+          continue;
+        }
+        // a job done whose results are not here (its run directory was removed, say): run it again
+        if (job !== undefined && (await job.isCompleted())) await job.remove();
+        await this.queue.add('run', data, { jobId: id, attempts: JOB_ATTEMPTS, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 7 * 86400 } });
       }
-      // a job done whose results are not here (its run directory was removed, say): run it again
-      if (job !== undefined && (await job.isCompleted())) await job.remove();
-      await this.queue.add('run', data, { jobId: id, attempts: JOB_ATTEMPTS, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 7 * 86400 } });
-    }
+    };
+    // a stop while Redis is away does not wait for it (the same command later submits what is missing)
+    await Promise.race([submit(), this.stopped]);
     let offset = '0';
     let lastFailedCheck = Date.now();
     const pending = (): RunState[] => [...states.values()].filter((s) => !s.ended);
