@@ -59,10 +59,10 @@ interface RunState {
 export class QueueSubmitter implements SweepExecutor {
   readonly where: string;
   private stopping = false;
-  private stop_: () => void = () => {};
+  private resolveStopped: () => void = () => {};
   /** resolves when stop() is called */
   private readonly stopped = new Promise<void>((res) => {
-    this.stop_ = res;
+    this.resolveStopped = res;
   });
 
   private constructor(private readonly q: QueueUrl, private readonly redis: Redis, private readonly reader: Redis,
@@ -201,7 +201,7 @@ export class QueueSubmitter implements SweepExecutor {
 
   stop(): void {
     this.stopping = true;
-    this.stop_();
+    this.resolveStopped();
   }
 
   async close(): Promise<void> {

@@ -133,14 +133,15 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     level: trainer.level,
   });
   let savedStep: number | null = opts.resume && trainer.step > 0 ? trainer.step : null;
-  const save = (name: 'best' | 'last' | readonly ('best' | 'last')[]): void => {
+  /** Writes the checkpoint pair under each of `names` (one write: a new best is the last too). */
+  const save = (...names: ('best' | 'last')[]): void => {
     // config.json first: a checkpoint never holds a total that config.json does not
     if (configPending) {
       writeConfig();
       configPending = false;
     }
-    saveCheckpoint(ckptDir, name, model.params, trainer.optimizer.state(), state(), writes);
-    if (name === 'last' || (typeof name !== 'string' && name.includes('last'))) savedStep = trainer.step;
+    saveCheckpoint(ckptDir, names, model.params, trainer.optimizer.state(), state(), writes);
+    if (names.includes('last')) savedStep = trainer.step;
   };
 
   let stopSignal: string | null = null;
@@ -180,7 +181,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         // a new best is the last too: one pair of files, written under both names at once
         if (isBetter(rec, best)) {
           best = { step: rec.step, level: rec.level, bitErrorsPerSeq: rec.bitErrorsPerSeq, loss: rec.loss };
-          save(['best', 'last']);
+          save('best', 'last');
         } else {
           save('last');
         }
