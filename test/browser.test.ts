@@ -80,7 +80,13 @@ test('dashboard in Chromium: live curves and inspector, past runs side by side, 
     }, before, { timeout: 20_000 });
     assert.ok(Number(await grown.jsonValue()) > before, 'the loss curve gained points');
     assert.equal(await page.textContent('header .mode'), 'live');
-    assert.ok(Number(await page.getAttribute('[data-stat="step"]', 'data-step')) > stepBefore, 'the step went on');
+    // the step went on (progress comes with the server's periodic flush, not with each evaluation,
+    // so the curve can grow before the step shown does: wait for it)
+    const stepNow = await page.waitForFunction((n) => {
+      const st = Number(document.querySelector('[data-stat="step"]')?.getAttribute('data-step'));
+      return st > n ? st : false;
+    }, stepBefore, { timeout: 20_000 });
+    assert.ok(Number(await stepNow.jsonValue()) > stepBefore, 'the step went on');
     // the range training draws from (ntm-copy-small: 1..3 words)
     assert.equal(await page.textContent('[data-stat="range"]'), '1..3 words');
 
